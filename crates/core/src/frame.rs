@@ -1,0 +1,138 @@
+//! Frame -> hash: border trim, area resize to 32x32, DCT, pHash, flip hash, quality.
+
+use std::fmt;
+
+use crate::borders::{detect_borders, Rect};
+use crate::phash::{dct_low_8x8, flip_hash_from_dct, hash_from_dct};
+use crate::quality::frame_quality;
+use crate::resize::resize_area_32;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HashOptions {
+    /// Trim black letterbox/pillarbox borders before hashing.
+    pub trim_borders: bool,
+    /// A pixel at or below this counts as black (limited-range video black is 16).
+    pub black_level: u8,
+    /// Never keep less than this share of either dimension; if trimming would, the frame is not trimmed.
+    pub min_content: f32,
+}
+
+impl Default for HashOptions {
+    fn default() -> Self {
+        HashOptions { trim_borders: true, black_level: 32, min_content: 0.25 }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FrameHash {
+    /// pHash of the (trimmed) content.
+    pub hash: u64,
+    /// pHash of its horizontal mirror, from the same DCT.
+    pub flip: u64,
+    /// Information measure (see `frame_quality`).
+    pub quality: f32,
+    /// Region kept after border trimming (the whole frame when nothing was trimmed).
+    pub content: Rect,
+}
+
+/// Smallest frame side accepted: below this, border detection and the 32x32 grid lose meaning.
+pub const MIN_FRAME_SIDE: u32 = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameError {
+    BadDimensions { width: u32, height: u32 },
+    BadLength { len: usize, frame_bytes: usize },
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::BadDimensions { width, height } => {
+                write!(f, "frame size {width}x{height} is invalid: both sides must be at least {MIN_FRAME_SIDE}")
+            }
+            FrameError::BadLength { len, frame_bytes } => write!(
+                f,
+                "frame buffer of {len} bytes is not a whole number of frames of {frame_bytes} bytes"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {}
+
+/// Hash one 8-bit gray frame (row-major, width*height bytes).
+pub fn hash_frame(frame: &[u8], width: u32, height: u32, opts: &HashOptions) -> FrameHash {
+    let content = detect_borders(frame, width, height, opts);
+    let pixels = resize_area_32(frame, width, height, content);
+    let block = dct_low_8x8(&pixels);
+    FrameHash { hash: hash_from_dct(&block), flip: flip_hash_from_dct(&block), quality: frame_quality(&pixels), content }
+}
+
+/// Hash N frames stored back to back in one buffer (one native call per batch, not per frame).
+pub fn hash_frames(frames: &[u8], width: u32, height: u32, opts: &HashOptions) -> Result<Vec<FrameHash>, FrameError> {
+    if width < MIN_FRAME_SIDE || height < MIN_FRAME_SIDE {
+        return Err(FrameError::BadDimensions { width, height });
+    }
+    let frame_bytes = width as usize * height as usize;
+    if frames.len() % frame_bytes != 0 {
+        return Err(FrameError::BadLength { len: frames.len(), frame_bytes });
+    }
+    Ok(frames.chunks_exact(frame_bytes).map(|f| hash_frame(f, width, height, opts)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hamming::hamming;
+
+    fn scene(w: usize, h: usize) -> Vec<u8> {
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f64 / w as f64, (i / w) as f64 / h as f64);
+                (128.0 + 60.0 * (7.0 * x).sin() * (5.0 * y).cos() + 50.0 * (x - y)) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn uniform_and_black() {
+        let o = HashOptions::default();
+        assert_eq!(hash_frame(&vec![90u8; 128 * 128], 128, 128, &o).hash, 0x8000_0000_0000_0000);
+        let black = hash_frame(&vec![0u8; 128 * 128], 128, 128, &o);
+        assert_eq!(black.hash, 0);
+        assert_eq!(black.quality, 0.0);
+        assert_eq!(black.content, Rect { x: 0, y: 0, width: 128, height: 128 });
+    }
+
+    #[test]
+    fn letterboxed_copy_hashes_like_the_original() {
+        let o = HashOptions::default();
+        let orig = scene(128, 128);
+        // The same picture squeezed into rows 16..112 with black bars: what a fixed-size downscale
+        // of a letterboxed copy looks like.
+        let content = scene(128, 96);
+        let mut boxed = vec![0u8; 128 * 128];
+        boxed[16 * 128..112 * 128].copy_from_slice(&content);
+        let a = hash_frame(&orig, 128, 128, &o);
+        let b = hash_frame(&boxed, 128, 128, &o);
+        assert_eq!(b.content, Rect { x: 0, y: 16, width: 128, height: 96 });
+        assert!(hamming(a.hash, b.hash) <= 4, "{}", hamming(a.hash, b.hash));
+        // Without trimming the bars dominate the hash.
+        let raw = hash_frame(&boxed, 128, 128, &HashOptions { trim_borders: false, ..o });
+        assert!(hamming(a.hash, raw.hash) > hamming(a.hash, b.hash));
+    }
+
+    #[test]
+    fn batch_equals_single_and_checks_sizes() {
+        let o = HashOptions::default();
+        let a = scene(64, 48);
+        let b: Vec<u8> = a.iter().rev().copied().collect();
+        let both = [a.clone(), b.clone()].concat();
+        let out = hash_frames(&both, 64, 48, &o).unwrap();
+        assert_eq!(out, vec![hash_frame(&a, 64, 48, &o), hash_frame(&b, 64, 48, &o)]);
+        assert!(hash_frames(&[], 64, 48, &o).unwrap().is_empty());
+        let e = hash_frames(&both[1..], 64, 48, &o).unwrap_err();
+        assert!(e.to_string().contains("not a whole number of frames"));
+        assert_eq!(hash_frames(&both, 0, 48, &o).unwrap_err(), FrameError::BadDimensions { width: 0, height: 48 });
+    }
+}

@@ -1,0 +1,388 @@
+//! Aligned-window verification of 1 fps hash sequences (appendix A.5 of the paper, and the
+//! default preset's refinements), plus the exact all-offsets scan used by `--exact` and to measure
+//! the index's recall. Both paths share `verify_offset`, so they cannot disagree on the rule.
+
+/// Rule for calling two aligned windows the same content.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MatchParams {
+    /// Window length in frames (the paper: 20 frames = 20 s at 1 fps).
+    pub window: u32,
+    /// When either video is shorter than `window`, match with a window as long as the shorter
+    /// video, but only if it has at least this many frames; 0 disables short-video matching.
+    pub min_window: u32,
+    /// A frame pair matches when its Hamming distance is at most this (the paper: 30).
+    pub max_distance: u32,
+    /// A window matches when at least this fraction of its frames match (the paper: 0.7).
+    pub min_fraction: f64,
+    /// Fraction of the window's aligned pairs that must be informative on both sides for the
+    /// window to be considered at all (0 in the paper preset).
+    pub min_informative: f64,
+}
+
+impl MatchParams {
+    /// Appendix A.5 literally: 20-frame windows, >= 70% of frames at distance <= 30.
+    pub const PAPER: MatchParams =
+        MatchParams { window: 20, min_window: 0, max_distance: 30, min_fraction: 0.7, min_informative: 0.0 };
+
+    /// Matching frames a window of `len` frames needs (ceil, so 70% of 20 is 14, not 13).
+    pub fn needed(&self, len: u32) -> u32 {
+        ((self.min_fraction * f64::from(len)) - 1e-9).ceil().max(1.0) as u32
+    }
+
+    fn needed_informative(&self, len: u32) -> u32 {
+        ((self.min_informative * f64::from(len)) - 1e-9).ceil().max(0.0) as u32
+    }
+
+    /// Window length used for two videos of these lengths, or None when they cannot match.
+    pub fn window_for(&self, a_len: usize, b_len: usize) -> Option<u32> {
+        let shorter = a_len.min(b_len);
+        if shorter >= self.window as usize {
+            Some(self.window)
+        } else if self.min_window > 0 && shorter >= self.min_window as usize {
+            Some(shorter as u32)
+        } else {
+            None
+        }
+    }
+}
+
+/// One video's hash sequence. `informative[i] == false` frames (black, uniform, fades) never count
+/// as matching frames; an empty slice means every frame is informative.
+#[derive(Clone, Copy, Debug)]
+pub struct Sequence<'a> {
+    pub hashes: &'a [u64],
+    pub informative: &'a [u8],
+}
+
+impl<'a> Sequence<'a> {
+    pub fn new(hashes: &'a [u64], informative: &'a [u8]) -> Self {
+        debug_assert!(informative.is_empty() || informative.len() == hashes.len());
+        Sequence { hashes, informative }
+    }
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+    fn informative(&self, i: usize) -> bool {
+        self.informative.is_empty() || self.informative[i] != 0
+    }
+}
+
+/// A run of matching aligned windows between a training and a benchmark video.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Segment {
+    /// Index of the benchmark video in the caller's list.
+    pub bench_video: u32,
+    /// Train frame index minus bench frame index along the matched diagonal.
+    pub offset: i64,
+    /// Matched frame ranges, [start, end), trimmed to the first and last matching frame.
+    pub train_start: u32,
+    pub train_end: u32,
+    pub bench_start: u32,
+    pub bench_end: u32,
+    /// Matching frames in the best window of the run, and that window's length.
+    pub matched_frames: u32,
+    pub window_frames: u32,
+    /// Mean Hamming distance over the matching frames of the best window.
+    pub mean_distance: f32,
+    /// Start (train frame) of the best window.
+    pub best_train_start: u32,
+    /// True when the train side was compared through its flip hashes (a mirrored copy).
+    pub flipped: bool,
+}
+
+/// Verify one alignment (diagonal) of `train` against `bench`, appending every run of consecutive
+/// matching windows as a segment.
+pub fn verify_offset(
+    train: &Sequence,
+    bench: &Sequence,
+    bench_video: u32,
+    offset: i64,
+    params: &MatchParams,
+    flipped: bool,
+    out: &mut Vec<Segment>,
+) {
+    let Some(w) = params.window_for(train.len(), bench.len()) else { return };
+    let w = w as usize;
+    let t_len = train.len() as i64;
+    let b_len = bench.len() as i64;
+    let first = offset.max(0);
+    let last = t_len.min(b_len + offset); // exclusive, train coordinates
+    if last - first < w as i64 {
+        return;
+    }
+    let overlap = (last - first) as usize;
+    let first = first as usize;
+    let bench_first = (first as i64 - offset) as usize;
+
+    // Per aligned pair: matching?, informative on both sides?, distance.
+    let mut matched = Vec::with_capacity(overlap);
+    let mut good = Vec::with_capacity(overlap);
+    let mut dist = Vec::with_capacity(overlap);
+    for k in 0..overlap {
+        let (i, j) = (first + k, bench_first + k);
+        let d = (train.hashes[i] ^ bench.hashes[j]).count_ones();
+        let g = train.informative(i) && bench.informative(j);
+        good.push(g);
+        matched.push(g && d <= params.max_distance);
+        dist.push(d);
+    }
+    let needed = params.needed(w as u32);
+    let needed_good = params.needed_informative(w as u32);
+
+    // Sliding sums over the window.
+    let mut m_sum: u32 = matched[..w].iter().map(|&m| m as u32).sum();
+    let mut g_sum: u32 = good[..w].iter().map(|&g| g as u32).sum();
+    let mut d_sum: u32 = (0..w).filter(|&k| matched[k]).map(|k| dist[k]).sum();
+    let mut run: Option<(usize, usize, u32, u32)> = None; // (first k, best k, best m, best d)
+    let windows = overlap - w + 1;
+    for k in 0..windows {
+        if k > 0 {
+            let (out_k, in_k) = (k - 1, k + w - 1);
+            m_sum = m_sum - matched[out_k] as u32 + matched[in_k] as u32;
+            g_sum = g_sum - good[out_k] as u32 + good[in_k] as u32;
+            if matched[out_k] {
+                d_sum -= dist[out_k];
+            }
+            if matched[in_k] {
+                d_sum += dist[in_k];
+            }
+        }
+        let ok = m_sum >= needed && g_sum >= needed_good;
+        match (&mut run, ok) {
+            (None, true) => run = Some((k, k, m_sum, d_sum)),
+            (Some(r), true) => {
+                // Best window: most matching frames, then the smallest total distance.
+                if m_sum > r.2 || (m_sum == r.2 && d_sum < r.3) {
+                    *r = (r.0, k, m_sum, d_sum);
+                }
+            }
+            (Some(_), false) => {
+                let r = run.take().unwrap();
+                out.push(make_segment(r, k - 1 + w, first, bench_first, &matched, w, bench_video, offset, flipped));
+            }
+            (None, false) => {}
+        }
+    }
+    if let Some(r) = run {
+        out.push(make_segment(r, windows - 1 + w, first, bench_first, &matched, w, bench_video, offset, flipped));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn make_segment(
+    run: (usize, usize, u32, u32),
+    end: usize,
+    first: usize,
+    bench_first: usize,
+    matched: &[bool],
+    w: usize,
+    bench_video: u32,
+    offset: i64,
+    flipped: bool,
+) -> Segment {
+    let (start, best, best_m, best_d) = run;
+    // Trim the union of the run's windows to its first and last matching frame.
+    let lo = (start..end).find(|&k| matched[k]).unwrap_or(start);
+    let hi = (start..end).rev().find(|&k| matched[k]).map_or(end, |k| k + 1);
+    Segment {
+        bench_video,
+        offset,
+        train_start: (first + lo) as u32,
+        train_end: (first + hi) as u32,
+        bench_start: (bench_first + lo) as u32,
+        bench_end: (bench_first + hi) as u32,
+        matched_frames: best_m,
+        window_frames: w as u32,
+        mean_distance: if best_m == 0 { 0.0 } else { best_d as f32 / best_m as f32 },
+        best_train_start: (first + best) as u32,
+        flipped,
+    }
+}
+
+/// Every offset of `train` against every benchmark video (exact, O(frames x frames)).
+pub fn exact_scan(train: &Sequence, benches: &[Sequence], params: &MatchParams, flipped: bool) -> Vec<Segment> {
+    let mut out = Vec::new();
+    for (b, bench) in benches.iter().enumerate() {
+        let Some(w) = params.window_for(train.len(), bench.len()) else { continue };
+        let w = w as i64;
+        let lo = -(bench.len() as i64) + w;
+        let hi = train.len() as i64 - w;
+        for offset in lo..=hi {
+            verify_offset(train, bench, b as u32, offset, params, flipped, &mut out);
+        }
+    }
+    out
+}
+
+/// Keep, per benchmark video, the best non-overlapping segments: a still shot or a slow pan makes
+/// neighbouring offsets match the same stretch, and a reviewer wants one row per stretch.
+pub fn select_segments(mut segments: Vec<Segment>) -> Vec<Segment> {
+    segments.sort_by(|a, b| {
+        a.bench_video
+            .cmp(&b.bench_video)
+            .then(b.matched_frames.cmp(&a.matched_frames))
+            .then((b.train_end - b.train_start).cmp(&(a.train_end - a.train_start)))
+            .then(a.mean_distance.total_cmp(&b.mean_distance))
+            .then(a.offset.cmp(&b.offset))
+    });
+    let mut kept: Vec<Segment> = Vec::new();
+    let mut group_start = 0;
+    for s in segments {
+        if kept.get(group_start).is_some_and(|k| k.bench_video != s.bench_video) {
+            group_start = kept.len();
+        }
+        let overlaps = kept[group_start..].iter().any(|k| {
+            s.train_start < k.train_end && k.train_start < s.train_end && s.bench_start < k.bench_end && k.bench_start < s.bench_end
+        });
+        if !overlaps {
+            kept.push(s);
+        }
+    }
+    kept.sort_by(|a, b| a.bench_video.cmp(&b.bench_video).then(a.train_start.cmp(&b.train_start)));
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hash at exactly `d` bits from `base` (flips the lowest d bits).
+    fn at_distance(base: u64, d: u32) -> u64 {
+        if d == 0 {
+            base
+        } else {
+            base ^ (u64::MAX >> (64 - d))
+        }
+    }
+
+    fn pseudo_random(n: usize, seed: u64) -> Vec<u64> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                s
+            })
+            .collect()
+    }
+
+    /// Train = bench with `matching` frames of the 20 at distance `near`, the rest at distance 64.
+    fn window_pair(matching: usize, near: u32) -> (Vec<u64>, Vec<u64>) {
+        let bench = pseudo_random(20, 99);
+        let train = bench
+            .iter()
+            .enumerate()
+            .map(|(i, &h)| if i < matching { at_distance(h, near) } else { !h })
+            .collect();
+        (train, bench)
+    }
+
+    fn run(train: &[u64], bench: &[u64], p: &MatchParams) -> Vec<Segment> {
+        let mut out = Vec::new();
+        verify_offset(&Sequence::new(train, &[]), &Sequence::new(bench, &[]), 0, 0, p, false, &mut out);
+        out
+    }
+
+    #[test]
+    fn paper_rule_fraction_boundary_14_of_20() {
+        let p = MatchParams::PAPER;
+        assert_eq!(p.needed(20), 14);
+        let (t, b) = window_pair(14, 30);
+        let s = run(&t, &b, &p);
+        assert_eq!(s.len(), 1);
+        assert_eq!((s[0].matched_frames, s[0].window_frames), (14, 20));
+        assert!((s[0].mean_distance - 30.0).abs() < 1e-6);
+        let (t, b) = window_pair(13, 30);
+        assert!(run(&t, &b, &p).is_empty(), "13 of 20 is below 70%");
+    }
+
+    #[test]
+    fn paper_rule_distance_boundary_30_bits() {
+        let p = MatchParams::PAPER;
+        let (t, b) = window_pair(20, 30);
+        assert_eq!(run(&t, &b, &p)[0].matched_frames, 20);
+        let (t, b) = window_pair(20, 31);
+        assert!(run(&t, &b, &p).is_empty(), "31 bits is above the threshold");
+        // 14 frames at 30 and the rest at 31: still a match, with 14 matched frames.
+        let bench = pseudo_random(20, 5);
+        let train: Vec<u64> = bench.iter().enumerate().map(|(i, &h)| at_distance(h, if i < 14 { 30 } else { 31 })).collect();
+        assert_eq!(run(&train, &bench, &p)[0].matched_frames, 14);
+    }
+
+    #[test]
+    fn paper_rule_ignores_videos_shorter_than_the_window() {
+        let b = pseudo_random(19, 1);
+        assert!(run(&b, &b, &MatchParams::PAPER).is_empty());
+        let short = MatchParams { min_window: 8, ..MatchParams::PAPER };
+        let s = run(&b, &b, &short);
+        assert_eq!((s[0].matched_frames, s[0].window_frames), (19, 19));
+        let tiny = pseudo_random(7, 1);
+        assert!(run(&tiny, &tiny, &short).is_empty(), "below min_window");
+    }
+
+    #[test]
+    fn consecutive_windows_merge_into_one_trimmed_segment() {
+        // Bench of 60 frames; train holds bench[10..50] starting at train frame 100.
+        let bench = pseudo_random(60, 3);
+        let mut train = pseudo_random(200, 4);
+        train[100..140].copy_from_slice(&bench[10..50]);
+        // Random neighbours fall within 30 bits a third of the time and would legitimately extend
+        // the segment under the paper rule; a tight threshold keeps this test about merging.
+        let p = MatchParams { max_distance: 8, ..MatchParams::PAPER };
+        let mut out = Vec::new();
+        verify_offset(&Sequence::new(&train, &[]), &Sequence::new(&bench, &[]), 7, 90, &p, false, &mut out);
+        assert_eq!(out.len(), 1);
+        let s = out[0];
+        assert_eq!((s.train_start, s.train_end, s.bench_start, s.bench_end), (100, 140, 10, 50));
+        assert_eq!((s.bench_video, s.offset, s.matched_frames, s.window_frames), (7, 90, 20, 20));
+        assert_eq!(s.mean_distance, 0.0);
+    }
+
+    #[test]
+    fn uninformative_frames_never_count() {
+        let bench = vec![0u64; 30]; // black frames hash to 0
+        let train = vec![0u64; 30];
+        let all = vec![1u8; 30];
+        let none = vec![0u8; 30];
+        let p = MatchParams { min_informative: 0.5, ..MatchParams::PAPER };
+        let mut out = Vec::new();
+        verify_offset(&Sequence::new(&train, &all), &Sequence::new(&bench, &all), 0, 0, &p, false, &mut out);
+        assert!(!out.is_empty());
+        out.clear();
+        verify_offset(&Sequence::new(&train, &none), &Sequence::new(&bench, &all), 0, 0, &p, false, &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn exact_scan_finds_every_copy_at_its_offset() {
+        let b0 = pseudo_random(25, 10);
+        let b1 = pseudo_random(40, 11);
+        let mut train = pseudo_random(300, 12);
+        train[50..75].copy_from_slice(&b0);
+        train[200..240].copy_from_slice(&b1);
+        train[260..285].copy_from_slice(&b0[..25]);
+        let benches = [Sequence::new(&b0, &[]), Sequence::new(&b1, &[])];
+        // Random 64-bit hashes fall within 30 bits 35% of the time, so the paper rule can fire on
+        // noise; a tight threshold makes this test about the offsets only.
+        let p = MatchParams { max_distance: 8, ..MatchParams::PAPER };
+        let found = select_segments(exact_scan(&Sequence::new(&train, &[]), &benches, &p, false));
+        let summary: Vec<(u32, u32, u32)> = found.iter().map(|s| (s.bench_video, s.train_start, s.train_end)).collect();
+        assert_eq!(summary, vec![(0, 50, 75), (0, 260, 285), (1, 200, 240)]);
+    }
+
+    #[test]
+    fn select_segments_drops_overlapping_neighbours() {
+        // A still shot: the same hash for 40 frames matches at many offsets.
+        let bench = vec![0x1234_5678_9abc_def0u64; 40];
+        let train = vec![0x1234_5678_9abc_def0u64; 40];
+        let segs = exact_scan(&Sequence::new(&train, &[]), &[Sequence::new(&bench, &[])], &MatchParams::PAPER, false);
+        assert!(segs.len() > 10);
+        let kept = select_segments(segs);
+        assert_eq!(kept.len(), 1);
+        assert_eq!((kept[0].offset, kept[0].train_start, kept[0].train_end), (0, 0, 40));
+    }
+}

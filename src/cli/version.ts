@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { binaryVersionLine, ffmpegBinary, ffprobeBinary, type ResolvedBinary } from '../media/binaries.js';
+import { native, nativeModulePath } from '../native/binding.js';
+
+export function packageVersion(): string {
+  const pkgPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
+  return (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version;
+}
+
+function describeBinary(name: string, resolve: () => ResolvedBinary): string {
+  let bin: ResolvedBinary;
+  try {
+    bin = resolve();
+  } catch (err) {
+    return `${name}: not available (${(err as Error).message})`;
+  }
+  let version: string;
+  try {
+    version = binaryVersionLine(bin);
+  } catch (err) {
+    version = `does not run: ${(err as Error).message.split('\n')[0] ?? ''}`;
+  }
+  return `${name}: ${bin.path} (from ${bin.source}; ${version})`;
+}
+
+/** `vdedup --version`: our version plus which ffmpeg, ffprobe and native module are in use. */
+export function versionText(): string {
+  let nativeLine: string;
+  try {
+    nativeLine = `native: vdedup-core ${native().nativeVersion()} (${nativeModulePath()})`;
+  } catch (err) {
+    nativeLine = `native: not available (${(err as Error).message})`;
+  }
+  return [
+    `vdedup ${packageVersion()}`,
+    describeBinary('ffmpeg', ffmpegBinary),
+    describeBinary('ffprobe', ffprobeBinary),
+    nativeLine,
+    `node: ${process.version}`,
+  ].join('\n');
+}

@@ -1,0 +1,41 @@
+/**
+ * Every failure a user can cause or meet carries a stable code, so the CLI prints one clear
+ * line, the HTTP layer maps it to a status, and scans can list it per video without stopping.
+ */
+export type ErrorCode =
+  | 'FILE_NOT_FOUND'
+  | 'NOT_A_FILE'
+  | 'EMPTY_FILE'
+  | 'INVALID_MEDIA'
+  | 'NO_VIDEO_STREAM'
+  | 'TRUNCATED_MEDIA'
+  | 'NO_FRAMES'
+  | 'FFMPEG_NOT_FOUND'
+  | 'FFMPEG_FAILED'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'NATIVE_MODULE_MISSING'
+  | 'INVALID_ARGUMENT';
+
+export class VdedupError extends Error {
+  readonly code: ErrorCode;
+  /** The file the error is about, when there is one. */
+  readonly file: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { file?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'VdedupError';
+    this.code = code;
+    this.file = options.file;
+  }
+
+  /** One line for a terminal or a report: `<file>: <message>`. */
+  oneLine(): string {
+    const text = this.message.replace(/\s*\n\s*/g, ' | ');
+    return this.file === undefined ? text : `${this.file}: ${text}`;
+  }
+}
+
+export function isVdedupError(err: unknown): err is VdedupError {
+  return err instanceof VdedupError;
+}

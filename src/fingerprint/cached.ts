@@ -1,0 +1,33 @@
+import { contentKey } from './content-key.js';
+import { fingerprintVideo, type Fingerprint, type FingerprintOptions } from './fingerprint.js';
+import { FingerprintStore } from './store.js';
+import { checkInputFile } from '../media/input.js';
+import { SAMPLE_SIZE } from '../media/sample.js';
+
+/**
+ * Everything that changes a fingerprint's bits. Bump when the sampler or the hash changes, so the
+ * store never serves hashes made by another method.
+ */
+export const FINGERPRINT_PIPELINE = `vdedup-fp1:fps=1:round=up:scale=${SAMPLE_SIZE}x${SAMPLE_SIZE}:area:gray:phash64:trim32`;
+
+export interface CachedFingerprint {
+  key: string;
+  fingerprint: Fingerprint;
+  /** True when read from the store (nothing decoded). */
+  fromStore: boolean;
+}
+
+/** Fingerprint through the store: an unchanged video is never decoded twice. */
+export async function fingerprintCached(
+  file: string,
+  store: FingerprintStore,
+  options: FingerprintOptions = {},
+): Promise<CachedFingerprint> {
+  const { absolute } = await checkInputFile(file);
+  const key = await contentKey(absolute, FINGERPRINT_PIPELINE);
+  const stored = await store.get(key);
+  if (stored !== undefined) return { key, fingerprint: { ...stored, file }, fromStore: true };
+  const fingerprint = await fingerprintVideo(file, options);
+  await store.put(key, fingerprint);
+  return { key, fingerprint, fromStore: false };
+}

@@ -1,0 +1,101 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { VdedupError } from '../errors.js';
+
+/** Keep the end of stderr only: ffmpeg can print a line per damaged packet for hours. */
+const STDERR_KEEP_BYTES = 16 * 1024;
+
+export interface RunOptions {
+  /** The media file the process works on, named in every error. */
+  file: string;
+  signal?: AbortSignal | undefined;
+  /** Kill the process after this many milliseconds (0 or undefined: no limit). */
+  timeoutMs?: number | undefined;
+}
+
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+export interface MediaProcess {
+  stdout: Readable;
+  /** Resolves when the process has exited; rejects with TIMEOUT/ABORTED when we killed it. */
+  exited: Promise<ProcessExit>;
+  kill(): void;
+}
+
+/**
+ * Spawn ffmpeg/ffprobe with an argument vector (never a shell), stdin closed, stderr kept
+ * (bounded) for error messages, and a kill on abort or timeout.
+ */
+export function spawnMedia(binary: string, args: string[], options: RunOptions): MediaProcess {
+  if (options.signal?.aborted) {
+    throw new VdedupError('ABORTED', 'aborted before start', { file: options.file });
+  }
+  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(binary, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    windowsHide: true,
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderr += chunk;
+    if (stderr.length > STDERR_KEEP_BYTES * 2) stderr = stderr.slice(-STDERR_KEEP_BYTES);
+  });
+
+  let killedFor: 'TIMEOUT' | 'ABORTED' | undefined;
+  const kill = (reason: 'TIMEOUT' | 'ABORTED') => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    killedFor ??= reason;
+    child.kill('SIGKILL');
+  };
+  const onAbort = () => kill('ABORTED');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const timer =
+    options.timeoutMs !== undefined && options.timeoutMs > 0
+      ? setTimeout(() => kill('TIMEOUT'), options.timeoutMs)
+      : undefined;
+
+  const exited = new Promise<ProcessExit>((resolve, reject) => {
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      cleanup();
+      reject(
+        new VdedupError('FFMPEG_FAILED', `could not run ${binary}: ${err.message}`, { file: options.file, cause: err }),
+      );
+    });
+    child.on('close', (code, signal) => {
+      cleanup();
+      if (killedFor === 'TIMEOUT') {
+        reject(
+          new VdedupError('TIMEOUT', `timed out after ${((options.timeoutMs ?? 0) / 1000).toFixed(1)} s`, {
+            file: options.file,
+          }),
+        );
+      } else if (killedFor === 'ABORTED') {
+        reject(new VdedupError('ABORTED', 'aborted', { file: options.file }));
+      } else {
+        resolve({ code, signal, stderr: stderr.trim() });
+      }
+    });
+  });
+  // Callers may await `exited` late (after draining stdout); never let it become an unhandled rejection.
+  exited.catch(() => undefined);
+
+  function cleanup(): void {
+    if (timer !== undefined) clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+
+  return { stdout: child.stdout, exited, kill: () => kill('ABORTED') };
+}
+
+/** Last meaningful stderr lines, for an error message that fits on one line. */
+export function stderrSummary(stderr: string, maxLines = 3): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  return lines.slice(-maxLines).join(' | ');
+}

@@ -1,0 +1,181 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fingerprintVideo, hashHex } from '../../src/fingerprint/fingerprint.js';
+import { probeVideo } from '../../src/media/probe.js';
+import { sampleGrayFrames } from '../../src/media/sample.js';
+import { isVdedupError, type ErrorCode } from '../../src/errors.js';
+import { badInput, clip } from '../helpers/paths.js';
+import { ffmpeg, withTempDir } from '../helpers/ffmpeg.js';
+
+function hamming(a: bigint, b: bigint): number {
+  let x = a ^ b;
+  let n = 0;
+  while (x !== 0n) {
+    n += Number(x & 1n);
+    x >>= 1n;
+  }
+  return n;
+}
+
+async function failure(p: Promise<unknown>): Promise<{ code: ErrorCode; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    if (isVdedupError(err)) return { code: err.code, message: err.oneLine() };
+    throw err;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('probeVideo', () => {
+  it('reads duration, size and codec', async () => {
+    const p = await probeVideo(clip('mandelbrot.mp4'));
+    expect(p.duration).toBeCloseTo(30, 1);
+    expect(p.video).toMatchObject({ codec: 'h264', width: 320, height: 240, rotation: 0 });
+    expect(p.video.fps).toBeCloseTo(25, 3);
+    expect(p.hasAudio).toBe(false);
+  });
+
+  it('reports display rotation', async () => {
+    await withTempDir(async (dir) => {
+      const rotated = path.join(dir, 'rotated.mp4');
+      await ffmpeg(['-i', clip('testsrc2.mp4'), '-t', '3', '-c', 'copy', '-metadata:s:v:0', 'rotate=90', rotated]);
+      const p = await probeVideo(rotated);
+      expect([90, 270]).toContain(p.video.rotation);
+    });
+  });
+});
+
+describe('fingerprintVideo', () => {
+  it('samples one frame per second at whole seconds', async () => {
+    const fp = await fingerprintVideo(clip('mandelbrot.mp4'));
+    expect(fp.frameCount).toBe(30);
+    expect(fp.hashes.length).toBe(30);
+    expect(fp.flips.length).toBe(30);
+    expect(fp.quality.length).toBe(30);
+    expect(fp.duration).toBeCloseTo(30, 1);
+    for (const h of fp.hashes) expect(hashHex(h)).toMatch(/^[0-9a-f]{16}$/);
+    // A zoom never repeats: consecutive seconds differ.
+    expect(new Set(Array.from(fp.hashes)).size).toBeGreaterThan(25);
+  });
+
+  it('is deterministic: the same video twice gives identical hashes', async () => {
+    const [a, b] = await Promise.all([fingerprintVideo(clip('testsrc2.mp4')), fingerprintVideo(clip('testsrc2.mp4'))]);
+    expect(Array.from(a.hashes)).toEqual(Array.from(b.hashes));
+    expect(Array.from(a.flips)).toEqual(Array.from(b.flips));
+  });
+
+  it('keeps a CRF 35 half-resolution re-encode close to the original', async () => {
+    const [orig, copy] = await Promise.all([
+      fingerprintVideo(clip('mandelbrot.mp4')),
+      fingerprintVideo(clip('mandelbrot-crf35-half.mp4')),
+    ]);
+    expect(copy.frameCount).toBe(orig.frameCount);
+    let total = 0;
+    for (let i = 0; i < orig.frameCount; i++) total += hamming(orig.hashes[i]!, copy.hashes[i]!);
+    const mean = total / orig.frameCount;
+    expect(mean).toBeLessThan(6);
+    // ...and far from an unrelated video.
+    const other = await fingerprintVideo(clip('life.mp4'));
+    let unrelated = 0;
+    for (let i = 0; i < orig.frameCount; i++) unrelated += hamming(orig.hashes[i]!, other.hashes[i]!);
+    expect(unrelated / orig.frameCount).toBeGreaterThan(15);
+  });
+
+  it('finds the mirrored copy through the flip hashes', async () => {
+    await withTempDir(async (dir) => {
+      const flipped = path.join(dir, 'flipped.mp4');
+      await ffmpeg(['-i', clip('mandelbrot.mp4'), '-vf', 'hflip', '-c:v', 'libx264', '-crf', '28', flipped]);
+      const [orig, copy] = await Promise.all([fingerprintVideo(clip('mandelbrot.mp4')), fingerprintVideo(flipped)]);
+      let direct = 0;
+      let viaFlip = 0;
+      for (let i = 0; i < orig.frameCount; i++) {
+        direct += hamming(orig.hashes[i]!, copy.hashes[i]!);
+        viaFlip += hamming(orig.flips[i]!, copy.hashes[i]!);
+      }
+      expect(viaFlip / orig.frameCount).toBeLessThan(6);
+      expect(direct).toBeGreaterThan(viaFlip * 2);
+    });
+  });
+
+  it('reports progress as batches complete', async () => {
+    const seen: number[] = [];
+    await fingerprintVideo(clip('testsrc2.mp4'), { onProgress: (done) => seen.push(done) });
+    expect(seen.at(-1)).toBe(24);
+  });
+
+  it.each<[string, ErrorCode, RegExp]>([
+    ['zero-byte.mp4', 'EMPTY_FILE', /empty file/],
+    ['text.mp4', 'INVALID_MEDIA', /not a readable video/],
+    ['audio-only.m4a', 'NO_VIDEO_STREAM', /audio-only/],
+    ['truncated.mp4', 'TRUNCATED_MEDIA', /truncated/],
+    ['truncated-faststart.mp4', 'TRUNCATED_MEDIA', /truncated/],
+  ])('rejects %s with %s', async (name, code, message) => {
+    const file = badInput(name);
+    const f = await failure(fingerprintVideo(file));
+    expect(f.code).toBe(code);
+    expect(f.message).toMatch(message);
+    expect(f.message.startsWith(file)).toBe(true);
+    expect(f.message).not.toMatch(/\n/);
+  });
+
+  it('rejects a missing path and a directory', async () => {
+    expect((await failure(fingerprintVideo('/no/such/video.mp4'))).code).toBe('FILE_NOT_FOUND');
+    expect((await failure(fingerprintVideo(path.dirname(clip('x'))))).code).toBe('NOT_A_FILE');
+  });
+
+  it('kills ffmpeg and fails with TIMEOUT when the time limit passes', async () => {
+    const f = await failure(fingerprintVideo(clip('mandelbrot.mp4'), { timeoutMs: 1 }));
+    expect(f.code).toBe('TIMEOUT');
+  });
+
+  it('refuses to start when already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    expect((await failure(fingerprintVideo(clip('life.mp4'), { signal: controller.signal }))).code).toBe('ABORTED');
+  });
+});
+
+describe('sampleGrayFrames', () => {
+  it('yields bounded batches and kills ffmpeg when the consumer stops early', async () => {
+    const probe = await probeVideo(clip('life.mp4'));
+    const gen = sampleGrayFrames({
+      absolutePath: probe.absolutePath,
+      file: probe.file,
+      streamIndex: probe.video.index,
+      fps: 1,
+      batchFrames: 4,
+    });
+    const first = await gen.next();
+    expect(first.done).toBe(false);
+    if (first.done !== true) {
+      expect(first.value.count).toBe(4);
+      expect(first.value.frames.length).toBe(4 * 128 * 128);
+    }
+    await gen.return({ stderr: '' });
+  });
+
+  it('kills ffmpeg on abort in the middle of a video', async () => {
+    const probe = await probeVideo(clip('life.mp4'));
+    const controller = new AbortController();
+    const gen = sampleGrayFrames({
+      absolutePath: probe.absolutePath,
+      file: probe.file,
+      streamIndex: probe.video.index,
+      fps: 1,
+      batchFrames: 2,
+      signal: controller.signal,
+    });
+    await gen.next();
+    controller.abort();
+    const drain = async () => {
+      for (;;) if ((await gen.next()).done === true) return;
+    };
+    expect((await failure(drain())).code).toBe('ABORTED');
+  });
+
+  it('rejects a non-positive fps', async () => {
+    const gen = sampleGrayFrames({ absolutePath: clip('life.mp4'), file: 'life.mp4', streamIndex: 0, fps: 0 });
+    await expect(gen.next()).rejects.toThrow(/fps must be a positive number/);
+  });
+});
