@@ -1,5 +1,6 @@
-import { native, type HashFramesOptions } from '../native/binding.js';
-import { probeVideo, type VideoStreamInfo } from '../media/probe.js';
+import { native, type HashFramesOptions, type NativeBinding } from '../native/binding.js';
+import { checkInputFile } from '../media/input.js';
+import { probeVideo, type ProbeResult, type VideoStreamInfo } from '../media/probe.js';
 import { sampleGrayFrames, SAMPLE_SIZE } from '../media/sample.js';
 import { stderrSummary } from '../media/process.js';
 import { VdedupError } from '../errors.js';
@@ -30,7 +31,7 @@ export interface Fingerprint {
 
 export interface FingerprintOptions {
   signal?: AbortSignal | undefined;
-  /** Kill ffmpeg after this long; default scales with duration (2 min + 1 s per video second). */
+  /** Kill ffmpeg after this long; by default 2 minutes plus the video's duration. */
   timeoutMs?: number | undefined;
   /** Decoder threads per ffmpeg process (0: ffmpeg decides; scans use 1 per process and run several). */
   threads?: number;
@@ -58,14 +59,83 @@ function concatColumns<T extends Column>(parts: T[], make: (length: number) => T
   return out;
 }
 
-/** Video file -> 1 fps pHash sequence (plus flip hashes and frame quality). */
+/** Video file -> 1 fps pHash sequence (plus flip hashes, unTrimmed hashes and frame quality). */
 export async function fingerprintVideo(file: string, options: FingerprintOptions = {}): Promise<Fingerprint> {
   const binding = native(); // fail before decoding when the native module is missing
-  const probe = await probeVideo(file, { signal: options.signal });
-  const fps = FINGERPRINT_FPS;
-  const expected = expectedFrameCount(probe.duration, fps);
-  const timeoutMs = options.timeoutMs ?? 120_000 + Math.ceil((probe.duration ?? 3600) * 1000);
+  const { absolute } = await checkInputFile(file);
+  // Probe and decode start together: the probe's ~50 ms would otherwise add to every video. ffmpeg
+  // decodes its first video stream; in the rare file whose first video stream is cover art, the
+  // probe says so and we decode again with the right stream.
+  const probing = probeVideo(file, { signal: options.signal });
+  probing.catch(() => undefined);
+  const abortDecode = new AbortController();
+  const onOuterAbort = () => abortDecode.abort();
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  // Without an explicit limit, the probe's duration sets one: 2 minutes plus real time. A hung
+  // ffmpeg is then killed and reported as a timeout.
+  let watchdog: NodeJS.Timeout | undefined;
+  let watchdogFired = false;
+  if (options.timeoutMs === undefined) {
+    void probing.then(
+      (p) => {
+        watchdog = setTimeout(() => {
+          watchdogFired = true;
+          abortDecode.abort();
+        }, 120_000 + Math.ceil((p.duration ?? 4 * 3600) * 1000));
+        watchdog.unref();
+      },
+      () => undefined,
+    );
+  }
+  try {
+    let result: DecodeResult;
+    try {
+      result = await decodeAndHash(binding, absolute, file, 'first', options, abortDecode.signal, probing);
+    } catch (err) {
+      // A file ffprobe cannot read gets ffprobe's clearer diagnosis; a decode failure otherwise.
+      await probing;
+      throw err;
+    }
+    const probe = await probing;
+    if (probe.video.videoOrdinal !== 0) {
+      result = await decodeAndHash(binding, absolute, file, probe.video.index, options, abortDecode.signal, probing);
+    }
+    return finish(file, probe, result);
+  } catch (err) {
+    if (watchdogFired && err instanceof VdedupError && err.code === 'ABORTED') {
+      throw new VdedupError('TIMEOUT', 'timed out (ffmpeg made no progress in the time the video length allows)', { file });
+    }
+    throw err;
+  } finally {
+    if (watchdog !== undefined) clearTimeout(watchdog);
+    options.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
 
+interface DecodeResult {
+  frameCount: number;
+  stderr: string;
+  hashes: BigUint64Array;
+  flips: BigUint64Array;
+  rawHashes: BigUint64Array;
+  quality: Float32Array;
+  content: Uint32Array;
+}
+
+async function decodeAndHash(
+  binding: NativeBinding,
+  absolutePath: string,
+  file: string,
+  streamIndex: number | 'first',
+  options: FingerprintOptions,
+  signal: AbortSignal,
+  probing: Promise<ProbeResult>,
+): Promise<DecodeResult> {
+  let expected: number | undefined;
+  void probing.then(
+    (p) => (expected = expectedFrameCount(p.duration, FINGERPRINT_FPS)),
+    () => undefined,
+  );
   const hashes: BigUint64Array[] = [];
   const flips: BigUint64Array[] = [];
   const rawHashes: BigUint64Array[] = [];
@@ -73,15 +143,15 @@ export async function fingerprintVideo(file: string, options: FingerprintOptions
   const content: Uint32Array[] = [];
   let frameCount = 0;
   const frames = sampleGrayFrames({
-    absolutePath: probe.absolutePath,
+    absolutePath,
     file,
-    streamIndex: probe.video.index,
-    fps,
+    streamIndex,
+    fps: FINGERPRINT_FPS,
     width: SAMPLE_SIZE,
     height: SAMPLE_SIZE,
     threads: options.threads,
-    signal: options.signal,
-    timeoutMs,
+    signal,
+    timeoutMs: options.timeoutMs,
   });
   let stderr = '';
   for (;;) {
@@ -96,39 +166,51 @@ export async function fingerprintVideo(file: string, options: FingerprintOptions
       binding.hashFrames(batch.frames, SAMPLE_SIZE, SAMPLE_SIZE, { ...options.hash, trimBorders: true }),
       binding.hashFrames(batch.frames, SAMPLE_SIZE, SAMPLE_SIZE, { ...options.hash, trimBorders: false }),
     ]);
-    rawHashes.push(raw.hashes);
     hashes.push(hashed.hashes);
     flips.push(hashed.flips);
+    rawHashes.push(raw.hashes);
     quality.push(hashed.quality);
     content.push(hashed.content);
     frameCount += batch.count;
     options.onProgress?.(frameCount, expected);
   }
-
-  if (frameCount === 0) {
-    const why = stderrSummary(stderr);
-    throw new VdedupError('NO_FRAMES', `no decodable video frames${why === '' ? '' : ` (ffmpeg: ${why})`}`, { file });
-  }
-  // A damaged tail makes ffmpeg stop early but exit 0: compare with what the container promised.
-  if (expected !== undefined && stderr !== '' && frameCount < expected - 1) {
-    throw new VdedupError(
-      'TRUNCATED_MEDIA',
-      `truncated or corrupt video: decoded ${frameCount} of ${expected} expected frames (ffmpeg: ${stderrSummary(stderr)})`,
-      { file },
-    );
-  }
   return {
-    file,
-    duration: probe.duration ?? frameCount / fps,
-    fps,
     frameCount,
+    stderr,
     hashes: concatColumns(hashes, (n) => new BigUint64Array(n)),
     flips: concatColumns(flips, (n) => new BigUint64Array(n)),
     rawHashes: concatColumns(rawHashes, (n) => new BigUint64Array(n)),
     quality: concatColumns(quality, (n) => new Float32Array(n)),
     content: concatColumns(content, (n) => new Uint32Array(n)),
+  };
+}
+
+function finish(file: string, probe: ProbeResult, r: DecodeResult): Fingerprint {
+  const expected = expectedFrameCount(probe.duration, FINGERPRINT_FPS);
+  if (r.frameCount === 0) {
+    const why = stderrSummary(r.stderr);
+    throw new VdedupError('NO_FRAMES', `no decodable video frames${why === '' ? '' : ` (ffmpeg: ${why})`}`, { file });
+  }
+  // A damaged tail makes ffmpeg stop early but exit 0: compare with what the container promised.
+  if (expected !== undefined && r.stderr !== '' && r.frameCount < expected - 1) {
+    throw new VdedupError(
+      'TRUNCATED_MEDIA',
+      `truncated or corrupt video: decoded ${r.frameCount} of ${expected} expected frames (ffmpeg: ${stderrSummary(r.stderr)})`,
+      { file },
+    );
+  }
+  return {
+    file,
+    duration: probe.duration ?? r.frameCount / FINGERPRINT_FPS,
+    fps: FINGERPRINT_FPS,
+    frameCount: r.frameCount,
+    hashes: r.hashes,
+    flips: r.flips,
+    rawHashes: r.rawHashes,
+    quality: r.quality,
+    content: r.content,
     video: probe.video,
-    warnings: stderr === '' ? [] : stderr.split('\n').slice(-5),
+    warnings: r.stderr === '' ? [] : r.stderr.split('\n').slice(-5),
   };
 }
 

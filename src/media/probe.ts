@@ -6,6 +6,8 @@ import { VdedupError } from '../errors.js';
 
 export interface VideoStreamInfo {
   index: number;
+  /** Position among all video streams (cover art included): 0 means ffmpeg's `0:v:0` is this stream. */
+  videoOrdinal: number;
   codec: string;
   width: number;
   height: number;
@@ -171,6 +173,7 @@ export async function probeVideo(file: string, options: ProbeOptions = {}): Prom
     duration: parseSeconds(parsed.format?.duration) ?? parseSeconds(first.duration),
     video: {
       index: first.index ?? 0,
+      videoOrdinal: streams.filter((s) => s.codec_type === 'video').indexOf(first),
       codec: first.codec_name ?? 'unknown',
       width,
       height,

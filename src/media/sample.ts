@@ -11,8 +11,8 @@ export interface SampleOptions {
   absolutePath: string;
   /** Name used in errors (what the user typed). */
   file: string;
-  /** Index of the video stream to decode (from the probe). */
-  streamIndex: number;
+  /** Video stream to decode: an absolute stream index (from a probe), or 'first' for ffmpeg's `0:v:0`. */
+  streamIndex: number | 'first';
   /** Frames per second to sample; frames land on multiples of 1/fps (`fps=F:round=up`). */
   fps: number;
   width?: number;
@@ -54,7 +54,7 @@ export function samplingArgs(opts: SampleOptions): string[] {
     '-i',
     fileUrl(opts.absolutePath),
     '-map',
-    `0:${opts.streamIndex}`,
+    opts.streamIndex === 'first' ? '0:v:0' : `0:${opts.streamIndex}`,
     '-an',
     '-sn',
     '-dn',

@@ -18,9 +18,64 @@ export interface HashedFrames {
   content: Uint32Array;
 }
 
+export interface MatchRule {
+  /** Window length in frames (seconds at 1 fps). */
+  window: number;
+  /** Shorter videos are matched with a window as long as they are, down to this many frames (0: never). */
+  minWindow: number;
+  /** A frame pair matches at Hamming distance <= this. */
+  maxDistance: number;
+  /** A window matches when at least this fraction of its frames match. */
+  minFraction: number;
+  /** Fraction of a window's aligned pairs that must be informative on both sides. */
+  minInformative: number;
+}
+
+export interface TrainSequence {
+  hashes: BigUint64Array;
+  flips?: BigUint64Array | null;
+  /** 1 = informative frame; empty = all informative. */
+  informative: Uint8Array;
+}
+
+export interface BenchSequences {
+  hashes: BigUint64Array;
+  informative: Uint8Array;
+  lengths: Uint32Array;
+}
+
+export interface MatchSegment {
+  benchVideo: number;
+  offset: number;
+  trainStart: number;
+  trainEnd: number;
+  benchStart: number;
+  benchEnd: number;
+  matchedFrames: number;
+  windowFrames: number;
+  meanDistance: number;
+  bestTrainStart: number;
+  flipped: boolean;
+}
+
+export interface WindowVectors {
+  vectors: Float32Array;
+  starts: Uint32Array;
+  dim: number;
+}
+
 /** The surface of crates/node (its generated index.d.ts says the same). */
 export interface NativeBinding {
   hashFrames(frames: Buffer, width: number, height: number, options?: HashFramesOptions | null): Promise<HashedFrames>;
+  exactScanVideo(train: TrainSequence, bench: BenchSequences, rule: MatchRule): Promise<MatchSegment[]>;
+  verifyVideoCandidates(
+    train: TrainSequence,
+    bench: BenchSequences,
+    benchVideos: Uint32Array,
+    offsets: Int32Array,
+    rule: MatchRule,
+  ): Promise<MatchSegment[]>;
+  windowVectors(hashes: BigUint64Array, informative: Uint8Array, rule: MatchRule, stride: number): WindowVectors;
   nativeVersion(): string;
 }
 

@@ -217,6 +217,25 @@ pub fn exact_scan(train: &Sequence, benches: &[Sequence], params: &MatchParams, 
     out
 }
 
+/// Verify candidate alignments `(bench video, offset)` proposed by the index. Duplicates are
+/// verified once; unknown bench videos are ignored.
+pub fn verify_candidates(
+    train: &Sequence,
+    benches: &[Sequence],
+    candidates: &[(u32, i64)],
+    params: &MatchParams,
+    flipped: bool,
+) -> Vec<Segment> {
+    let mut unique: Vec<(u32, i64)> = candidates.iter().copied().filter(|&(b, _)| (b as usize) < benches.len()).collect();
+    unique.sort_unstable();
+    unique.dedup();
+    let mut out = Vec::new();
+    for (b, offset) in unique {
+        verify_offset(train, &benches[b as usize], b, offset, params, flipped, &mut out);
+    }
+    out
+}
+
 /// Keep, per benchmark video, the best non-overlapping segments: a still shot or a slow pan makes
 /// neighbouring offsets match the same stretch, and a reviewer wants one row per stretch.
 pub fn select_segments(mut segments: Vec<Segment>) -> Vec<Segment> {

@@ -1,12 +1,23 @@
 //! Thin napi-rs binding over `vdedup-core`: type conversion only, no logic.
 //!
-//! CPU work runs on the libuv thread pool (`AsyncTask`), so the JS event loop never waits
-//! for hashing, and one call hashes a whole batch of frames.
+//! CPU work runs on the libuv thread pool (`AsyncTask`), so the JS event loop never waits for
+//! hashing or matching, and one call handles a whole batch (frames, or one training video against
+//! every benchmark video). Typed arrays cross the boundary without per-element conversion; the JS
+//! side hands them over and does not write to them while a task runs.
 
-use napi::bindgen_prelude::{AsyncTask, BigUint64Array, Buffer, Float32Array, Uint32Array};
+use napi::bindgen_prelude::{AsyncTask, BigUint64Array, Buffer, Float32Array, Int32Array, Uint32Array, Uint8Array};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
+use vdedup_core::matching::{exact_scan, select_segments, verify_candidates, MatchParams, Segment, Sequence};
+use vdedup_core::window::{window_embeddings, EMBED_DIM};
 use vdedup_core::{hash_frames as core_hash_frames, FrameHash, HashOptions};
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::new(Status::InvalidArg, msg.into())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Frame hashing
 
 /// Per-call options; every field falls back to the core default.
 #[napi(object)]
@@ -28,7 +39,6 @@ pub struct HashedFrames {
 }
 
 pub struct HashFramesTask {
-    // The JS side hands the buffer over and never writes to it again while the task runs.
     frames: Buffer,
     width: u32,
     height: u32,
@@ -41,8 +51,7 @@ impl Task for HashFramesTask {
     type JsValue = HashedFrames;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        core_hash_frames(&self.frames, self.width, self.height, &self.options)
-            .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))
+        core_hash_frames(&self.frames, self.width, self.height, &self.options).map_err(|e| invalid(e.to_string()))
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -56,28 +65,22 @@ impl Task for HashFramesTask {
             quality.push(f.quality);
             content.extend_from_slice(&[f.content.x, f.content.y, f.content.width, f.content.height]);
         }
-        Ok(HashedFrames {
-            hashes: hashes.into(),
-            flips: flips.into(),
-            quality: quality.into(),
-            content: content.into(),
-        })
+        Ok(HashedFrames { hashes: hashes.into(), flips: flips.into(), quality: quality.into(), content: content.into() })
     }
 }
 
-fn to_core_options(options: Option<HashFramesOptions>) -> Result<HashOptions> {
+fn to_hash_options(options: Option<HashFramesOptions>) -> Result<HashOptions> {
     let options = options.unwrap_or_default();
     let mut core = HashOptions::default();
     if let Some(trim) = options.trim_borders {
         core.trim_borders = trim;
     }
     if let Some(level) = options.black_level {
-        core.black_level = u8::try_from(level)
-            .map_err(|_| Error::new(Status::InvalidArg, format!("blackLevel must be 0..255, got {level}")))?;
+        core.black_level = u8::try_from(level).map_err(|_| invalid(format!("blackLevel must be 0..255, got {level}")))?;
     }
     if let Some(min) = options.min_content {
         if !(min > 0.0 && min <= 1.0) {
-            return Err(Error::new(Status::InvalidArg, format!("minContent must be in (0, 1], got {min}")));
+            return Err(invalid(format!("minContent must be in (0, 1], got {min}")));
         }
         core.min_content = min as f32;
     }
@@ -92,8 +95,214 @@ pub fn hash_frames(
     height: u32,
     options: Option<HashFramesOptions>,
 ) -> Result<AsyncTask<HashFramesTask>> {
-    let options = to_core_options(options)?;
+    let options = to_hash_options(options)?;
     Ok(AsyncTask::new(HashFramesTask { frames, width, height, options }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matching
+
+/// The window rule (see vdedup_core::matching::MatchParams).
+#[napi(object)]
+#[derive(Clone, Copy)]
+pub struct MatchRule {
+    pub window: u32,
+    pub min_window: u32,
+    pub max_distance: u32,
+    pub min_fraction: f64,
+    pub min_informative: f64,
+}
+
+fn to_params(rule: &MatchRule) -> Result<MatchParams> {
+    if rule.window == 0 || rule.window > 10_000 {
+        return Err(invalid(format!("window must be 1..10000, got {}", rule.window)));
+    }
+    if rule.min_window > rule.window {
+        return Err(invalid("minWindow must not exceed window"));
+    }
+    if rule.max_distance > 64 {
+        return Err(invalid(format!("maxDistance must be 0..64, got {}", rule.max_distance)));
+    }
+    if !(rule.min_fraction > 0.0 && rule.min_fraction <= 1.0) || !(0.0..=1.0).contains(&rule.min_informative) {
+        return Err(invalid("minFraction must be in (0, 1] and minInformative in [0, 1]"));
+    }
+    Ok(MatchParams {
+        window: rule.window,
+        min_window: rule.min_window,
+        max_distance: rule.max_distance,
+        min_fraction: rule.min_fraction,
+        min_informative: rule.min_informative,
+    })
+}
+
+/// One training video: its hashes, optional flip hashes, and informative-frame flags (empty: all).
+#[napi(object)]
+pub struct TrainSequence {
+    pub hashes: BigUint64Array,
+    pub flips: Option<BigUint64Array>,
+    pub informative: Uint8Array,
+}
+
+/// All benchmark videos, concatenated; `lengths[i]` frames belong to video i.
+#[napi(object)]
+pub struct BenchSequences {
+    pub hashes: BigUint64Array,
+    pub informative: Uint8Array,
+    pub lengths: Uint32Array,
+}
+
+#[napi(object)]
+pub struct MatchSegment {
+    pub bench_video: u32,
+    pub offset: i32,
+    pub train_start: u32,
+    pub train_end: u32,
+    pub bench_start: u32,
+    pub bench_end: u32,
+    pub matched_frames: u32,
+    pub window_frames: u32,
+    pub mean_distance: f64,
+    pub best_train_start: u32,
+    pub flipped: bool,
+}
+
+impl From<Segment> for MatchSegment {
+    fn from(s: Segment) -> Self {
+        MatchSegment {
+            bench_video: s.bench_video,
+            offset: s.offset as i32,
+            train_start: s.train_start,
+            train_end: s.train_end,
+            bench_start: s.bench_start,
+            bench_end: s.bench_end,
+            matched_frames: s.matched_frames,
+            window_frames: s.window_frames,
+            mean_distance: f64::from(s.mean_distance),
+            best_train_start: s.best_train_start,
+            flipped: s.flipped,
+        }
+    }
+}
+
+fn check_train(train: &TrainSequence) -> Result<()> {
+    let n = train.hashes.len();
+    if !train.informative.is_empty() && train.informative.len() != n {
+        return Err(invalid("train informative flags must be empty or one per frame"));
+    }
+    if train.flips.as_ref().is_some_and(|f| f.len() != n) {
+        return Err(invalid("train flip hashes must be one per frame"));
+    }
+    Ok(())
+}
+
+fn check_bench(bench: &BenchSequences) -> Result<()> {
+    let total: u64 = bench.lengths.iter().map(|&l| u64::from(l)).sum();
+    if total != bench.hashes.len() as u64 {
+        return Err(invalid(format!("bench lengths add up to {total} frames, hashes hold {}", bench.hashes.len())));
+    }
+    if !bench.informative.is_empty() && bench.informative.len() != bench.hashes.len() {
+        return Err(invalid("bench informative flags must be empty or one per frame"));
+    }
+    Ok(())
+}
+
+fn bench_slices(bench: &BenchSequences) -> Vec<Sequence<'_>> {
+    let mut at = 0usize;
+    bench
+        .lengths
+        .iter()
+        .map(|&len| {
+            let (a, b) = (at, at + len as usize);
+            at = b;
+            let info: &[u8] = if bench.informative.is_empty() { &[] } else { &bench.informative[a..b] };
+            Sequence::new(&bench.hashes[a..b], info)
+        })
+        .collect()
+}
+
+enum Mode {
+    Exact,
+    Candidates(Vec<(u32, i64)>),
+}
+
+pub struct MatchTask {
+    train: TrainSequence,
+    bench: BenchSequences,
+    params: MatchParams,
+    mode: Mode,
+}
+
+#[napi]
+impl Task for MatchTask {
+    type Output = Vec<Segment>;
+    type JsValue = Vec<MatchSegment>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let benches = bench_slices(&self.bench);
+        let info: &[u8] = &self.train.informative;
+        let direct = Sequence::new(&self.train.hashes, info);
+        let run = |seq: &Sequence, flipped: bool| match &self.mode {
+            Mode::Exact => exact_scan(seq, &benches, &self.params, flipped),
+            Mode::Candidates(c) => verify_candidates(seq, &benches, c, &self.params, flipped),
+        };
+        let mut segments = run(&direct, false);
+        if let Some(flips) = &self.train.flips {
+            segments.extend(run(&Sequence::new(flips, info), true));
+        }
+        Ok(select_segments(segments))
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output.into_iter().map(MatchSegment::from).collect())
+    }
+}
+
+/// Compare one training video with every benchmark video at every alignment (exact).
+#[napi]
+pub fn exact_scan_video(train: TrainSequence, bench: BenchSequences, rule: MatchRule) -> Result<AsyncTask<MatchTask>> {
+    check_train(&train)?;
+    check_bench(&bench)?;
+    let params = to_params(&rule)?;
+    Ok(AsyncTask::new(MatchTask { train, bench, params, mode: Mode::Exact }))
+}
+
+/// Verify the alignments proposed by the index: `benchVideos[i]` at `offsets[i]` (train frame minus
+/// bench frame). Flip hashes, when given, are verified at the same candidates.
+#[napi]
+pub fn verify_video_candidates(
+    train: TrainSequence,
+    bench: BenchSequences,
+    bench_videos: Uint32Array,
+    offsets: Int32Array,
+    rule: MatchRule,
+) -> Result<AsyncTask<MatchTask>> {
+    check_train(&train)?;
+    check_bench(&bench)?;
+    if bench_videos.len() != offsets.len() {
+        return Err(invalid("benchVideos and offsets must have the same length"));
+    }
+    let params = to_params(&rule)?;
+    let candidates = bench_videos.iter().zip(offsets.iter()).map(|(&b, &o)| (b, i64::from(o))).collect();
+    Ok(AsyncTask::new(MatchTask { train, bench, params, mode: Mode::Candidates(candidates) }))
+}
+
+#[napi(object)]
+pub struct WindowVectors {
+    /// `starts.length` vectors of `dim` floats, back to back.
+    pub vectors: Float32Array,
+    pub starts: Uint32Array,
+    pub dim: u32,
+}
+
+/// Embeddings of a video's windows for the approximate index (fast: synchronous).
+#[napi]
+pub fn window_vectors(hashes: BigUint64Array, informative: Uint8Array, rule: MatchRule, stride: u32) -> Result<WindowVectors> {
+    if !informative.is_empty() && informative.len() != hashes.len() {
+        return Err(invalid("informative flags must be empty or one per frame"));
+    }
+    let params = to_params(&rule)?;
+    let (vectors, starts) = window_embeddings(&Sequence::new(&hashes, &informative), &params, stride as usize);
+    Ok(WindowVectors { vectors: vectors.into(), starts: starts.into(), dim: EMBED_DIM as u32 })
 }
 
 /// The core crate's version, for health and `--version` output.

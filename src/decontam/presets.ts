@@ -1,0 +1,63 @@
+import type { MatchRule } from '../native/binding.js';
+
+export type PresetName = 'default' | 'paper';
+
+/**
+ * Everything that decides what counts as an overlap. Each refinement of the default preset is a
+ * separate field, so a user can switch any of them off (DESIGN §3).
+ */
+export interface Preset {
+  name: PresetName;
+  /** Window rule: length, short-video floor, per-frame distance, fraction of matching frames. */
+  rule: MatchRule;
+  /** Hash frames after trimming black borders (default) or as decoded (the paper). */
+  trimBorders: boolean;
+  /** Also compare the training video's mirror image (flip hashes). */
+  matchFlips: boolean;
+  /** Frames whose quality is below this never count as matching evidence (0: every frame counts). */
+  minQuality: number;
+  /** Candidate windows retrieved per query window. */
+  topK: number;
+  /**
+   * Keep retrieving beyond topK while the k-th neighbour is still within this squared L2 distance
+   * in embedding space (0: a fixed top-K, as in the paper). Stops the best copies of a benchmark
+   * video that sits in several benchmarks from crowding the others out.
+   */
+  candidateRadius: number;
+  /** Also verify alignments this many frames either side of each candidate (timing jitter). */
+  offsetSlack: number;
+}
+
+/** Appendix A.5 literally: 1 fps, 20-frame windows, top-10 candidates, >= 14 of 20 frames within 30 bits. */
+export const PAPER: Preset = {
+  name: 'paper',
+  rule: { window: 20, minWindow: 0, maxDistance: 30, minFraction: 0.7, minInformative: 0 },
+  trimBorders: false,
+  matchFlips: false,
+  minQuality: 0,
+  topK: 10,
+  candidateRadius: 0,
+  offsetSlack: 0,
+};
+
+/**
+ * What users get: the paper's recall with (near) zero false positives. Thresholds are calibrated
+ * on measured distance distributions (bench/README.md, "Calibration").
+ */
+export const DEFAULT: Preset = {
+  name: 'default',
+  rule: { window: 20, minWindow: 6, maxDistance: 22, minFraction: 0.6, minInformative: 0.5 },
+  trimBorders: true,
+  matchFlips: true,
+  minQuality: 1.5,
+  topK: 10,
+  candidateRadius: 40,
+  offsetSlack: 1,
+};
+
+export const PRESETS: Record<PresetName, Preset> = { default: DEFAULT, paper: PAPER };
+
+export function presetByName(name: string): Preset {
+  if (name === 'default' || name === 'paper') return PRESETS[name];
+  throw new Error(`unknown preset "${name}" (expected default or paper)`);
+}
