@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerFingerprint } from './fingerprint.js';
+import { registerScan } from './scan.js';
 import { packageVersion, versionText } from './version.js';
 
 /** Exit codes: 0 done, 1 the job could not be done (one-line reason on stderr), 2 bad usage. */
@@ -18,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('(run vdedup --help for usage)')
     .exitOverride();
   registerFingerprint(program, setExit);
+  registerScan(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (err) {

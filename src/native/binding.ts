@@ -33,7 +33,8 @@ export interface MatchRule {
 
 export interface TrainSequence {
   hashes: BigUint64Array;
-  flips?: BigUint64Array | null;
+  /** Omit (do not pass null) when mirrored copies are not wanted. */
+  flips?: BigUint64Array;
   /** 1 = informative frame; empty = all informative. */
   informative: Uint8Array;
 }

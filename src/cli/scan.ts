@@ -1,0 +1,91 @@
+import { writeFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import { presetByName } from '../decontam/presets.js';
+import { reportToCsv, reportToHtml } from '../decontam/report-format.js';
+import { runScan, type ScanProgress } from '../decontam/scan.js';
+import { FingerprintStore } from '../fingerprint/store.js';
+import { abortOnSigint, progressLine, reportFailure } from './output.js';
+
+interface ScanCliOptions {
+  train: string;
+  bench: string;
+  out: string;
+  csv?: string;
+  html?: string;
+  preset: string;
+  exact?: boolean;
+  cacheDir?: string;
+  concurrency?: string;
+}
+
+function progressText(p: ScanProgress): string {
+  const rate = p.elapsedSeconds > 0 ? p.framesDecoded / p.elapsedSeconds : 0;
+  const eta = p.done > 0 && p.done < p.total ? ` ETA ${Math.ceil(((p.total - p.done) * p.elapsedSeconds) / p.done)} s` : '';
+  const label = p.phase === 'bench' ? 'benchmark videos' : p.phase === 'index' ? 'indexing benchmark windows' : 'training videos';
+  return `${label} ${p.done}/${p.total} | ${Math.round(rate)} frames/s | ${Math.round(p.elapsedSeconds)} s${eta}`;
+}
+
+export function registerScan(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('scan')
+    .description('find training videos that duplicate benchmark videos (embedded: no Redis)')
+    .requiredOption('--train <dir|manifest.jsonl>', 'training corpus: a directory (walked recursively) or a JSONL manifest')
+    .requiredOption('--bench <dir|manifest.jsonl>', 'benchmark videos: a directory or a JSONL manifest')
+    .requiredOption('--out <report.json>', 'where to write the JSON report')
+    .option('--csv <file>', 'also write the matches as CSV')
+    .option('--html <file>', 'also write an HTML report')
+    .addOption(new Option('--preset <name>', 'matching rule').choices(['default', 'paper']).default('default'))
+    .option('--exact', 'compare every window pair instead of using the index (slow on large corpora)')
+    .option('--cache-dir <dir>', 'fingerprint store location (default: $VDEDUP_CACHE_DIR or ~/.cache/vdedup)')
+    .option('--concurrency <n>', 'videos decoded at once (default: one per core)')
+    .action(async (opts: ScanCliOptions) => {
+      const abort = abortOnSigint();
+      const progress = progressLine();
+      try {
+        const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
+        if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
+          throw new Error(`--concurrency must be a positive integer, got ${opts.concurrency}`);
+        }
+        const report = await runScan({
+          train: opts.train,
+          bench: opts.bench,
+          preset: presetByName(opts.preset),
+          exact: opts.exact === true,
+          store: new FingerprintStore(opts.cacheDir),
+          concurrency,
+          signal: abort.signal,
+          onProgress: (p) => progress(progressText(p)),
+        });
+        progress.done();
+        await writeFile(opts.out, `${JSON.stringify(report, null, 2)}\n`);
+        if (opts.csv !== undefined) await writeFile(opts.csv, reportToCsv(report));
+        if (opts.html !== undefined) await writeFile(opts.html, reportToHtml(report));
+        const s = report.stats;
+        const lines = [
+          `scanned ${s.trainVideos} training videos against ${s.benchVideos} benchmark videos (preset ${s.preset}${s.exact ? ', exact' : ''}) in ${s.seconds} s`,
+          `decoded ${s.decodedVideos} videos (${s.framesHashed} frames), ${s.storedVideos} from the fingerprint store`,
+          `${report.removed.length} training videos to remove (${s.youtubeIdMatches} YouTube-ID matches, ${s.nearDuplicateMatches} near-duplicate segments)`,
+        ];
+        for (const m of report.matches) {
+          lines.push(
+            m.reason === 'youtube-id'
+              ? `  ${m.train}  =  ${m.bench}  [youtube-id ${m.youtubeId}]`
+              : `  ${m.train} ${m.trainStart}-${m.trainEnd}s  ~  ${m.bench} ${m.benchStart}-${m.benchEnd}s  [${m.matchedFrames}/${m.windowFrames} frames, mean distance ${m.meanDistance}${m.flipped === true ? ', mirrored' : ''}]`,
+          );
+        }
+        if (report.errors.length > 0) {
+          lines.push(`${report.errors.length} videos could not be read (listed in the report's "errors"):`);
+          for (const e of report.errors.slice(0, 10)) lines.push(`  ${e.side} ${e.video}: ${e.message}`);
+          if (report.errors.length > 10) lines.push(`  ... and ${report.errors.length - 10} more`);
+        }
+        lines.push(`report: ${opts.out}`);
+        process.stdout.write(`${lines.join("\n")}\n`);
+        setExit(0);
+      } catch (err) {
+        progress.done();
+        setExit(reportFailure(err));
+      } finally {
+        abort.dispose();
+      }
+    });
+}

@@ -1,0 +1,119 @@
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { normalizeYoutubeId, youtubeIdFromFileName } from './youtube-id.js';
+import { VdedupError } from '../errors.js';
+
+/** Extensions walked as videos when a directory is given. */
+export const VIDEO_EXTENSIONS = new Set([
+  '.mp4', '.m4v', '.mkv', '.webm', '.mov', '.avi', '.flv', '.wmv', '.mpg', '.mpeg', '.ts', '.mts', '.m2ts', '.3gp', '.ogv', '.vob',
+]);
+
+export interface VideoItem {
+  /** Name in reports: path relative to the root directory, or the manifest's id. */
+  id: string;
+  /** Absolute path of the file; undefined for a manifest line that only names a YouTube ID. */
+  path: string | undefined;
+  youtubeId: string | undefined;
+  /** Where the YouTube ID came from, for the report's evidence. */
+  youtubeIdSource: 'manifest' | 'file name' | undefined;
+}
+
+export interface VideoSource {
+  /** What the user passed. */
+  spec: string;
+  kind: 'directory' | 'manifest' | 'file';
+  items: VideoItem[];
+}
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const p = path.join(dir, e.name);
+    // Symlinked directories are not followed (loops); symlinked files are read as files.
+    if (e.isDirectory()) await walk(p, out);
+    else if ((e.isFile() || e.isSymbolicLink()) && VIDEO_EXTENSIONS.has(path.extname(e.name).toLowerCase())) out.push(p);
+  }
+}
+
+function fileItem(absolute: string, id: string): VideoItem {
+  const youtubeId = youtubeIdFromFileName(absolute);
+  return { id, path: absolute, youtubeId, youtubeIdSource: youtubeId === undefined ? undefined : 'file name' };
+}
+
+interface ManifestLine {
+  id?: unknown;
+  path?: unknown;
+  file?: unknown;
+  video?: unknown;
+  youtube_id?: unknown;
+  youtubeId?: unknown;
+  url?: unknown;
+}
+
+async function readManifest(manifest: string): Promise<VideoItem[]> {
+  const dir = path.dirname(manifest);
+  const items: VideoItem[] = [];
+  const lines = createInterface({ input: createReadStream(manifest, 'utf8'), crlfDelay: Infinity });
+  let n = 0;
+  for await (const raw of lines) {
+    n++;
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    let doc: ManifestLine;
+    try {
+      doc = JSON.parse(line) as ManifestLine;
+    } catch {
+      throw new VdedupError('INVALID_ARGUMENT', `${manifest}:${n}: not a JSON object`);
+    }
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+      throw new VdedupError('INVALID_ARGUMENT', `${manifest}:${n}: not a JSON object`);
+    }
+    const rel = [doc.path, doc.file, doc.video].find((v) => typeof v === 'string') as string | undefined;
+    const abs = rel === undefined ? undefined : path.resolve(dir, rel);
+    const idField = [doc.youtube_id, doc.youtubeId, doc.url].find((v) => typeof v === 'string') as string | undefined;
+    let youtubeId = normalizeYoutubeId(idField);
+    let source: VideoItem['youtubeIdSource'] = youtubeId === undefined ? undefined : 'manifest';
+    if (idField !== undefined && youtubeId === undefined) {
+      throw new VdedupError('INVALID_ARGUMENT', `${manifest}:${n}: "${idField}" is not a YouTube ID or URL`);
+    }
+    if (youtubeId === undefined && abs !== undefined) {
+      youtubeId = youtubeIdFromFileName(abs);
+      source = youtubeId === undefined ? undefined : 'file name';
+    }
+    const id = typeof doc.id === 'string' ? doc.id : rel ?? youtubeId;
+    if (id === undefined) {
+      throw new VdedupError('INVALID_ARGUMENT', `${manifest}:${n}: needs "path" (or "file"/"video"), "id", or "youtube_id"/"url"`);
+    }
+    items.push({ id, path: abs, youtubeId, youtubeIdSource: source });
+  }
+  return items;
+}
+
+/** A directory (walked recursively), a JSONL manifest, or a single video file. */
+export async function readVideoSource(spec: string): Promise<VideoSource> {
+  if (spec.startsWith('lmms-eval:')) {
+    throw new VdedupError('INVALID_ARGUMENT', `${spec}: LMMs-Eval benchmark sources are not supported yet; pass a directory or a manifest`);
+  }
+  const absolute = path.resolve(spec);
+  let s;
+  try {
+    s = await stat(absolute);
+  } catch {
+    throw new VdedupError('FILE_NOT_FOUND', `${spec}: no such file or directory`);
+  }
+  if (s.isDirectory()) {
+    const files: string[] = [];
+    await walk(absolute, files);
+    return {
+      spec,
+      kind: 'directory',
+      items: files.map((f) => fileItem(f, path.relative(absolute, f).split(path.sep).join('/'))),
+    };
+  }
+  if (/\.jsonl?$/i.test(absolute)) return { spec, kind: 'manifest', items: await readManifest(absolute) };
+  return { spec, kind: 'file', items: [fileItem(absolute, path.basename(absolute))] };
+}
