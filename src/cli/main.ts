@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerFingerprint } from './fingerprint.js';
 import { registerScan } from './scan.js';
+import { registerStore } from './store.js';
 import { packageVersion, versionText } from './version.js';
 
 /** Exit codes: 0 done, 1 the job could not be done (one-line reason on stderr), 2 bad usage. */
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride();
   registerFingerprint(program, setExit);
   registerScan(program, setExit);
+  registerStore(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -1,0 +1,145 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { badInput, cliPath, clip, repoRoot } from '../helpers/paths.js';
+import { withTempDir } from '../helpers/ffmpeg.js';
+import type { ScanReport } from '../../src/decontam/scan.js';
+
+const train = path.join(repoRoot, 'fixtures', 'scan', 'train');
+const bench = path.join(repoRoot, 'fixtures', 'scan', 'bench');
+
+async function scan(dir: string, extra: string[] = [], trainDir = train, benchDir = bench) {
+  const out = path.join(dir, `report-${Math.random().toString(36).slice(2)}.json`);
+  const r = await runCli(['scan', '--train', trainDir, '--bench', benchDir, '--out', out, ...extra], {
+    VDEDUP_CACHE_DIR: path.join(dir, 'cache'),
+  });
+  if (r.code !== 0) throw new Error(`scan failed (${r.code}): ${r.stderr}`);
+  return { r, report: JSON.parse(await readFile(out, 'utf8')) as ScanReport };
+}
+
+const nearDup = (rep: ScanReport) => rep.matches.filter((m) => m.reason === 'near-duplicate');
+
+describe('vdedup scan (real CLI, embedded mode)', () => {
+  it('finds the planted copy with its time ranges, the YouTube-ID re-upload, and nothing else', async () => {
+    await withTempDir(async (dir) => {
+      const { r, report } = await scan(dir, ['--csv', path.join(dir, 'r.csv'), '--html', path.join(dir, 'r.html')]);
+      expect(report.removed).toEqual(['Ab3dE_fG9hK.mp4', 'compilation.mp4']);
+      const id = report.matches.find((m) => m.reason === 'youtube-id');
+      expect(id).toMatchObject({ train: 'Ab3dE_fG9hK.mp4', bench: 'v_Ab3dE_fG9hK.mp4', youtubeId: 'Ab3dE_fG9hK' });
+      const nd = nearDup(report);
+      expect(nd).toHaveLength(1);
+      const m = nd[0]!;
+      expect(m.train).toBe('compilation.mp4');
+      expect(m.bench).toBe('mandelbrot-zoom.mp4');
+      // The compilation holds bench seconds 6..30 at training seconds 10..34.
+      expect(Math.abs(m.trainStart! - 10)).toBeLessThanOrEqual(1);
+      expect(Math.abs(m.trainEnd! - 34)).toBeLessThanOrEqual(1);
+      expect(Math.abs(m.benchStart! - 6)).toBeLessThanOrEqual(1);
+      expect(Math.abs(m.benchEnd! - 30)).toBeLessThanOrEqual(1);
+      expect(m.matchedFrames).toBeGreaterThanOrEqual(18);
+      expect(m.windowFrames).toBe(20);
+      expect(report.stats).toMatchObject({ trainVideos: 3, benchVideos: 3, preset: 'default', errors: 0 });
+      // The ID-matched training file is never decoded: 2 training + 3 bench videos are.
+      expect(report.stats.decodedVideos).toBe(5);
+      expect(r.stdout).toMatch(/compilation\.mp4 \d+-\d+s\s+~\s+mandelbrot-zoom\.mp4/);
+      const csv = await readFile(path.join(dir, 'r.csv'), 'utf8');
+      expect(csv.split('\n')[0]).toBe('train,bench,reason,trainStart,trainEnd,benchStart,benchEnd,matchedFrames,windowFrames,meanDistance,flipped,youtubeId');
+      expect(csv).toMatch(/^compilation\.mp4,mandelbrot-zoom\.mp4,near-duplicate,/m);
+      expect(await readFile(path.join(dir, 'r.html'), 'utf8')).toMatch(/<td>compilation\.mp4<\/td>/);
+    });
+  });
+
+  it('a second scan of an unchanged corpus decodes nothing and gives the same report; --exact agrees', async () => {
+    await withTempDir(async (dir) => {
+      const first = await scan(dir);
+      const second = await scan(dir);
+      expect(second.report.stats.decodedVideos).toBe(0);
+      expect(second.report.stats.framesHashed).toBe(0);
+      expect(second.report.matches).toEqual(first.report.matches);
+      const exact = await scan(dir, ['--exact']);
+      expect(exact.report.matches).toEqual(first.report.matches);
+    });
+  });
+
+  it('lists unreadable videos under errors and still scans the rest', async () => {
+    await withTempDir(async (dir) => {
+      const t = path.join(dir, 'train');
+      await mkdir(t);
+      for (const f of ['zero-byte.mp4', 'text.mp4', 'audio-only.m4a', 'truncated.mp4']) await copyFile(badInput(f), path.join(t, f));
+      await copyFile(path.join(train, 'compilation.mp4'), path.join(t, 'compilation.mp4'));
+      const { report } = await scan(dir, [], t);
+      expect(report.removed).toEqual(['compilation.mp4']);
+      // audio-only.m4a is not walked: .m4a is not a video extension.
+      expect(report.errors.map((e) => [e.video, e.code])).toEqual([
+        ['text.mp4', 'INVALID_MEDIA'],
+        ['truncated.mp4', 'TRUNCATED_MEDIA'],
+        ['zero-byte.mp4', 'EMPTY_FILE'],
+      ]);
+    });
+  });
+
+  it('reads JSONL manifests with ids and YouTube URLs', async () => {
+    await withTempDir(async (dir) => {
+      const manifest = path.join(dir, 'train.jsonl');
+      await writeFile(
+        manifest,
+        [
+          JSON.stringify({ id: 'clip-001', path: path.join(train, 'compilation.mp4') }),
+          JSON.stringify({ id: 'clip-002', path: path.join(train, 'unrelated-life.mp4'), url: 'https://youtu.be/Ab3dE_fG9hK?t=3' }),
+          JSON.stringify({ id: 'clip-003', youtube_id: 'https://www.youtube.com/watch?v=zzzzzzzzzzz' }),
+        ].join('\n'),
+      );
+      const { report } = await scan(dir, [], manifest);
+      expect(report.removed).toEqual(['clip-001', 'clip-002']);
+      expect(report.matches.find((m) => m.train === 'clip-002')).toMatchObject({ reason: 'youtube-id', bench: 'v_Ab3dE_fG9hK.mp4' });
+    });
+  });
+
+  it('a scan killed half-way keeps its finished fingerprints and the rerun gives the same report', async () => {
+    await withTempDir(async (dir) => {
+      const t = path.join(dir, 'train');
+      await mkdir(t);
+      // Enough distinct work that the scan is still running when the first fingerprints land.
+      for (let i = 0; i < 6; i++) await copyFile(clip(['mandelbrot.mp4', 'life.mp4', 'testsrc2.mp4'][i % 3]!), path.join(t, `v${i}-${i % 3}.mp4`));
+      await copyFile(path.join(train, 'compilation.mp4'), path.join(t, 'compilation.mp4'));
+      const cache = path.join(dir, 'cache');
+      const out = path.join(dir, 'killed.json');
+      const child = spawn(process.execPath, [cliPath, 'scan', '--train', t, '--bench', bench, '--out', out, '--concurrency', '1'], {
+        env: { ...process.env, VDEDUP_CACHE_DIR: cache },
+        stdio: 'ignore',
+      });
+      const shards = path.join(cache, 'fingerprints', 'v1');
+      const deadline = Date.now() + 30_000;
+      let stored = 0;
+      while (Date.now() < deadline) {
+        stored = 0;
+        for (const s of await readdir(shards).catch(() => [] as string[])) {
+          stored += (await readdir(path.join(shards, s))).filter((f) => f.endsWith('.vfp')).length;
+        }
+        if (stored >= 4) break;
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      child.kill('SIGKILL');
+      await new Promise((res) => child.once('close', res));
+      expect(stored).toBeGreaterThanOrEqual(4);
+      expect(existsSync(out)).toBe(false); // killed before it finished
+      const verify = await runCli(['store', 'verify'], { VDEDUP_CACHE_DIR: cache });
+      expect(verify.code).toBe(0);
+      const rerun = await scan(dir, [], t);
+      expect(rerun.report.stats.storedVideos).toBeGreaterThanOrEqual(4);
+      const clean = await withTempDir((fresh) => scan(fresh, [], t));
+      expect(rerun.report.matches).toEqual(clean.report.matches);
+      expect(rerun.report.removed).toContain('compilation.mp4');
+    });
+  });
+
+  it('fails with one line when an input does not exist', async () => {
+    const r = await runCli(['scan', '--train', '/no/such/dir', '--bench', bench, '--out', '/tmp/x.json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/\/no\/such\/dir: no such file or directory/);
+  });
+});

@@ -1,0 +1,122 @@
+import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fingerprintCached } from '../../src/fingerprint/cached.js';
+import type { Fingerprint } from '../../src/fingerprint/fingerprint.js';
+import { FingerprintStore } from '../../src/fingerprint/store.js';
+import { clip } from '../helpers/paths.js';
+import { withTempDir } from '../helpers/ffmpeg.js';
+
+function fakeFingerprint(n: number, seed = 1): Fingerprint {
+  return {
+    file: 'x.mp4',
+    duration: n,
+    fps: 1,
+    frameCount: n,
+    hashes: BigUint64Array.from({ length: n }, (_, i) => BigInt(i * 7919 + seed) * 0x9e3779b97f4a7c15n & 0xffffffffffffffffn),
+    flips: BigUint64Array.from({ length: n }, (_, i) => BigInt(i + seed)),
+    rawHashes: BigUint64Array.from({ length: n }, (_, i) => BigInt(i * 3 + seed)),
+    quality: Float32Array.from({ length: n }, (_, i) => i / 2),
+    content: Uint32Array.from({ length: 4 * n }, (_, i) => i % 128),
+    video: { index: 0, videoOrdinal: 0, codec: 'h264', width: 320, height: 240, fps: 25, rotation: 0, pixelFormat: 'yuv420p' },
+    warnings: [],
+  };
+}
+
+const KEY = '0123456789abcdef0123456789abcdef';
+
+async function entryFiles(store: FingerprintStore): Promise<string[]> {
+  const out: string[] = [];
+  for (const shard of await readdir(store.dir).catch(() => [] as string[])) {
+    for (const f of await readdir(path.join(store.dir, shard))) out.push(path.join(store.dir, shard, f));
+  }
+  return out;
+}
+
+describe('FingerprintStore', () => {
+  it('round-trips every column exactly', async () => {
+    await withTempDir(async (dir) => {
+      const store = new FingerprintStore(dir);
+      const fp = fakeFingerprint(300);
+      await store.put(KEY, fp);
+      const back = await store.get(KEY);
+      expect(back).toBeDefined();
+      for (const col of ['hashes', 'flips', 'rawHashes', 'quality', 'content'] as const) {
+        expect(Array.from(back![col] as ArrayLike<number | bigint>)).toEqual(Array.from(fp[col] as ArrayLike<number | bigint>));
+      }
+      expect(back!.video).toEqual(fp.video);
+      expect(await store.get('ffffffffffffffffffffffffffffffff')).toBeUndefined();
+    });
+  });
+
+  it('detects a corrupted entry: verify reports it, get drops it instead of serving it', async () => {
+    await withTempDir(async (dir) => {
+      const store = new FingerprintStore(dir);
+      await store.put(KEY, fakeFingerprint(50));
+      const [file] = await entryFiles(store);
+      const bytes = await readFile(file!);
+      bytes[bytes.length - 100] ^= 0xff;
+      await writeFile(file!, bytes);
+      const v = await store.verify();
+      expect(v.checked).toBe(1);
+      expect(v.corrupt).toHaveLength(1);
+      expect(v.corrupt[0]!.reason).toMatch(/checksum/);
+      expect(await store.get(KEY)).toBeUndefined();
+      expect(await entryFiles(store)).toHaveLength(0);
+    });
+  });
+
+  it('a truncated entry (torn write by another tool) is never served', async () => {
+    await withTempDir(async (dir) => {
+      const store = new FingerprintStore(dir);
+      await store.put(KEY, fakeFingerprint(50));
+      const [file] = await entryFiles(store);
+      const bytes = await readFile(file!);
+      await writeFile(file!, bytes.subarray(0, bytes.length / 2));
+      expect((await store.verify()).corrupt).toHaveLength(1);
+      expect(await store.get(KEY)).toBeUndefined();
+    });
+  });
+
+  it('concurrent writers of the same key leave one complete entry', async () => {
+    await withTempDir(async (dir) => {
+      const stores = [new FingerprintStore(dir), new FingerprintStore(dir), new FingerprintStore(dir)];
+      await Promise.all(stores.map((s) => s.put(KEY, fakeFingerprint(500))));
+      const files = await entryFiles(stores[0]!);
+      expect(files).toHaveLength(1);
+      expect((await stores[0]!.verify()).corrupt).toEqual([]);
+    });
+  });
+
+  it('prune removes old entries and stale temp files left by a crashed writer', async () => {
+    await withTempDir(async (dir) => {
+      const store = new FingerprintStore(dir);
+      await store.put(KEY, fakeFingerprint(10));
+      const [file] = await entryFiles(store);
+      const stale = `${file}.tmp-999-abcd`;
+      await writeFile(stale, 'partial');
+      const old = new Date(Date.now() - 2 * 3600_000);
+      await utimes(stale, old, old);
+      const kept = await store.prune(24 * 3600_000);
+      expect(kept).toEqual({ removed: 0, tempFiles: 1, corrupt: 0 });
+      expect(await store.get(KEY)).toBeDefined();
+      const all = await store.prune(0);
+      expect(all.removed).toBe(1);
+      expect(await entryFiles(store)).toHaveLength(0);
+    });
+  });
+
+  it('fingerprintCached decodes an unchanged video once', async () => {
+    await withTempDir(async (dir) => {
+      const store = new FingerprintStore(dir);
+      const a = await fingerprintCached(clip('testsrc2.mp4'), store);
+      const b = await fingerprintCached(clip('testsrc2.mp4'), store);
+      expect(a.fromStore).toBe(false);
+      expect(b.fromStore).toBe(true);
+      expect(b.key).toBe(a.key);
+      expect(Array.from(b.fingerprint.hashes)).toEqual(Array.from(a.fingerprint.hashes));
+      const other = await fingerprintCached(clip('life.mp4'), store);
+      expect(other.key).not.toBe(a.key);
+    });
+  });
+});
