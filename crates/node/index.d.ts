@@ -4,6 +4,8 @@
 /** All benchmark videos, concatenated; `lengths[i]` frames belong to video i. */
 export interface BenchSequences {
   hashes: BigUint64Array
+  /** Hashes of the frames' central part, to find copies cropped at the edges (optional). */
+  centerHashes?: BigUint64Array
   informative: Uint8Array
   lengths: Uint32Array
 }
@@ -28,6 +30,8 @@ export interface HashFramesOptions {
   trimBorders?: boolean
   blackLevel?: number
   minContent?: number
+  /** Hash only the central fraction of the content (e.g. 0.8); 1 or absent: all of it. */
+  centerCrop?: number
 }
 
 /** The window rule (see vdedup_core::matching::MatchParams). */
@@ -50,7 +54,10 @@ export interface MatchSegment {
   windowFrames: number
   meanDistance: number
   bestTrainStart: number
+  /** The training video is a mirrored copy. */
   flipped: boolean
+  /** The training video is a copy cropped at the edges. */
+  cropped: boolean
 }
 
 /** The core crate's version, for health and `--version` output. */

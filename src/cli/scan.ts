@@ -70,7 +70,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
           lines.push(
             m.reason === 'youtube-id'
               ? `  ${m.train}  =  ${m.bench}  [youtube-id ${m.youtubeId}]`
-              : `  ${m.train} ${m.trainStart}-${m.trainEnd}s  ~  ${m.bench} ${m.benchStart}-${m.benchEnd}s  [${m.matchedFrames}/${m.windowFrames} frames, mean distance ${m.meanDistance}${m.flipped === true ? ', mirrored' : ''}]`,
+              : `  ${m.train} ${m.trainStart}-${m.trainEnd}s  ~  ${m.bench} ${m.benchStart}-${m.benchEnd}s  [${m.matchedFrames}/${m.windowFrames} frames, mean distance ${m.meanDistance}${m.flipped === true ? ', mirrored' : ''}${m.cropped === true ? ', cropped' : ''}]`,
           );
         }
         if (report.errors.length > 0) {

@@ -14,6 +14,8 @@ export interface Preset {
   trimBorders: boolean;
   /** Also compare the training video's mirror image (flip hashes). */
   matchFlips: boolean;
+  /** Also compare against the central part of benchmark frames (copies cropped at the edges). */
+  matchCrops: boolean;
   /** Frames whose quality is below this never count as matching evidence (0: every frame counts). */
   minQuality: number;
   /** Candidate windows retrieved per query window. */
@@ -34,6 +36,7 @@ export const PAPER: Preset = {
   rule: { window: 20, minWindow: 0, maxDistance: 30, minFraction: 0.7, minInformative: 0 },
   trimBorders: false,
   matchFlips: false,
+  matchCrops: false,
   minQuality: 0,
   topK: 10,
   candidateRadius: 0,
@@ -46,9 +49,10 @@ export const PAPER: Preset = {
  */
 export const DEFAULT: Preset = {
   name: 'default',
-  rule: { window: 20, minWindow: 6, maxDistance: 22, minFraction: 0.6, minInformative: 0.5 },
+  rule: { window: 20, minWindow: 6, maxDistance: 20, minFraction: 0.6, minInformative: 0.5 },
   trimBorders: true,
   matchFlips: true,
+  matchCrops: true,
   minQuality: 1.5,
   topK: 10,
   candidateRadius: 40,

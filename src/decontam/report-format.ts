@@ -1,7 +1,7 @@
 import type { Match, ScanReport } from './scan.js';
 
 const CSV_COLUMNS: Array<keyof Match> = [
-  'train', 'bench', 'reason', 'trainStart', 'trainEnd', 'benchStart', 'benchEnd', 'matchedFrames', 'windowFrames', 'meanDistance', 'flipped', 'youtubeId',
+  'train', 'bench', 'reason', 'trainStart', 'trainEnd', 'benchStart', 'benchEnd', 'matchedFrames', 'windowFrames', 'meanDistance', 'flipped', 'cropped', 'youtubeId',
 ];
 
 function csvCell(v: unknown): string {
@@ -29,7 +29,7 @@ export function reportToHtml(report: ScanReport): string {
   const rows = report.matches
     .map(
       (m) =>
-        `<tr><td>${esc(m.train)}</td><td>${esc(m.bench)}</td><td>${esc(m.reason)}${m.flipped === true ? ' (mirrored)' : ''}</td>` +
+        `<tr><td>${esc(m.train)}</td><td>${esc(m.bench)}</td><td>${esc(m.reason)}${m.flipped === true ? ' (mirrored)' : ''}${m.cropped === true ? ' (cropped)' : ''}</td>` +
         `<td>${fmtTime(m.trainStart)}–${fmtTime(m.trainEnd)}</td><td>${fmtTime(m.benchStart)}–${fmtTime(m.benchEnd)}</td>` +
         `<td>${m.matchedFrames ?? ''}${m.windowFrames === null ? '' : ` / ${m.windowFrames}`}</td><td>${m.meanDistance ?? ''}</td></tr>`,
     )

@@ -26,6 +26,8 @@ export interface Match {
   meanDistance: number | null;
   /** The training video is a mirrored copy. */
   flipped?: boolean;
+  /** The training video is a copy cropped at the edges. */
+  cropped?: boolean;
   youtubeId?: string;
   youtubeIdSource?: string;
 }
@@ -101,14 +103,18 @@ function concatBench(bench: Fingerprinted[], preset: Preset): BenchSequences {
   const seqs = bench.map((b) => sequenceOf(b.fp, preset));
   const total = seqs.reduce((n, s) => n + s.hashes.length, 0);
   const hashes = new BigUint64Array(total);
+  const center = preset.matchCrops ? new BigUint64Array(total) : undefined;
   const informative = preset.minQuality > 0 ? new Uint8Array(total) : new Uint8Array(0);
   let at = 0;
-  for (const s of seqs) {
+  seqs.forEach((s, i) => {
     hashes.set(s.hashes, at);
+    center?.set(bench[i]!.fp.centerHashes, at);
     if (informative.length > 0) informative.set(s.informative, at);
     at += s.hashes.length;
-  }
-  return { hashes, informative, lengths: Uint32Array.from(seqs, (s) => s.hashes.length) };
+  });
+  const lengths = Uint32Array.from(seqs, (s) => s.hashes.length);
+  // napi reads an absent field as "none"; undefined must not be passed explicitly.
+  return center === undefined ? { hashes, informative, lengths } : { hashes, centerHashes: center, informative, lengths };
 }
 
 /** Candidate alignments for one training video: index hits, plus every offset of short bench videos. */
@@ -166,6 +172,7 @@ function toMatch(train: VideoItem, bench: VideoItem, s: MatchSegment, fps: numbe
     windowFrames: s.windowFrames,
     meanDistance: round1(s.meanDistance),
     ...(s.flipped ? { flipped: true } : {}),
+    ...(s.cropped ? { cropped: true } : {}),
   };
 }
 
@@ -269,8 +276,11 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
         if (preset.rule.minWindow > 0 && seq.hashes.length >= preset.rule.minWindow) shortBench.push({ video, length: seq.hashes.length });
         return;
       }
-      const wv = binding.windowVectors(seq.hashes, seq.informative, preset.rule, 1);
-      index.addWindows(video, wv.vectors, wv.starts);
+      // Cropped copies are retrieved through windows of the bench frames' central part.
+      for (const hashes of preset.matchCrops ? [seq.hashes, b.fp.centerHashes] : [seq.hashes]) {
+        const wv = binding.windowVectors(hashes, seq.informative, preset.rule, 1);
+        index.addWindows(video, wv.vectors, wv.starts);
+      }
     });
     report('index', bench.length, bench.length);
   }

@@ -7,6 +7,8 @@ import { VdedupError } from '../errors.js';
 
 /** Sampling rate of fingerprints: the paper's 1 frame per second. */
 export const FINGERPRINT_FPS = 1;
+/** Share of each dimension kept for the center hash: a copy cropped by 10% per side shows 80%. */
+export const CENTER_CROP = 0.8;
 
 export interface Fingerprint {
   file: string;
@@ -20,6 +22,8 @@ export interface Fingerprint {
   flips: BigUint64Array;
   /** pHash of frame i without border trimming (the paper's literal method). */
   rawHashes: BigUint64Array;
+  /** pHash of the central 80% of frame i's content: matches copies cropped at the edges. */
+  centerHashes: BigUint64Array;
   /** Information measure of frame i (mean absolute neighbour difference of the 32x32 image, gray levels). */
   quality: Float32Array;
   /** Kept content rectangle of frame i on the SAMPLE_SIZE grid: x, y, width, height. */
@@ -118,6 +122,7 @@ interface DecodeResult {
   hashes: BigUint64Array;
   flips: BigUint64Array;
   rawHashes: BigUint64Array;
+  centerHashes: BigUint64Array;
   quality: Float32Array;
   content: Uint32Array;
 }
@@ -139,6 +144,7 @@ async function decodeAndHash(
   const hashes: BigUint64Array[] = [];
   const flips: BigUint64Array[] = [];
   const rawHashes: BigUint64Array[] = [];
+  const centerHashes: BigUint64Array[] = [];
   const quality: Float32Array[] = [];
   const content: Uint32Array[] = [];
   let frameCount = 0;
@@ -161,11 +167,13 @@ async function decodeAndHash(
       break;
     }
     const batch = next.value;
-    // Both variants from the same decoded frames: hashing costs microseconds, decoding milliseconds.
-    const [hashed, raw] = await Promise.all([
+    // All variants from the same decoded frames: hashing costs microseconds, decoding milliseconds.
+    const [hashed, raw, center] = await Promise.all([
       binding.hashFrames(batch.frames, SAMPLE_SIZE, SAMPLE_SIZE, { ...options.hash, trimBorders: true }),
       binding.hashFrames(batch.frames, SAMPLE_SIZE, SAMPLE_SIZE, { ...options.hash, trimBorders: false }),
+      binding.hashFrames(batch.frames, SAMPLE_SIZE, SAMPLE_SIZE, { ...options.hash, trimBorders: true, centerCrop: CENTER_CROP }),
     ]);
+    centerHashes.push(center.hashes);
     hashes.push(hashed.hashes);
     flips.push(hashed.flips);
     rawHashes.push(raw.hashes);
@@ -180,6 +188,7 @@ async function decodeAndHash(
     hashes: concatColumns(hashes, (n) => new BigUint64Array(n)),
     flips: concatColumns(flips, (n) => new BigUint64Array(n)),
     rawHashes: concatColumns(rawHashes, (n) => new BigUint64Array(n)),
+    centerHashes: concatColumns(centerHashes, (n) => new BigUint64Array(n)),
     quality: concatColumns(quality, (n) => new Float32Array(n)),
     content: concatColumns(content, (n) => new Uint32Array(n)),
   };
@@ -207,6 +216,7 @@ function finish(file: string, probe: ProbeResult, r: DecodeResult): Fingerprint 
     hashes: r.hashes,
     flips: r.flips,
     rawHashes: r.rawHashes,
+    centerHashes: r.centerHashes,
     quality: r.quality,
     content: r.content,
     video: probe.video,

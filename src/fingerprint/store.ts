@@ -15,10 +15,10 @@ import type { VideoStreamInfo } from '../media/probe.js';
  * Layout: <root>/fingerprints/v1/<key[0..2]>/<key>.vfp
  * File:   "VDFP" | u32 format | u32 metaLen | meta JSON | columns | sha256(all before)
  * Columns (little-endian, n = frameCount): hashes u64[n], flips u64[n], rawHashes u64[n],
- *         quality f32[n], content u32[4n].
+ *         centerHashes u64[n], quality f32[n], content u32[4n].
  */
 const MAGIC = Buffer.from('VDFP');
-const FORMAT = 1;
+const FORMAT = 2;
 const SUFFIX = '.vfp';
 /** Temp files older than this are leftovers of a crashed writer. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
@@ -66,7 +66,7 @@ function encode(key: string, fp: Fingerprint): Buffer {
   header.writeUInt32LE(metaBuf.length, 8);
   const col = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   // Columns are written host-order; every supported platform (x64, arm64) is little-endian.
-  const body = Buffer.concat([header, metaBuf, col(fp.hashes), col(fp.flips), col(fp.rawHashes), col(fp.quality), col(fp.content)]);
+  const body = Buffer.concat([header, metaBuf, col(fp.hashes), col(fp.flips), col(fp.rawHashes), col(fp.centerHashes), col(fp.quality), col(fp.content)]);
   return Buffer.concat([body, createHash('sha256').update(body).digest()]);
 }
 
@@ -82,7 +82,7 @@ function decode(entry: string, buf: Buffer): Fingerprint & { key: string; create
   const meta = JSON.parse(buf.subarray(12, 12 + metaLen).toString('utf8')) as StoredMeta;
   const n = meta.frameCount;
   let at = 12 + metaLen;
-  const expected = at + n * (8 * 3 + 4 + 16);
+  const expected = at + n * (8 * 4 + 4 + 16);
   if (expected !== body.length) throw new StoreCorruptError(entry, `size ${body.length}, expected ${expected}`);
   // Copy each column into its own aligned ArrayBuffer (a Buffer slice may be unaligned for u64).
   const take = (bytes: number) => {
@@ -103,6 +103,7 @@ function decode(entry: string, buf: Buffer): Fingerprint & { key: string; create
     hashes: new BigUint64Array(take(8 * n)),
     flips: new BigUint64Array(take(8 * n)),
     rawHashes: new BigUint64Array(take(8 * n)),
+    centerHashes: new BigUint64Array(take(8 * n)),
     quality: new Float32Array(take(4 * n)),
     content: new Uint32Array(take(16 * n)),
   };

@@ -8,6 +8,8 @@ export interface HashFramesOptions {
   trimBorders?: boolean;
   blackLevel?: number;
   minContent?: number;
+  /** Hash only the central fraction of the content (e.g. 0.8). */
+  centerCrop?: number;
 }
 
 export interface HashedFrames {
@@ -41,6 +43,8 @@ export interface TrainSequence {
 
 export interface BenchSequences {
   hashes: BigUint64Array;
+  /** Hashes of the frames' central part (omit to skip cropped-copy matching). */
+  centerHashes?: BigUint64Array;
   informative: Uint8Array;
   lengths: Uint32Array;
 }
@@ -57,6 +61,7 @@ export interface MatchSegment {
   meanDistance: number;
   bestTrainStart: number;
   flipped: boolean;
+  cropped: boolean;
 }
 
 export interface WindowVectors {

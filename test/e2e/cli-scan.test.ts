@@ -7,6 +7,7 @@ import { runCli } from '../helpers/cli.js';
 import { badInput, cliPath, clip, repoRoot } from '../helpers/paths.js';
 import { withTempDir } from '../helpers/ffmpeg.js';
 import type { ScanReport } from '../../src/decontam/scan.js';
+import { FingerprintStore } from '../../src/fingerprint/store.js';
 
 const train = path.join(repoRoot, 'fixtures', 'scan', 'train');
 const bench = path.join(repoRoot, 'fixtures', 'scan', 'bench');
@@ -46,7 +47,7 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
       expect(report.stats.decodedVideos).toBe(5);
       expect(r.stdout).toMatch(/compilation\.mp4 \d+-\d+s\s+~\s+mandelbrot-zoom\.mp4/);
       const csv = await readFile(path.join(dir, 'r.csv'), 'utf8');
-      expect(csv.split('\n')[0]).toBe('train,bench,reason,trainStart,trainEnd,benchStart,benchEnd,matchedFrames,windowFrames,meanDistance,flipped,youtubeId');
+      expect(csv.split('\n')[0]).toBe('train,bench,reason,trainStart,trainEnd,benchStart,benchEnd,matchedFrames,windowFrames,meanDistance,flipped,cropped,youtubeId');
       expect(csv).toMatch(/^compilation\.mp4,mandelbrot-zoom\.mp4,near-duplicate,/m);
       expect(await readFile(path.join(dir, 'r.html'), 'utf8')).toMatch(/<td>compilation\.mp4<\/td>/);
     });
@@ -111,7 +112,7 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
         env: { ...process.env, VDEDUP_CACHE_DIR: cache },
         stdio: 'ignore',
       });
-      const shards = path.join(cache, 'fingerprints', 'v1');
+      const shards = new FingerprintStore(cache).dir;
       const deadline = Date.now() + 30_000;
       let stored = 0;
       while (Date.now() < deadline) {

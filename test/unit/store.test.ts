@@ -16,6 +16,7 @@ function fakeFingerprint(n: number, seed = 1): Fingerprint {
     hashes: BigUint64Array.from({ length: n }, (_, i) => BigInt(i * 7919 + seed) * 0x9e3779b97f4a7c15n & 0xffffffffffffffffn),
     flips: BigUint64Array.from({ length: n }, (_, i) => BigInt(i + seed)),
     rawHashes: BigUint64Array.from({ length: n }, (_, i) => BigInt(i * 3 + seed)),
+    centerHashes: BigUint64Array.from({ length: n }, (_, i) => BigInt(i * 5 + seed)),
     quality: Float32Array.from({ length: n }, (_, i) => i / 2),
     content: Uint32Array.from({ length: 4 * n }, (_, i) => i % 128),
     video: { index: 0, videoOrdinal: 0, codec: 'h264', width: 320, height: 240, fps: 25, rotation: 0, pixelFormat: 'yuv420p' },
@@ -41,7 +42,7 @@ describe('FingerprintStore', () => {
       await store.put(KEY, fp);
       const back = await store.get(KEY);
       expect(back).toBeDefined();
-      for (const col of ['hashes', 'flips', 'rawHashes', 'quality', 'content'] as const) {
+      for (const col of ['hashes', 'flips', 'rawHashes', 'centerHashes', 'quality', 'content'] as const) {
         expect(Array.from(back![col] as ArrayLike<number | bigint>)).toEqual(Array.from(fp[col] as ArrayLike<number | bigint>));
       }
       expect(back!.video).toEqual(fp.video);

@@ -15,11 +15,14 @@ pub struct HashOptions {
     pub black_level: u8,
     /// Never keep less than this share of either dimension; if trimming would, the frame is not trimmed.
     pub min_content: f32,
+    /// Hash only the central fraction (each dimension) of the content, e.g. 0.8: what a copy
+    /// cropped by 10% on every side shows. 1.0 hashes the whole content.
+    pub center_crop: f32,
 }
 
 impl Default for HashOptions {
     fn default() -> Self {
-        HashOptions { trim_borders: true, black_level: 32, min_content: 0.25 }
+        HashOptions { trim_borders: true, black_level: 32, min_content: 0.25, center_crop: 1.0 }
     }
 }
 
@@ -62,10 +65,20 @@ impl std::error::Error for FrameError {}
 
 /// Hash one 8-bit gray frame (row-major, width*height bytes).
 pub fn hash_frame(frame: &[u8], width: u32, height: u32, opts: &HashOptions) -> FrameHash {
-    let content = detect_borders(frame, width, height, opts);
+    let content = center_of(detect_borders(frame, width, height, opts), opts.center_crop);
     let pixels = resize_area_32(frame, width, height, content);
     let block = dct_low_8x8(&pixels);
     FrameHash { hash: hash_from_dct(&block), flip: flip_hash_from_dct(&block), quality: frame_quality(&pixels), content }
+}
+
+/// The central `fraction` of `rect` (at least 1x1 pixel).
+fn center_of(rect: Rect, fraction: f32) -> Rect {
+    if !(fraction > 0.0 && fraction < 1.0) {
+        return rect;
+    }
+    let w = ((rect.width as f32 * fraction).round() as u32).clamp(1, rect.width);
+    let h = ((rect.height as f32 * fraction).round() as u32).clamp(1, rect.height);
+    Rect { x: rect.x + (rect.width - w) / 2, y: rect.y + (rect.height - h) / 2, width: w, height: h }
 }
 
 /// Hash N frames stored back to back in one buffer (one native call per batch, not per frame).
@@ -120,6 +133,25 @@ mod tests {
         // Without trimming the bars dominate the hash.
         let raw = hash_frame(&boxed, 128, 128, &HashOptions { trim_borders: false, ..o });
         assert!(hamming(a.hash, raw.hash) > hamming(a.hash, b.hash));
+    }
+
+    #[test]
+    fn center_crop_hash_matches_a_cropped_copy() {
+        let o = HashOptions::default();
+        let full = scene(160, 160);
+        // A copy cropped by 10% on every side and scaled back up to the same frame size.
+        let mut cropped = vec![0u8; 160 * 160];
+        for y in 0..160 {
+            for x in 0..160 {
+                cropped[y * 160 + x] = full[(16 + y * 128 / 160) * 160 + 16 + x * 128 / 160];
+            }
+        }
+        let a = hash_frame(&full, 160, 160, &HashOptions { center_crop: 0.8, ..o });
+        let b = hash_frame(&cropped, 160, 160, &o);
+        assert_eq!(a.content, Rect { x: 16, y: 16, width: 128, height: 128 });
+        assert!(hamming(a.hash, b.hash) <= 4, "{}", hamming(a.hash, b.hash));
+        let whole = hash_frame(&full, 160, 160, &o);
+        assert!(hamming(whole.hash, b.hash) > hamming(a.hash, b.hash));
     }
 
     #[test]

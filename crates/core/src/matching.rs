@@ -89,8 +89,18 @@ pub struct Segment {
     pub mean_distance: f32,
     /// Start (train frame) of the best window.
     pub best_train_start: u32,
-    /// True when the train side was compared through its flip hashes (a mirrored copy).
-    pub flipped: bool,
+    /// How the pair was compared (a mirrored or a cropped copy, or directly).
+    pub variant: Variant,
+}
+
+/// Which hashes were compared: train hashes against bench hashes (`Direct`), train flip hashes
+/// against bench hashes (`Flipped`: a mirrored copy), or train hashes against the hashes of the
+/// bench frames' central part (`Cropped`: a copy cropped at the edges).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Variant {
+    Direct,
+    Flipped,
+    Cropped,
 }
 
 /// Verify one alignment (diagonal) of `train` against `bench`, appending every run of consecutive
@@ -101,7 +111,7 @@ pub fn verify_offset(
     bench_video: u32,
     offset: i64,
     params: &MatchParams,
-    flipped: bool,
+    variant: Variant,
     out: &mut Vec<Segment>,
 ) {
     let Some(w) = params.window_for(train.len(), bench.len()) else { return };
@@ -161,13 +171,13 @@ pub fn verify_offset(
             }
             (Some(_), false) => {
                 let r = run.take().unwrap();
-                out.push(make_segment(r, k - 1 + w, first, bench_first, &matched, w, bench_video, offset, flipped));
+                out.push(make_segment(r, k - 1 + w, first, bench_first, &matched, w, bench_video, offset, variant));
             }
             (None, false) => {}
         }
     }
     if let Some(r) = run {
-        out.push(make_segment(r, windows - 1 + w, first, bench_first, &matched, w, bench_video, offset, flipped));
+        out.push(make_segment(r, windows - 1 + w, first, bench_first, &matched, w, bench_video, offset, variant));
     }
 }
 
@@ -181,7 +191,7 @@ fn make_segment(
     w: usize,
     bench_video: u32,
     offset: i64,
-    flipped: bool,
+    variant: Variant,
 ) -> Segment {
     let (start, best, best_m, best_d) = run;
     // Trim the union of the run's windows to its first and last matching frame.
@@ -198,12 +208,12 @@ fn make_segment(
         window_frames: w as u32,
         mean_distance: if best_m == 0 { 0.0 } else { best_d as f32 / best_m as f32 },
         best_train_start: (first + best) as u32,
-        flipped,
+        variant,
     }
 }
 
 /// Every offset of `train` against every benchmark video (exact, O(frames x frames)).
-pub fn exact_scan(train: &Sequence, benches: &[Sequence], params: &MatchParams, flipped: bool) -> Vec<Segment> {
+pub fn exact_scan(train: &Sequence, benches: &[Sequence], params: &MatchParams, variant: Variant) -> Vec<Segment> {
     let mut out = Vec::new();
     for (b, bench) in benches.iter().enumerate() {
         let Some(w) = params.window_for(train.len(), bench.len()) else { continue };
@@ -211,7 +221,7 @@ pub fn exact_scan(train: &Sequence, benches: &[Sequence], params: &MatchParams, 
         let lo = -(bench.len() as i64) + w;
         let hi = train.len() as i64 - w;
         for offset in lo..=hi {
-            verify_offset(train, bench, b as u32, offset, params, flipped, &mut out);
+            verify_offset(train, bench, b as u32, offset, params, variant, &mut out);
         }
     }
     out
@@ -224,14 +234,14 @@ pub fn verify_candidates(
     benches: &[Sequence],
     candidates: &[(u32, i64)],
     params: &MatchParams,
-    flipped: bool,
+    variant: Variant,
 ) -> Vec<Segment> {
     let mut unique: Vec<(u32, i64)> = candidates.iter().copied().filter(|&(b, _)| (b as usize) < benches.len()).collect();
     unique.sort_unstable();
     unique.dedup();
     let mut out = Vec::new();
     for (b, offset) in unique {
-        verify_offset(train, &benches[b as usize], b, offset, params, flipped, &mut out);
+        verify_offset(train, &benches[b as usize], b, offset, params, variant, &mut out);
     }
     out
 }
@@ -302,7 +312,7 @@ mod tests {
 
     fn run(train: &[u64], bench: &[u64], p: &MatchParams) -> Vec<Segment> {
         let mut out = Vec::new();
-        verify_offset(&Sequence::new(train, &[]), &Sequence::new(bench, &[]), 0, 0, p, false, &mut out);
+        verify_offset(&Sequence::new(train, &[]), &Sequence::new(bench, &[]), 0, 0, p, Variant::Direct, &mut out);
         out
     }
 
@@ -353,7 +363,7 @@ mod tests {
         // the segment under the paper rule; a tight threshold keeps this test about merging.
         let p = MatchParams { max_distance: 8, ..MatchParams::PAPER };
         let mut out = Vec::new();
-        verify_offset(&Sequence::new(&train, &[]), &Sequence::new(&bench, &[]), 7, 90, &p, false, &mut out);
+        verify_offset(&Sequence::new(&train, &[]), &Sequence::new(&bench, &[]), 7, 90, &p, Variant::Direct, &mut out);
         assert_eq!(out.len(), 1);
         let s = out[0];
         assert_eq!((s.train_start, s.train_end, s.bench_start, s.bench_end), (100, 140, 10, 50));
@@ -369,10 +379,10 @@ mod tests {
         let none = vec![0u8; 30];
         let p = MatchParams { min_informative: 0.5, ..MatchParams::PAPER };
         let mut out = Vec::new();
-        verify_offset(&Sequence::new(&train, &all), &Sequence::new(&bench, &all), 0, 0, &p, false, &mut out);
+        verify_offset(&Sequence::new(&train, &all), &Sequence::new(&bench, &all), 0, 0, &p, Variant::Direct, &mut out);
         assert!(!out.is_empty());
         out.clear();
-        verify_offset(&Sequence::new(&train, &none), &Sequence::new(&bench, &all), 0, 0, &p, false, &mut out);
+        verify_offset(&Sequence::new(&train, &none), &Sequence::new(&bench, &all), 0, 0, &p, Variant::Direct, &mut out);
         assert!(out.is_empty());
     }
 
@@ -388,7 +398,7 @@ mod tests {
         // Random 64-bit hashes fall within 30 bits 35% of the time, so the paper rule can fire on
         // noise; a tight threshold makes this test about the offsets only.
         let p = MatchParams { max_distance: 8, ..MatchParams::PAPER };
-        let found = select_segments(exact_scan(&Sequence::new(&train, &[]), &benches, &p, false));
+        let found = select_segments(exact_scan(&Sequence::new(&train, &[]), &benches, &p, Variant::Direct));
         let summary: Vec<(u32, u32, u32)> = found.iter().map(|s| (s.bench_video, s.train_start, s.train_end)).collect();
         assert_eq!(summary, vec![(0, 50, 75), (0, 260, 285), (1, 200, 240)]);
     }
@@ -398,7 +408,7 @@ mod tests {
         // A still shot: the same hash for 40 frames matches at many offsets.
         let bench = vec![0x1234_5678_9abc_def0u64; 40];
         let train = vec![0x1234_5678_9abc_def0u64; 40];
-        let segs = exact_scan(&Sequence::new(&train, &[]), &[Sequence::new(&bench, &[])], &MatchParams::PAPER, false);
+        let segs = exact_scan(&Sequence::new(&train, &[]), &[Sequence::new(&bench, &[])], &MatchParams::PAPER, Variant::Direct);
         assert!(segs.len() > 10);
         let kept = select_segments(segs);
         assert_eq!(kept.len(), 1);

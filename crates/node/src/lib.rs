@@ -8,7 +8,7 @@
 use napi::bindgen_prelude::{AsyncTask, BigUint64Array, Buffer, Float32Array, Int32Array, Uint32Array, Uint8Array};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
-use vdedup_core::matching::{exact_scan, select_segments, verify_candidates, MatchParams, Segment, Sequence};
+use vdedup_core::matching::{exact_scan, select_segments, verify_candidates, MatchParams, Segment, Sequence, Variant};
 use vdedup_core::window::{window_embeddings, EMBED_DIM};
 use vdedup_core::{hash_frames as core_hash_frames, FrameHash, HashOptions};
 
@@ -26,6 +26,8 @@ pub struct HashFramesOptions {
     pub trim_borders: Option<bool>,
     pub black_level: Option<u32>,
     pub min_content: Option<f64>,
+    /// Hash only the central fraction of the content (e.g. 0.8); 1 or absent: all of it.
+    pub center_crop: Option<f64>,
 }
 
 /// Column-wise results: element i of each array belongs to frame i.
@@ -83,6 +85,12 @@ fn to_hash_options(options: Option<HashFramesOptions>) -> Result<HashOptions> {
             return Err(invalid(format!("minContent must be in (0, 1], got {min}")));
         }
         core.min_content = min as f32;
+    }
+    if let Some(c) = options.center_crop {
+        if !(c > 0.0 && c <= 1.0) {
+            return Err(invalid(format!("centerCrop must be in (0, 1], got {c}")));
+        }
+        core.center_crop = c as f32;
     }
     Ok(core)
 }
@@ -147,6 +155,8 @@ pub struct TrainSequence {
 #[napi(object)]
 pub struct BenchSequences {
     pub hashes: BigUint64Array,
+    /// Hashes of the frames' central part, to find copies cropped at the edges (optional).
+    pub center_hashes: Option<BigUint64Array>,
     pub informative: Uint8Array,
     pub lengths: Uint32Array,
 }
@@ -163,7 +173,10 @@ pub struct MatchSegment {
     pub window_frames: u32,
     pub mean_distance: f64,
     pub best_train_start: u32,
+    /// The training video is a mirrored copy.
     pub flipped: bool,
+    /// The training video is a copy cropped at the edges.
+    pub cropped: bool,
 }
 
 impl From<Segment> for MatchSegment {
@@ -179,7 +192,8 @@ impl From<Segment> for MatchSegment {
             window_frames: s.window_frames,
             mean_distance: f64::from(s.mean_distance),
             best_train_start: s.best_train_start,
-            flipped: s.flipped,
+            flipped: s.variant == Variant::Flipped,
+            cropped: s.variant == Variant::Cropped,
         }
     }
 }
@@ -203,10 +217,14 @@ fn check_bench(bench: &BenchSequences) -> Result<()> {
     if !bench.informative.is_empty() && bench.informative.len() != bench.hashes.len() {
         return Err(invalid("bench informative flags must be empty or one per frame"));
     }
+    if bench.center_hashes.as_ref().is_some_and(|c| c.len() != bench.hashes.len()) {
+        return Err(invalid("bench center hashes must be one per frame"));
+    }
     Ok(())
 }
 
-fn bench_slices(bench: &BenchSequences) -> Vec<Sequence<'_>> {
+/// Split the concatenated bench columns into one sequence per video (`hashes` is the column to use).
+fn bench_slices<'a>(bench: &'a BenchSequences, hashes: &'a [u64]) -> Vec<Sequence<'a>> {
     let mut at = 0usize;
     bench
         .lengths
@@ -215,7 +233,7 @@ fn bench_slices(bench: &BenchSequences) -> Vec<Sequence<'_>> {
             let (a, b) = (at, at + len as usize);
             at = b;
             let info: &[u8] = if bench.informative.is_empty() { &[] } else { &bench.informative[a..b] };
-            Sequence::new(&bench.hashes[a..b], info)
+            Sequence::new(&hashes[a..b], info)
         })
         .collect()
 }
@@ -238,16 +256,19 @@ impl Task for MatchTask {
     type JsValue = Vec<MatchSegment>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let benches = bench_slices(&self.bench);
+        let benches = bench_slices(&self.bench, &self.bench.hashes);
         let info: &[u8] = &self.train.informative;
         let direct = Sequence::new(&self.train.hashes, info);
-        let run = |seq: &Sequence, flipped: bool| match &self.mode {
-            Mode::Exact => exact_scan(seq, &benches, &self.params, flipped),
-            Mode::Candidates(c) => verify_candidates(seq, &benches, c, &self.params, flipped),
+        let run = |seq: &Sequence, against: &[Sequence], variant: Variant| match &self.mode {
+            Mode::Exact => exact_scan(seq, against, &self.params, variant),
+            Mode::Candidates(c) => verify_candidates(seq, against, c, &self.params, variant),
         };
-        let mut segments = run(&direct, false);
+        let mut segments = run(&direct, &benches, Variant::Direct);
         if let Some(flips) = &self.train.flips {
-            segments.extend(run(&Sequence::new(flips, info), true));
+            segments.extend(run(&Sequence::new(flips, info), &benches, Variant::Flipped));
+        }
+        if let Some(center) = &self.bench.center_hashes {
+            segments.extend(run(&direct, &bench_slices(&self.bench, center), Variant::Cropped));
         }
         Ok(select_segments(segments))
     }
