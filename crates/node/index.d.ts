@@ -41,6 +41,10 @@ export interface MatchRule {
   maxDistance: number
   minFraction: number
   minInformative: number
+  /** Distinct bench frames a window's evidence must come from (0: off). */
+  minDistinct?: number
+  distinctBits?: number
+  staticMaxMean?: number
 }
 
 export interface MatchSegment {

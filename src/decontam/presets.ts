@@ -49,7 +49,16 @@ export const PAPER: Preset = {
  */
 export const DEFAULT: Preset = {
   name: 'default',
-  rule: { window: 20, minWindow: 6, maxDistance: 20, minFraction: 0.6, minInformative: 0.5 },
+  rule: {
+    window: 20,
+    minWindow: 6,
+    maxDistance: 20,
+    minFraction: 0.6,
+    minInformative: 0.5,
+    minDistinct: 3,
+    distinctBits: 10,
+    staticMaxMean: 6,
+  },
   trimBorders: true,
   matchFlips: true,
   matchCrops: true,

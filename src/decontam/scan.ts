@@ -6,8 +6,8 @@ import type { Preset } from './presets.js';
 import { fingerprintCached } from '../fingerprint/cached.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
-import { WindowIndex } from '../index/window-index.js';
-import { native, type BenchSequences, type MatchSegment, type TrainSequence } from '../native/binding.js';
+import type { MatchSegment } from '../native/binding.js';
+import { BenchMatcher } from './matcher.js';
 import { isVdedupError } from '../errors.js';
 
 export interface Match {
@@ -89,72 +89,6 @@ export interface ScanOptions {
 interface Fingerprinted {
   item: VideoItem;
   fp: Fingerprint;
-}
-
-/** What the matcher sees of a fingerprint under a preset: which hashes, which frames count. */
-function sequenceOf(fp: Fingerprint, preset: Preset): TrainSequence {
-  const informative = preset.minQuality > 0 ? Uint8Array.from(fp.quality, (q) => (q >= preset.minQuality ? 1 : 0)) : new Uint8Array(0);
-  const hashes = preset.trimBorders ? fp.hashes : fp.rawHashes;
-  // napi reads an absent field as "no flips"; null is not accepted for a typed array.
-  return preset.matchFlips ? { hashes, flips: fp.flips, informative } : { hashes, informative };
-}
-
-function concatBench(bench: Fingerprinted[], preset: Preset): BenchSequences {
-  const seqs = bench.map((b) => sequenceOf(b.fp, preset));
-  const total = seqs.reduce((n, s) => n + s.hashes.length, 0);
-  const hashes = new BigUint64Array(total);
-  const center = preset.matchCrops ? new BigUint64Array(total) : undefined;
-  const informative = preset.minQuality > 0 ? new Uint8Array(total) : new Uint8Array(0);
-  let at = 0;
-  seqs.forEach((s, i) => {
-    hashes.set(s.hashes, at);
-    center?.set(bench[i]!.fp.centerHashes, at);
-    if (informative.length > 0) informative.set(s.informative, at);
-    at += s.hashes.length;
-  });
-  const lengths = Uint32Array.from(seqs, (s) => s.hashes.length);
-  // napi reads an absent field as "none"; undefined must not be passed explicitly.
-  return center === undefined ? { hashes, informative, lengths } : { hashes, centerHashes: center, informative, lengths };
-}
-
-/** Candidate alignments for one training video: index hits, plus every offset of short bench videos. */
-function candidatesFor(
-  train: TrainSequence,
-  index: WindowIndex,
-  shortBench: Array<{ video: number; length: number }>,
-  preset: Preset,
-): { benchVideos: Uint32Array; offsets: Int32Array } {
-  const byVideo = new Map<number, Set<number>>();
-  const add = (video: number, offset: number) => {
-    let set = byVideo.get(video);
-    if (set === undefined) byVideo.set(video, (set = new Set()));
-    set.add(offset);
-  };
-  const binding = native();
-  for (const hashes of train.flips == null ? [train.hashes] : [train.hashes, train.flips]) {
-    const q = binding.windowVectors(hashes, train.informative, preset.rule, 1);
-    for (let i = 0; i < q.starts.length; i++) {
-      const hits = index.search(q.vectors.subarray(i * q.dim, (i + 1) * q.dim), preset.topK, preset.candidateRadius);
-      for (const h of hits) {
-        const offset = q.starts[i]! - h.start;
-        for (let d = -preset.offsetSlack; d <= preset.offsetSlack; d++) add(h.video, offset + d);
-      }
-    }
-  }
-  const t = train.hashes.length;
-  for (const { video, length } of shortBench) {
-    const w = Math.min(t, length);
-    for (let offset = -(length - w); offset <= t - w; offset++) add(video, offset);
-  }
-  const benchVideos: number[] = [];
-  const offsets: number[] = [];
-  for (const [video, set] of byVideo) {
-    for (const o of set) {
-      benchVideos.push(video);
-      offsets.push(o);
-    }
-  }
-  return { benchVideos: Uint32Array.from(benchVideos), offsets: Int32Array.from(offsets) };
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
@@ -262,28 +196,11 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
     const fp = benchFps[i];
     if (fp !== undefined) bench.push({ item, fp });
   });
-  const benchSeqs = concatBench(bench, preset);
 
   // 3. Window index over the benchmark (videos shorter than the window are checked exhaustively).
-  const binding = native();
-  const index = new WindowIndex(128, undefined, Math.max(1024, benchSeqs.hashes.length));
-  const shortBench: Array<{ video: number; length: number }> = [];
-  if (opts.exact !== true) {
-    report('index', 0, bench.length);
-    bench.forEach((b, video) => {
-      const seq = sequenceOf(b.fp, preset);
-      if (seq.hashes.length < preset.rule.window) {
-        if (preset.rule.minWindow > 0 && seq.hashes.length >= preset.rule.minWindow) shortBench.push({ video, length: seq.hashes.length });
-        return;
-      }
-      // Cropped copies are retrieved through windows of the bench frames' central part.
-      for (const hashes of preset.matchCrops ? [seq.hashes, b.fp.centerHashes] : [seq.hashes]) {
-        const wv = binding.windowVectors(hashes, seq.informative, preset.rule, 1);
-        index.addWindows(video, wv.vectors, wv.starts);
-      }
-    });
-    report('index', bench.length, bench.length);
-  }
+  report('index', 0, bench.length);
+  const matcher = new BenchMatcher(bench.map((b) => b.fp), preset, { buildIndex: opts.exact !== true });
+  report('index', bench.length, bench.length);
 
   // 4. Training videos: fingerprint, retrieve, verify.
   const trainItems = trainSrc.items.filter((t) => t.path !== undefined && !idRemoved.has(t.id));
@@ -293,16 +210,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
     const fp = await fingerprint('train', item, () => undefined);
     try {
       if (fp === undefined || bench.length === 0) return;
-      const seq = sequenceOf(fp, preset);
-      const train = seq;
-      let segments: MatchSegment[];
-      if (opts.exact === true || seq.hashes.length < preset.rule.window) {
-        // Exact for --exact, and for training videos shorter than a window (no indexed window fits them).
-        segments = await binding.exactScanVideo(train, benchSeqs, preset.rule);
-      } else {
-        const c = candidatesFor(seq, index, shortBench, preset);
-        segments = c.benchVideos.length === 0 ? [] : await binding.verifyVideoCandidates(train, benchSeqs, c.benchVideos, c.offsets, preset.rule);
-      }
+      const segments = await matcher.match(fp, { exact: opts.exact === true });
       for (const s of segments) matches.push(toMatch(item, bench[s.benchVideo]!.item, s, fp.fps));
     } catch (err) {
       errors.push(errorOf('train', item, err));
@@ -335,7 +243,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
       youtubeIdMatches: matches.filter((m) => m.reason === 'youtube-id').length,
       nearDuplicateMatches: matches.filter((m) => m.reason === 'near-duplicate').length,
       errors: errors.length,
-      benchWindowsIndexed: index.size,
+      benchWindowsIndexed: matcher.indexedWindows,
     },
     train: opts.train,
     bench: opts.bench,

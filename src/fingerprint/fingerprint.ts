@@ -1,8 +1,8 @@
 import { native, type HashFramesOptions, type NativeBinding } from '../native/binding.js';
+import { errorLines, parseInputBanner, type InputBanner } from '../media/banner.js';
 import { checkInputFile } from '../media/input.js';
-import { probeVideo, type ProbeResult, type VideoStreamInfo } from '../media/probe.js';
-import { sampleGrayFrames, SAMPLE_SIZE } from '../media/sample.js';
-import { stderrSummary } from '../media/process.js';
+import { classifyMediaFailure, looksLikeMp4, STILL_IMAGE_FORMAT, type VideoStreamInfo } from '../media/probe.js';
+import { DecodeFailure, sampleGrayFrames, SAMPLE_SIZE } from '../media/sample.js';
 import { VdedupError } from '../errors.js';
 
 /** Sampling rate of fingerprints: the paper's 1 frame per second. */
@@ -63,48 +63,40 @@ function concatColumns<T extends Column>(parts: T[], make: (length: number) => T
   return out;
 }
 
-/** Video file -> 1 fps pHash sequence (plus flip hashes, unTrimmed hashes and frame quality). */
+/** Video file -> 1 fps pHash sequence (plus flip, untrimmed and center hashes, and frame quality). */
 export async function fingerprintVideo(file: string, options: FingerprintOptions = {}): Promise<Fingerprint> {
   const binding = native(); // fail before decoding when the native module is missing
   const { absolute } = await checkInputFile(file);
-  // Probe and decode start together: the probe's ~50 ms would otherwise add to every video. ffmpeg
-  // decodes its first video stream; in the rare file whose first video stream is cover art, the
-  // probe says so and we decode again with the right stream.
-  const probing = probeVideo(file, { signal: options.signal });
-  probing.catch(() => undefined);
+  // ffmpeg describes its input on stderr (level-tagged), which replaces a separate ffprobe run.
+  // Without an explicit limit, the duration it states sets one: 2 minutes plus real time. A hung
+  // ffmpeg is then killed and reported as a timeout.
+  if (options.signal?.aborted === true) throw new VdedupError('ABORTED', 'aborted before start', { file });
   const abortDecode = new AbortController();
   const onOuterAbort = () => abortDecode.abort();
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  // Without an explicit limit, the probe's duration sets one: 2 minutes plus real time. A hung
-  // ffmpeg is then killed and reported as a timeout.
   let watchdog: NodeJS.Timeout | undefined;
   let watchdogFired = false;
-  if (options.timeoutMs === undefined) {
-    void probing.then(
-      (p) => {
-        watchdog = setTimeout(() => {
-          watchdogFired = true;
-          abortDecode.abort();
-        }, 120_000 + Math.ceil((p.duration ?? 4 * 3600) * 1000));
-        watchdog.unref();
-      },
-      () => undefined,
-    );
-  }
+  let seen = '';
+  const onStderr = (chunk: string) => {
+    if (watchdog !== undefined || options.timeoutMs !== undefined || seen.length > 64 * 1024) return;
+    seen += chunk;
+    const banner = parseInputBanner(seen);
+    if (!banner.complete) return;
+    watchdog = setTimeout(() => {
+      watchdogFired = true;
+      abortDecode.abort();
+    }, 120_000 + Math.ceil((banner.duration ?? 4 * 3600) * 1000));
+    watchdog.unref();
+  };
   try {
-    let result: DecodeResult;
-    try {
-      result = await decodeAndHash(binding, absolute, file, 'first', options, abortDecode.signal, probing);
-    } catch (err) {
-      // A file ffprobe cannot read gets ffprobe's clearer diagnosis; a decode failure otherwise.
-      await probing;
-      throw err;
+    let result = await decodeOrExplain(binding, absolute, file, 'first', options, abortDecode.signal, onStderr);
+    let banner = parseInputBanner(result.stderr);
+    if (banner.video !== undefined && banner.video.videoOrdinal !== 0) {
+      // ffmpeg's first video stream was cover art: decode the real one.
+      result = await decodeOrExplain(binding, absolute, file, banner.video.index, options, abortDecode.signal, onStderr);
+      banner = parseInputBanner(result.stderr);
     }
-    const probe = await probing;
-    if (probe.video.videoOrdinal !== 0) {
-      result = await decodeAndHash(binding, absolute, file, probe.video.index, options, abortDecode.signal, probing);
-    }
-    return finish(file, probe, result);
+    return finish(file, banner, result);
   } catch (err) {
     if (watchdogFired && err instanceof VdedupError && err.code === 'ABORTED') {
       throw new VdedupError('TIMEOUT', 'timed out (ffmpeg made no progress in the time the video length allows)', { file });
@@ -113,6 +105,32 @@ export async function fingerprintVideo(file: string, options: FingerprintOptions
   } finally {
     if (watchdog !== undefined) clearTimeout(watchdog);
     options.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+/** Decode; when ffmpeg fails, turn its stderr into the cause a user understands. */
+async function decodeOrExplain(
+  binding: NativeBinding,
+  absolutePath: string,
+  file: string,
+  streamIndex: number | 'first',
+  options: FingerprintOptions,
+  signal: AbortSignal,
+  onStderr: (chunk: string) => void,
+): Promise<DecodeResult> {
+  try {
+    return await decodeAndHash(binding, absolutePath, file, streamIndex, options, signal, onStderr);
+  } catch (err) {
+    if (!(err instanceof DecodeFailure)) throw err;
+    const banner = parseInputBanner(err.stderr);
+    if (banner.format !== undefined && banner.video === undefined) {
+      throw new VdedupError(
+        'NO_VIDEO_STREAM',
+        banner.hasAudio ? 'no video stream (audio-only file)' : `no video stream (format: ${banner.format})`,
+        { file },
+      );
+    }
+    throw classifyMediaFailure(errorLines(err.stderr).join('\n'), file, await looksLikeMp4(absolutePath));
   }
 }
 
@@ -134,13 +152,17 @@ async function decodeAndHash(
   streamIndex: number | 'first',
   options: FingerprintOptions,
   signal: AbortSignal,
-  probing: Promise<ProbeResult>,
+  onStderr: (chunk: string) => void,
 ): Promise<DecodeResult> {
   let expected: number | undefined;
-  void probing.then(
-    (p) => (expected = expectedFrameCount(p.duration, FINGERPRINT_FPS)),
-    () => undefined,
-  );
+  let head = '';
+  const watchStderr = (chunk: string) => {
+    onStderr(chunk);
+    if (expected === undefined && head.length < 64 * 1024) {
+      head += chunk;
+      expected = expectedFrameCount(parseInputBanner(head).duration, FINGERPRINT_FPS);
+    }
+  };
   const hashes: BigUint64Array[] = [];
   const flips: BigUint64Array[] = [];
   const rawHashes: BigUint64Array[] = [];
@@ -158,6 +180,8 @@ async function decodeAndHash(
     threads: options.threads,
     signal,
     timeoutMs: options.timeoutMs,
+    logLevel: 'info',
+    onStderr: watchStderr,
   });
   let stderr = '';
   for (;;) {
@@ -194,23 +218,27 @@ async function decodeAndHash(
   };
 }
 
-function finish(file: string, probe: ProbeResult, r: DecodeResult): Fingerprint {
-  const expected = expectedFrameCount(probe.duration, FINGERPRINT_FPS);
-  if (r.frameCount === 0) {
-    const why = stderrSummary(r.stderr);
+function finish(file: string, banner: InputBanner, r: DecodeResult): Fingerprint {
+  const errors = errorLines(r.stderr);
+  if (banner.format !== undefined && STILL_IMAGE_FORMAT.test(banner.format)) {
+    throw new VdedupError('INVALID_MEDIA', `a still image (${banner.format}), not a video`, { file });
+  }
+  if (r.frameCount === 0 || banner.video === undefined) {
+    const why = errors.slice(-3).join(' | ');
     throw new VdedupError('NO_FRAMES', `no decodable video frames${why === '' ? '' : ` (ffmpeg: ${why})`}`, { file });
   }
   // A damaged tail makes ffmpeg stop early but exit 0: compare with what the container promised.
-  if (expected !== undefined && r.stderr !== '' && r.frameCount < expected - 1) {
+  const expected = expectedFrameCount(banner.duration, FINGERPRINT_FPS);
+  if (expected !== undefined && errors.length > 0 && r.frameCount < expected - 1) {
     throw new VdedupError(
       'TRUNCATED_MEDIA',
-      `truncated or corrupt video: decoded ${r.frameCount} of ${expected} expected frames (ffmpeg: ${stderrSummary(r.stderr)})`,
+      `truncated or corrupt video: decoded ${r.frameCount} of ${expected} expected frames (ffmpeg: ${errors.slice(-3).join(' | ')})`,
       { file },
     );
   }
   return {
     file,
-    duration: probe.duration ?? r.frameCount / FINGERPRINT_FPS,
+    duration: banner.duration ?? r.frameCount / FINGERPRINT_FPS,
     fps: FINGERPRINT_FPS,
     frameCount: r.frameCount,
     hashes: r.hashes,
@@ -219,8 +247,8 @@ function finish(file: string, probe: ProbeResult, r: DecodeResult): Fingerprint 
     centerHashes: r.centerHashes,
     quality: r.quality,
     content: r.content,
-    video: probe.video,
-    warnings: r.stderr === '' ? [] : r.stderr.split('\n').slice(-5),
+    video: banner.video,
+    warnings: errors.slice(-5),
   };
 }
 

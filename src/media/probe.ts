@@ -55,7 +55,7 @@ interface FfprobeOutput {
 }
 
 /** Image "demuxers": a still picture decodes as a one-frame video, which is not what users mean. */
-const STILL_IMAGE_FORMAT = /(^|,)(image2|png_pipe|jpeg_pipe|webp_pipe|bmp_pipe|gif_pipe|tiff_pipe|svg_pipe|[a-z0-9]+_pipe)(,|$)/;
+export const STILL_IMAGE_FORMAT = /(^|,)(image2|png_pipe|jpeg_pipe|webp_pipe|bmp_pipe|gif_pipe|tiff_pipe|svg_pipe|[a-z0-9]+_pipe)(,|$)/;
 
 function parseRate(rate: string | undefined): number | undefined {
   if (rate === undefined) return undefined;
@@ -79,7 +79,7 @@ function rotationOf(stream: FfprobeStream): number {
 }
 
 /** True when the file starts like an ISO-BMFF (MP4/MOV) file: a box whose type is `ftyp`. */
-async function looksLikeMp4(absolutePath: string): Promise<boolean> {
+export async function looksLikeMp4(absolutePath: string): Promise<boolean> {
   const handle = await open(absolutePath, 'r');
   try {
     const head = Buffer.alloc(8);

@@ -2,7 +2,11 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { VdedupError } from '../errors.js';
 
-/** Keep the end of stderr only: ffmpeg can print a line per damaged packet for hours. */
+/**
+ * Keep the start of stderr (ffmpeg's description of its input) and its end (the reason it
+ * stopped); ffmpeg can print a line per damaged packet for hours in between.
+ */
+const STDERR_HEAD_BYTES = 32 * 1024;
 const STDERR_KEEP_BYTES = 16 * 1024;
 
 export interface RunOptions {
@@ -11,6 +15,8 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   /** Kill the process after this many milliseconds (0 or undefined: no limit). */
   timeoutMs?: number | undefined;
+  /** Called with every stderr chunk as it arrives. */
+  onStderr?: ((chunk: string) => void) | undefined;
 }
 
 export interface ProcessExit {
@@ -38,12 +44,24 @@ export function spawnMedia(binary: string, args: string[], options: RunOptions):
     stdio: ['ignore', 'pipe', 'pipe'],
     windowsHide: true,
   });
-  let stderr = '';
+  let head = '';
+  let tail = '';
+  let dropped = false;
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {
-    stderr += chunk;
-    if (stderr.length > STDERR_KEEP_BYTES * 2) stderr = stderr.slice(-STDERR_KEEP_BYTES);
+    options.onStderr?.(chunk);
+    if (head.length < STDERR_HEAD_BYTES) {
+      const take = chunk.slice(0, STDERR_HEAD_BYTES - head.length);
+      head += take;
+      chunk = chunk.slice(take.length);
+    }
+    tail += chunk;
+    if (tail.length > STDERR_KEEP_BYTES * 2) {
+      tail = tail.slice(-STDERR_KEEP_BYTES);
+      dropped = true;
+    }
   });
+  const stderrText = () => (dropped ? `${head}\n[...]\n${tail}` : head + tail);
 
   let killedFor: 'TIMEOUT' | 'ABORTED' | undefined;
   const kill = (reason: 'TIMEOUT' | 'ABORTED') => {
@@ -76,7 +94,7 @@ export function spawnMedia(binary: string, args: string[], options: RunOptions):
       } else if (killedFor === 'ABORTED') {
         reject(new VdedupError('ABORTED', 'aborted', { file: options.file }));
       } else {
-        resolve({ code, signal, stderr: stderr.trim() });
+        resolve({ code, signal, stderr: stderrText().trim() });
       }
     });
   });

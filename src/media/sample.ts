@@ -3,6 +3,15 @@ import { fileUrl, INPUT_PROTOCOL_ARGS } from './input.js';
 import { spawnMedia, stderrSummary } from './process.js';
 import { VdedupError } from '../errors.js';
 
+/** ffmpeg exited with an error; `stderr` lets the caller say why in terms a user understands. */
+export class DecodeFailure extends VdedupError {
+  readonly stderr: string;
+  constructor(file: string, stderr: string, code: number | null) {
+    super('FFMPEG_FAILED', `decoding failed (ffmpeg: ${stderrSummary(stderr) || `exit ${code}`})`, { file });
+    this.stderr = stderr;
+  }
+}
+
 /** Frame size handed to the native hasher: small enough to be cheap, big enough to trim borders precisely. */
 export const SAMPLE_SIZE = 128;
 
@@ -23,6 +32,12 @@ export interface SampleOptions {
   threads?: number;
   signal?: AbortSignal | undefined;
   timeoutMs?: number | undefined;
+  /**
+   * 'error' (default) keeps stderr to complaints; 'info' also has ffmpeg describe its input, with
+   * level tags (parsed by media/banner.ts instead of running ffprobe).
+   */
+  logLevel?: 'error' | 'info';
+  onStderr?: ((chunk: string) => void) | undefined;
 }
 
 export interface FrameBatch {
@@ -47,8 +62,7 @@ export function samplingArgs(opts: SampleOptions): string[] {
   return [
     '-nostdin',
     '-hide_banner',
-    '-loglevel',
-    'error',
+    ...(opts.logLevel === 'info' ? ['-nostats', '-loglevel', 'level+info'] : ['-loglevel', 'error']),
     ...(opts.threads !== undefined && opts.threads > 0 ? ['-threads', String(opts.threads)] : []),
     ...INPUT_PROTOCOL_ARGS,
     '-i',
@@ -85,6 +99,7 @@ export async function* sampleGrayFrames(opts: SampleOptions): AsyncGenerator<Fra
     file: opts.file,
     signal: opts.signal,
     timeoutMs: opts.timeoutMs,
+    onStderr: opts.onStderr,
   });
 
   let batch = Buffer.allocUnsafe(batchFrames * frameBytes);
@@ -110,9 +125,7 @@ export async function* sampleGrayFrames(opts: SampleOptions): AsyncGenerator<Fra
     }
     const exit = await proc.exited;
     if (exit.code !== 0) {
-      throw new VdedupError('FFMPEG_FAILED', `decoding failed (ffmpeg: ${stderrSummary(exit.stderr) || `exit ${exit.code}`})`, {
-        file: opts.file,
-      });
+      throw new DecodeFailure(opts.file, exit.stderr, exit.code);
     }
     const whole = Math.floor(filled / frameBytes);
     if (whole > 0) {

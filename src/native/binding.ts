@@ -31,6 +31,12 @@ export interface MatchRule {
   minFraction: number;
   /** Fraction of a window's aligned pairs that must be informative on both sides. */
   minInformative: number;
+  /** Evidence must come from at least this many distinct bench frames (0 or absent: off). */
+  minDistinct?: number;
+  /** Bench frames are distinct when more than this many bits apart. */
+  distinctBits?: number;
+  /** A window short of distinct evidence still matches when its mean matching distance is at most this. */
+  staticMaxMean?: number;
 }
 
 export interface TrainSequence {

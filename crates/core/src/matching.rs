@@ -17,12 +17,30 @@ pub struct MatchParams {
     /// Fraction of the window's aligned pairs that must be informative on both sides for the
     /// window to be considered at all (0 in the paper preset).
     pub min_informative: f64,
+    /// Evidence must come from at least this many distinct bench frames (0: off). A static shot
+    /// repeats one picture for many seconds, so its matching frames are one piece of evidence
+    /// counted many times; one chance coincidence of two still shots would otherwise match.
+    pub min_distinct: u32,
+    /// Matching bench frames count as distinct when they differ from the previous counted one by
+    /// more than this many bits.
+    pub distinct_bits: u32,
+    /// A window short of distinct evidence still matches when its matching frames are this close
+    /// on average (a genuine copy of a still shot is near-identical).
+    pub static_max_mean: f64,
 }
 
 impl MatchParams {
     /// Appendix A.5 literally: 20-frame windows, >= 70% of frames at distance <= 30.
-    pub const PAPER: MatchParams =
-        MatchParams { window: 20, min_window: 0, max_distance: 30, min_fraction: 0.7, min_informative: 0.0 };
+    pub const PAPER: MatchParams = MatchParams {
+        window: 20,
+        min_window: 0,
+        max_distance: 30,
+        min_fraction: 0.7,
+        min_informative: 0.0,
+        min_distinct: 0,
+        distinct_bits: 0,
+        static_max_mean: 64.0,
+    };
 
     /// Matching frames a window of `len` frames needs (ceil, so 70% of 20 is 14, not 13).
     pub fn needed(&self, len: u32) -> u32 {
@@ -160,7 +178,9 @@ pub fn verify_offset(
                 d_sum += dist[in_k];
             }
         }
-        let ok = m_sum >= needed && g_sum >= needed_good;
+        let ok = m_sum >= needed
+            && g_sum >= needed_good
+            && enough_evidence(bench, bench_first + k, &matched[k..k + w], m_sum, d_sum, params);
         match (&mut run, ok) {
             (None, true) => run = Some((k, k, m_sum, d_sum)),
             (Some(r), true) => {
@@ -179,6 +199,30 @@ pub fn verify_offset(
     if let Some(r) = run {
         out.push(make_segment(r, windows - 1 + w, first, bench_first, &matched, w, bench_video, offset, variant));
     }
+}
+
+/// Distinct-evidence test for one window (see `MatchParams::min_distinct`): greedily count matching
+/// bench frames that differ from the previously counted one by more than `distinct_bits`.
+fn enough_evidence(bench: &Sequence, bench_start: usize, matched: &[bool], m_sum: u32, d_sum: u32, params: &MatchParams) -> bool {
+    if params.min_distinct <= 1 {
+        return true;
+    }
+    let mut distinct = 0u32;
+    let mut last: Option<u64> = None;
+    for (k, &m) in matched.iter().enumerate() {
+        if !m {
+            continue;
+        }
+        let h = bench.hashes[bench_start + k];
+        if last.is_none_or(|l| (l ^ h).count_ones() > params.distinct_bits) {
+            distinct += 1;
+            if distinct >= params.min_distinct {
+                return true;
+            }
+            last = Some(h);
+        }
+    }
+    f64::from(d_sum) <= params.static_max_mean * f64::from(m_sum)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -401,6 +445,22 @@ mod tests {
         let found = select_segments(exact_scan(&Sequence::new(&train, &[]), &benches, &p, Variant::Direct));
         let summary: Vec<(u32, u32, u32)> = found.iter().map(|s| (s.bench_video, s.train_start, s.train_end)).collect();
         assert_eq!(summary, vec![(0, 50, 75), (0, 260, 285), (1, 200, 240)]);
+    }
+
+    #[test]
+    fn a_still_shot_needs_near_identical_frames() {
+        // Two unrelated still shots that happen to hash 16 bits apart: 20 "matching" frames that
+        // are one coincidence. Distinct-evidence rule: rejected; a near-identical copy: accepted.
+        let p = MatchParams { max_distance: 20, min_fraction: 0.6, min_distinct: 3, distinct_bits: 10, static_max_mean: 6.0, ..MatchParams::PAPER };
+        let bench = vec![0x0f0f_0f0f_0f0f_0f0fu64; 20];
+        let coincidence = vec![at_distance(0x0f0f_0f0f_0f0f_0f0f, 16); 20];
+        assert!(run(&coincidence, &bench, &p).is_empty());
+        let copy = vec![at_distance(0x0f0f_0f0f_0f0f_0f0f, 4); 20];
+        assert_eq!(run(&copy, &bench, &p).len(), 1);
+        // A moving shot at the same distances has distinct evidence and matches.
+        let moving = pseudo_random(20, 77);
+        let moving_copy: Vec<u64> = moving.iter().map(|&h| at_distance(h, 16)).collect();
+        assert_eq!(run(&moving_copy, &moving, &p).len(), 1);
     }
 
     #[test]

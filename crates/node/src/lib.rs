@@ -119,6 +119,10 @@ pub struct MatchRule {
     pub max_distance: u32,
     pub min_fraction: f64,
     pub min_informative: f64,
+    /// Distinct bench frames a window's evidence must come from (0: off).
+    pub min_distinct: Option<u32>,
+    pub distinct_bits: Option<u32>,
+    pub static_max_mean: Option<f64>,
 }
 
 fn to_params(rule: &MatchRule) -> Result<MatchParams> {
@@ -140,6 +144,9 @@ fn to_params(rule: &MatchRule) -> Result<MatchParams> {
         max_distance: rule.max_distance,
         min_fraction: rule.min_fraction,
         min_informative: rule.min_informative,
+        min_distinct: rule.min_distinct.unwrap_or(0),
+        distinct_bits: rule.distinct_bits.unwrap_or(0),
+        static_max_mean: rule.static_max_mean.unwrap_or(64.0),
     })
 }
 

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// Window index recall against the exact path, on synthetic but real-looking hash sequences:
+// scenes of 3-15 s in which each second's hash drifts by a few bits from the last, new random
+// hashes at scene cuts. Planted copies carry 0-12 flipped bits per frame (re-encoding noise).
+//   node bench/index-recall.mjs [--windows 100000] [--queries 300]
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { BenchMatcher } = await import(path.join(root, 'dist/decontam/matcher.js'));
+const { DEFAULT } = await import(path.join(root, 'dist/decontam/presets.js'));
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const targetWindows = arg('windows', 100_000);
+const queries = arg('queries', 300);
+
+// mulberry32: a small PRNG with full 32-bit outputs (an LCG's weak low bits would make the
+// "random" hashes correlated and inflate chance matches).
+let seed = 12345;
+const next32 = () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return (t ^ (t >>> 14)) >>> 0;
+};
+const rnd = () => next32() / 2 ** 32;
+const rint = (a, b) => a + Math.floor(rnd() * (b - a + 1));
+const randomHash = () => (BigInt(next32()) << 32n) | BigInt(next32());
+const flipBits = (h, k) => {
+  for (let i = 0; i < k; i++) h ^= 1n << BigInt(rint(0, 63));
+  return h;
+};
+function walk(n) {
+  const out = new BigUint64Array(n);
+  let h = randomHash();
+  let sceneLeft = rint(3, 15);
+  for (let i = 0; i < n; i++) {
+    if (sceneLeft-- <= 0) {
+      h = randomHash();
+      sceneLeft = rint(3, 15);
+    } else h = flipBits(h, rint(0, 3));
+    out[i] = h;
+  }
+  return out;
+}
+const fingerprint = (hashes) => ({
+  hashes,
+  rawHashes: hashes,
+  flips: walk(hashes.length),
+  centerHashes: hashes.map((h) => flipBits(h, rint(2, 8))),
+  quality: new Float32Array(hashes.length).fill(20),
+});
+
+// Benchmark side.
+const bench = [];
+let windows = 0;
+while (windows < targetWindows) {
+  const len = rint(60, 300);
+  bench.push(fingerprint(walk(len)));
+  windows += len - 19;
+}
+let t0 = performance.now();
+const matcher = new BenchMatcher(bench, DEFAULT);
+const buildMs = performance.now() - t0;
+console.log(`bench: ${bench.length} videos, ${windows} windows (${matcher.indexedWindows} indexed incl. center-crop windows), index built in ${(buildMs / 1000).toFixed(1)} s`);
+
+// Training side: half carry a planted copy of a random bench segment.
+let expectedPairs = 0;
+let exactPairs = 0;
+let bothPairs = 0;
+let plantedFound = 0;
+let planted = 0;
+const indexMs = [];
+const exactMs = [];
+for (let q = 0; q < queries; q++) {
+  const hashes = walk(rint(60, 180));
+  let source = -1;
+  if (q % 2 === 0) {
+    source = rint(0, bench.length - 1);
+    const b = bench[source].hashes;
+    const len = Math.min(b.length, rint(20, 60));
+    const from = rint(0, b.length - len);
+    const at = rint(0, hashes.length - len);
+    for (let i = 0; i < len; i++) hashes[at + i] = flipBits(b[from + i], rint(0, 12));
+    planted++;
+    expectedPairs++;
+  }
+  const fp = fingerprint(hashes);
+  t0 = performance.now();
+  const viaIndex = await matcher.match(fp);
+  indexMs.push(performance.now() - t0);
+  t0 = performance.now();
+  const exact = await matcher.match(fp, { exact: true });
+  exactMs.push(performance.now() - t0);
+  const pairs = (segs) => new Set(segs.map((s) => s.benchVideo));
+  const e = pairs(exact);
+  const i = pairs(viaIndex);
+  exactPairs += e.size;
+  for (const v of e) if (i.has(v)) bothPairs++;
+  if (source >= 0 && i.has(source)) plantedFound++;
+}
+const pctl = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+const result = {
+  benchVideos: bench.length,
+  benchWindows: windows,
+  indexedWindows: matcher.indexedWindows,
+  indexBuildSeconds: Number((buildMs / 1000).toFixed(2)),
+  queries,
+  recallVsExact: exactPairs === 0 ? 1 : bothPairs / exactPairs,
+  exactMatchedPairs: exactPairs,
+  plantedRecall: plantedFound / planted,
+  indexMatchMsP50: Number(pctl(indexMs, 0.5).toFixed(1)),
+  indexMatchMsP99: Number(pctl(indexMs, 0.99).toFixed(1)),
+  exactMatchMsP50: Number(pctl(exactMs, 0.5).toFixed(1)),
+};
+console.log(JSON.stringify(result, null, 2));

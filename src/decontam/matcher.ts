@@ -1,0 +1,122 @@
+import { WindowIndex } from '../index/window-index.js';
+import { native, type BenchSequences, type MatchSegment, type TrainSequence } from '../native/binding.js';
+import type { Fingerprint } from '../fingerprint/fingerprint.js';
+import type { Preset } from './presets.js';
+
+/** The columns of a fingerprint the matcher reads (a stored Fingerprint has them all). */
+export type MatchableFingerprint = Pick<Fingerprint, 'hashes' | 'rawHashes' | 'flips' | 'centerHashes' | 'quality'>;
+
+/** What the matcher sees of a fingerprint under a preset: which hashes, which frames count. */
+export function sequenceOf(fp: MatchableFingerprint, preset: Preset): TrainSequence {
+  const informative = preset.minQuality > 0 ? Uint8Array.from(fp.quality, (q) => (q >= preset.minQuality ? 1 : 0)) : new Uint8Array(0);
+  const hashes = preset.trimBorders ? fp.hashes : fp.rawHashes;
+  // napi reads an absent field as "no flips"; null is not accepted for a typed array.
+  return preset.matchFlips ? { hashes, flips: fp.flips, informative } : { hashes, informative };
+}
+
+function concatBench(bench: MatchableFingerprint[], preset: Preset): BenchSequences {
+  const seqs = bench.map((fp) => sequenceOf(fp, preset));
+  const total = seqs.reduce((n, s) => n + s.hashes.length, 0);
+  const hashes = new BigUint64Array(total);
+  const center = preset.matchCrops ? new BigUint64Array(total) : undefined;
+  const informative = preset.minQuality > 0 ? new Uint8Array(total) : new Uint8Array(0);
+  let at = 0;
+  seqs.forEach((s, i) => {
+    hashes.set(s.hashes, at);
+    center?.set(bench[i]!.centerHashes, at);
+    if (informative.length > 0) informative.set(s.informative, at);
+    at += s.hashes.length;
+  });
+  const lengths = Uint32Array.from(seqs, (s) => s.hashes.length);
+  // napi reads an absent field as "none"; undefined must not be passed explicitly.
+  return center === undefined ? { hashes, informative, lengths } : { hashes, centerHashes: center, informative, lengths };
+}
+
+/** Candidate alignments for one training video: index hits, plus every offset of short bench videos. */
+function candidatesFor(
+  train: TrainSequence,
+  index: WindowIndex,
+  shortBench: Array<{ video: number; length: number }>,
+  preset: Preset,
+): { benchVideos: Uint32Array; offsets: Int32Array } {
+  const byVideo = new Map<number, Set<number>>();
+  const add = (video: number, offset: number) => {
+    let set = byVideo.get(video);
+    if (set === undefined) byVideo.set(video, (set = new Set()));
+    set.add(offset);
+  };
+  const binding = native();
+  for (const hashes of train.flips == null ? [train.hashes] : [train.hashes, train.flips]) {
+    const q = binding.windowVectors(hashes, train.informative, preset.rule, 1);
+    for (let i = 0; i < q.starts.length; i++) {
+      const hits = index.search(q.vectors.subarray(i * q.dim, (i + 1) * q.dim), preset.topK, preset.candidateRadius);
+      for (const h of hits) {
+        const offset = q.starts[i]! - h.start;
+        for (let d = -preset.offsetSlack; d <= preset.offsetSlack; d++) add(h.video, offset + d);
+      }
+    }
+  }
+  const t = train.hashes.length;
+  for (const { video, length } of shortBench) {
+    const w = Math.min(t, length);
+    for (let offset = -(length - w); offset <= t - w; offset++) add(video, offset);
+  }
+  const benchVideos: number[] = [];
+  const offsets: number[] = [];
+  for (const [video, set] of byVideo) {
+    for (const o of set) {
+      benchVideos.push(video);
+      offsets.push(o);
+    }
+  }
+  return { benchVideos: Uint32Array.from(benchVideos), offsets: Int32Array.from(offsets) };
+}
+
+/**
+ * A set of benchmark (or collection) fingerprints prepared for matching: concatenated columns for
+ * the native verifier and a window index for candidate retrieval. One instance serves any number
+ * of training videos; the CLI scan, the service and the benchmarks all match through it.
+ */
+export class BenchMatcher {
+  readonly preset: Preset;
+  private readonly bench: BenchSequences;
+  private readonly index: WindowIndex;
+  private readonly shortBench: Array<{ video: number; length: number }> = [];
+
+  constructor(fingerprints: MatchableFingerprint[], preset: Preset, options: { buildIndex?: boolean } = {}) {
+    this.preset = preset;
+    this.bench = concatBench(fingerprints, preset);
+    const binding = native();
+    this.index = new WindowIndex(128, undefined, Math.max(1024, this.bench.hashes.length * (preset.matchCrops ? 2 : 1)));
+    if (options.buildIndex === false) return;
+    fingerprints.forEach((fp, video) => {
+      const seq = sequenceOf(fp, preset);
+      if (seq.hashes.length < preset.rule.window) {
+        if (preset.rule.minWindow > 0 && seq.hashes.length >= preset.rule.minWindow) this.shortBench.push({ video, length: seq.hashes.length });
+        return;
+      }
+      // Cropped copies are retrieved through windows of the bench frames' central part.
+      for (const hashes of preset.matchCrops ? [seq.hashes, fp.centerHashes] : [seq.hashes]) {
+        const wv = binding.windowVectors(hashes, seq.informative, preset.rule, 1);
+        this.index.addWindows(video, wv.vectors, wv.starts);
+      }
+    });
+  }
+
+  get indexedWindows(): number {
+    return this.index.size;
+  }
+
+  /** Segments of `train` that match benchmark videos (`benchVideo` indexes the constructor's list). */
+  async match(train: MatchableFingerprint, options: { exact?: boolean } = {}): Promise<MatchSegment[]> {
+    const binding = native();
+    const seq = sequenceOf(train, this.preset);
+    if (this.bench.lengths.length === 0 || seq.hashes.length === 0) return [];
+    if (options.exact === true || seq.hashes.length < this.preset.rule.window) {
+      // Exact for --exact, and for training videos shorter than a window (no indexed window fits them).
+      return binding.exactScanVideo(seq, this.bench, this.preset.rule);
+    }
+    const c = candidatesFor(seq, this.index, this.shortBench, this.preset);
+    return c.benchVideos.length === 0 ? [] : binding.verifyVideoCandidates(seq, this.bench, c.benchVideos, c.offsets, this.preset.rule);
+  }
+}
