@@ -5,7 +5,7 @@
 // Ground truth is in the file names made by build.sh:
 //   copy--<transform>--<original>.*  must match bench/<original>.mp4 (or a bench video sharing its footage)
 //   neg--<kind>--<name>.*            must match nothing
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,10 +51,7 @@ for (const presetName of ['default', 'paper']) {
     const perTransform = new Map();
     const falsePositives = [];
     let negatives = 0;
-    for (const entry of report.matches.concat()) void entry;
-    const trainIds = new Set([...byTrain.keys()]);
     // Every training video of the set, matched or not.
-    const { readdirSync } = await import('node:fs');
     for (const id of readdirSync(path.join(evalDir, 'train')).sort()) {
       const t = parse(id);
       const hits = byTrain.get(id) ?? [];
@@ -71,7 +68,6 @@ for (const presetName of ['default', 'paper']) {
         negatives++;
         for (const b of hits) falsePositives.push(`${id} ~ ${b}`);
       }
-      trainIds.delete(id);
     }
     const rows = [...perTransform.entries()].sort().map(([transform, r]) => ({ transform, ...r, recall: r.found / r.copies }));
     results.push({ preset: presetName, exact, rows, negatives, falsePositives, errors: report.errors, seconds: report.stats.seconds });
