@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerFingerprint } from './fingerprint.js';
+import { registerFrames } from './frames.js';
 import { registerScan } from './scan.js';
 import { registerStore } from './store.js';
 import { packageVersion, versionText } from './version.js';
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('(run vdedup --help for usage)')
     .exitOverride();
   registerFingerprint(program, setExit);
+  registerFrames(program, setExit);
   registerScan(program, setExit);
   registerStore(program, setExit);
   try {

@@ -1,0 +1,93 @@
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { writeContactSheet } from '../frames/contact-sheet.js';
+import { extractFrames, type Fit, type ImageFormat, type Strategy } from '../frames/extract.js';
+import { parseTimestamp, type FrameSelection } from '../frames/plan.js';
+import { VdedupError } from '../errors.js';
+import { abortOnSigint, progressLine, reportFailure } from './output.js';
+
+interface FramesCliOptions {
+  fps?: string;
+  count?: string;
+  at?: string;
+  random?: string;
+  seed: string;
+  out: string;
+  format: ImageFormat;
+  width?: string;
+  height?: string;
+  fit: Fit;
+  quality?: string;
+  contactSheet?: string | boolean;
+  strategy?: Strategy;
+}
+
+function int(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new VdedupError('INVALID_ARGUMENT', `--${name} must be an integer, got "${v}"`);
+  return n;
+}
+
+export function selectionFromOptions(o: Pick<FramesCliOptions, 'fps' | 'count' | 'at' | 'random' | 'seed'>): FrameSelection {
+  const given = [o.fps, o.count, o.at, o.random].filter((v) => v !== undefined).length;
+  if (given !== 1) throw new VdedupError('INVALID_ARGUMENT', 'give exactly one of --fps, --count, --at, --random');
+  if (o.fps !== undefined) return { mode: 'fps', fps: Number(o.fps) };
+  if (o.count !== undefined) return { mode: 'count', count: int('count', o.count)! };
+  if (o.random !== undefined) return { mode: 'random', count: int('random', o.random)!, seed: int('seed', o.seed)! };
+  return { mode: 'at', timestamps: o.at!.split(',').filter((s) => s.trim() !== '').map(parseTimestamp) };
+}
+
+export function registerFrames(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('frames')
+    .description('extract frames: --fps F, --count N (uniform), --at t1,t2,... or --random N [--seed S]')
+    .argument('<video>', 'video file')
+    .option('--fps <F>', 'frames per second, from t=0 (e.g. 0.2, 1, 2)')
+    .option('--count <N>', 'N frames spread uniformly, first and last included (LMMs-Eval rule)')
+    .option('--at <times>', 'comma-separated timestamps: seconds or [hh:]mm:ss[.ms]')
+    .option('--random <N>', 'N distinct random frames')
+    .option('--seed <S>', 'seed for --random', '0')
+    .requiredOption('--out <dir>', 'output directory (images and frames.json)')
+    .addOption(new Option('--format <fmt>', 'image format').choices(['jpg', 'png', 'webp']).default('jpg'))
+    .option('--width <W>', 'output width in pixels')
+    .option('--height <H>', 'output height in pixels')
+    .addOption(new Option('--fit <fit>', 'with --width and --height').choices(['inside', 'cover', 'fill']).default('inside'))
+    .option('--quality <Q>', 'JPEG/WebP quality 1-100')
+    .option('--contact-sheet [file]', 'also write a grid of the frames with timestamps (default <out>/contact-sheet.jpg)')
+    .addOption(new Option('--strategy <s>', 'force one decode pass or one seek per frame (default: chosen per request)').choices(['single-pass', 'seek']))
+    .action(async (video: string, o: FramesCliOptions) => {
+      const abort = abortOnSigint();
+      const progress = progressLine();
+      try {
+        const manifest = await extractFrames(video, {
+          selection: selectionFromOptions(o),
+          outDir: o.out,
+          format: o.format,
+          width: int('width', o.width),
+          height: int('height', o.height),
+          fit: o.fit,
+          quality: int('quality', o.quality),
+          strategy: o.strategy,
+          signal: abort.signal,
+          onProgress: (done, total) => progress(`${video}: ${done}/${total} frames`),
+        });
+        progress.done();
+        if (o.contactSheet !== undefined) {
+          const sheet = typeof o.contactSheet === 'string' ? o.contactSheet : path.join(o.out, 'contact-sheet.jpg');
+          await writeContactSheet(manifest, o.out, sheet);
+        }
+        process.stdout.write(
+          `${manifest.frames.length} frames (${manifest.strategy}) -> ${o.out}\n` +
+            manifest.frames.map((f) => `${String(f.index).padStart(5)}  ${f.timestamp.toFixed(3).padStart(10)} s  ${f.file}`).join('\n') +
+            '\n',
+        );
+        setExit(0);
+      } catch (err) {
+        progress.done();
+        setExit(reportFailure(err));
+      } finally {
+        abort.dispose();
+      }
+    });
+}

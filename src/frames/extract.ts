@@ -1,0 +1,222 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { planFrames, type FrameSelection, type PlannedFrame, type VideoTiming } from './plan.js';
+import { readPpmStream, type RgbFrame } from './ppm.js';
+import { ffmpegBinary } from '../media/binaries.js';
+import { fileUrl, INPUT_PROTOCOL_ARGS } from '../media/input.js';
+import { probeVideo, type ProbeResult } from '../media/probe.js';
+import { spawnMedia, stderrSummary } from '../media/process.js';
+import { VdedupError } from '../errors.js';
+
+export type ImageFormat = 'jpg' | 'png' | 'webp';
+export type Fit = 'inside' | 'cover' | 'fill';
+
+export interface OutputOptions {
+  format?: ImageFormat;
+  width?: number;
+  height?: number;
+  /** With both width and height: keep the aspect ratio inside the box, fill and crop, or stretch. */
+  fit?: Fit;
+  /** JPEG/WebP quality, 1-100. */
+  quality?: number;
+}
+
+export interface ExtractOptions extends OutputOptions {
+  selection: FrameSelection;
+  outDir: string;
+  /** Force the access strategy (default: chosen by the measured rule, see `chooseStrategy`). */
+  strategy?: Strategy;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export type Strategy = 'single-pass' | 'seek';
+
+export interface ExtractedFrame {
+  index: number;
+  /** Time asked for, and time of the frame returned (the frame on screen then), in seconds. */
+  requested: number;
+  timestamp: number;
+  file: string;
+  width: number;
+  height: number;
+}
+
+export interface FramesManifest {
+  video: string;
+  duration: number;
+  frameRate: number;
+  selection: FrameSelection;
+  strategy: Strategy;
+  format: ImageFormat;
+  frames: ExtractedFrame[];
+}
+
+export const FORMATS: readonly ImageFormat[] = ['jpg', 'png', 'webp'];
+
+/**
+ * Seek per frame or decode once? A seek costs a process start plus decoding from the previous
+ * keyframe; one pass costs decoding everything. Measured (bench/README.md, "Frame extraction"):
+ * seeking wins while frames are sparser than one per SEEK_SECONDS_PER_FRAME seconds of video.
+ */
+export const SEEK_SECONDS_PER_FRAME = 10;
+
+export function chooseStrategy(sel: FrameSelection, frames: number, duration: number): Strategy {
+  if (sel.mode === 'fps') return 'single-pass';
+  return duration / frames >= SEEK_SECONDS_PER_FRAME ? 'seek' : 'single-pass';
+}
+
+function scaleFilter(o: OutputOptions): string | undefined {
+  const w = o.width;
+  const h = o.height;
+  if (w === undefined && h === undefined) return undefined;
+  if (w !== undefined && h !== undefined) {
+    switch (o.fit ?? 'inside') {
+      case 'fill':
+        return `scale=${w}:${h}`;
+      case 'cover':
+        return `scale=${w}:${h}:force_original_aspect_ratio=increase,crop=${w}:${h}`;
+      case 'inside':
+        return `scale=${w}:${h}:force_original_aspect_ratio=decrease`;
+    }
+  }
+  return w !== undefined ? `scale=${w}:-2` : `scale=-2:${h}`;
+}
+
+function validateOutput(o: OutputOptions): void {
+  if (o.format !== undefined && !FORMATS.includes(o.format)) {
+    throw new VdedupError('INVALID_ARGUMENT', `unknown image format "${o.format}" (expected ${FORMATS.join(', ')})`);
+  }
+  for (const [name, v] of [['width', o.width], ['height', o.height]] as const) {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 16 && v <= 8192)) {
+      throw new VdedupError('INVALID_ARGUMENT', `${name} must be an integer from 16 to 8192, got ${v}`);
+    }
+  }
+  if (o.quality !== undefined && !(Number.isInteger(o.quality) && o.quality >= 1 && o.quality <= 100)) {
+    throw new VdedupError('INVALID_ARGUMENT', `quality must be an integer from 1 to 100, got ${o.quality}`);
+  }
+  if (o.fit !== undefined && !['inside', 'cover', 'fill'].includes(o.fit)) {
+    throw new VdedupError('INVALID_ARGUMENT', `fit must be inside, cover or fill, got "${o.fit}"`);
+  }
+}
+
+export async function encodeImage(frame: RgbFrame, o: OutputOptions): Promise<Buffer> {
+  const img = sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } });
+  switch (o.format ?? 'jpg') {
+    case 'png':
+      return img.png().toBuffer();
+    case 'webp':
+      return img.webp({ quality: o.quality ?? 85 }).toBuffer();
+    default:
+      return img.jpeg({ quality: o.quality ?? 90 }).toBuffer();
+  }
+}
+
+/** Run one ffmpeg process and hand every decoded frame to `onFrame` as it arrives. */
+async function runFfmpeg(file: string, args: string[], o: ExtractOptions, onFrame: (f: RgbFrame) => Promise<void>): Promise<number> {
+  const proc = spawnMedia(ffmpegBinary().path, args, { file, signal: o.signal, timeoutMs: o.timeoutMs });
+  let n = 0;
+  try {
+    for await (const frame of readPpmStream(proc.stdout)) {
+      await onFrame(frame);
+      n++;
+    }
+  } catch (err) {
+    proc.kill();
+    await proc.exited.catch(() => undefined);
+    if (err instanceof VdedupError) throw err;
+    throw new VdedupError('FFMPEG_FAILED', `reading frames failed: ${(err as Error).message}`, { file });
+  }
+  const exit = await proc.exited;
+  if (exit.code !== 0) throw new VdedupError('FFMPEG_FAILED', `ffmpeg failed: ${stderrSummary(exit.stderr) || `exit ${exit.code}`}`, { file });
+  return n;
+}
+
+/**
+ * `a+b+c+...` nested as a balanced tree: ffmpeg's expression parser recurses once per operator, and
+ * a flat sum of ~150 terms already fails with "Cannot allocate memory".
+ */
+export function balancedSum(terms: string[]): string {
+  if (terms.length === 0) return '0';
+  if (terms.length === 1) return terms[0]!;
+  const mid = Math.floor(terms.length / 2);
+  return `(${balancedSum(terms.slice(0, mid))}+${balancedSum(terms.slice(mid))})`;
+}
+
+const baseArgs = ['-nostdin', '-hide_banner', '-loglevel', 'error'];
+const outArgs = ['-an', '-sn', '-dn', '-f', 'image2pipe', '-c:v', 'ppm', 'pipe:1'];
+
+function fileName(f: PlannedFrame, format: ImageFormat): string {
+  return `frame_${String(f.index).padStart(5, '0')}_${f.timestamp.toFixed(3)}s.${format}`;
+}
+
+/**
+ * Extract frames (DESIGN §2 `vdedup frames`): one decode pass for dense selections, one seek per
+ * frame for sparse ones; frames stream from ffmpeg to sharp to disk, so memory does not grow with
+ * the video's length. Writes the images and `frames.json` into `outDir`.
+ */
+export async function extractFrames(video: string, o: ExtractOptions): Promise<FramesManifest> {
+  validateOutput(o);
+  const format = o.format ?? 'jpg';
+  const probe: ProbeResult = await probeVideo(video, { signal: o.signal });
+  const frameRate = probe.video.fps ?? 25;
+  const timing: VideoTiming = { duration: probe.duration ?? 0, frameRate };
+  const plan = planFrames(o.selection, timing);
+  const strategy = o.strategy ?? chooseStrategy(o.selection, plan.length, timing.duration);
+  await mkdir(o.outDir, { recursive: true });
+  const input = [...INPUT_PROTOCOL_ARGS, '-i', fileUrl(probe.absolutePath)];
+  const map = ['-map', `0:${probe.video.index}`];
+  const scale = scaleFilter(o);
+  const frames: ExtractedFrame[] = [];
+
+  const save = async (planned: PlannedFrame, frame: RgbFrame) => {
+    const name = fileName(planned, format);
+    await writeFile(path.join(o.outDir, name), await encodeImage(frame, o));
+    frames.push({ index: planned.index, requested: planned.requested, timestamp: planned.timestamp, file: name, width: frame.width, height: frame.height });
+    o.onProgress?.(frames.length, plan.length);
+  };
+
+  if (strategy === 'seek') {
+    // Input-side seek lands on the first frame at or after the given time; aim half a frame early
+    // so the planned frame (exactly on the frame grid) is the one returned.
+    for (const planned of plan) {
+      const at = Math.max(0, planned.timestamp - 0.5 / frameRate);
+      const args = [...baseArgs, '-ss', at.toFixed(6), ...input, ...map, '-frames:v', '1', ...(scale === undefined ? [] : ['-vf', scale]), ...outArgs];
+      const got = await runFfmpeg(video, args, o, (f) => save(planned, f));
+      if (got !== 1) throw new VdedupError('NO_FRAMES', `no frame at ${planned.timestamp.toFixed(3)} s`, { file: video });
+    }
+  } else {
+    let filter: string;
+    if (o.selection.mode === 'fps') {
+      filter = `fps=${o.selection.fps}:round=up`;
+    } else {
+      // Keep exactly the frames on screen at the planned times: pts in (t - 1 frame, t].
+      const d = 1 / frameRate;
+      const eps = d / 100;
+      const unique = [...new Set(plan.map((p) => p.timestamp))];
+      const terms = unique.map((t) => `between(t\\,${(t - d + eps).toFixed(6)}\\,${(t + eps).toFixed(6)})`);
+      filter = `select='${balancedSum(terms)}'`;
+    }
+    const args = [...baseArgs, ...input, ...map, '-vf', [filter, scale].filter(Boolean).join(','), '-fps_mode', 'passthrough', ...outArgs];
+    // The pass yields frames in time order; explicit --at times may repeat or come unordered.
+    const order = [...plan].sort((a, b) => a.timestamp - b.timestamp || a.index - b.index);
+    let i = 0;
+    await runFfmpeg(video, args, o, async (f) => {
+      const t = order[i]?.timestamp;
+      while (i < order.length && order[i]!.timestamp === t) await save(order[i++]!, f);
+    });
+    // When the container's duration runs past the last frame, the fps filter has no frame for the
+    // final planned time: that time is dropped, never filled with another frame. A selection that
+    // misses frames (variable frame rate) is an error rather than a short answer.
+    const tolerated = o.selection.mode === 'fps' ? 1 : 0;
+    if (order.length - i > tolerated) {
+      throw new VdedupError('NO_FRAMES', `got ${i} of ${order.length} frames (variable frame rate? try --strategy seek)`, { file: video });
+    }
+  }
+  frames.sort((a, b) => a.index - b.index);
+  const manifest: FramesManifest = { video, duration: timing.duration, frameRate, selection: o.selection, strategy, format, frames };
+  await writeFile(path.join(o.outDir, 'frames.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}

@@ -1,0 +1,136 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { extractFrames, type Strategy } from '../../src/frames/extract.js';
+import { parseTimestamp, planFrames, type FrameSelection } from '../../src/frames/plan.js';
+import { isVdedupError } from '../../src/errors.js';
+import { ffmpeg, withTempDir } from '../helpers/ffmpeg.js';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+
+// A 10 s, 25 fps clip whose top 16 rows carry the frame number in binary (20-pixel blocks, bit 0
+// on the left): every extracted image says exactly which frame it is.
+let counterClip = '';
+const FRAMES = 250;
+
+beforeAll(async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'vdedup-frames-'));
+  counterClip = path.join(dir, 'counter.mp4');
+  await ffmpeg([
+    '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25,trim=duration=10',
+    '-vf', "geq=lum='if(lt(Y\\,16)\\,255*mod(floor(N/pow(2\\,floor(X/20)))\\,2)\\,lum(X\\,Y))':cb='cb(X,Y)':cr='cr(X,Y)'",
+    '-c:v', 'libx264', '-crf', '18', '-g', '50', '-pix_fmt', 'yuv420p', counterClip,
+  ]);
+});
+
+async function frameNumber(file: string): Promise<number> {
+  const { data, info } = await sharp(file).greyscale().raw().toBuffer({ resolveWithObject: true });
+  let n = 0;
+  for (let bit = 0; bit < 16; bit++) if (data[8 * info.width + bit * 20 + 10]! > 128) n |= 1 << bit;
+  return n;
+}
+
+async function extracted(selection: FrameSelection, strategy?: Strategy, extra: Record<string, unknown> = {}) {
+  return withTempDir(async (dir) => {
+    const m = await extractFrames(counterClip, { selection, outDir: dir, strategy, ...extra });
+    const numbers = await Promise.all(m.frames.map((f) => frameNumber(path.join(dir, f.file))));
+    const manifest = JSON.parse(await readFile(path.join(dir, 'frames.json'), 'utf8')) as typeof m;
+    return { m, numbers, manifest };
+  });
+}
+
+describe('frame selection rules (planFrames)', () => {
+  const timing = { duration: 10, frameRate: 25 };
+  it('count N: LMMs-Eval linspace over frame indices, first and last frame included', () => {
+    const p = planFrames({ mode: 'count', count: 8 }, timing);
+    expect(p.map((f) => Math.round(f.timestamp * 25))).toEqual([0, 35, 71, 106, 142, 177, 213, 249]);
+    expect(planFrames({ mode: 'count', count: 1 }, timing)[0]!.timestamp).toBe(0);
+  });
+  it('parses seconds and [hh:]mm:ss.ms', () => {
+    expect(parseTimestamp('12.5')).toBe(12.5);
+    expect(parseTimestamp('1:02.5')).toBe(62.5);
+    expect(parseTimestamp('01:00:00.250')).toBe(3600.25);
+    expect(() => parseTimestamp('-1')).toThrow(/not a timestamp/);
+    expect(() => parseTimestamp('1:75')).toThrow(/below 60/);
+  });
+  it.each<[FrameSelection, RegExp]>([
+    [{ mode: 'count', count: 0 }, /positive integer/],
+    [{ mode: 'count', count: 1_000_000 }, /limit/],
+    [{ mode: 'count', count: 251 }, /more than the video's 250 frames/],
+    [{ mode: 'at', timestamps: [] }, /no timestamps/],
+    [{ mode: 'at', timestamps: [10] }, /at or after the end/],
+    [{ mode: 'at', timestamps: [-0.5] }, /before the start/],
+    [{ mode: 'fps', fps: 0 }, /positive number/],
+    [{ mode: 'fps', fps: 100_000 }, /limit/],
+    [{ mode: 'random', count: 3.5, seed: 1 }, /positive integer/],
+  ])('rejects %j', (sel, msg) => {
+    expect(() => planFrames(sel, timing)).toThrow(msg);
+  });
+});
+
+describe('extractFrames on a clip with a burned-in frame counter', () => {
+  it('--count 8 returns exactly the promised frames, in order, with exact timestamps', async () => {
+    const { m, numbers, manifest } = await extracted({ mode: 'count', count: 8 });
+    expect(numbers).toEqual([0, 35, 71, 106, 142, 177, 213, 249]);
+    expect(m.frames.map((f) => f.timestamp)).toEqual(numbers.map((n) => n / 25));
+    expect(manifest.frames).toEqual(m.frames);
+    expect(m.frames[3]!.file).toBe('frame_00003_4.240s.jpg');
+  });
+
+  it('--fps 2: the frame on screen every half second, one decode pass', async () => {
+    const { m, numbers } = await extracted({ mode: 'fps', fps: 2 });
+    expect(m.strategy).toBe('single-pass');
+    expect(numbers).toEqual(Array.from({ length: 20 }, (_, k) => Math.floor(k * 12.5)));
+  });
+
+  it('--fps 0.2: one frame every 5 s', async () => {
+    const { numbers } = await extracted({ mode: 'fps', fps: 0.2 });
+    expect(numbers).toEqual([0, 125]);
+  });
+
+  it('--at keeps the order given and picks the frame on screen at each time', async () => {
+    const { numbers, m } = await extracted({ mode: 'at', timestamps: [3.24, 1.5, 7.001, 1.5] });
+    expect(numbers).toEqual([81, 37, 175, 37]);
+    expect(m.frames.map((f) => f.requested)).toEqual([3.24, 1.5, 7.001, 1.5]);
+  });
+
+  it('--random N --seed S: N distinct frames, sorted, reproducible', async () => {
+    const a = await extracted({ mode: 'random', count: 6, seed: 42 });
+    const b = await extracted({ mode: 'random', count: 6, seed: 42 });
+    const c = await extracted({ mode: 'random', count: 6, seed: 7 });
+    expect(a.numbers).toEqual(b.numbers);
+    expect(a.numbers).not.toEqual(c.numbers);
+    expect(new Set(a.numbers).size).toBe(6);
+    expect([...a.numbers].sort((x, y) => x - y)).toEqual(a.numbers);
+    expect(a.m.frames.map((f) => Math.round(f.timestamp * 25))).toEqual(a.numbers);
+  });
+
+  it('seeking and a single pass return the same frames', async () => {
+    for (const sel of [{ mode: 'count', count: 5 }, { mode: 'at', timestamps: [0, 2.02, 9.96] }] as FrameSelection[]) {
+      const seek = await extracted(sel, 'seek');
+      const pass = await extracted(sel, 'single-pass');
+      expect(seek.m.strategy).toBe('seek');
+      expect(seek.numbers).toEqual(pass.numbers);
+    }
+  });
+
+  it('writes PNG and WebP, resizes, and rejects unknown formats and bad sizes clearly', async () => {
+    const png = await withTempDir(async (dir) => {
+      const m = await extractFrames(counterClip, { selection: { mode: 'count', count: 2 }, outDir: dir, format: 'png', width: 160 });
+      return sharp(path.join(dir, m.frames[0]!.file)).metadata();
+    });
+    expect(png).toMatchObject({ format: 'png', width: 160, height: 120 });
+    const webp = await withTempDir(async (dir) => {
+      const m = await extractFrames(counterClip, { selection: { mode: 'count', count: 1 }, outDir: dir, format: 'webp', width: 100, height: 100, fit: 'cover' });
+      return sharp(path.join(dir, m.frames[0]!.file)).metadata();
+    });
+    expect(webp).toMatchObject({ format: 'webp', width: 100, height: 100 });
+    for (const bad of [{ format: 'gif' }, { width: 3 }, { quality: 0 }]) {
+      const err = await withTempDir((dir) =>
+        extractFrames(counterClip, { selection: { mode: 'count', count: 1 }, outDir: dir, ...(bad as object) }).then(() => undefined, (e: unknown) => e),
+      );
+      expect(isVdedupError(err) && err.code).toBe('INVALID_ARGUMENT');
+    }
+  });
+});
