@@ -20,6 +20,7 @@ interface FramesCliOptions {
   quality?: string;
   contactSheet?: string | boolean;
   strategy?: Strategy;
+  fast?: boolean;
 }
 
 function int(name: string, v: string | undefined): number | undefined {
@@ -55,6 +56,7 @@ export function registerFrames(program: Command, setExit: (code: number) => void
     .addOption(new Option('--fit <fit>', 'with --width and --height').choices(['inside', 'cover', 'fill']).default('inside'))
     .option('--quality <Q>', 'JPEG/WebP quality 1-100')
     .option('--contact-sheet [file]', 'also write a grid of the frames with timestamps (default <out>/contact-sheet.jpg)')
+    .option('--fast', 'sparse selections: return the keyframe at or before each time (much faster, not exact; frames.json says which)')
     .addOption(new Option('--strategy <s>', 'force one decode pass or one seek per frame (default: chosen per request)').choices(['single-pass', 'seek']))
     .action(async (video: string, o: FramesCliOptions) => {
       const abort = abortOnSigint();
@@ -69,6 +71,7 @@ export function registerFrames(program: Command, setExit: (code: number) => void
           fit: o.fit,
           quality: int('quality', o.quality),
           strategy: o.strategy,
+          fast: o.fast === true,
           signal: abort.signal,
           onProgress: (done, total) => progress(`${video}: ${done}/${total} frames`),
         });

@@ -27,6 +27,12 @@ export interface ExtractOptions extends OutputOptions {
   outDir: string;
   /** Force the access strategy (default: chosen by the measured rule, see `chooseStrategy`). */
   strategy?: Strategy;
+  /**
+   * Trade exactness for speed (sparse selections only): seek to the keyframe at or before each
+   * time and decode only that keyframe. `timestamp` in the manifest is then the keyframe's own
+   * time, which can be several seconds before `requested`.
+   */
+  fast?: boolean;
   signal?: AbortSignal;
   timeoutMs?: number;
   onProgress?: (done: number, total: number) => void;
@@ -46,6 +52,8 @@ export interface ExtractedFrame {
 
 export interface FramesManifest {
   video: string;
+  /** True when --fast returned keyframes near the requested times instead of exact frames. */
+  fast: boolean;
   duration: number;
   frameRate: number;
   selection: FrameSelection;
@@ -115,7 +123,12 @@ export async function encodeImage(frame: RgbFrame, o: OutputOptions): Promise<Bu
 }
 
 /** Run one ffmpeg process and hand every decoded frame to `onFrame` as it arrives. */
-async function runFfmpeg(file: string, args: string[], o: ExtractOptions, onFrame: (f: RgbFrame) => Promise<void>): Promise<number> {
+async function runFfmpeg(
+  file: string,
+  args: string[],
+  o: ExtractOptions,
+  onFrame: (f: RgbFrame) => Promise<void>,
+): Promise<{ frames: number; stderr: string }> {
   const proc = spawnMedia(ffmpegBinary().path, args, { file, signal: o.signal, timeoutMs: o.timeoutMs });
   let n = 0;
   try {
@@ -131,7 +144,7 @@ async function runFfmpeg(file: string, args: string[], o: ExtractOptions, onFram
   }
   const exit = await proc.exited;
   if (exit.code !== 0) throw new VdedupError('FFMPEG_FAILED', `ffmpeg failed: ${stderrSummary(exit.stderr) || `exit ${exit.code}`}`, { file });
-  return n;
+  return { frames: n, stderr: exit.stderr };
 }
 
 /**
@@ -164,7 +177,11 @@ export async function extractFrames(video: string, o: ExtractOptions): Promise<F
   const frameRate = probe.video.fps ?? 25;
   const timing: VideoTiming = { duration: probe.duration ?? 0, frameRate };
   const plan = planFrames(o.selection, timing);
-  const strategy = o.strategy ?? chooseStrategy(o.selection, plan.length, timing.duration);
+  if (o.fast === true && o.selection.mode === 'fps') {
+    throw new VdedupError('INVALID_ARGUMENT', '--fast applies to --count, --at and --random (an --fps pass decodes every frame anyway)');
+  }
+  if (o.fast === true && o.strategy === 'single-pass') throw new VdedupError('INVALID_ARGUMENT', '--fast always seeks');
+  const strategy = o.fast === true ? 'seek' : (o.strategy ?? chooseStrategy(o.selection, plan.length, timing.duration));
   await mkdir(o.outDir, { recursive: true });
   const input = [...INPUT_PROTOCOL_ARGS, '-i', fileUrl(probe.absolutePath)];
   const map = ['-map', `0:${probe.video.index}`];
@@ -182,10 +199,31 @@ export async function extractFrames(video: string, o: ExtractOptions): Promise<F
     // Input-side seek lands on the first frame at or after the given time; aim half a frame early
     // so the planned frame (exactly on the frame grid) is the one returned.
     for (const planned of plan) {
+      if (o.fast === true) {
+        // Keyframe only: no decoding from the keyframe up to the time; showinfo reports the
+        // keyframe's own time (timestamps kept with -copyts).
+        const args = [
+          '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-noaccurate_seek', '-skip_frame', 'nokey',
+          '-ss', planned.timestamp.toFixed(6), '-copyts', ...input, ...map, '-frames:v', '1',
+          '-vf', ['showinfo', scale].filter(Boolean).join(','), ...outArgs,
+        ];
+        let frame: RgbFrame | undefined;
+        const got = await runFfmpeg(video, args, o, async (f) => {
+          frame = f;
+        });
+        const pts = /pts_time:(-?[\d.]+)/.exec(got.stderr);
+        if (got.frames !== 1 || frame === undefined || pts === null) {
+          throw new VdedupError('NO_FRAMES', `no keyframe near ${planned.requested.toFixed(3)} s`, { file: video });
+        }
+        await save({ ...planned, timestamp: Number(pts[1]) }, frame);
+        continue;
+      }
+      // Input-side seek lands on the first frame at or after the given time; aim half a frame early
+      // so the planned frame (exactly on the frame grid) is the one returned.
       const at = Math.max(0, planned.timestamp - 0.5 / frameRate);
       const args = [...baseArgs, '-ss', at.toFixed(6), ...input, ...map, '-frames:v', '1', ...(scale === undefined ? [] : ['-vf', scale]), ...outArgs];
       const got = await runFfmpeg(video, args, o, (f) => save(planned, f));
-      if (got !== 1) throw new VdedupError('NO_FRAMES', `no frame at ${planned.timestamp.toFixed(3)} s`, { file: video });
+      if (got.frames !== 1) throw new VdedupError('NO_FRAMES', `no frame at ${planned.timestamp.toFixed(3)} s`, { file: video });
     }
   } else {
     let filter: string;
@@ -216,7 +254,7 @@ export async function extractFrames(video: string, o: ExtractOptions): Promise<F
     }
   }
   frames.sort((a, b) => a.index - b.index);
-  const manifest: FramesManifest = { video, duration: timing.duration, frameRate, selection: o.selection, strategy, format, frames };
+  const manifest: FramesManifest = { video, fast: o.fast === true, duration: timing.duration, frameRate, selection: o.selection, strategy, format, frames };
   await writeFile(path.join(o.outDir, 'frames.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }

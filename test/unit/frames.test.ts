@@ -115,6 +115,19 @@ describe('extractFrames on a clip with a burned-in frame counter', () => {
     }
   });
 
+  it('--fast returns the keyframe at or before each time, and says which frame it is', async () => {
+    // The counter clip has a keyframe every 50 frames (2 s).
+    const { numbers, m } = await extracted({ mode: 'at', timestamps: [3.24, 0.5, 9.9] }, undefined, { fast: true });
+    expect(numbers).toEqual([50, 0, 200]);
+    expect(m.fast).toBe(true);
+    expect(m.frames.map((f) => f.timestamp)).toEqual([2, 0, 8]);
+    expect(m.frames.map((f) => f.requested)).toEqual([3.24, 0.5, 9.9]);
+    const err = await withTempDir((dir) =>
+      extractFrames(counterClip, { selection: { mode: 'fps', fps: 1 }, outDir: dir, fast: true }).then(() => undefined, (e: unknown) => e),
+    );
+    expect(String(err)).toMatch(/--fast applies to --count, --at and --random/);
+  });
+
   it('writes PNG and WebP, resizes, and rejects unknown formats and bad sizes clearly', async () => {
     const png = await withTempDir(async (dir) => {
       const m = await extractFrames(counterClip, { selection: { mode: 'count', count: 2 }, outDir: dir, format: 'png', width: 160 });
