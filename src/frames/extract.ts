@@ -131,12 +131,18 @@ async function runFfmpeg(
 ): Promise<{ frames: number; stderr: string }> {
   const proc = spawnMedia(ffmpegBinary().path, args, { file, signal: o.signal, timeoutMs: o.timeoutMs });
   let n = 0;
+  // Encode up to two frames while ffmpeg decodes the next: sharp works on its own threads.
+  const inFlight = new Set<Promise<void>>();
   try {
     for await (const frame of readPpmStream(proc.stdout)) {
-      await onFrame(frame);
+      const p: Promise<void> = onFrame(frame).finally(() => inFlight.delete(p));
+      inFlight.add(p);
       n++;
+      if (inFlight.size >= 2) await Promise.race(inFlight);
     }
+    await Promise.all(inFlight);
   } catch (err) {
+    await Promise.allSettled(inFlight);
     proc.kill();
     await proc.exited.catch(() => undefined);
     if (err instanceof VdedupError) throw err;
