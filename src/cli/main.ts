@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerBenchmarks } from './benchmarks.js';
 import { registerFingerprint } from './fingerprint.js';
 import { registerFrames } from './frames.js';
 import { registerScan } from './scan.js';
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   registerFrames(program, setExit);
   registerScan(program, setExit);
   registerStore(program, setExit);
+  registerBenchmarks(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (err) {

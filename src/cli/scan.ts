@@ -30,7 +30,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
     .command('scan')
     .description('find training videos that duplicate benchmark videos (embedded: no Redis)')
     .requiredOption('--train <dir|manifest.jsonl>', 'training corpus: a directory (walked recursively) or a JSONL manifest')
-    .requiredOption('--bench <dir|manifest.jsonl>', 'benchmark videos: a directory or a JSONL manifest')
+    .requiredOption('--bench <dir|manifest.jsonl|lmms-eval:families>', 'benchmark videos: a directory, a JSONL manifest, or lmms-eval:videomme,mmvu / lmms-eval:all (under $HF_HOME)')
     .requiredOption('--out <report.json>', 'where to write the JSON report')
     .option('--csv <file>', 'also write the matches as CSV')
     .option('--html <file>', 'also write an HTML report')
@@ -78,6 +78,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
           for (const e of report.errors.slice(0, 10)) lines.push(`  ${e.side} ${e.video}: ${e.message}`);
           if (report.errors.length > 10) lines.push(`  ... and ${report.errors.length - 10} more`);
         }
+        for (const w of report.warnings) lines.push(`warning: ${w}`);
         lines.push(`report: ${opts.out}`);
         process.stdout.write(`${lines.join("\n")}\n`);
         setExit(0);

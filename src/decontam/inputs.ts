@@ -3,6 +3,8 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { normalizeYoutubeId, youtubeIdFromFileName } from './youtube-id.js';
+import { familyRoots, locateFamily, locatorEnv } from '../benchmarks/locator.js';
+import { benchmarkFamilies, findFamily } from '../benchmarks/registry.js';
 import { VdedupError } from '../errors.js';
 
 /** Extensions walked as videos when a directory is given. */
@@ -23,8 +25,10 @@ export interface VideoItem {
 export interface VideoSource {
   /** What the user passed. */
   spec: string;
-  kind: 'directory' | 'manifest' | 'file';
+  kind: 'directory' | 'manifest' | 'file' | 'lmms-eval';
   items: VideoItem[];
+  /** Things a user should know (partial benchmark caches, unextracted archives). */
+  warnings: string[];
 }
 
 async function walk(dir: string, out: string[]): Promise<void> {
@@ -95,9 +99,7 @@ async function readManifest(manifest: string): Promise<VideoItem[]> {
 
 /** A directory (walked recursively), a JSONL manifest, or a single video file. */
 export async function readVideoSource(spec: string): Promise<VideoSource> {
-  if (spec.startsWith('lmms-eval:')) {
-    throw new VdedupError('INVALID_ARGUMENT', `${spec}: LMMs-Eval benchmark sources are not supported yet; pass a directory or a manifest`);
-  }
+  if (spec.startsWith('lmms-eval:')) return readLmmsEvalSource(spec);
   const absolute = path.resolve(spec);
   let s;
   try {
@@ -112,8 +114,52 @@ export async function readVideoSource(spec: string): Promise<VideoSource> {
       spec,
       kind: 'directory',
       items: files.map((f) => fileItem(f, path.relative(absolute, f).split(path.sep).join('/'))),
+      warnings: [],
     };
   }
-  if (/\.jsonl?$/i.test(absolute)) return { spec, kind: 'manifest', items: await readManifest(absolute) };
-  return { spec, kind: 'file', items: [fileItem(absolute, path.basename(absolute))] };
+  if (/\.jsonl?$/i.test(absolute)) return { spec, kind: 'manifest', items: await readManifest(absolute), warnings: [] };
+  return { spec, kind: 'file', items: [fileItem(absolute, path.basename(absolute))], warnings: [] };
+}
+
+/**
+ * `lmms-eval:videomme,mmvu` or `lmms-eval:all`: the benchmark videos LMMs-Eval downloaded under
+ * HF_HOME, with YouTube IDs from their cached metadata. IDs whose video is not on disk still take
+ * part in the YouTube-ID stage.
+ */
+async function readLmmsEvalSource(spec: string): Promise<VideoSource> {
+  const names = spec.slice('lmms-eval:'.length).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (names.length === 0) throw new VdedupError('INVALID_ARGUMENT', `${spec}: name benchmark families after "lmms-eval:" (or "all"); see vdedup benchmarks`);
+  const all = benchmarkFamilies().filter((f) => !f.framesOnly);
+  const families = names.includes('all')
+    ? all
+    : names.map((n) => {
+        const f = findFamily(n);
+        if (f === undefined) throw new VdedupError('INVALID_ARGUMENT', `${spec}: unknown LMMs-Eval benchmark "${n}" (run vdedup benchmarks for the list)`);
+        return f;
+      });
+  const le = locatorEnv();
+  const items: VideoItem[] = [];
+  const warnings: string[] = [];
+  const seen = new Set<string>();
+  for (const f of families) {
+    const loc = await locateFamily(f, le);
+    for (const v of loc.videos) {
+      // Caches shared by two families (videochatgpt) list the same files once.
+      if (seen.has(v.path)) continue;
+      seen.add(v.path);
+      items.push({ id: v.id, path: v.path, youtubeId: v.youtubeId, youtubeIdSource: v.youtubeIdSource });
+    }
+    for (const i of loc.idsWithoutVideo) items.push({ id: i.id, path: undefined, youtubeId: i.youtubeId, youtubeIdSource: 'manifest' });
+    // With lmms-eval:all, families that were never downloaded are the normal case: say nothing.
+    if (!names.includes('all') || loc.videos.length > 0) for (const p of loc.problems) warnings.push(`${f.name}: ${p}`);
+  }
+  if (items.length === 0) {
+    throw new VdedupError(
+      'FILE_NOT_FOUND',
+      `${spec}: no benchmark videos or metadata found under HF_HOME=${le.hfHome}` +
+        (families.length <= 3 ? ` (looked in ${families.flatMap((f) => familyRoots(f, le)).join(', ')})` : '') +
+        '; download the benchmarks with LMMs-Eval first, or set HF_HOME',
+    );
+  }
+  return { spec, kind: 'lmms-eval', items, warnings };
 }

@@ -59,6 +59,8 @@ export interface ScanReport {
   matches: Match[];
   removed: string[];
   errors: ScanError[];
+  /** Incomplete inputs worth knowing about (partial benchmark caches, unextracted archives). */
+  warnings: string[];
   stats: ScanStats;
   train: string;
   bench: string;
@@ -231,6 +233,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
     matches,
     removed,
     errors,
+    warnings: [...trainSrc.warnings, ...benchSrc.warnings],
     stats: {
       trainVideos: trainSrc.items.length,
       benchVideos: benchSrc.items.length,
