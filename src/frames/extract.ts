@@ -126,7 +126,7 @@ export async function encodeImage(frame: RgbFrame, o: OutputOptions): Promise<Bu
 async function runFfmpeg(
   file: string,
   args: string[],
-  o: ExtractOptions,
+  o: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined },
   onFrame: (f: RgbFrame) => Promise<void>,
 ): Promise<{ frames: number; stderr: string }> {
   const proc = spawnMedia(ffmpegBinary().path, args, { file, signal: o.signal, timeoutMs: o.timeoutMs });
@@ -189,21 +189,46 @@ export async function extractFrames(video: string, o: ExtractOptions): Promise<F
   if (o.fast === true && o.strategy === 'single-pass') throw new VdedupError('INVALID_ARGUMENT', '--fast always seeks');
   const strategy = o.fast === true ? 'seek' : (o.strategy ?? chooseStrategy(o.selection, plan.length, timing.duration));
   await mkdir(o.outDir, { recursive: true });
-  const input = [...INPUT_PROTOCOL_ARGS, '-i', fileUrl(probe.absolutePath)];
-  const map = ['-map', `0:${probe.video.index}`];
-  const scale = scaleFilter(o);
   const frames: ExtractedFrame[] = [];
-
-  const save = async (planned: PlannedFrame, frame: RgbFrame) => {
+  await decodePlannedFrames(video, probe, plan, { ...o, strategy, fps: o.selection.mode === 'fps' ? o.selection.fps : undefined }, async (planned, frame) => {
     const name = fileName(planned, format);
     await writeFile(path.join(o.outDir, name), await encodeImage(frame, o));
     frames.push({ index: planned.index, requested: planned.requested, timestamp: planned.timestamp, file: name, width: frame.width, height: frame.height });
     o.onProgress?.(frames.length, plan.length);
-  };
+  });
+  frames.sort((a, b) => a.index - b.index);
+  const manifest: FramesManifest = { video, fast: o.fast === true, duration: timing.duration, frameRate, selection: o.selection, strategy, format, frames };
+  await writeFile(path.join(o.outDir, 'frames.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
 
-  if (strategy === 'seek') {
-    // Input-side seek lands on the first frame at or after the given time; aim half a frame early
-    // so the planned frame (exactly on the frame grid) is the one returned.
+interface DecodeOptions extends OutputOptions {
+  strategy: Strategy;
+  /** Set for an --fps selection: one pass with the fps filter. */
+  fps: number | undefined;
+  fast?: boolean;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/**
+ * Decode the planned frames of a probed video and hand each to `onFrame` (with its plan entry;
+ * with `fast`, the entry's timestamp is the keyframe's real time). Shared by frame extraction and
+ * the scan report's evidence strips.
+ */
+export async function decodePlannedFrames(
+  video: string,
+  probe: ProbeResult,
+  plan: PlannedFrame[],
+  o: DecodeOptions,
+  onFrame: (planned: PlannedFrame, frame: RgbFrame) => Promise<void>,
+): Promise<void> {
+  const frameRate = probe.video.fps ?? 25;
+  const input = [...INPUT_PROTOCOL_ARGS, '-i', fileUrl(probe.absolutePath)];
+  const map = ['-map', `0:${probe.video.index}`];
+  const scale = scaleFilter(o);
+  const run = { file: video, signal: o.signal, timeoutMs: o.timeoutMs };
+  if (o.strategy === 'seek') {
     for (const planned of plan) {
       if (o.fast === true) {
         // Keyframe only: no decoding from the keyframe up to the time; showinfo reports the
@@ -214,53 +239,49 @@ export async function extractFrames(video: string, o: ExtractOptions): Promise<F
           '-vf', ['showinfo', scale].filter(Boolean).join(','), ...outArgs,
         ];
         let frame: RgbFrame | undefined;
-        const got = await runFfmpeg(video, args, o, async (f) => {
+        const got = await runFfmpeg(video, args, run, async (f) => {
           frame = f;
         });
         const pts = /pts_time:(-?[\d.]+)/.exec(got.stderr);
         if (got.frames !== 1 || frame === undefined || pts === null) {
           throw new VdedupError('NO_FRAMES', `no keyframe near ${planned.requested.toFixed(3)} s`, { file: video });
         }
-        await save({ ...planned, timestamp: Number(pts[1]) }, frame);
+        await onFrame({ ...planned, timestamp: Number(pts[1]) }, frame);
         continue;
       }
       // Input-side seek lands on the first frame at or after the given time; aim half a frame early
       // so the planned frame (exactly on the frame grid) is the one returned.
       const at = Math.max(0, planned.timestamp - 0.5 / frameRate);
       const args = [...baseArgs, '-ss', at.toFixed(6), ...input, ...map, '-frames:v', '1', ...(scale === undefined ? [] : ['-vf', scale]), ...outArgs];
-      const got = await runFfmpeg(video, args, o, (f) => save(planned, f));
+      const got = await runFfmpeg(video, args, run, (f) => onFrame(planned, f));
       if (got.frames !== 1) throw new VdedupError('NO_FRAMES', `no frame at ${planned.timestamp.toFixed(3)} s`, { file: video });
     }
-  } else {
-    let filter: string;
-    if (o.selection.mode === 'fps') {
-      filter = `fps=${o.selection.fps}:round=up`;
-    } else {
-      // Keep exactly the frames on screen at the planned times: pts in (t - 1 frame, t].
-      const d = 1 / frameRate;
-      const eps = d / 100;
-      const unique = [...new Set(plan.map((p) => p.timestamp))];
-      const terms = unique.map((t) => `between(t\\,${(t - d + eps).toFixed(6)}\\,${(t + eps).toFixed(6)})`);
-      filter = `select='${balancedSum(terms)}'`;
-    }
-    const args = [...baseArgs, ...input, ...map, '-vf', [filter, scale].filter(Boolean).join(','), '-fps_mode', 'passthrough', ...outArgs];
-    // The pass yields frames in time order; explicit --at times may repeat or come unordered.
-    const order = [...plan].sort((a, b) => a.timestamp - b.timestamp || a.index - b.index);
-    let i = 0;
-    await runFfmpeg(video, args, o, async (f) => {
-      const t = order[i]?.timestamp;
-      while (i < order.length && order[i]!.timestamp === t) await save(order[i++]!, f);
-    });
-    // When the container's duration runs past the last frame, the fps filter has no frame for the
-    // final planned time: that time is dropped, never filled with another frame. A selection that
-    // misses frames (variable frame rate) is an error rather than a short answer.
-    const tolerated = o.selection.mode === 'fps' ? 1 : 0;
-    if (order.length - i > tolerated) {
-      throw new VdedupError('NO_FRAMES', `got ${i} of ${order.length} frames (variable frame rate? try --strategy seek)`, { file: video });
-    }
+    return;
   }
-  frames.sort((a, b) => a.index - b.index);
-  const manifest: FramesManifest = { video, fast: o.fast === true, duration: timing.duration, frameRate, selection: o.selection, strategy, format, frames };
-  await writeFile(path.join(o.outDir, 'frames.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  return manifest;
+  let filter: string;
+  if (o.fps !== undefined) {
+    filter = `fps=${o.fps}:round=up`;
+  } else {
+    // Keep exactly the frames on screen at the planned times: pts in (t - 1 frame, t].
+    const d = 1 / frameRate;
+    const eps = d / 100;
+    const unique = [...new Set(plan.map((p) => p.timestamp))];
+    const terms = unique.map((t) => `between(t\\,${(t - d + eps).toFixed(6)}\\,${(t + eps).toFixed(6)})`);
+    filter = `select='${balancedSum(terms)}'`;
+  }
+  const args = [...baseArgs, ...input, ...map, '-vf', [filter, scale].filter(Boolean).join(','), '-fps_mode', 'passthrough', ...outArgs];
+  // The pass yields frames in time order; explicit times may repeat or come unordered.
+  const order = [...plan].sort((a, b) => a.timestamp - b.timestamp || a.index - b.index);
+  let i = 0;
+  await runFfmpeg(video, args, run, async (f) => {
+    const t = order[i]?.timestamp;
+    while (i < order.length && order[i]!.timestamp === t) await onFrame(order[i++]!, f);
+  });
+  // When the container's duration runs past the last frame, the fps filter has no frame for the
+  // final planned time: that time is dropped, never filled with another frame. A selection that
+  // misses frames (variable frame rate) is an error rather than a short answer.
+  const tolerated = o.fps !== undefined ? 1 : 0;
+  if (order.length - i > tolerated) {
+    throw new VdedupError('NO_FRAMES', `got ${i} of ${order.length} frames (variable frame rate? try --strategy seek)`, { file: video });
+  }
 }
