@@ -2,6 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { presetByName } from '../decontam/presets.js';
 import { reportToCsv, reportToHtml } from '../decontam/report-format.js';
+import { renderEvidenceStrip } from '../decontam/evidence.js';
+import { mapLimit } from '../decontam/pool.js';
 import { runScan, type ScanProgress } from '../decontam/scan.js';
 import { FingerprintStore } from '../fingerprint/store.js';
 import { abortOnSigint, progressLine, reportFailure } from './output.js';
@@ -57,9 +59,25 @@ export function registerScan(program: Command, setExit: (code: number) => void):
           onProgress: (p) => progress(progressText(p)),
         });
         progress.done();
+        if (opts.html !== undefined) {
+          const strips = new Map<number, Buffer>();
+          const nearDups = report.matches.map((m, i) => [m, i] as const).filter(([m]) => m.reason === 'near-duplicate');
+          let done = 0;
+          await mapLimit(nearDups, 2, async ([m, i]) => {
+            try {
+              const strip = await renderEvidenceStrip(m);
+              if (strip !== undefined) strips.set(i, strip);
+            } catch (err) {
+              report.warnings.push(`no evidence strip for ${m.train} ~ ${m.bench}: ${(err as Error).message}`);
+            }
+            progress(`rendering evidence ${++done}/${nearDups.length}`);
+          });
+          progress.done();
+          await writeFile(opts.html, reportToHtml(report, strips));
+        }
+        // JSON last: it also carries any warning raised while rendering the HTML evidence.
         await writeFile(opts.out, `${JSON.stringify(report, null, 2)}\n`);
         if (opts.csv !== undefined) await writeFile(opts.csv, reportToCsv(report));
-        if (opts.html !== undefined) await writeFile(opts.html, reportToHtml(report));
         const s = report.stats;
         const lines = [
           `scanned ${s.trainVideos} training videos against ${s.benchVideos} benchmark videos (preset ${s.preset}${s.exact ? ', exact' : ''}) in ${s.seconds} s`,

@@ -23,29 +23,112 @@ function esc(s: unknown): string {
 
 const fmtTime = (t: number | null) => (t === null ? '' : `${Math.floor(t / 60)}:${String(Math.round(t % 60)).padStart(2, '0')}`);
 
-/** A self-contained summary page (no external assets). */
-export function reportToHtml(report: ScanReport): string {
+/** "videomme:data/x.mp4" -> "videomme"; "sub/dir/x.mp4" -> "sub"; "x.mp4" -> "x.mp4". */
+function benchmarkOf(bench: string): string {
+  const colon = bench.indexOf(':');
+  if (colon > 0) return bench.slice(0, colon);
+  const slash = bench.indexOf('/');
+  return slash > 0 ? bench.slice(0, slash) : bench;
+}
+
+const STYLE = `
+body{font:14px/1.4 system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:0;color:#1d1d1f;background:#fafafa}
+header{background:#16213e;color:#fff;padding:18px 28px}header h1{margin:0 0 4px;font-size:20px}header p{margin:0;opacity:.85}
+main{padding:18px 28px}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:0 0 18px}.card{background:#fff;border:1px solid #e3e3e8;border-radius:8px;padding:10px 14px;min-width:140px}
+.card b{display:block;font-size:22px}.card span{color:#555}
+.controls{display:flex;gap:12px;align-items:center;margin:12px 0}
+input[type=search],select{font:inherit;padding:6px 8px;border:1px solid #bbb;border-radius:6px}
+table{border-collapse:collapse;width:100%;background:#fff}th,td{border-bottom:1px solid #e3e3e8;padding:6px 8px;text-align:left;vertical-align:top}
+th button{font:inherit;font-weight:600;background:none;border:0;padding:0;cursor:pointer;color:inherit}
+th button:focus-visible,input:focus-visible,select:focus-visible{outline:3px solid #4c8bf5;outline-offset:2px}
+th[aria-sort=ascending] button::after{content:" \\25B2"}th[aria-sort=descending] button::after{content:" \\25BC"}
+td.strip img{display:block;max-width:100%;height:auto;border-radius:4px}
+.reason{display:inline-block;padding:1px 6px;border-radius:10px;font-size:12px;background:#e8eefc}.reason.youtube-id{background:#fde8d7}
+code{font-size:12px;word-break:break-all}.muted{color:#777}
+h2{font-size:16px;margin:22px 0 8px}`;
+
+const SCRIPT = `
+(function(){
+  var tbody=document.querySelector('#matches tbody');
+  var rows=Array.prototype.slice.call(tbody.rows);
+  var filter=document.getElementById('filter'),reason=document.getElementById('reason'),count=document.getElementById('shown');
+  function apply(){
+    var q=filter.value.toLowerCase(),r=reason.value,n=0;
+    rows.forEach(function(tr){var ok=(!q||tr.textContent.toLowerCase().indexOf(q)>=0)&&(!r||tr.dataset.reason===r);tr.hidden=!ok;if(ok)n++;});
+    count.textContent=n+' of '+rows.length+' matches shown';
+  }
+  filter.addEventListener('input',apply);reason.addEventListener('change',apply);
+  document.querySelectorAll('#matches th button').forEach(function(b){
+    b.addEventListener('click',function(){
+      var th=b.parentNode,key=b.dataset.key,num=b.dataset.type==='num';
+      var dir=th.getAttribute('aria-sort')==='ascending'?'descending':'ascending';
+      document.querySelectorAll('#matches th').forEach(function(h){h.removeAttribute('aria-sort');});
+      th.setAttribute('aria-sort',dir);
+      rows.sort(function(a,c){var x=a.dataset[key]||'',y=c.dataset[key]||'';var v=num?(parseFloat(x)||0)-(parseFloat(y)||0):x.localeCompare(y);return dir==='ascending'?v:-v;});
+      rows.forEach(function(tr){tbody.appendChild(tr);});
+    });
+  });
+  apply();
+})();`;
+
+/**
+ * A self-contained report page (no network, no external assets): summary, a sortable and
+ * filterable table of matches with an evidence strip per near-duplicate (images embedded as data
+ * URIs), warnings and errors. `strips[i]` is the WebP strip of `report.matches[i]`, if any.
+ */
+export function reportToHtml(report: ScanReport, strips: Map<number, Buffer> = new Map()): string {
   const s = report.stats;
+  const byReason = (r: string) => report.matches.filter((m) => m.reason === r).length;
+  const perBench = new Map<string, Set<string>>();
+  for (const m of report.matches) {
+    const b = benchmarkOf(m.bench);
+    const set = perBench.get(b) ?? new Set<string>();
+    set.add(m.train);
+    perBench.set(b, set);
+  }
   const rows = report.matches
-    .map(
-      (m) =>
-        `<tr><td>${esc(m.train)}</td><td>${esc(m.bench)}</td><td>${esc(m.reason)}${m.flipped === true ? ' (mirrored)' : ''}${m.cropped === true ? ' (cropped)' : ''}</td>` +
-        `<td>${fmtTime(m.trainStart)}–${fmtTime(m.trainEnd)}</td><td>${fmtTime(m.benchStart)}–${fmtTime(m.benchEnd)}</td>` +
-        `<td>${m.matchedFrames ?? ''}${m.windowFrames === null ? '' : ` / ${m.windowFrames}`}</td><td>${m.meanDistance ?? ''}</td></tr>`,
-    )
+    .map((m, i) => {
+      const strip = strips.get(i);
+      const evidence =
+        strip === undefined
+          ? `<span class="muted">${m.reason === 'youtube-id' ? `same YouTube ID ${esc(m.youtubeId)} (${esc(m.youtubeIdSource)})` : 'no strip'}</span>`
+          : `<img src="data:image/webp;base64,${strip.toString('base64')}" alt="Aligned frames: benchmark above, training below, with per-frame Hamming distances" loading="lazy">`;
+      const kind = `${m.reason}${m.flipped === true ? ', mirrored' : ''}${m.cropped === true ? ', cropped' : ''}`;
+      return (
+        `<tr data-reason="${esc(m.reason)}" data-train="${esc(m.train)}" data-bench="${esc(m.bench)}" data-trainstart="${m.trainStart ?? ''}" data-matched="${m.matchedFrames ?? ''}" data-distance="${m.meanDistance ?? ''}">` +
+        `<td><code>${esc(m.train)}</code></td><td><code>${esc(m.bench)}</code></td><td><span class="reason ${esc(m.reason)}">${esc(kind)}</span></td>` +
+        `<td>${m.trainStart === null ? '' : `${fmtTime(m.trainStart)}–${fmtTime(m.trainEnd)}`}</td><td>${m.benchStart === null ? '' : `${fmtTime(m.benchStart)}–${fmtTime(m.benchEnd)}`}</td>` +
+        `<td>${m.matchedFrames === null ? '' : `${m.matchedFrames} / ${m.windowFrames}`}</td><td>${m.meanDistance ?? ''}</td><td class="strip">${evidence}</td></tr>`
+      );
+    })
     .join('\n');
-  const errors = report.errors.map((e) => `<li>${esc(e.side)} <code>${esc(e.video)}</code>: ${esc(e.code)}: ${esc(e.message)}</li>`).join('\n');
+  const th = (key: string, label: string, type = 'text') => `<th scope="col"><button type="button" data-key="${key}" data-type="${type}">${label}</button></th>`;
+  const list = (items: string[]) => (items.length === 0 ? '' : `<ul>${items.map((x) => `<li>${x}</li>`).join('')}</ul>`);
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>vdedup scan report</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f3f3f3}code{font-size:12px}</style></head>
-<body><h1>vdedup scan report</h1>
-<p>Training: <code>${esc(report.train)}</code> (${s.trainVideos} videos) · Benchmark: <code>${esc(report.bench)}</code> (${s.benchVideos} videos) · preset <b>${esc(s.preset)}</b>${s.exact ? ' (exact)' : ''} · ${s.seconds} s</p>
-<p><b>${report.removed.length}</b> training videos to remove: ${s.youtubeIdMatches} by YouTube ID, ${s.nearDuplicateMatches} near-duplicate segments. ${s.errors} videos could not be read.</p>
-<table><thead><tr><th>train</th><th>bench</th><th>reason</th><th>train time</th><th>bench time</th><th>matched frames</th><th>mean distance</th></tr></thead>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>vdedup scan report</title><style>${STYLE}</style></head>
+<body><header><h1>vdedup scan report</h1><p>Training <code>${esc(report.train)}</code> against benchmark <code>${esc(report.bench)}</code> · preset <b>${esc(s.preset)}</b>${s.exact ? ' (exact)' : ''} · ${s.seconds} s</p></header>
+<main>
+<section class="cards" aria-label="Summary">
+<div class="card"><b>${s.trainVideos}</b><span>training videos scanned</span></div>
+<div class="card"><b>${s.benchVideos}</b><span>benchmark videos</span></div>
+<div class="card"><b>${report.removed.length}</b><span>training videos to remove</span></div>
+<div class="card"><b>${byReason('youtube-id')}</b><span>YouTube-ID matches</span></div>
+<div class="card"><b>${byReason('near-duplicate')}</b><span>near-duplicate segments</span></div>
+<div class="card"><b>${report.errors.length}</b><span>unreadable videos</span></div>
+</section>
+<h2>Removed training videos per benchmark</h2>
+${list([...perBench.entries()].sort((a, b) => b[1].size - a[1].size).map(([b, t]) => `<code>${esc(b)}</code>: ${t.size}`)) || '<p class="muted">None.</p>'}
+<h2>Matches</h2>
+<div class="controls"><label>Filter <input type="search" id="filter" placeholder="video name, benchmark, ID"></label>
+<label>Reason <select id="reason"><option value="">all</option><option value="near-duplicate">near-duplicate</option><option value="youtube-id">youtube-id</option></select></label>
+<span id="shown" class="muted" aria-live="polite"></span></div>
+<table id="matches"><thead><tr>${th('train', 'Training video')}${th('bench', 'Benchmark video')}${th('reason', 'Reason')}${th('trainstart', 'Training time', 'num')}<th scope="col">Benchmark time</th>${th('matched', 'Matched frames', 'num')}${th('distance', 'Mean distance', 'num')}<th scope="col">Evidence (benchmark above, training below)</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>
-${errors === '' ? '' : `<h2>Errors</h2><ul>${errors}</ul>`}
-</body></html>
+${report.warnings.length === 0 ? '' : `<h2>Warnings</h2>${list(report.warnings.map(esc))}`}
+${report.errors.length === 0 ? '' : `<h2>Videos that could not be read</h2>${list(report.errors.map((e) => `${esc(e.side)} <code>${esc(e.video)}</code>: ${esc(e.code)}: ${esc(e.message)}`))}`}
+</main><script>${SCRIPT}</script></body></html>
 `;
 }

@@ -30,6 +30,11 @@ export interface Match {
   cropped?: boolean;
   youtubeId?: string;
   youtubeIdSource?: string;
+  /** Absolute paths (for evidence rendering; absent for ID-only benchmark entries). */
+  trainPath?: string;
+  benchPath?: string;
+  /** The best window's aligned frame pairs: times in seconds and Hamming distance of each pair. */
+  evidence?: { trainTimes: number[]; benchTimes: number[]; distances: number[]; maxDistance: number };
 }
 
 export interface ScanError {
@@ -95,6 +100,28 @@ interface Fingerprinted {
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
+function popcount(x: bigint): number {
+  let n = 0;
+  for (; x !== 0n; x &= x - 1n) n++;
+  return n;
+}
+
+/** Aligned pairs of the best window, compared through the same hashes as the matcher used. */
+function evidenceOf(train: Fingerprint, bench: Fingerprint, s: MatchSegment, preset: Preset): NonNullable<Match['evidence']> {
+  const th = s.flipped ? train.flips : preset.trimBorders ? train.hashes : train.rawHashes;
+  const bh = s.cropped ? bench.centerHashes : preset.trimBorders ? bench.hashes : bench.rawHashes;
+  const e: NonNullable<Match['evidence']> = { trainTimes: [], benchTimes: [], distances: [], maxDistance: preset.rule.maxDistance };
+  for (let k = 0; k < s.windowFrames; k++) {
+    const ti = s.bestTrainStart + k;
+    const bi = ti - s.offset;
+    if (ti >= th.length || bi < 0 || bi >= bh.length) continue;
+    e.trainTimes.push(ti / train.fps);
+    e.benchTimes.push(bi / bench.fps);
+    e.distances.push(popcount(th[ti]! ^ bh[bi]!));
+  }
+  return e;
+}
+
 function toMatch(train: VideoItem, bench: VideoItem, s: MatchSegment, fps: number): Match {
   return {
     train: train.id,
@@ -109,6 +136,8 @@ function toMatch(train: VideoItem, bench: VideoItem, s: MatchSegment, fps: numbe
     meanDistance: round1(s.meanDistance),
     ...(s.flipped ? { flipped: true } : {}),
     ...(s.cropped ? { cropped: true } : {}),
+    ...(train.path === undefined ? {} : { trainPath: train.path }),
+    ...(bench.path === undefined ? {} : { benchPath: bench.path }),
   };
 }
 
@@ -213,7 +242,10 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
     try {
       if (fp === undefined || bench.length === 0) return;
       const segments = await matcher.match(fp, { exact: opts.exact === true });
-      for (const s of segments) matches.push(toMatch(item, bench[s.benchVideo]!.item, s, fp.fps));
+      for (const s of segments) {
+        const b = bench[s.benchVideo]!;
+        matches.push({ ...toMatch(item, b.item, s, fp.fps), evidence: evidenceOf(fp, b.fp, s, preset) });
+      }
     } catch (err) {
       errors.push(errorOf('train', item, err));
     } finally {

@@ -49,7 +49,7 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
       const csv = await readFile(path.join(dir, 'r.csv'), 'utf8');
       expect(csv.split('\n')[0]).toBe('train,bench,reason,trainStart,trainEnd,benchStart,benchEnd,matchedFrames,windowFrames,meanDistance,flipped,cropped,youtubeId');
       expect(csv).toMatch(/^compilation\.mp4,mandelbrot-zoom\.mp4,near-duplicate,/m);
-      expect(await readFile(path.join(dir, 'r.html'), 'utf8')).toMatch(/<td>compilation\.mp4<\/td>/);
+      expect(await readFile(path.join(dir, 'r.html'), 'utf8')).toMatch(/<td><code>compilation\.mp4<\/code><\/td>/);
     });
   });
 

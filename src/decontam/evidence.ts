@@ -1,0 +1,68 @@
+import sharp from 'sharp';
+import { chooseStrategy, decodePlannedFrames } from '../frames/extract.js';
+import { frameTimeAt, type PlannedFrame } from '../frames/plan.js';
+import type { RgbFrame } from '../frames/ppm.js';
+import { probeVideo } from '../media/probe.js';
+import type { Match } from './scan.js';
+
+/** Frames of one video at the given times, `width` pixels wide, in the order asked. */
+export async function grabFrames(video: string, times: number[], width: number): Promise<RgbFrame[]> {
+  const probe = await probeVideo(video);
+  const frameRate = probe.video.fps ?? 25;
+  const duration = probe.duration ?? Math.max(...times) + 1;
+  const plan: PlannedFrame[] = times.map((t, index) => {
+    const clamped = Math.min(Math.max(0, t), Math.max(0, duration - 1 / frameRate));
+    return { index, requested: t, timestamp: frameTimeAt(clamped, { duration, frameRate }) };
+  });
+  const out: RgbFrame[] = new Array(plan.length);
+  const strategy = chooseStrategy({ mode: 'at', timestamps: times }, plan.length, duration);
+  await decodePlannedFrames(video, probe, plan, { strategy, fps: undefined, width }, async (p, f) => {
+    out[p.index] = f;
+  });
+  return out;
+}
+
+function fmt(t: number): string {
+  const m = Math.floor(t / 60);
+  return `${m}:${(t - m * 60).toFixed(0).padStart(2, '0')}`;
+}
+
+/**
+ * The evidence strip of a near-duplicate match: up to `pairs` aligned frame pairs spread over the
+ * best window, benchmark frame above training frame, each with both timestamps and the pair's
+ * Hamming distance (red when above the match threshold). Small WebP, fast to load.
+ */
+export async function renderEvidenceStrip(m: Match, pairs = 6, tileWidth = 144): Promise<Buffer | undefined> {
+  const e = m.evidence;
+  if (e === undefined || m.trainPath === undefined || m.benchPath === undefined || e.distances.length === 0) return undefined;
+  const n = Math.min(pairs, e.distances.length);
+  const pick = Array.from({ length: n }, (_, i) => (n === 1 ? 0 : Math.round((i * (e.distances.length - 1)) / (n - 1))));
+  const [benchFrames, trainFrames] = await Promise.all([
+    grabFrames(m.benchPath, pick.map((i) => e.benchTimes[i]!), tileWidth),
+    grabFrames(m.trainPath, pick.map((i) => e.trainTimes[i]!), tileWidth),
+  ]);
+  const tileH = Math.max(...[...benchFrames, ...trainFrames].map((f) => Math.round((f.height * tileWidth) / f.width)));
+  const label = 30;
+  const gap = 4;
+  const width = n * (tileWidth + gap) - gap;
+  const height = 2 * tileH + label;
+  const tile = (f: RgbFrame) =>
+    sharp(f.data, { raw: { width: f.width, height: f.height, channels: 3 } }).resize(tileWidth, tileH, { fit: 'contain', background: '#000' }).png().toBuffer();
+  const layers = await Promise.all(
+    pick.map(async (idx, col) => {
+      const x = col * (tileWidth + gap);
+      const d = e.distances[idx]!;
+      const svg = Buffer.from(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${tileWidth}" height="${label}"><rect width="100%" height="100%" fill="#1b1b1b"/>` +
+          `<text x="4" y="12" font-family="DejaVu Sans, sans-serif" font-size="10" fill="#ddd">bench ${fmt(e.benchTimes[idx]!)}  train ${fmt(e.trainTimes[idx]!)}</text>` +
+          `<text x="4" y="25" font-family="DejaVu Sans, sans-serif" font-size="11" font-weight="bold" fill="${d <= e.maxDistance ? '#7fd67f' : '#ff7b7b'}">distance ${d}</text></svg>`,
+      );
+      return [
+        { input: await tile(benchFrames[col]!), left: x, top: 0 },
+        { input: svg, left: x, top: tileH },
+        { input: await tile(trainFrames[col]!), left: x, top: tileH + label },
+      ];
+    }),
+  );
+  return sharp({ create: { width, height, channels: 3, background: '#000' } }).composite(layers.flat()).webp({ quality: 70 }).toBuffer();
+}
