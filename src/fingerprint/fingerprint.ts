@@ -130,7 +130,9 @@ async function decodeOrExplain(
         { file },
       );
     }
-    throw classifyMediaFailure(errorLines(err.stderr).join('\n'), file, await looksLikeMp4(absolutePath));
+    // The demuxer name of a refused format is in the line prefix that errorLines strips.
+    const text = /Format not on whitelist/.test(err.stderr) ? err.stderr : errorLines(err.stderr).join('\n');
+    throw classifyMediaFailure(text, file, await looksLikeMp4(absolutePath));
   }
 }
 

@@ -38,5 +38,20 @@ export function fileUrl(absolutePath: string): string {
   return `file:${absolutePath}`;
 }
 
-/** Protocols ffmpeg may open while reading our input: never the network or other schemes. */
-export const INPUT_PROTOCOL_ARGS = ['-protocol_whitelist', 'file,pipe'] as const;
+/**
+ * Container formats (demuxers) ffmpeg may use for our inputs: real video containers and raw
+ * elementary streams. Left out on purpose: playlists and reference formats (hls, dash, concat,
+ * ffconcat, image2 sequences, subtitles, "tty" text rendering...), which make ffmpeg open the
+ * files a crafted input names, even with only the `file` protocol allowed.
+ */
+export const SAFE_DEMUXERS = [
+  'mov', 'mp4', 'm4a', '3gp', '3g2', 'mj2', 'matroska', 'webm', 'avi', 'flv', 'live_flv', 'mpegts', 'mpeg', 'mpegvideo',
+  'ogg', 'asf', 'wtv', 'h264', 'hevc', 'm4v', 'ivf', 'obu', 'av1', 'vc1', 'dv', 'nut', 'mxf', 'rm', 'gif', 'yuv4mpegpipe',
+  'wav', 'mp3', 'aac', 'flac',
+] as const;
+
+/**
+ * Input options for every ffmpeg/ffprobe that reads a video: only local files and pipes (never the
+ * network or other schemes), and only the demuxers above.
+ */
+export const INPUT_PROTOCOL_ARGS = ['-protocol_whitelist', 'file,pipe', '-format_whitelist', SAFE_DEMUXERS.join(',')] as const;

@@ -95,6 +95,11 @@ export function classifyMediaFailure(stderr: string, file: string, isMp4: boolea
   const summary = stderrSummary(stderr) || 'ffprobe failed without a message';
   // The MP4 demuxer says "moov atom not found" both for a cut-off MP4 and for any non-MP4 bytes
   // in a file named .mp4; only a real MP4 header makes it a truncation.
+  const refused = /\[(\w+) @ [^\]]*\][^\n]*Format not on whitelist/.exec(stderr);
+  if (refused !== null || /Format not on whitelist/.test(stderr)) {
+    const name = refused?.[1] ?? 'unknown';
+    return new VdedupError('INVALID_MEDIA', `refused: its container format (${name}) is a playlist or reference format, or not a video format vdedup accepts; such files can make ffmpeg read other files`, { file });
+  }
   if (isMp4 && /moov atom not found/i.test(stderr)) {
     return new VdedupError('TRUNCATED_MEDIA', `truncated or incomplete video (ffmpeg: ${summary})`, { file });
   }
