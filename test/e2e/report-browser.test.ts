@@ -36,8 +36,10 @@ describe('HTML scan report in a real browser', () => {
         const rows = page.locator('#matches tbody tr');
         expect(await rows.count()).toBe(2);
         // Every near-duplicate row's strip is decoded (naturalWidth > 0).
-        const widths = await page.$$eval('#matches tbody tr[data-reason="near-duplicate"] td.strip img', (imgs) =>
-          Promise.all((imgs as HTMLImageElement[]).map((img) => (img.complete ? img.naturalWidth : new Promise<number>((res) => (img.onload = () => res(img.naturalWidth)))))),
+        // Runs in the page: wait for each image to load, then read its decoded width.
+        type Img = { complete: boolean; naturalWidth: number; onload: (() => void) | null };
+        const widths: number[] = await page.$$eval('#matches tbody tr[data-reason="near-duplicate"] td.strip img', (imgs) =>
+          Promise.all((imgs as unknown as Img[]).map((img) => (img.complete ? img.naturalWidth : new Promise<number>((res) => (img.onload = () => res(img.naturalWidth)))))),
         );
         expect(widths.length).toBe(1);
         expect(widths.every((w) => w > 0)).toBe(true);

@@ -56,7 +56,7 @@ describe('FingerprintStore', () => {
       await store.put(KEY, fakeFingerprint(50));
       const [file] = await entryFiles(store);
       const bytes = await readFile(file!);
-      bytes[bytes.length - 100] ^= 0xff;
+      bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
       await writeFile(file!, bytes);
       const v = await store.verify();
       expect(v.checked).toBe(1);
