@@ -32,14 +32,21 @@ function concatBench(bench: MatchableFingerprint[], preset: Preset): BenchSequen
   return center === undefined ? { hashes, informative, lengths } : { hashes, centerHashes: center, informative, lengths };
 }
 
-/** Candidate alignments for one training video: index hits, plus every offset of short bench videos. */
+/**
+ * Candidate alignments for one training video. Every window (and its mirror) queries the index;
+ * with `preset.verifyWholeVideos`, each benchmark video hit anywhere is then verified at every
+ * alignment (cheap in Rust next to decoding), else only at the hit offsets (+- slack), as in the
+ * paper. Benchmark videos shorter than a window are always checked at every offset.
+ */
 function candidatesFor(
   train: TrainSequence,
   index: WindowIndex,
+  benchLengths: Uint32Array,
   shortBench: Array<{ video: number; length: number }>,
   preset: Preset,
 ): { benchVideos: Uint32Array; offsets: Int32Array } {
   const byVideo = new Map<number, Set<number>>();
+  const whole = new Set<number>();
   const add = (video: number, offset: number) => {
     let set = byVideo.get(video);
     if (set === undefined) byVideo.set(video, (set = new Set()));
@@ -51,16 +58,23 @@ function candidatesFor(
     for (let i = 0; i < q.starts.length; i++) {
       const hits = index.search(q.vectors.subarray(i * q.dim, (i + 1) * q.dim), preset.topK, preset.candidateRadius);
       for (const h of hits) {
+        if (preset.verifyWholeVideos) {
+          whole.add(h.video);
+          continue;
+        }
         const offset = q.starts[i]! - h.start;
         for (let d = -preset.offsetSlack; d <= preset.offsetSlack; d++) add(h.video, offset + d);
       }
     }
   }
   const t = train.hashes.length;
-  for (const { video, length } of shortBench) {
-    const w = Math.min(t, length);
+  // Every alignment where a window fits: the window is the rule's, or the shorter video's length.
+  const everyOffset = (video: number, length: number) => {
+    const w = Math.min(preset.rule.window, t, length);
     for (let offset = -(length - w); offset <= t - w; offset++) add(video, offset);
-  }
+  };
+  for (const video of whole) everyOffset(video, benchLengths[video]!);
+  for (const { video, length } of shortBench) everyOffset(video, length);
   const benchVideos: number[] = [];
   const offsets: number[] = [];
   for (const [video, set] of byVideo) {
@@ -116,7 +130,7 @@ export class BenchMatcher {
       // Exact for --exact, and for training videos shorter than a window (no indexed window fits them).
       return binding.exactScanVideo(seq, this.bench, this.preset.rule);
     }
-    const c = candidatesFor(seq, this.index, this.shortBench, this.preset);
+    const c = candidatesFor(seq, this.index, this.bench.lengths, this.shortBench, this.preset);
     return c.benchVideos.length === 0 ? [] : binding.verifyVideoCandidates(seq, this.bench, c.benchVideos, c.offsets, this.preset.rule);
   }
 }
