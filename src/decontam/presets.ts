@@ -59,7 +59,7 @@ export const DEFAULT: Preset = {
     window: 20,
     minWindow: 6,
     maxDistance: 20,
-    minFraction: 0.6,
+    minFraction: 0.7,
     minInformative: 0.5,
     minDistinct: 3,
     distinctBits: 10,
