@@ -87,7 +87,7 @@ pub fn hash_frames(frames: &[u8], width: u32, height: u32, opts: &HashOptions) -
         return Err(FrameError::BadDimensions { width, height });
     }
     let frame_bytes = width as usize * height as usize;
-    if frames.len() % frame_bytes != 0 {
+    if !frames.len().is_multiple_of(frame_bytes) {
         return Err(FrameError::BadLength { len: frames.len(), frame_bytes });
     }
     Ok(frames.chunks_exact(frame_bytes).map(|f| hash_frame(f, width, height, opts)).collect())

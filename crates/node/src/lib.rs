@@ -135,7 +135,7 @@ fn to_params(rule: &MatchRule) -> Result<MatchParams> {
     if rule.max_distance > 64 {
         return Err(invalid(format!("maxDistance must be 0..64, got {}", rule.max_distance)));
     }
-    if !(rule.min_fraction > 0.0 && rule.min_fraction <= 1.0) || !(0.0..=1.0).contains(&rule.min_informative) {
+    if !(rule.min_fraction > 0.0 && rule.min_fraction <= 1.0 && (0.0..=1.0).contains(&rule.min_informative)) {
         return Err(invalid("minFraction must be in (0, 1] and minInformative in [0, 1]"));
     }
     Ok(MatchParams {
