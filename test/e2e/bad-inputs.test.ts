@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { ffmpeg } from '../helpers/ffmpeg.js';
+import { clip } from '../helpers/paths.js';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+
+// The part of issue 8's bad-input catalogue that concerns the CLI: every case either works or
+// fails with one line naming the file and the cause, never a crash or a hang.
+let dir = '';
+const src = 'testsrc2=size=320x240:rate=25';
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'vdedup-bad-'));
+  await writeFile(path.join(dir, 'random.mp4'), randomBytes(200_000));
+  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=64x64', '-frames:v', '1', path.join(dir, 'image.png')]);
+  await ffmpeg(['-i', path.join(dir, 'image.png'), '-c', 'copy', '-f', 'image2', path.join(dir, 'image-named.mp4')]);
+  await ffmpeg(['-f', 'lavfi', '-i', `${src},trim=duration=4`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p10le', path.join(dir, '10bit.mp4')]);
+  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25,scale=321:241,trim=duration=4', '-c:v', 'libx264', '-pix_fmt', 'yuv444p', path.join(dir, 'odd-size.mkv')]);
+  await ffmpeg(['-i', clip('testsrc2.mp4'), '-t', '4', '-c', 'copy', '-metadata:s:v:0', 'rotate=90', path.join(dir, 'rotated.mp4')]);
+  // Variable frame rate: timestamps jitter between 1/50 and 1/10 s.
+  await ffmpeg(['-f', 'lavfi', '-i', `${src},trim=duration=6,setpts='N/25/TB+0.03*sin(N)/TB'`, '-fps_mode', 'vfr', '-c:v', 'libx264', path.join(dir, 'vfr.mp4')]);
+  const long = `${'ünïcødé-名前-'.repeat(12)}.mp4`;
+  await ffmpeg(['-i', clip('testsrc2.mp4'), '-t', '3', '-c', 'copy', path.join(dir, long)]);
+  await ffmpeg(['-f', 'lavfi', '-i', `${src},trim=duration=2`, '-c:v', 'libx264', '-t', '0', path.join(dir, 'no-frames.mp4')]).catch(() => undefined);
+});
+
+async function fingerprint(name: string) {
+  const file = path.join(dir, name);
+  const r = await runCli(['fingerprint', file, '--json']);
+  return { file, r, doc: r.code === 0 ? (JSON.parse(r.stdout) as { frameCount: number; video: { rotation: number; width: number } }) : undefined };
+}
+
+describe('bad and unusual inputs (CLI)', () => {
+  it.each([
+    ['random.mp4', /not a readable video|refused/],
+    ['image.png', /refused|still image/],
+    ['image-named.mp4', /refused|still image|not a readable video/],
+  ])('%s: one line naming the file, exit 1', async (name, cause) => {
+    const { file, r } = await fingerprint(name);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(file);
+    expect(r.stderr).toMatch(cause);
+  });
+
+  it('10-bit video works', async () => {
+    expect((await fingerprint('10bit.mp4')).doc?.frameCount).toBe(4);
+  });
+
+  it('odd frame size works', async () => {
+    expect((await fingerprint('odd-size.mkv')).doc).toMatchObject({ frameCount: 4, video: { width: 321 } });
+  });
+
+  it('rotated video works and reports its rotation', async () => {
+    const { doc } = await fingerprint('rotated.mp4');
+    // A stream copy cut at -t 4 ends on a packet boundary: 4 or 5 whole seconds.
+    expect([4, 5]).toContain(doc?.frameCount);
+    expect([90, 270]).toContain(doc?.video.rotation);
+  });
+
+  it('variable frame rate: one frame per second of its duration', async () => {
+    const { doc } = await fingerprint('vfr.mp4');
+    expect(doc?.frameCount).toBeGreaterThanOrEqual(5);
+    expect(doc?.frameCount).toBeLessThanOrEqual(7);
+  });
+
+  it('a very long unicode file name works', async () => {
+    const { doc } = await fingerprint(`${'ünïcødé-名前-'.repeat(12)}.mp4`);
+    expect([3, 4]).toContain(doc?.frameCount);
+  });
+
+  it('a video without frames fails with one line', async () => {
+    const { r } = await fingerprint('no-frames.mp4');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
