@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { fingerprintVideo, hashHex, type Fingerprint } from '../fingerprint/fingerprint.js';
-import { abortOnSigint, progressLine, reportFailure } from './output.js';
+import { runCommand } from './output.js';
 
 export function fingerprintToJson(fp: Fingerprint): Record<string, unknown> {
   return {
@@ -41,22 +41,14 @@ export function registerFingerprint(program: Command, setExit: (code: number) =>
     .description('sample a video at 1 fps and print one 64-bit pHash per sampled second')
     .argument('<video>', 'video file')
     .option('--json', 'print JSON (hashes, flip hashes, per-frame quality) instead of text')
-    .action(async (video: string, opts: { json?: boolean }) => {
-      const abort = abortOnSigint();
-      const progress = progressLine();
-      try {
+    .action((video: string, opts: { json?: boolean }) =>
+      runCommand(setExit, async ({ signal, progress }) => {
         const fp = await fingerprintVideo(video, {
-          signal: abort.signal,
+          signal,
           onProgress: (done, expected) => progress(`${video}: ${done}${expected === undefined ? '' : `/${expected}`} frames`),
         });
         progress.done();
         process.stdout.write(opts.json === true ? `${JSON.stringify(fingerprintToJson(fp), null, 2)}\n` : formatFingerprintText(fp));
-        setExit(0);
-      } catch (err) {
-        progress.done();
-        setExit(reportFailure(err));
-      } finally {
-        abort.dispose();
-      }
-    });
+      }),
+    );
 }

@@ -4,7 +4,7 @@ import { writeContactSheet } from '../frames/contact-sheet.js';
 import { extractFrames, type Fit, type ImageFormat, type Strategy } from '../frames/extract.js';
 import { parseTimestamp, type FrameSelection } from '../frames/plan.js';
 import { VdedupError } from '../errors.js';
-import { abortOnSigint, progressLine, reportFailure } from './output.js';
+import { runCommand } from './output.js';
 
 interface FramesCliOptions {
   fps?: string;
@@ -58,10 +58,8 @@ export function registerFrames(program: Command, setExit: (code: number) => void
     .option('--contact-sheet [file]', 'also write a grid of the frames with timestamps (default <out>/contact-sheet.jpg)')
     .option('--fast', 'sparse selections: return the keyframe at or before each time (much faster, not exact; frames.json says which)')
     .addOption(new Option('--strategy <s>', 'force one decode pass or one seek per frame (default: chosen per request)').choices(['single-pass', 'seek']))
-    .action(async (video: string, o: FramesCliOptions) => {
-      const abort = abortOnSigint();
-      const progress = progressLine();
-      try {
+    .action((video: string, o: FramesCliOptions) =>
+      runCommand(setExit, async ({ signal, progress }) => {
         const manifest = await extractFrames(video, {
           selection: selectionFromOptions(o),
           outDir: o.out,
@@ -72,7 +70,7 @@ export function registerFrames(program: Command, setExit: (code: number) => void
           quality: int('quality', o.quality),
           strategy: o.strategy,
           fast: o.fast === true,
-          signal: abort.signal,
+          signal,
           onProgress: (done, total) => progress(`${video}: ${done}/${total} frames`),
         });
         progress.done();
@@ -85,12 +83,6 @@ export function registerFrames(program: Command, setExit: (code: number) => void
             manifest.frames.map((f) => `${String(f.index).padStart(5)}  ${f.timestamp.toFixed(3).padStart(10)} s  ${f.file}`).join('\n') +
             '\n',
         );
-        setExit(0);
-      } catch (err) {
-        progress.done();
-        setExit(reportFailure(err));
-      } finally {
-        abort.dispose();
-      }
-    });
+      }),
+    );
 }

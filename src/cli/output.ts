@@ -45,3 +45,25 @@ export function abortOnSigint(): { signal: AbortSignal; dispose(): void } {
     },
   };
 }
+
+/**
+ * The shape every long-running command shares: Ctrl-C aborts (killing ffmpeg), progress on a TTY,
+ * exit 0 on success, one line and exit 1 on failure.
+ */
+export async function runCommand(
+  setExit: (code: number) => void,
+  body: (ctx: { signal: AbortSignal; progress: ReturnType<typeof progressLine> }) => Promise<void>,
+): Promise<void> {
+  const abort = abortOnSigint();
+  const progress = progressLine();
+  try {
+    await body({ signal: abort.signal, progress });
+    progress.done();
+    setExit(0);
+  } catch (err) {
+    progress.done();
+    setExit(reportFailure(err));
+  } finally {
+    abort.dispose();
+  }
+}

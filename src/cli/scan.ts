@@ -6,7 +6,7 @@ import { renderEvidenceStrip } from '../decontam/evidence.js';
 import { mapLimit } from '../decontam/pool.js';
 import { runScan, type ScanProgress } from '../decontam/scan.js';
 import { FingerprintStore } from '../fingerprint/store.js';
-import { abortOnSigint, progressLine, reportFailure } from './output.js';
+import { runCommand } from './output.js';
 
 interface ScanCliOptions {
   train: string;
@@ -40,10 +40,8 @@ export function registerScan(program: Command, setExit: (code: number) => void):
     .option('--exact', 'compare every window pair instead of using the index (slow on large corpora)')
     .option('--cache-dir <dir>', 'fingerprint store location (default: $VDEDUP_CACHE_DIR or ~/.cache/vdedup)')
     .option('--concurrency <n>', 'videos decoded at once (default: one per core)')
-    .action(async (opts: ScanCliOptions) => {
-      const abort = abortOnSigint();
-      const progress = progressLine();
-      try {
+    .action((opts: ScanCliOptions) =>
+      runCommand(setExit, async ({ signal, progress }) => {
         const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
         if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
           throw new Error(`--concurrency must be a positive integer, got ${opts.concurrency}`);
@@ -55,7 +53,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
           exact: opts.exact === true,
           store: new FingerprintStore(opts.cacheDir),
           concurrency,
-          signal: abort.signal,
+          signal,
           onProgress: (p) => progress(progressText(p)),
         });
         progress.done();
@@ -98,13 +96,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
         }
         for (const w of report.warnings) lines.push(`warning: ${w}`);
         lines.push(`report: ${opts.out}`);
-        process.stdout.write(`${lines.join("\n")}\n`);
-        setExit(0);
-      } catch (err) {
-        progress.done();
-        setExit(reportFailure(err));
-      } finally {
-        abort.dispose();
-      }
-    });
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }),
+    );
 }

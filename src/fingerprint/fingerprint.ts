@@ -89,11 +89,12 @@ export async function fingerprintVideo(file: string, options: FingerprintOptions
     watchdog.unref();
   };
   try {
-    let result = await decodeOrExplain(binding, absolute, file, 'first', options, abortDecode.signal, onStderr);
+    const ctx: DecodeContext = { binding, absolutePath: absolute, file, options, signal: abortDecode.signal, onStderr };
+    let result = await decodeOrExplain(ctx, 'first');
     let banner = parseInputBanner(result.stderr);
     if (banner.video !== undefined && banner.video.videoOrdinal !== 0) {
       // ffmpeg's first video stream was cover art: decode the real one.
-      result = await decodeOrExplain(binding, absolute, file, banner.video.index, options, abortDecode.signal, onStderr);
+      result = await decodeOrExplain(ctx, banner.video.index);
       banner = parseInputBanner(result.stderr);
     }
     return finish(file, banner, result);
@@ -108,18 +109,21 @@ export async function fingerprintVideo(file: string, options: FingerprintOptions
   }
 }
 
+/** What one fingerprinting run's decodes share. */
+interface DecodeContext {
+  binding: NativeBinding;
+  absolutePath: string;
+  file: string;
+  options: FingerprintOptions;
+  signal: AbortSignal;
+  onStderr: (chunk: string) => void;
+}
+
 /** Decode; when ffmpeg fails, turn its stderr into the cause a user understands. */
-async function decodeOrExplain(
-  binding: NativeBinding,
-  absolutePath: string,
-  file: string,
-  streamIndex: number | 'first',
-  options: FingerprintOptions,
-  signal: AbortSignal,
-  onStderr: (chunk: string) => void,
-): Promise<DecodeResult> {
+async function decodeOrExplain(ctx: DecodeContext, streamIndex: number | 'first'): Promise<DecodeResult> {
+  const { absolutePath, file } = ctx;
   try {
-    return await decodeAndHash(binding, absolutePath, file, streamIndex, options, signal, onStderr);
+    return await decodeAndHash(ctx, streamIndex);
   } catch (err) {
     if (!(err instanceof DecodeFailure)) throw err;
     const banner = parseInputBanner(err.stderr);
@@ -147,15 +151,8 @@ interface DecodeResult {
   content: Uint32Array;
 }
 
-async function decodeAndHash(
-  binding: NativeBinding,
-  absolutePath: string,
-  file: string,
-  streamIndex: number | 'first',
-  options: FingerprintOptions,
-  signal: AbortSignal,
-  onStderr: (chunk: string) => void,
-): Promise<DecodeResult> {
+async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first'): Promise<DecodeResult> {
+  const { binding, absolutePath, file, options, signal, onStderr } = ctx;
   let expected: number | undefined;
   let head = '';
   const watchStderr = (chunk: string) => {
