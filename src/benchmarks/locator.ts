@@ -2,8 +2,6 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
 import type { BenchmarkFamily } from './registry.js';
 import { VIDEO_EXTENSIONS } from '../decontam/inputs.js';
 import { normalizeYoutubeId, youtubeIdFromFileName } from '../decontam/youtube-id.js';
@@ -114,6 +112,8 @@ async function walk(dir: string, visit: (file: string) => void, depth = 0): Prom
 /** Rows of a cached metadata file (parquet, json or jsonl). */
 async function readRows(file: string): Promise<Array<Record<string, unknown>>> {
   if (file.endsWith('.parquet')) {
+    // Loaded only when a parquet file is met: most scans never need it.
+    const [{ asyncBufferFromFile, parquetReadObjects }, { compressors }] = await Promise.all([import('hyparquet'), import('hyparquet-compressors')]);
     return (await parquetReadObjects({ file: await asyncBufferFromFile(file), compressors })) as Array<Record<string, unknown>>;
   }
   const text = await readFile(file, 'utf8');

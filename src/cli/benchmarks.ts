@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { locateFamily, locatorEnv, type FamilyLocation } from '../benchmarks/locator.js';
-import { benchmarkFamilies } from '../benchmarks/registry.js';
+import type { FamilyLocation } from '../benchmarks/locator.js';
 import { reportFailure } from './output.js';
 
 export function registerBenchmarks(program: Command, setExit: (code: number) => void): void {
@@ -11,6 +10,7 @@ export function registerBenchmarks(program: Command, setExit: (code: number) => 
     .option('--all', 'also list families with nothing on disk')
     .action(async (o: { json?: boolean; all?: boolean }) => {
       try {
+        const [{ locateFamily, locatorEnv }, { benchmarkFamilies }] = await Promise.all([import('../benchmarks/locator.js'), import('../benchmarks/registry.js')]);
         const le = locatorEnv();
         const families = benchmarkFamilies();
         const located: Array<{ family: (typeof families)[number]; loc: FamilyLocation }> = [];

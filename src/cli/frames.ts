@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { writeContactSheet } from '../frames/contact-sheet.js';
-import { extractFrames, type Fit, type ImageFormat, type Strategy } from '../frames/extract.js';
+import type { Fit, ImageFormat, Strategy } from '../frames/extract.js';
 import { parseTimestamp, type FrameSelection } from '../frames/plan.js';
 import { VdedupError } from '../errors.js';
 import { runCommand } from './output.js';
@@ -60,6 +59,8 @@ export function registerFrames(program: Command, setExit: (code: number) => void
     .addOption(new Option('--strategy <s>', 'force one decode pass or one seek per frame (default: chosen per request)').choices(['single-pass', 'seek']))
     .action((video: string, o: FramesCliOptions) =>
       runCommand(setExit, async ({ signal, progress }) => {
+        // sharp is loaded on use (~150 ms): other commands should not pay for it.
+        const [{ extractFrames }, { writeContactSheet }] = await Promise.all([import('../frames/extract.js'), import('../frames/contact-sheet.js')]);
         const manifest = await extractFrames(video, {
           selection: selectionFromOptions(o),
           outDir: o.out,

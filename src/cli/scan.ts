@@ -1,11 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { presetByName } from '../decontam/presets.js';
-import { reportToCsv, reportToHtml } from '../decontam/report-format.js';
-import { renderEvidenceStrip } from '../decontam/evidence.js';
-import { mapLimit } from '../decontam/pool.js';
-import { runScan, type ScanProgress } from '../decontam/scan.js';
-import { FingerprintStore } from '../fingerprint/store.js';
+import type { ScanProgress } from '../decontam/scan.js';
 import { runCommand } from './output.js';
 
 interface ScanCliOptions {
@@ -42,6 +37,16 @@ export function registerScan(program: Command, setExit: (code: number) => void):
     .option('--concurrency <n>', 'videos decoded at once (default: one per core)')
     .action((opts: ScanCliOptions) =>
       runCommand(setExit, async ({ signal, progress }) => {
+        // Loaded on use: the index (hnswlib), parquet reader and sharp cost ~150 ms to load, which
+        // every other command (and `vdedup fingerprint` in a tight loop) should not pay.
+        const [{ presetByName }, { reportToCsv, reportToHtml }, { renderEvidenceStrip }, { mapLimit }, { runScan }, { FingerprintStore }] = await Promise.all([
+          import('../decontam/presets.js'),
+          import('../decontam/report-format.js'),
+          import('../decontam/evidence.js'),
+          import('../decontam/pool.js'),
+          import('../decontam/scan.js'),
+          import('../fingerprint/store.js'),
+        ]);
         const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
         if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
           throw new Error(`--concurrency must be a positive integer, got ${opts.concurrency}`);
