@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""The pHash pipeline a researcher would write with the Python reference library:
+ffmpeg samples 1 frame per second (same fps=1:round=up filter) as raw RGB on a pipe, Pillow wraps
+each frame, imagehash.phash hashes it. Prints one hex hash per line.
+Usage: reference_phash.py <video>
+"""
+import json
+import subprocess
+import sys
+
+import imagehash
+from PIL import Image
+
+
+def main(path: str) -> None:
+    probe = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "json", path],
+        check=True, capture_output=True).stdout)
+    w, h = probe["streams"][0]["width"], probe["streams"][0]["height"]
+    proc = subprocess.Popen(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", path, "-vf", "fps=1:round=up", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+        stdout=subprocess.PIPE)
+    size = w * h * 3
+    out = []
+    while True:
+        buf = proc.stdout.read(size)
+        if len(buf) < size:
+            break
+        out.append(str(imagehash.phash(Image.frombytes("RGB", (w, h), buf))))
+    proc.wait()
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
