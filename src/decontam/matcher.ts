@@ -14,8 +14,7 @@ export function sequenceOf(fp: MatchableFingerprint, preset: Preset): TrainSeque
   return preset.matchFlips ? { hashes, flips: fp.flips, informative } : { hashes, informative };
 }
 
-function concatBench(bench: MatchableFingerprint[], preset: Preset): BenchSequences {
-  const seqs = bench.map((fp) => sequenceOf(fp, preset));
+function concatBench(bench: MatchableFingerprint[], seqs: TrainSequence[], preset: Preset): BenchSequences {
   const total = seqs.reduce((n, s) => n + s.hashes.length, 0);
   const hashes = new BigUint64Array(total);
   const center = preset.matchCrops ? new BigUint64Array(total) : undefined;
@@ -99,12 +98,13 @@ export class BenchMatcher {
 
   constructor(fingerprints: MatchableFingerprint[], preset: Preset, options: { buildIndex?: boolean } = {}) {
     this.preset = preset;
-    this.bench = concatBench(fingerprints, preset);
+    const seqs = fingerprints.map((fp) => sequenceOf(fp, preset));
+    this.bench = concatBench(fingerprints, seqs, preset);
     const binding = native();
     this.index = new WindowIndex(128, undefined, Math.max(1024, this.bench.hashes.length * (preset.matchCrops ? 2 : 1)));
     if (options.buildIndex === false) return;
     fingerprints.forEach((fp, video) => {
-      const seq = sequenceOf(fp, preset);
+      const seq = seqs[video]!;
       if (seq.hashes.length < preset.rule.window) {
         if (preset.rule.minWindow > 0 && seq.hashes.length >= preset.rule.minWindow) this.shortBench.push({ video, length: seq.hashes.length });
         return;

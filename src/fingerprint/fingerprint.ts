@@ -76,12 +76,8 @@ export async function fingerprintVideo(file: string, options: FingerprintOptions
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   let watchdog: NodeJS.Timeout | undefined;
   let watchdogFired = false;
-  let seen = '';
-  const onStderr = (chunk: string) => {
-    if (watchdog !== undefined || options.timeoutMs !== undefined || seen.length > 64 * 1024) return;
-    seen += chunk;
-    const banner = parseInputBanner(seen);
-    if (!banner.complete) return;
+  const onBanner = (banner: InputBanner) => {
+    if (watchdog !== undefined || options.timeoutMs !== undefined) return;
     watchdog = setTimeout(() => {
       watchdogFired = true;
       abortDecode.abort();
@@ -89,7 +85,7 @@ export async function fingerprintVideo(file: string, options: FingerprintOptions
     watchdog.unref();
   };
   try {
-    const ctx: DecodeContext = { binding, absolutePath: absolute, file, options, signal: abortDecode.signal, onStderr };
+    const ctx: DecodeContext = { binding, absolutePath: absolute, file, options, signal: abortDecode.signal, onBanner };
     let result = await decodeOrExplain(ctx, 'first');
     let banner = parseInputBanner(result.stderr);
     if (banner.video !== undefined && banner.video.videoOrdinal !== 0) {
@@ -116,7 +112,8 @@ interface DecodeContext {
   file: string;
   options: FingerprintOptions;
   signal: AbortSignal;
-  onStderr: (chunk: string) => void;
+  /** Called once per decode, when ffmpeg has finished describing its input. */
+  onBanner: (banner: InputBanner) => void;
 }
 
 /** Decode; when ffmpeg fails, turn its stderr into the cause a user understands. */
@@ -140,26 +137,24 @@ async function decodeOrExplain(ctx: DecodeContext, streamIndex: number | 'first'
   }
 }
 
-interface DecodeResult {
-  frameCount: number;
+type DecodeResult = Pick<Fingerprint, 'frameCount' | 'hashes' | 'flips' | 'rawHashes' | 'centerHashes' | 'quality' | 'content'> & {
   stderr: string;
-  hashes: BigUint64Array;
-  flips: BigUint64Array;
-  rawHashes: BigUint64Array;
-  centerHashes: BigUint64Array;
-  quality: Float32Array;
-  content: Uint32Array;
-}
+};
 
 async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first'): Promise<DecodeResult> {
-  const { binding, absolutePath, file, options, signal, onStderr } = ctx;
+  const { binding, absolutePath, file, options, signal, onBanner } = ctx;
+  // ffmpeg's input description comes first on stderr: parse it as it arrives, until complete.
   let expected: number | undefined;
   let head = '';
+  let described = false;
   const watchStderr = (chunk: string) => {
-    onStderr(chunk);
-    if (expected === undefined && head.length < 64 * 1024) {
-      head += chunk;
-      expected = expectedFrameCount(parseInputBanner(head).duration, FINGERPRINT_FPS);
+    if (described || head.length > 64 * 1024) return;
+    head += chunk;
+    const banner = parseInputBanner(head);
+    expected = expectedFrameCount(banner.duration, FINGERPRINT_FPS);
+    if (banner.complete) {
+      described = true;
+      onBanner(banner);
     }
   };
   const hashes: BigUint64Array[] = [];
