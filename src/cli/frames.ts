@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Fit, ImageFormat, Strategy } from '../frames/extract.js';
-import { parseTimestamp, type FrameSelection } from '../frames/plan.js';
-import { VdedupError } from '../errors.js';
+import { intOption as int, selectionFromOptions } from '../frames/plan.js';
 import { runCommand } from './output.js';
 
 interface FramesCliOptions {
@@ -20,22 +19,6 @@ interface FramesCliOptions {
   contactSheet?: string | boolean;
   strategy?: Strategy;
   fast?: boolean;
-}
-
-function int(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new VdedupError('INVALID_ARGUMENT', `--${name} must be an integer, got "${v}"`);
-  return n;
-}
-
-export function selectionFromOptions(o: Pick<FramesCliOptions, 'fps' | 'count' | 'at' | 'random' | 'seed'>): FrameSelection {
-  const given = [o.fps, o.count, o.at, o.random].filter((v) => v !== undefined).length;
-  if (given !== 1) throw new VdedupError('INVALID_ARGUMENT', 'give exactly one of --fps, --count, --at, --random');
-  if (o.fps !== undefined) return { mode: 'fps', fps: Number(o.fps) };
-  if (o.count !== undefined) return { mode: 'count', count: int('count', o.count)! };
-  if (o.random !== undefined) return { mode: 'random', count: int('random', o.random)!, seed: int('seed', o.seed)! };
-  return { mode: 'at', timestamps: o.at!.split(',').filter((s) => s.trim() !== '').map(parseTimestamp) };
 }
 
 export function registerFrames(program: Command, setExit: (code: number) => void): void {

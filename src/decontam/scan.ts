@@ -91,6 +91,11 @@ export interface ScanOptions {
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (p: ScanProgress) => void;
+  /**
+   * Videos (absolute path -> error) whose fingerprinting already failed elsewhere with a bad-input
+   * error (a scan flow's child jobs): reported as such without decoding them again.
+   */
+  failedFingerprints?: Map<string, { code: string; message: string }>;
 }
 
 interface Fingerprinted {
@@ -107,7 +112,7 @@ function popcount(x: bigint): number {
 }
 
 /** Aligned pairs of the best window, compared through the same hashes as the matcher used. */
-function evidenceOf(train: Fingerprint, bench: Fingerprint, s: MatchSegment, preset: Preset): NonNullable<Match['evidence']> {
+export function evidenceOf(train: Fingerprint, bench: Fingerprint, s: MatchSegment, preset: Preset): NonNullable<Match['evidence']> {
   const th = s.flipped ? train.flips : preset.trimBorders ? train.hashes : train.rawHashes;
   const bh = s.cropped ? bench.centerHashes : preset.trimBorders ? bench.hashes : bench.rawHashes;
   const e: NonNullable<Match['evidence']> = { trainTimes: [], benchTimes: [], distances: [], maxDistance: preset.rule.maxDistance };
@@ -122,7 +127,7 @@ function evidenceOf(train: Fingerprint, bench: Fingerprint, s: MatchSegment, pre
   return e;
 }
 
-function toMatch(train: VideoItem, bench: VideoItem, s: MatchSegment, fps: number): Match {
+export function toMatch(train: Pick<VideoItem, 'id' | 'path'>, bench: Pick<VideoItem, 'id' | 'path'>, s: MatchSegment, fps: number): Match {
   return {
     train: train.id,
     bench: bench.id,
@@ -196,6 +201,12 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   }
 
   const fingerprint = async (side: 'train' | 'bench', item: VideoItem, onDone: () => void): Promise<Fingerprint | undefined> => {
+    const failed = opts.failedFingerprints?.get(item.path!);
+    if (failed !== undefined) {
+      errors.push({ side, video: item.id, code: failed.code, message: failed.message });
+      onDone();
+      return undefined;
+    }
     try {
       const r = await fingerprintCached(item.path!, opts.store, { signal: opts.signal, threads });
       if (r.fromStore) storedVideos++;

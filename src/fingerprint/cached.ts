@@ -17,14 +17,19 @@ export interface CachedFingerprint {
   fromStore: boolean;
 }
 
+/** The store key of a video (checks the file first: a clear error for a missing or empty one). */
+export async function fingerprintKey(file: string): Promise<string> {
+  const { absolute } = await checkInputFile(file);
+  return contentKey(absolute, FINGERPRINT_PIPELINE);
+}
+
 /** Fingerprint through the store: an unchanged video is never decoded twice. */
 export async function fingerprintCached(
   file: string,
   store: FingerprintStore,
-  options: FingerprintOptions = {},
+  options: FingerprintOptions & { key?: string } = {},
 ): Promise<CachedFingerprint> {
-  const { absolute } = await checkInputFile(file);
-  const key = await contentKey(absolute, FINGERPRINT_PIPELINE);
+  const key = options.key ?? (await fingerprintKey(file));
   const stored = await store.get(key);
   if (stored !== undefined) return { key, fingerprint: { ...stored, file }, fromStore: true };
   const fingerprint = await fingerprintVideo(file, options);

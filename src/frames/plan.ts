@@ -124,3 +124,20 @@ export function planFrames(sel: FrameSelection, timing: VideoTiming): PlannedFra
     }
   }
 }
+
+export function intOption(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new VdedupError('INVALID_ARGUMENT', `--${name} must be an integer, got "${v}"`);
+  return n;
+}
+
+/** The selection a request names: exactly one of fps, count, at (comma-separated), random (+ seed). */
+export function selectionFromOptions(o: { fps?: string; count?: string; at?: string; random?: string; seed?: string }): FrameSelection {
+  const given = [o.fps, o.count, o.at, o.random].filter((v) => v !== undefined).length;
+  if (given !== 1) throw new VdedupError('INVALID_ARGUMENT', 'give exactly one of --fps, --count, --at, --random');
+  if (o.fps !== undefined) return { mode: 'fps', fps: Number(o.fps) };
+  if (o.count !== undefined) return { mode: 'count', count: intOption('count', o.count)! };
+  if (o.random !== undefined) return { mode: 'random', count: intOption('random', o.random)!, seed: intOption('seed', o.seed ?? '0')! };
+  return { mode: 'at', timestamps: o.at!.split(',').filter((s) => s.trim() !== '').map(parseTimestamp) };
+}
