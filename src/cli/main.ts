@@ -3,6 +3,7 @@ import { registerBenchmarks } from './benchmarks.js';
 import { registerFingerprint } from './fingerprint.js';
 import { registerFrames } from './frames.js';
 import { registerScan } from './scan.js';
+import { registerService } from './service.js';
 import { registerStore } from './store.js';
 import { packageVersion, versionText } from './version.js';
 
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   registerScan(program, setExit);
   registerStore(program, setExit);
   registerBenchmarks(program, setExit);
+  registerService(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -1,0 +1,122 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { JobsOptions } from 'bullmq';
+import type { ServiceConfig } from '../service/config.js';
+import type { Match, ScanReport } from '../decontam/scan.js';
+import type { FrameSelection } from '../frames/plan.js';
+import type { Fit, FramesManifest, ImageFormat } from '../frames/extract.js';
+
+/** The four queues. Producers (the API) and workers agree on these names and payloads. */
+export const QUEUE_NAMES = ['fingerprint', 'check', 'scan', 'frames'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+/** A video a job reads: a server-side path, or an upload the job deletes when it is finished with it. */
+export interface VideoRef {
+  path: string;
+  /** Name to show in results (the upload's file name, or the path under its root). */
+  name: string;
+  upload: boolean;
+}
+
+/** fingerprint queue, job name "collection-add": fingerprint a video and add it to a collection. */
+export interface CollectionAddJob {
+  collection: string;
+  video: VideoRef;
+  /** Member id in the collection (unique within it). */
+  id: string;
+}
+export interface CollectionAddResult {
+  collection: string;
+  id: string;
+  key: string;
+  duration: number;
+  frames: number;
+  fromStore: boolean;
+}
+
+/** fingerprint queue, job name "scan-batch": one child of a scan flow. */
+export interface ScanBatchJob {
+  scanId: string;
+  paths: string[];
+}
+export interface ScanBatchResult {
+  videos: Array<{ path: string; key?: string; frames?: number; fromStore?: boolean; error?: { code: string; message: string } }>;
+}
+
+export interface CheckJob {
+  collection: string;
+  video: VideoRef;
+  key: string;
+  preset: string;
+}
+export interface CheckResult {
+  collection: string;
+  collectionVersion: number;
+  video: { name: string; key: string; duration: number; frames: number };
+  matched: boolean;
+  /** Report-JSON matches: `train` is the checked video, `bench` the collection member. */
+  matches: Match[];
+  preset: string;
+  seconds: number;
+}
+
+export interface ScanJob {
+  train: string;
+  bench: string;
+  preset: string;
+  exact: boolean;
+  /** Paths the flow's children fingerprint, for progress. */
+  videos: number;
+}
+export type ScanResult = ScanReport;
+
+export interface FramesJob {
+  video: VideoRef;
+  selection: FrameSelection;
+  format: ImageFormat;
+  width?: number;
+  height?: number;
+  fit?: Fit;
+  quality?: number;
+  fast?: boolean;
+}
+/** The frames manifest; `video` is the name the request gave, files are served under /v1/jobs/:id/frames/:n. */
+export type FramesResult = FramesManifest;
+
+/**
+ * Job ids may not contain ":" nor be all digits (BullMQ); ours always start with a word.
+ * Content keys in ids make a second request for the same video join the first job.
+ */
+export const jobIds = {
+  collectionAdd: (collection: string, key: string) => `add.${collection}.${key}`,
+  check: (collection: string, version: number, preset: string, key: string) => `check.${collection}.v${version}.${preset}.${key}`,
+};
+
+export function defaultJobOptions(config: ServiceConfig): JobsOptions {
+  return {
+    attempts: config.attempts,
+    backoff: { type: 'exponential', delay: 2000 },
+    removeOnComplete: { age: config.retentionSeconds },
+    removeOnFail: { age: config.retentionSeconds },
+  };
+}
+
+/**
+ * ioredis connections. Producers fail fast while Redis is away (the API answers 503 at once
+ * instead of queueing commands in memory); workers and event listeners wait for it forever, as
+ * BullMQ requires for blocking connections.
+ */
+export function redisConnection(config: ServiceConfig, role: 'producer' | 'blocking'): Redis {
+  const common: RedisOptions = {
+    retryStrategy: (times: number) => Math.min(200 * times, 2000),
+    connectionName: `vdedup-${role}`,
+  };
+  const options: RedisOptions =
+    role === 'producer'
+      ? { ...common, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3000 }
+      : { ...common, maxRetriesPerRequest: null, enableOfflineQueue: true };
+  const redis = new Redis(config.redisUrl, options);
+  // Errors are reported through status checks and failed commands; an unhandled 'error' event
+  // would crash the process while Redis is down.
+  redis.on('error', () => undefined);
+  return redis;
+}

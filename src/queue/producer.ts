@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import { FlowProducer, Job, Queue, QueueEvents, type FlowJob, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  defaultJobOptions,
+  jobIds,
+  QUEUE_NAMES,
+  redisConnection,
+  type CheckJob,
+  type CollectionAddJob,
+  type FramesJob,
+  type QueueName,
+  type ScanBatchJob,
+  type ScanJob,
+} from './jobs.js';
+import { CollectionRegistry } from '../decontam/collections.js';
+import { readVideoSource } from '../decontam/inputs.js';
+import type { ServiceConfig } from '../service/config.js';
+
+/** Redis is not answering: the API says 503 and keeps running; ioredis reconnects by itself. */
+export class RedisUnavailableError extends Error {
+  constructor(cause?: unknown) {
+    super('Redis is unreachable: queued work is unavailable until it is back', { cause });
+    this.name = 'RedisUnavailableError';
+  }
+}
+
+/** Which queue a job id belongs to (ids carry their kind; see jobIds). */
+export function queueOfJobId(id: string): QueueName | undefined {
+  if (id.startsWith('add.') || id.startsWith('batch.')) return 'fingerprint';
+  if (id.startsWith('check.')) return 'check';
+  if (id.startsWith('scan.')) return 'scan';
+  if (id.startsWith('frames.')) return 'frames';
+  return undefined;
+}
+
+/**
+ * The API's side of the queues: adds jobs and flows, reads their state. Holds one fail-fast
+ * connection for commands and, lazily, blocking ones for `?wait=` (QueueEvents).
+ */
+export class Producer {
+  readonly redis: Redis;
+  readonly registry: CollectionRegistry;
+  private readonly queues: Record<QueueName, Queue>;
+  private readonly flows: FlowProducer;
+  private readonly events = new Map<QueueName, QueueEvents>();
+  private readonly eventConnections: Redis[] = [];
+  private readonly jobOptions: JobsOptions;
+
+  constructor(private readonly config: ServiceConfig) {
+    this.redis = redisConnection(config, 'producer');
+    this.registry = new CollectionRegistry(this.redis, config.prefix);
+    this.jobOptions = defaultJobOptions(config);
+    const queue = (name: QueueName) => {
+      const q = new Queue(name, { connection: this.redis, prefix: config.prefix, defaultJobOptions: this.jobOptions });
+      q.on('error', () => undefined);
+      return q;
+    };
+    this.queues = { fingerprint: queue('fingerprint'), check: queue('check'), scan: queue('scan'), frames: queue('frames') };
+    this.flows = new FlowProducer({ connection: this.redis, prefix: config.prefix });
+    this.flows.on('error', () => undefined);
+  }
+
+  get redisReady(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  /** Run a Redis-backed step; a connection failure becomes RedisUnavailableError (503). */
+  async guard<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.redisReady) throw new RedisUnavailableError();
+    try {
+      return await fn();
+    } catch (err) {
+      const m = err instanceof Error ? err.message : '';
+      if (!this.redisReady || /Stream isn't writeable|Connection is closed|ECONNREFUSED|MaxRetriesPerRequest|reached the max retries/i.test(m)) {
+        throw new RedisUnavailableError(err);
+      }
+      throw err;
+    }
+  }
+
+  async ping(): Promise<number> {
+    const t = performance.now();
+    await this.guard(() => this.redis.ping());
+    return Math.round((performance.now() - t) * 10) / 10;
+  }
+
+  async counts(): Promise<Record<QueueName, Record<string, number>>> {
+    return this.guard(async () => {
+      const out = {} as Record<QueueName, Record<string, number>>;
+      for (const name of QUEUE_NAMES) {
+        out[name] = await this.queues[name].getJobCounts('waiting', 'active', 'delayed', 'waiting-children', 'completed', 'failed');
+      }
+      return out;
+    });
+  }
+
+  queue(name: QueueName): Queue {
+    return this.queues[name];
+  }
+
+  /**
+   * Add a job under an id derived from its content: a request for work already queued, running
+   * or done joins that job. A failed one is replaced, so a retry after a fix is not stuck with
+   * the old failure for the retention time.
+   */
+  private async addIdempotent(queue: QueueName, name: string, data: object, jobId: string): Promise<Job> {
+    return this.guard(async () => {
+      const job = await this.queues[queue].add(name, data, { jobId });
+      if (job.timestamp !== undefined && (await job.isFailed())) {
+        await job.remove();
+        return this.queues[queue].add(name, data, { jobId });
+      }
+      return job;
+    });
+  }
+
+  async addCollectionVideo(data: CollectionAddJob, key: string): Promise<Job> {
+    return this.addIdempotent('fingerprint', 'collection-add', data, jobIds.collectionAdd(data.collection, key));
+  }
+
+  async addCheck(data: CheckJob, version: number): Promise<Job> {
+    return this.addIdempotent('check', 'check', data, jobIds.check(data.collection, version, data.preset, data.key));
+  }
+
+  async addFrames(data: FramesJob): Promise<Job> {
+    return this.guard(() => this.queues.frames.add('frames', data, { jobId: `frames.${randomUUID()}` }));
+  }
+
+  /**
+   * A scan as a flow: a parent job in the scan queue, and one child per batch of videos in the
+   * fingerprint queue, so any number of workers (on any machines sharing the data volume) decode
+   * in parallel. The parent runs once all children are done; a child that fails for good does not
+   * block it (its videos are then fingerprinted by the parent, or listed as errors).
+   */
+  async addScan(spec: { train: string; bench: string; preset: string; exact: boolean }): Promise<{ scanId: string; videos: number }> {
+    const [train, bench] = await Promise.all([readVideoSource(spec.train), readVideoSource(spec.bench)]);
+    const paths = [...new Set([...bench.items, ...train.items].map((i) => i.path).filter((p): p is string => p !== undefined))];
+    const scanUuid = randomUUID();
+    const scanId = `scan.${scanUuid}`;
+    const children: FlowJob[] = [];
+    for (let i = 0; i * this.config.scanBatch < paths.length; i++) {
+      const data: ScanBatchJob = { scanId, paths: paths.slice(i * this.config.scanBatch, (i + 1) * this.config.scanBatch) };
+      children.push({
+        name: 'scan-batch',
+        queueName: 'fingerprint',
+        data,
+        opts: { ...this.jobOptions, jobId: `batch.${scanUuid}.${i}`, ignoreDependencyOnFailure: true },
+      });
+    }
+    const data: ScanJob = { ...spec, videos: paths.length };
+    await this.guard(() => this.flows.add({ name: 'scan', queueName: 'scan', data, opts: { ...this.jobOptions, jobId: scanId }, children }));
+    return { scanId, videos: paths.length };
+  }
+
+  async getJob(id: string): Promise<Job | undefined> {
+    const name = queueOfJobId(id);
+    if (name === undefined) return undefined;
+    return this.guard(async () => (await this.queues[name].getJob(id)) ?? undefined);
+  }
+
+  /** Wait up to `seconds` for a job to finish; true when it did (completed or failed). */
+  async waitFor(job: Job, seconds: number): Promise<boolean> {
+    if (seconds <= 0) return false;
+    const name = queueOfJobId(job.id!)!;
+    let events = this.events.get(name);
+    if (events === undefined) {
+      const connection = redisConnection(this.config, 'blocking');
+      this.eventConnections.push(connection);
+      events = new QueueEvents(name, { connection, prefix: this.config.prefix });
+      events.on('error', () => undefined);
+      this.events.set(name, events);
+      await events.waitUntilReady();
+    }
+    try {
+      await job.waitUntilFinished(events, seconds * 1000);
+      return true;
+    } catch (err) {
+      // A failed job has finished too; only the timeout means "still running".
+      return !/timed out|timeout/i.test((err as Error).message);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.events.values()].map((e) => e.close()));
+    for (const c of this.eventConnections) c.disconnect();
+    await Promise.allSettled([...Object.values(this.queues).map((q) => q.close()), this.flows.close()]);
+    this.redis.disconnect();
+  }
+}

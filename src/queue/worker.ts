@@ -1,0 +1,88 @@
+import { readdir, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker, type Processor } from 'bullmq';
+import type { Logger } from 'pino';
+import { redisConnection, type QueueName } from './jobs.js';
+import { checkProcessor, fingerprintProcessor, framesProcessor, scanProcessor, type ProcessorDeps } from './processors.js';
+import { CollectionMatchers, CollectionRegistry } from '../decontam/collections.js';
+import { FingerprintStore } from '../fingerprint/store.js';
+import type { ServiceConfig } from '../service/config.js';
+
+export interface RunningWorkers {
+  workers: Worker[];
+  /**
+   * Stop taking jobs and let running ones finish for up to `graceMs`; then stop hard: the jobs
+   * still running stay locked until their lock expires and another worker takes them over.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Frame directories outlive their job's retention by nothing: swept hourly. */
+async function sweepFrames(config: ServiceConfig, logger: Logger): Promise<void> {
+  const root = path.join(config.dataDir, 'frames');
+  const names = await readdir(root).catch(() => [] as string[]);
+  const cutoff = Date.now() - config.retentionSeconds * 1000;
+  for (const name of names) {
+    const s = await stat(path.join(root, name)).catch(() => undefined);
+    if (s !== undefined && s.mtimeMs < cutoff) {
+      await rm(path.join(root, name), { recursive: true, force: true });
+      logger.info({ dir: name }, 'removed expired frames');
+    }
+  }
+}
+
+export async function startWorkers(
+  config: ServiceConfig,
+  logger: Logger,
+  queues: readonly QueueName[] = ['fingerprint', 'check', 'scan', 'frames'],
+): Promise<RunningWorkers> {
+  const redis = redisConnection(config, 'blocking');
+  const registry = new CollectionRegistry(redis, config.prefix);
+  const store = new FingerprintStore(config.dataDir);
+  const deps: ProcessorDeps = { config, store, redis, registry, matchers: new CollectionMatchers(registry, store), logger };
+  const processors: Record<QueueName, Processor> = {
+    fingerprint: fingerprintProcessor(deps) as Processor,
+    check: checkProcessor(deps) as Processor,
+    scan: scanProcessor(deps) as Processor,
+    frames: framesProcessor(deps) as Processor,
+  };
+  const name = `${os.hostname()}:${process.pid}`;
+  const workers = queues.map((queue) => {
+    const worker = new Worker(queue, processors[queue], {
+      connection: redis,
+      prefix: config.prefix,
+      name,
+      // A scan's matching step is light next to its children's decoding: one at a time.
+      concurrency: queue === 'scan' ? 1 : config.concurrency,
+      lockDuration: config.lockDurationMs,
+      stalledInterval: config.stalledIntervalMs,
+      // A job whose worker died is handed to another worker twice before it is failed.
+      maxStalledCount: 2,
+    });
+    worker.on('active', (job) => logger.info({ queue, jobId: job.id, name: job.name }, 'job started'));
+    worker.on('completed', (job) => logger.info({ queue, jobId: job.id }, 'job completed'));
+    worker.on('failed', (job, err) => logger.warn({ queue, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
+    worker.on('stalled', (jobId) => logger.warn({ queue, jobId }, 'job stalled (its worker stopped); handed to another worker'));
+    worker.on('error', (err) => logger.error({ queue, err: err.message }, 'worker error'));
+    return worker;
+  });
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  void sweepFrames(config, logger);
+  const sweeper = setInterval(() => void sweepFrames(config, logger), 3600_000);
+  sweeper.unref();
+  logger.info({ queues, concurrency: config.concurrency, name, redis: config.redisUrl, prefix: config.prefix }, 'workers ready');
+  return {
+    workers,
+    async close(graceMs = 30_000) {
+      clearInterval(sweeper);
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
+      if (timedOut) {
+        logger.warn({ graceMs }, 'jobs still running after the grace period: stopping; another worker takes them over when their lock expires');
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+      redis.disconnect();
+    },
+  };
+}

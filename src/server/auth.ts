@@ -1,0 +1,36 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from './errors.js';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Constant-time comparison (of digests, so the lengths match and leak nothing either). */
+export function keyMatches(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** Routes anyone may call: liveness, and the API description. */
+const OPEN = [/^\/health(\?|$)/, /^\/docs(\/|\?|$)/];
+
+/**
+ * With VDEDUP_API_KEY set, every route but /health and /docs needs `Authorization: Bearer <key>`.
+ * The queue dashboard also takes HTTP Basic (any user, the key as password), so a browser can
+ * open it: it asks for credentials on a 401.
+ */
+export function registerAuth(app: FastifyInstance, apiKey: string | undefined): void {
+  if (apiKey === undefined) return;
+  app.addHook('onRequest', async (request, reply) => {
+    if (OPEN.some((r) => r.test(request.url))) return;
+    const header = request.headers.authorization ?? '';
+    const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1];
+    if (bearer !== undefined && keyMatches(bearer.trim(), apiKey)) return;
+    const isDashboard = request.url.startsWith('/admin/');
+    if (isDashboard) {
+      const basic = /^Basic\s+(.+)$/i.exec(header)?.[1];
+      const password = basic === undefined ? undefined : Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':');
+      if (password !== undefined && keyMatches(password, apiKey)) return;
+      void reply.header('www-authenticate', 'Basic realm="vdedup queues"');
+    }
+    throw new ApiError(401, 'UNAUTHORIZED', header === '' ? 'missing Authorization: Bearer <key>' : 'wrong API key');
+  });
+}

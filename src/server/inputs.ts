@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, realpath, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyRequest } from 'fastify';
+import { ApiError } from './errors.js';
+import type { VideoRef } from '../queue/jobs.js';
+import type { ServiceConfig } from '../service/config.js';
+
+const isInside = (root: string, p: string) => p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+
+/**
+ * A server-side path a request names, accepted only inside VDEDUP_ROOTS: relative paths are
+ * taken from the first root, `..` segments are refused outright, and the real path (symlinks
+ * resolved) must still be inside a root. Returns the real absolute path.
+ */
+export async function resolveUnderRoots(config: ServiceConfig, requested: string): Promise<{ absolute: string; name: string }> {
+  if (config.roots.length === 0) {
+    throw new ApiError(403, 'PATH_NOT_ALLOWED', 'server-side paths are disabled: start the service with VDEDUP_ROOTS=<dir>[:<dir>...] or upload the file');
+  }
+  if (typeof requested !== 'string' || requested === '' || requested.includes('\0')) throw new ApiError(400, 'INVALID_ARGUMENT', 'path must be a non-empty string');
+  if (requested.split(/[\\/]/).includes('..')) throw new ApiError(403, 'PATH_NOT_ALLOWED', `"${requested}": ".." is not allowed in paths`);
+  const candidate = path.isAbsolute(requested) ? path.resolve(requested) : path.resolve(config.roots[0]!, requested);
+  const realRoots = await Promise.all(config.roots.map((r) => realpath(r).catch(() => undefined)));
+  const lexicallyInside = config.roots.some((r) => isInside(r, candidate)) || realRoots.some((r) => r !== undefined && isInside(r, candidate));
+  if (!lexicallyInside) throw new ApiError(403, 'PATH_NOT_ALLOWED', `"${requested}" is outside the allowed roots`);
+  let real: string;
+  try {
+    real = await realpath(candidate);
+  } catch {
+    throw new ApiError(404, 'FILE_NOT_FOUND', `"${requested}" does not exist`);
+  }
+  const rootIndex = realRoots.findIndex((r) => r !== undefined && isInside(r, real));
+  if (rootIndex < 0) throw new ApiError(403, 'PATH_NOT_ALLOWED', `"${requested}" leads outside the allowed roots (symlink)`);
+  return { absolute: real, name: path.relative(realRoots[rootIndex]!, real) || path.basename(real) };
+}
+
+export interface ReceivedInputs {
+  fields: Record<string, string>;
+  videos: VideoRef[];
+}
+
+function safeFileName(name: string | undefined): string {
+  const base = path.basename(name ?? '').replace(/[^\w.\- ]+/g, '_').slice(-120);
+  return base === '' || base === '.' || base === '..' ? 'upload' : base;
+}
+
+/** Delete the uploads of a request that failed before any job took ownership of them. */
+export async function discardUploads(videos: VideoRef[]): Promise<void> {
+  await Promise.all(videos.filter((v) => v.upload).map((v) => rm(path.dirname(v.path), { recursive: true, force: true })));
+}
+
+/**
+ * The videos of a request: multipart files streamed to the data volume (never held in memory,
+ * capped at VDEDUP_MAX_UPLOAD_BYTES each), or JSON `path`/`paths` under the allowed roots.
+ * Other multipart fields and JSON members come back in `fields`.
+ */
+export async function receiveVideos(request: FastifyRequest, config: ServiceConfig, maxFiles: number): Promise<ReceivedInputs> {
+  if (!request.isMultipart()) {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const requested = typeof body.path === 'string' ? [body.path] : Array.isArray(body.paths) ? body.paths : [];
+    if (requested.length > maxFiles) throw new ApiError(400, 'INVALID_ARGUMENT', `at most ${maxFiles} paths per request`);
+    const videos: VideoRef[] = [];
+    for (const p of requested) {
+      const r = await resolveUnderRoots(config, p as string);
+      videos.push({ path: r.absolute, name: r.name, upload: false });
+    }
+    const fields: Record<string, string> = {};
+    for (const [k, v] of Object.entries(body)) if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') fields[k] = String(v);
+    return { fields, videos };
+  }
+  const fields: Record<string, string> = {};
+  const videos: VideoRef[] = [];
+  try {
+    for await (const part of request.parts({ limits: { fileSize: config.maxUploadBytes, files: maxFiles, fields: 50 } })) {
+      if (part.type === 'field') {
+        fields[part.fieldname] = String(part.value);
+        continue;
+      }
+      const dir = path.join(config.dataDir, 'uploads', randomUUID());
+      await mkdir(dir, { recursive: true });
+      const name = safeFileName(part.filename);
+      const file = path.join(dir, name);
+      videos.push({ path: file, name: part.filename || name, upload: true });
+      await pipeline(part.file, createWriteStream(file));
+      if (part.file.truncated) {
+        throw new ApiError(413, 'FILE_TOO_LARGE', `${part.filename}: larger than the upload limit of ${config.maxUploadBytes} bytes (VDEDUP_MAX_UPLOAD_BYTES)`);
+      }
+    }
+  } catch (err) {
+    await discardUploads(videos);
+    if (err instanceof ApiError) throw err;
+    const e = err as { code?: string; message?: string };
+    if (e.code === 'FST_FILES_LIMIT') throw new ApiError(413, 'TOO_MANY_FILES', `at most ${maxFiles} file(s) per request`);
+    if (e.code === 'FST_REQ_FILE_TOO_LARGE') throw new ApiError(413, 'FILE_TOO_LARGE', `larger than the upload limit of ${config.maxUploadBytes} bytes`);
+    throw err;
+  }
+  return { fields, videos };
+}

@@ -1,0 +1,60 @@
+import type { FastifyReply } from 'fastify';
+import type { Job } from 'bullmq';
+import { queueOfJobId, type Producer } from '../queue/producer.js';
+import { errorOfJob } from '../queue/processors.js';
+import type { FramesResult } from '../queue/jobs.js';
+import { ApiError } from './errors.js';
+
+export interface JobViewBody {
+  jobId: string;
+  queue: string;
+  name: string;
+  state: string;
+  progress: unknown;
+  attemptsMade: number;
+  createdAt: string;
+  finishedAt: string | null;
+  processedBy: string | null;
+  result?: unknown;
+  error?: { code: string; message: string };
+}
+
+/** Frames results name files; clients get URLs they can fetch. */
+function withFrameUrls(jobId: string, result: FramesResult): unknown {
+  return { ...result, frames: result.frames.map((f, n) => ({ ...f, url: `/v1/jobs/${encodeURIComponent(jobId)}/frames/${n}` })) };
+}
+
+export async function jobView(job: Job): Promise<JobViewBody> {
+  const state = await job.getState();
+  const id = job.id!;
+  const view: JobViewBody = {
+    jobId: id,
+    queue: queueOfJobId(id) ?? job.queueName,
+    name: job.name,
+    state,
+    progress: job.progress ?? null,
+    attemptsMade: job.attemptsMade,
+    createdAt: new Date(job.timestamp).toISOString(),
+    finishedAt: job.finishedOn === undefined ? null : new Date(job.finishedOn).toISOString(),
+    processedBy: job.processedBy ?? null,
+  };
+  if (state === 'completed') view.result = job.name === 'frames' ? withFrameUrls(id, job.returnvalue as FramesResult) : job.returnvalue;
+  if (state === 'failed') view.error = errorOfJob(job.failedReason);
+  return view;
+}
+
+export async function findJob(producer: Producer, id: string): Promise<Job> {
+  const job = await producer.getJob(id);
+  if (job === undefined) throw new ApiError(404, 'JOB_NOT_FOUND', `no job "${id}" (unknown, or removed after the retention time)`);
+  return job;
+}
+
+/** 202 with where to look, or, with ?wait= and the job done in time, 200 with its view. */
+export async function answerJob(producer: Producer, job: Job, waitSeconds: number, reply: FastifyReply): Promise<unknown> {
+  if (waitSeconds > 0 && (await producer.waitFor(job, waitSeconds))) {
+    const fresh = await findJob(producer, job.id!);
+    return reply.status(200).send(await jobView(fresh));
+  }
+  const state = await producer.guard(() => job.getState());
+  return reply.status(202).send({ jobId: job.id!, state, statusUrl: `/v1/jobs/${encodeURIComponent(job.id!)}` });
+}

@@ -1,0 +1,62 @@
+import { Type } from 'typebox';
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../app.js';
+import { ApiError } from '../errors.js';
+import { discardUploads, receiveVideos } from '../inputs.js';
+import { answerJob } from '../jobs-view.js';
+import { errorResponses, PresetName, WaitQuery } from '../schemas.js';
+import { checkCollectionName } from '../../decontam/collections.js';
+import { presetByName } from '../../decontam/presets.js';
+import { fingerprintKey } from '../../fingerprint/cached.js';
+
+export const CheckBody = Type.Object(
+  {
+    path: Type.Optional(Type.String({ description: 'server-side video under VDEDUP_ROOTS (or send multipart `file`)' })),
+    collection: Type.Optional(Type.String({ description: 'collection to check against (default VDEDUP_DEFAULT_COLLECTION, "lmms-eval")' })),
+    preset: Type.Optional(PresetName),
+  },
+  { description: 'JSON, or multipart/form-data with a `file` part and the same fields' },
+);
+
+export function checkRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.post<{ Querystring: { wait?: number } }>(
+    '/v1/check',
+    {
+      schema: {
+        tags: ['check'],
+        summary: 'Is this video a near-duplicate of a video in a collection?',
+        description:
+          'Upload (multipart `file`) or name a server-side `path`. Answers 202 { jobId }; with ?wait=<seconds>, 200 and the result when it is ready in time. The same video checked again against an unchanged collection joins the earlier job.',
+        consumes: ['application/json', 'multipart/form-data'],
+        querystring: WaitQuery,
+        body: CheckBody,
+        response: { 200: Type.Ref('JobView'), 202: Type.Ref('Accepted'), ...errorResponses(400, 401, 403, 404, 413, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      const wait = Math.min(request.query.wait ?? 0, ctx.config.maxWaitSeconds);
+      const { fields, videos } = await receiveVideos(request, ctx.config, 1);
+      let queued = false;
+      try {
+        if (videos.length !== 1) throw new ApiError(400, 'INVALID_ARGUMENT', 'give one video: a multipart `file` part, or JSON { "path": ... } under VDEDUP_ROOTS');
+        const video = videos[0]!;
+        const collection = checkCollectionName(fields.collection ?? ctx.config.defaultCollection);
+        const preset = presetByName(fields.preset ?? 'default').name;
+        if (!(await ctx.producer.guard(() => ctx.producer.registry.exists(collection)))) {
+          throw new ApiError(404, 'COLLECTION_NOT_FOUND', `no collection "${collection}": add videos with POST /v1/collections/${collection}/videos`);
+        }
+        const key = await fingerprintKey(video.path);
+        const version = await ctx.producer.guard(() => ctx.producer.registry.version(collection));
+        const job = await ctx.producer.addCheck({ collection, video, key, preset }, version);
+        queued = true;
+        // The same video was already queued (or checked): that job answers; this upload is spare.
+        if ((job.data as { video: { path: string } }).video.path !== video.path) await discardUploads(videos);
+        return await answerJob(ctx.producer, job, wait, reply);
+      } catch (err) {
+        // Until a job owns the upload, nothing else will delete it.
+        if (!queued) await discardUploads(videos);
+        throw err;
+      }
+    },
+  );
+}

@@ -1,0 +1,155 @@
+import { Type } from 'typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Job } from 'bullmq';
+import type { AppContext } from '../app.js';
+import { ApiError } from '../errors.js';
+import { discardUploads, receiveVideos, resolveUnderRoots } from '../inputs.js';
+import { findJob, jobView } from '../jobs-view.js';
+import { errorResponses, WaitQuery } from '../schemas.js';
+import { checkCollectionName } from '../../decontam/collections.js';
+import { readVideoSource } from '../../decontam/inputs.js';
+import { fingerprintKey } from '../../fingerprint/cached.js';
+import { isVdedupError } from '../../errors.js';
+import type { VideoRef } from '../../queue/jobs.js';
+
+/** Videos one request may add (uploads or paths); a whole benchmark comes through `source`. */
+const MAX_VIDEOS_PER_REQUEST = 100;
+
+export const CollectionVideosBody = Type.Object(
+  {
+    path: Type.Optional(Type.String({ description: 'one server-side video under VDEDUP_ROOTS' })),
+    paths: Type.Optional(Type.Array(Type.String(), { maxItems: MAX_VIDEOS_PER_REQUEST })),
+    source: Type.Optional(
+      Type.String({
+        description:
+          'many videos at once: a directory or JSONL manifest under VDEDUP_ROOTS, or lmms-eval:<task>[,<task>] (benchmark videos found under the server\'s HF_HOME; see `vdedup benchmarks`)',
+      }),
+    ),
+    id: Type.Optional(Type.String({ description: 'member id for a single video (default: file name, or path under its root)' })),
+  },
+  { description: 'JSON, or multipart/form-data with one or more `file` parts' },
+);
+
+const Added = Type.Object(
+  {
+    collection: Type.String(),
+    queued: Type.Array(Type.Object({ id: Type.String(), jobId: Type.String(), state: Type.String() })),
+    rejected: Type.Array(Type.Object({ id: Type.String(), code: Type.String(), message: Type.String() })),
+    warnings: Type.Array(Type.String()),
+    jobs: Type.Optional(Type.Array(Type.Ref('JobView'))),
+  },
+  { $id: 'CollectionAdded' },
+);
+
+export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.addSchema(Added);
+  app.post<{ Params: { name: string }; Querystring: { wait?: number } }>(
+    '/v1/collections/:name/videos',
+    {
+      schema: {
+        tags: ['collections'],
+        summary: 'Fingerprint and index videos into a named collection (created on first use)',
+        description:
+          'Each video becomes a fingerprint job (one per content: adding the same video twice joins the first job). 202 with the jobs; with ?wait=<seconds>, 200 when all finished in time. A video that cannot be read is listed in `rejected` (bad path) or fails its job (bad media).',
+        consumes: ['application/json', 'multipart/form-data'],
+        params: Type.Object({ name: Type.String() }),
+        querystring: WaitQuery,
+        body: CollectionVideosBody,
+        response: { 200: Type.Ref('CollectionAdded'), 202: Type.Ref('CollectionAdded'), ...errorResponses(400, 401, 403, 404, 413, 503) },
+      },
+    },
+    async (request, reply) => {
+      const collection = checkCollectionName(request.params.name);
+      const wait = Math.min(request.query.wait ?? 0, ctx.config.maxWaitSeconds);
+      const { fields, videos } = await receiveVideos(request, ctx.config, MAX_VIDEOS_PER_REQUEST);
+      const queuedUploads = new Set<string>();
+      try {
+        const items: Array<{ id: string; video: VideoRef }> = videos.map((v) => ({ id: videos.length === 1 && fields.id ? fields.id : v.name, video: v }));
+        const warnings: string[] = [];
+        if (fields.source !== undefined) {
+          const spec = fields.source.startsWith('lmms-eval:') ? fields.source : (await resolveUnderRoots(ctx.config, fields.source)).absolute;
+          const src = await readVideoSource(spec);
+          warnings.push(...src.warnings);
+          for (const item of src.items) {
+            if (item.path !== undefined) items.push({ id: item.id, video: { path: item.path, name: item.id, upload: false } });
+          }
+        }
+        if (items.length === 0) throw new ApiError(400, 'INVALID_ARGUMENT', 'no videos: send multipart `file` parts, or JSON { "path" | "paths" | "source" }');
+        const queued: Array<{ id: string; jobId: string; state: string }> = [];
+        const rejected: Array<{ id: string; code: string; message: string }> = [];
+        const jobs: Job[] = [];
+        for (const { id, video } of items) {
+          let key: string;
+          try {
+            key = await fingerprintKey(video.path);
+          } catch (err) {
+            if (!isVdedupError(err)) throw err;
+            rejected.push({ id, code: err.code, message: err.message });
+            continue;
+          }
+          const job = await ctx.producer.addCollectionVideo({ collection, id, video }, key);
+          queuedUploads.add(video.path);
+          if ((job.data as { video: VideoRef }).video.path !== video.path) await discardUploads([video]);
+          jobs.push(job);
+          queued.push({ id, jobId: job.id!, state: await job.getState() });
+        }
+        await discardUploads(videos.filter((v) => !queuedUploads.has(v.path)));
+        const deadline = Date.now() + wait * 1000;
+        let allDone = wait > 0;
+        for (const job of jobs) {
+          if (!allDone) break;
+          allDone = await ctx.producer.waitFor(job, Math.max(0, (deadline - Date.now()) / 1000));
+        }
+        if (allDone && jobs.length > 0) {
+          const views = await Promise.all(jobs.map(async (j) => jobView(await findJob(ctx.producer, j.id!))));
+          queued.forEach((q, i) => (q.state = views[i]!.state));
+          return reply.status(200).send({ collection, queued, rejected, warnings, jobs: views });
+        }
+        return reply.status(202).send({ collection, queued, rejected, warnings });
+      } catch (err) {
+        await discardUploads(videos.filter((v) => !queuedUploads.has(v.path)));
+        throw err;
+      }
+    },
+  );
+
+  const Summary = Type.Object({ name: Type.String(), videos: Type.Integer(), version: Type.Integer() });
+  app.get(
+    '/v1/collections',
+    {
+      schema: {
+        tags: ['collections'],
+        summary: 'Collections and their sizes',
+        response: { 200: Type.Object({ collections: Type.Array(Summary) }), ...errorResponses(401, 503) },
+      },
+    },
+    async () => ({ collections: await ctx.producer.guard(() => ctx.producer.registry.list()) }),
+  );
+
+  app.get<{ Params: { name: string } }>(
+    '/v1/collections/:name',
+    {
+      schema: {
+        tags: ['collections'],
+        summary: 'A collection and its videos',
+        params: Type.Object({ name: Type.String() }),
+        response: {
+          200: Type.Object({
+            name: Type.String(),
+            version: Type.Integer(),
+            videos: Type.Array(
+              Type.Object({ id: Type.String(), key: Type.String(), duration: Type.Number(), frames: Type.Integer(), addedAt: Type.String() }),
+            ),
+          }),
+          ...errorResponses(400, 401, 404, 503),
+        },
+      },
+    },
+    async (request) => {
+      const name = checkCollectionName(request.params.name);
+      const got = await ctx.producer.guard(() => ctx.producer.registry.get(name));
+      if (got === undefined) throw new ApiError(404, 'COLLECTION_NOT_FOUND', `no collection "${name}"`);
+      return got;
+    },
+  );
+}

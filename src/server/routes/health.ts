@@ -1,0 +1,68 @@
+import { Type } from 'typebox';
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../app.js';
+import { binaryVersionLine, ffmpegBinary, ffprobeBinary, type ResolvedBinary } from '../../media/binaries.js';
+import { native } from '../../native/binding.js';
+
+const Component = Type.Object({ ok: Type.Boolean(), detail: Type.String() }, { additionalProperties: true });
+const Health = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+    version: Type.String(),
+    redis: Type.Object({ ok: Type.Boolean(), detail: Type.String(), latencyMs: Type.Optional(Type.Number()) }),
+    ffmpeg: Component,
+    ffprobe: Component,
+    native: Component,
+    queues: Type.Union([Type.Record(Type.String(), Type.Record(Type.String(), Type.Integer())), Type.Null()]),
+  },
+  { $id: 'Health' },
+);
+
+function describe(resolve: () => ResolvedBinary): { ok: boolean; detail: string; path?: string; source?: string } {
+  try {
+    const bin = resolve();
+    return { ok: true, detail: binaryVersionLine(bin), path: bin.path, source: bin.source };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message.split('\n')[0] ?? 'unavailable' };
+  }
+}
+
+export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.addSchema(Health);
+  // Binaries and the native module do not change while the process runs: look once.
+  let tools: { ffmpeg: ReturnType<typeof describe>; ffprobe: ReturnType<typeof describe>; native: { ok: boolean; detail: string } } | undefined;
+  app.get(
+    '/health',
+    {
+      schema: {
+        tags: ['service'],
+        summary: 'Redis, ffmpeg/ffprobe (which binary), native module, queue depths; 503 when something is missing',
+        response: { 200: Type.Ref('Health'), 503: Type.Ref('Health') },
+      },
+    },
+    async (_request, reply) => {
+      tools ??= {
+        ffmpeg: describe(ffmpegBinary),
+        ffprobe: describe(ffprobeBinary),
+        native: (() => {
+          try {
+            return { ok: true, detail: `vdedup-core ${native().nativeVersion()}` };
+          } catch (err) {
+            return { ok: false, detail: (err as Error).message };
+          }
+        })(),
+      };
+      let redis: { ok: boolean; detail: string; latencyMs?: number };
+      let queues: Record<string, Record<string, number>> | null = null;
+      try {
+        const latencyMs = await ctx.producer.ping();
+        queues = await ctx.producer.counts();
+        redis = { ok: true, detail: ctx.config.redisUrl.replace(/\/\/[^@/]*@/, '//***@'), latencyMs };
+      } catch (err) {
+        redis = { ok: false, detail: (err as Error).message };
+      }
+      const ok = redis.ok && tools.ffmpeg.ok && tools.ffprobe.ok && tools.native.ok;
+      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', version: ctx.version, redis, ...tools, queues });
+    },
+  );
+}

@@ -1,0 +1,143 @@
+import { Type } from 'typebox';
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../app.js';
+import { ApiError } from '../errors.js';
+import { resolveUnderRoots } from '../inputs.js';
+import { findJob } from '../jobs-view.js';
+import { errorResponses, PresetName } from '../schemas.js';
+import { presetByName } from '../../decontam/presets.js';
+import { reportToCsv, reportToHtml } from '../../decontam/report-format.js';
+import { errorOfJob } from '../../queue/processors.js';
+import type { ScanJob, ScanResult } from '../../queue/jobs.js';
+
+const ScanBody = Type.Object({
+  train: Type.String({ description: 'training corpus: directory or JSONL manifest under VDEDUP_ROOTS' }),
+  bench: Type.String({ description: 'benchmark side: directory or manifest under VDEDUP_ROOTS, or lmms-eval:<task>[,<task>|all]' }),
+  preset: Type.Optional(PresetName),
+  exact: Type.Optional(Type.Boolean({ description: 'compare every window pair instead of the index (slower; for audits)' })),
+});
+
+const ScanStatus = Type.Object(
+  {
+    scanId: Type.String(),
+    state: Type.String(),
+    train: Type.String(),
+    bench: Type.String(),
+    preset: Type.String(),
+    videos: Type.Integer({ description: 'distinct video files the flow fingerprints' }),
+    batches: Type.Object({ total: Type.Integer(), done: Type.Integer(), failed: Type.Integer(), pending: Type.Integer() }),
+    progress: Type.Unknown({ description: 'matching step progress, once the batches are done' }),
+    createdAt: Type.String(),
+    finishedAt: Type.Union([Type.String(), Type.Null()]),
+    stats: Type.Optional(Type.Unknown({ description: 'the report stats, once completed' })),
+    removed: Type.Optional(Type.Integer({ description: 'training videos to remove, once completed' })),
+    reportUrl: Type.Optional(Type.String()),
+    error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+  },
+  { $id: 'ScanStatus' },
+);
+
+/** A server-side scan side: a path under the roots, or an LMMs-Eval benchmark spec. */
+async function scanSide(ctx: AppContext, spec: string): Promise<string> {
+  if (spec.startsWith('lmms-eval:')) return spec;
+  return (await resolveUnderRoots(ctx.config, spec)).absolute;
+}
+
+export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.addSchema(ScanStatus);
+  app.post<{ Body: { train: string; bench: string; preset?: 'default' | 'paper'; exact?: boolean } }>(
+    '/v1/scans',
+    {
+      schema: {
+        tags: ['scans'],
+        summary: 'Scan a training corpus against benchmark videos (a BullMQ flow any number of workers share)',
+        body: ScanBody,
+        response: {
+          202: Type.Object({ scanId: Type.String(), videos: Type.Integer(), statusUrl: Type.String() }),
+          ...errorResponses(400, 401, 403, 404, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const preset = presetByName(request.body.preset ?? 'default').name;
+      const [train, bench] = await Promise.all([scanSide(ctx, request.body.train), scanSide(ctx, request.body.bench)]);
+      const { scanId, videos } = await ctx.producer.addScan({ train, bench, preset, exact: request.body.exact === true });
+      return reply.status(202).send({ scanId, videos, statusUrl: `/v1/scans/${scanId}` });
+    },
+  );
+
+  const findScan = async (id: string) => {
+    if (!id.startsWith('scan.')) throw new ApiError(404, 'SCAN_NOT_FOUND', `no scan "${id}"`);
+    return findJob(ctx.producer, id).catch((err) => {
+      throw err instanceof ApiError && err.statusCode === 404 ? new ApiError(404, 'SCAN_NOT_FOUND', `no scan "${id}" (unknown, or removed after the retention time)`) : err;
+    });
+  };
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/scans/:id',
+    {
+      schema: {
+        tags: ['scans'],
+        summary: 'Scan progress: batches fingerprinted, matching step, counts when done',
+        params: Type.Object({ id: Type.String() }),
+        response: { 200: Type.Ref('ScanStatus'), ...errorResponses(401, 404, 503) },
+      },
+    },
+    async (request) => {
+      const job = await findScan(request.params.id);
+      const data = job.data as ScanJob;
+      const state = await ctx.producer.guard(() => job.getState());
+      const deps = await ctx.producer.guard(() => job.getDependenciesCount());
+      const done = deps.processed ?? 0;
+      const failed = (deps.failed ?? 0) + (deps.ignored ?? 0);
+      const pending = deps.unprocessed ?? 0;
+      const body: Record<string, unknown> = {
+        scanId: job.id!,
+        state,
+        train: data.train,
+        bench: data.bench,
+        preset: data.preset,
+        videos: data.videos,
+        batches: { total: done + failed + pending, done, failed, pending },
+        progress: job.progress ?? null,
+        createdAt: new Date(job.timestamp).toISOString(),
+        finishedAt: job.finishedOn === undefined ? null : new Date(job.finishedOn).toISOString(),
+      };
+      if (state === 'completed') {
+        const report = job.returnvalue as ScanResult;
+        body.stats = report.stats;
+        body.removed = report.removed.length;
+        body.reportUrl = `/v1/scans/${job.id}/report`;
+      }
+      if (state === 'failed') body.error = errorOfJob(job.failedReason);
+      return body;
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { format?: 'json' | 'csv' | 'html' } }>(
+    '/v1/scans/:id/report',
+    {
+      schema: {
+        tags: ['scans'],
+        summary: 'The scan report: JSON (as `vdedup scan --out`), CSV or a self-contained HTML page',
+        params: Type.Object({ id: Type.String() }),
+        querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('html')])) }),
+        response: { 200: Type.Unknown({ description: 'report JSON (see DESIGN §2), text/csv, or text/html' }), ...errorResponses(401, 404, 409, 503) },
+      },
+    },
+    async (request, reply) => {
+      const job = await findScan(request.params.id);
+      const state = await ctx.producer.guard(() => job.getState());
+      if (state === 'failed') {
+        const e = errorOfJob(job.failedReason);
+        throw new ApiError(409, 'SCAN_FAILED', `scan failed: ${e.code}: ${e.message}`);
+      }
+      if (state !== 'completed') throw new ApiError(409, 'SCAN_NOT_FINISHED', `scan is ${state}; poll /v1/scans/${job.id}`);
+      const report = job.returnvalue as ScanResult;
+      const format = request.query.format ?? 'json';
+      if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(reportToCsv(report));
+      if (format === 'html') return reply.type('text/html; charset=utf-8').send(reportToHtml(report));
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify(report));
+    },
+  );
+}

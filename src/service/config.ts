@@ -1,0 +1,75 @@
+import os from 'node:os';
+import path from 'node:path';
+import { defaultCacheDir } from '../fingerprint/store.js';
+import { VdedupError } from '../errors.js';
+
+/**
+ * Settings shared by `vdedup serve` and `vdedup worker`, read from the environment once at
+ * start. API and workers on several machines must agree on REDIS_URL, VDEDUP_QUEUE_PREFIX and
+ * VDEDUP_DATA_DIR (a volume they all mount: uploads, fingerprints and frames live there).
+ */
+export interface ServiceConfig {
+  redisUrl: string;
+  /** Redis key prefix of every queue and collection; lets several deployments share one Redis. */
+  prefix: string;
+  host: string;
+  port: number;
+  /** Fingerprint store, uploads and extracted frames. */
+  dataDir: string;
+  /** Directories server-side `path` inputs may come from (realpath'd); none: path inputs refused. */
+  roots: string[];
+  /** Bearer key required on every route but /health and /docs when set. */
+  apiKey: string | undefined;
+  maxUploadBytes: number;
+  /** Finished jobs (and their frames) are kept this long, then removed. */
+  retentionSeconds: number;
+  /** Jobs one worker process runs at once (each runs one single-threaded ffmpeg). */
+  concurrency: number;
+  /** Attempts per job for transient failures (bad input fails at once). */
+  attempts: number;
+  /** BullMQ lock: a worker that stops renewing it for this long (killed, hung) loses the job. */
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  /** Videos fingerprinted per child job of a scan. */
+  scanBatch: number;
+  /** Longest `?wait=` a request may ask for. */
+  maxWaitSeconds: number;
+  defaultCollection: string;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new VdedupError('INVALID_ARGUMENT', `${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const dataDir = path.resolve(env.VDEDUP_DATA_DIR || env.VDEDUP_CACHE_DIR || defaultCacheDir());
+  const roots = (env.VDEDUP_ROOTS ?? '')
+    .split(path.delimiter)
+    .map((r) => r.trim())
+    .filter((r) => r !== '')
+    .map((r) => path.resolve(r));
+  const prefix = env.VDEDUP_QUEUE_PREFIX || 'vdedup';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(prefix)) throw new VdedupError('INVALID_ARGUMENT', `VDEDUP_QUEUE_PREFIX must be 1-64 of [A-Za-z0-9_-], got "${prefix}"`);
+  return {
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    prefix,
+    host: env.HOST || '0.0.0.0',
+    port: int(env, 'PORT', 3000),
+    dataDir,
+    roots,
+    apiKey: env.VDEDUP_API_KEY || undefined,
+    maxUploadBytes: int(env, 'VDEDUP_MAX_UPLOAD_BYTES', 4 * 1024 ** 3, 1),
+    retentionSeconds: int(env, 'VDEDUP_RETENTION_SECONDS', 24 * 3600, 1),
+    concurrency: int(env, 'VDEDUP_WORKER_CONCURRENCY', Math.max(1, os.availableParallelism()), 1),
+    attempts: int(env, 'VDEDUP_JOB_ATTEMPTS', 3, 1),
+    lockDurationMs: int(env, 'VDEDUP_LOCK_MS', 30_000, 1000),
+    stalledIntervalMs: int(env, 'VDEDUP_STALLED_INTERVAL_MS', 30_000, 1000),
+    scanBatch: int(env, 'VDEDUP_SCAN_BATCH', 8, 1),
+    maxWaitSeconds: int(env, 'VDEDUP_MAX_WAIT_SECONDS', 600, 0),
+    defaultCollection: env.VDEDUP_DEFAULT_COLLECTION || 'lmms-eval',
+  };
+}
