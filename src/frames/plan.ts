@@ -73,14 +73,36 @@ export function frameCountOf(timing: VideoTiming): number {
  * - at t1,t2,...: the frame on screen at each time, in the order given.
  * - random N, seed S: N distinct frames drawn uniformly (seeded), in time order.
  */
+function checkCount(n: number, what: string): void {
+  if (!Number.isInteger(n) || n <= 0) throw new VdedupError('INVALID_ARGUMENT', `${what} must be a positive integer, got ${n}`);
+  if (n > MAX_FRAMES) throw new VdedupError('INVALID_ARGUMENT', `${what} ${n} is more than the limit of ${MAX_FRAMES} frames`);
+}
+
+/** What can be refused before the video is opened (the rest needs its duration: planFrames). */
+export function checkSelection(sel: FrameSelection): FrameSelection {
+  switch (sel.mode) {
+    case 'fps':
+      if (!(sel.fps > 0) || !Number.isFinite(sel.fps)) throw new VdedupError('INVALID_ARGUMENT', `fps must be a positive number, got ${sel.fps}`);
+      break;
+    case 'count':
+      checkCount(sel.count, 'count');
+      break;
+    case 'random':
+      checkCount(sel.count, 'random count');
+      break;
+    case 'at':
+      if (sel.timestamps.length === 0) throw new VdedupError('INVALID_ARGUMENT', 'no timestamps given');
+      checkCount(sel.timestamps.length, 'timestamps');
+      for (const t of sel.timestamps) if (!(t >= 0)) throw new VdedupError('INVALID_ARGUMENT', `timestamp ${t} is before the start of the video`);
+      break;
+  }
+  return sel;
+}
+
 export function planFrames(sel: FrameSelection, timing: VideoTiming): PlannedFrame[] {
   const { duration } = timing;
   if (!(duration > 0)) throw new VdedupError('INVALID_ARGUMENT', 'the video has no known duration');
   const total = frameCountOf(timing);
-  const checkCount = (n: number, what: string) => {
-    if (!Number.isInteger(n) || n <= 0) throw new VdedupError('INVALID_ARGUMENT', `${what} must be a positive integer, got ${n}`);
-    if (n > MAX_FRAMES) throw new VdedupError('INVALID_ARGUMENT', `${what} ${n} is more than the limit of ${MAX_FRAMES} frames`);
-  };
   const at = (requested: number, index: number): PlannedFrame => ({ index, requested, timestamp: frameTimeAt(requested, timing) });
   switch (sel.mode) {
     case 'fps': {
@@ -136,8 +158,8 @@ export function intOption(name: string, v: string | undefined): number | undefin
 export function selectionFromOptions(o: { fps?: string; count?: string; at?: string; random?: string; seed?: string }): FrameSelection {
   const given = [o.fps, o.count, o.at, o.random].filter((v) => v !== undefined).length;
   if (given !== 1) throw new VdedupError('INVALID_ARGUMENT', 'give exactly one of --fps, --count, --at, --random');
-  if (o.fps !== undefined) return { mode: 'fps', fps: Number(o.fps) };
-  if (o.count !== undefined) return { mode: 'count', count: intOption('count', o.count)! };
-  if (o.random !== undefined) return { mode: 'random', count: intOption('random', o.random)!, seed: intOption('seed', o.seed ?? '0')! };
-  return { mode: 'at', timestamps: o.at!.split(',').filter((s) => s.trim() !== '').map(parseTimestamp) };
+  if (o.fps !== undefined) return checkSelection({ mode: 'fps', fps: Number(o.fps) });
+  if (o.count !== undefined) return checkSelection({ mode: 'count', count: intOption('count', o.count)! });
+  if (o.random !== undefined) return checkSelection({ mode: 'random', count: intOption('random', o.random)!, seed: intOption('seed', o.seed ?? '0')! });
+  return checkSelection({ mode: 'at', timestamps: o.at!.split(',').filter((s) => s.trim() !== '').map(parseTimestamp) });
 }

@@ -65,9 +65,30 @@ export class Producer {
     return this.redis.status === 'ready';
   }
 
-  /** Run a Redis-backed step; a connection failure becomes RedisUnavailableError (503). */
+  /** Resolves true once the connection is ready, false after `ms` (commands are not queued offline). */
+  private async readyWithin(ms: number): Promise<boolean> {
+    if (this.redisReady) return true;
+    if (this.redis.status === 'end') return false;
+    return new Promise((resolve) => {
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.redis.off('ready', onReady);
+        resolve(this.redisReady);
+      }, ms);
+      this.redis.once('ready', onReady);
+    });
+  }
+
+  /**
+   * Run a Redis-backed step; a connection failure becomes RedisUnavailableError (503). A
+   * connection still (re)connecting gets a second to come up, so the first requests after start
+   * or a Redis restart do not fail needlessly.
+   */
   async guard<T>(fn: () => Promise<T>): Promise<T> {
-    if (!this.redisReady) throw new RedisUnavailableError();
+    if (!(await this.readyWithin(1000))) throw new RedisUnavailableError();
     try {
       return await fn();
     } catch (err) {

@@ -56,7 +56,12 @@ export async function discardUploads(videos: VideoRef[]): Promise<void> {
  * capped at VDEDUP_MAX_UPLOAD_BYTES each), or JSON `path`/`paths` under the allowed roots.
  * Other multipart fields and JSON members come back in `fields`.
  */
-export async function receiveVideos(request: FastifyRequest, config: ServiceConfig, maxFiles: number): Promise<ReceivedInputs> {
+export async function receiveVideos(
+  request: FastifyRequest,
+  config: ServiceConfig,
+  maxFiles: number,
+  bodySchema: { properties: Record<string, unknown> },
+): Promise<ReceivedInputs> {
   if (!request.isMultipart()) {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const requested = typeof body.path === 'string' ? [body.path] : Array.isArray(body.paths) ? body.paths : [];
@@ -75,8 +80,16 @@ export async function receiveVideos(request: FastifyRequest, config: ServiceConf
   try {
     for await (const part of request.parts({ limits: { fileSize: config.maxUploadBytes, files: maxFiles, fields: 50 } })) {
       if (part.type === 'field') {
+        // JSON bodies are checked by the route schema; multipart fields by the same names.
+        if (!(part.fieldname in bodySchema.properties) || part.fieldname === 'path' || part.fieldname === 'paths') {
+          throw new ApiError(400, 'INVALID_ARGUMENT', `unknown multipart field "${part.fieldname}" (fields: file, ${Object.keys(bodySchema.properties).filter((k) => k !== 'path' && k !== 'paths').join(', ')})`);
+        }
         fields[part.fieldname] = String(part.value);
         continue;
+      }
+      if (part.fieldname !== 'file') {
+        part.file.resume();
+        throw new ApiError(400, 'INVALID_ARGUMENT', `upload files in parts named "file", not "${part.fieldname}"`);
       }
       const dir = path.join(config.dataDir, 'uploads', randomUUID());
       await mkdir(dir, { recursive: true });

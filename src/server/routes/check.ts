@@ -15,7 +15,7 @@ export const CheckBody = Type.Object(
     collection: Type.Optional(Type.String({ description: 'collection to check against (default VDEDUP_DEFAULT_COLLECTION, "lmms-eval")' })),
     preset: Type.Optional(PresetName),
   },
-  { description: 'JSON, or multipart/form-data with a `file` part and the same fields' },
+  { description: 'JSON, or multipart/form-data with a `file` part and the same fields', additionalProperties: false },
 );
 
 export function checkRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -35,7 +35,7 @@ export function checkRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request, reply) => {
       const wait = Math.min(request.query.wait ?? 0, ctx.config.maxWaitSeconds);
-      const { fields, videos } = await receiveVideos(request, ctx.config, 1);
+      const { fields, videos } = await receiveVideos(request, ctx.config, 1, CheckBody);
       let queued = false;
       try {
         if (videos.length !== 1) throw new ApiError(400, 'INVALID_ARGUMENT', 'give one video: a multipart `file` part, or JSON { "path": ... } under VDEDUP_ROOTS');

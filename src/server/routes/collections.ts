@@ -25,9 +25,12 @@ export const CollectionVideosBody = Type.Object(
           'many videos at once: a directory or JSONL manifest under VDEDUP_ROOTS, or lmms-eval:<task>[,<task>] (benchmark videos found under the server\'s HF_HOME; see `vdedup benchmarks`)',
       }),
     ),
+    benchmark: Type.Optional(
+      Type.String({ description: 'an LMMs-Eval task family (or several, comma-separated): the same as source "lmms-eval:<benchmark>"' }),
+    ),
     id: Type.Optional(Type.String({ description: 'member id for a single video (default: file name, or path under its root)' })),
   },
-  { description: 'JSON, or multipart/form-data with one or more `file` parts' },
+  { description: 'JSON, or multipart/form-data with one or more `file` parts', additionalProperties: false },
 );
 
 const Added = Type.Object(
@@ -61,20 +64,22 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (request, reply) => {
       const collection = checkCollectionName(request.params.name);
       const wait = Math.min(request.query.wait ?? 0, ctx.config.maxWaitSeconds);
-      const { fields, videos } = await receiveVideos(request, ctx.config, MAX_VIDEOS_PER_REQUEST);
+      const { fields, videos } = await receiveVideos(request, ctx.config, MAX_VIDEOS_PER_REQUEST, CollectionVideosBody);
       const queuedUploads = new Set<string>();
       try {
         const items: Array<{ id: string; video: VideoRef }> = videos.map((v) => ({ id: videos.length === 1 && fields.id ? fields.id : v.name, video: v }));
         const warnings: string[] = [];
-        if (fields.source !== undefined) {
-          const spec = fields.source.startsWith('lmms-eval:') ? fields.source : (await resolveUnderRoots(ctx.config, fields.source)).absolute;
+        if (fields.source !== undefined && fields.benchmark !== undefined) throw new ApiError(400, 'INVALID_ARGUMENT', 'give source or benchmark, not both');
+        const source = fields.benchmark !== undefined ? `lmms-eval:${fields.benchmark}` : fields.source;
+        if (source !== undefined) {
+          const spec = source.startsWith('lmms-eval:') ? source : (await resolveUnderRoots(ctx.config, source)).absolute;
           const src = await readVideoSource(spec);
           warnings.push(...src.warnings);
           for (const item of src.items) {
             if (item.path !== undefined) items.push({ id: item.id, video: { path: item.path, name: item.id, upload: false } });
           }
         }
-        if (items.length === 0) throw new ApiError(400, 'INVALID_ARGUMENT', 'no videos: send multipart `file` parts, or JSON { "path" | "paths" | "source" }');
+        if (items.length === 0) throw new ApiError(400, 'INVALID_ARGUMENT', 'no videos: send multipart `file` parts, or JSON { "path" | "paths" | "source" | "benchmark" }');
         const queued: Array<{ id: string; jobId: string; state: string }> = [];
         const rejected: Array<{ id: string; code: string; message: string }> = [];
         const jobs: Job[] = [];

@@ -26,7 +26,10 @@ export const FramesBody = Type.Object(
     quality: Type.Optional(num),
     fast: Type.Optional(Type.Union([Type.Boolean(), Type.String()])),
   },
-  { description: 'Exactly one of fps, count, timestamps, random. JSON, or multipart/form-data with a `file` part and the same fields.' },
+  {
+    description: 'Exactly one of fps, count, timestamps, random. JSON, or multipart/form-data with a `file` part and the same fields.',
+    additionalProperties: false,
+  },
 );
 
 const str = (v: unknown) => (v === undefined ? undefined : String(v));
@@ -48,7 +51,7 @@ export function framesRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (request, reply) => {
       const wait = Math.min(request.query.wait ?? 0, ctx.config.maxWaitSeconds);
       const body = (request.isMultipart() ? {} : (request.body ?? {})) as Record<string, unknown>;
-      const { fields, videos } = await receiveVideos(request, ctx.config, 1);
+      const { fields, videos } = await receiveVideos(request, ctx.config, 1, FramesBody);
       let queued = false;
       try {
         if (videos.length !== 1) throw new ApiError(400, 'INVALID_ARGUMENT', 'give one video: a multipart `file` part, or JSON { "path": ... } under VDEDUP_ROOTS');
@@ -58,7 +61,6 @@ export function framesRoutes(app: FastifyInstance, ctx: AppContext): void {
           throw new ApiError(400, 'INVALID_ARGUMENT', 'give exactly one of fps, count, timestamps, random');
         }
         const selection = selectionFromOptions(given);
-        if (selection.mode === 'fps' && !(selection.fps > 0)) throw new ApiError(400, 'INVALID_ARGUMENT', 'fps must be a positive number');
         const format = (fields.format ?? 'jpg') as ImageFormat;
         if (!['jpg', 'png', 'webp'].includes(format)) throw new ApiError(400, 'INVALID_ARGUMENT', 'format must be jpg, png or webp');
         const data: FramesJob = {

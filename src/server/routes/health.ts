@@ -41,7 +41,7 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (_request, reply) => {
-      tools ??= {
+      const looked = tools ?? {
         ffmpeg: describe(ffmpegBinary),
         ffprobe: describe(ffprobeBinary),
         native: (() => {
@@ -52,6 +52,8 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
           }
         })(),
       };
+      // A binary found stays found; a missing one is looked for again (it may be installed meanwhile).
+      if (looked.ffmpeg.ok && looked.ffprobe.ok && looked.native.ok) tools = looked;
       let redis: { ok: boolean; detail: string; latencyMs?: number };
       let queues: Record<string, Record<string, number>> | null = null;
       try {
@@ -61,8 +63,8 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
       } catch (err) {
         redis = { ok: false, detail: (err as Error).message };
       }
-      const ok = redis.ok && tools.ffmpeg.ok && tools.ffprobe.ok && tools.native.ok;
-      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', version: ctx.version, redis, ...tools, queues });
+      const ok = redis.ok && looked.ffmpeg.ok && looked.ffprobe.ok && looked.native.ok;
+      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', version: ctx.version, redis, ...looked, queues });
     },
   );
 }

@@ -15,7 +15,7 @@ const ScanBody = Type.Object({
   bench: Type.String({ description: 'benchmark side: directory or manifest under VDEDUP_ROOTS, or lmms-eval:<task>[,<task>|all]' }),
   preset: Type.Optional(PresetName),
   exact: Type.Optional(Type.Boolean({ description: 'compare every window pair instead of the index (slower; for audits)' })),
-});
+}, { additionalProperties: false });
 
 const ScanStatus = Type.Object(
   {

@@ -1,0 +1,297 @@
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/server/app.js';
+import { startWorkers, type RunningWorkers } from '../../src/queue/worker.js';
+import { loadConfig } from '../../src/service/config.js';
+import { repoRoot } from '../helpers/paths.js';
+
+const fixturesDir = path.join(repoRoot, 'fixtures');
+import { freePort, startRedis, testEnv, videoForm } from '../helpers/service.js';
+
+/** Every `METHOD /route` any app in this file answered: checked against the OpenAPI document at the end. */
+const covered = new Set<string>();
+function track(app: FastifyInstance): FastifyInstance {
+  app.addHook('onResponse', async (request) => {
+    if (request.routeOptions.url !== undefined) covered.add(`${request.method} ${request.routeOptions.url}`);
+  });
+  return app;
+}
+
+const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+
+async function multipart(form: FormData): Promise<{ headers: Record<string, string>; payload: Buffer }> {
+  const res = new Response(form);
+  return { headers: { 'content-type': res.headers.get('content-type')! }, payload: Buffer.from(await res.arrayBuffer()) };
+}
+
+describe('HTTP routes (app.inject, real Redis, workers in this process)', () => {
+  let t: Awaited<ReturnType<typeof testEnv>>;
+  let app: FastifyInstance;
+  let workers: RunningWorkers;
+
+  beforeAll(async () => {
+    t = await testEnv();
+    app = track(await buildApp(t.config, { logger: false }));
+    workers = await startWorkers(t.config, pino({ level: 'silent' }));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await workers?.close(5000);
+    await t?.cleanup();
+  });
+
+  it('serves an OpenAPI 3 document that validates, and the docs UI', async () => {
+    const res = await app.inject({ method: 'GET', url: '/docs/json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.openapi).toBe('3.0.3');
+    await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeTruthy();
+    const ui = await app.inject({ method: 'GET', url: '/docs' });
+    expect([200, 302]).toContain(ui.statusCode);
+  });
+
+  it('GET /health reports Redis, the ffmpeg binary in use, the native module and queue depths', async () => {
+    const res = await app.inject({ method: 'GET', url: '/health' });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.status).toBe('ok');
+    expect(body.redis.ok).toBe(true);
+    expect(body.ffmpeg.path).toMatch(/ffmpeg/);
+    expect(body.ffmpeg.source).toBeTruthy();
+    expect(body.native.detail).toMatch(/^vdedup-core /);
+    expect(Object.keys(body.queues)).toEqual(['fingerprint', 'check', 'scan', 'frames']);
+    expect(res.headers['x-request-id']).toBeTruthy();
+  });
+
+  it('builds a collection from a directory, lists it, and checks videos against it', async () => {
+    const add = await app.inject({ method: 'POST', url: '/v1/collections/bench/videos?wait=60', ...json({ source: 'scan/bench' }) });
+    expect(add.statusCode).toBe(200);
+    const added = add.json();
+    expect(added.queued.map((q: { id: string }) => q.id).sort()).toEqual(['mandelbrot-zoom.mp4', 'testsrc2.mp4', 'v_Ab3dE_fG9hK.mp4']);
+    expect(added.jobs.every((j: { state: string }) => j.state === 'completed')).toBe(true);
+
+    const list = await app.inject({ method: 'GET', url: '/v1/collections' });
+    expect(list.json().collections).toEqual([{ name: 'bench', videos: 3, version: 3 }]);
+    const one = await app.inject({ method: 'GET', url: '/v1/collections/bench' });
+    expect(one.json().videos.find((v: { id: string }) => v.id === 'mandelbrot-zoom.mp4')).toMatchObject({ duration: 36, frames: 36 });
+
+    // Adding the same video again joins the finished job: no second decode.
+    const again = await app.inject({ method: 'POST', url: '/v1/collections/bench/videos', ...json({ path: 'scan/bench/testsrc2.mp4', id: 'testsrc2.mp4' }) });
+    expect(again.statusCode).toBe(202);
+    expect(again.json().queued[0]).toMatchObject({ jobId: added.queued.find((q: { id: string }) => q.id === 'testsrc2.mp4').jobId, state: 'completed' });
+
+    const check = await app.inject({ method: 'POST', url: '/v1/check?wait=60', ...json({ path: 'scan/train/compilation.mp4', collection: 'bench' }) });
+    expect(check.statusCode).toBe(200);
+    const result = check.json().result;
+    expect(result.matched).toBe(true);
+    expect(result.matches[0]).toMatchObject({ bench: 'mandelbrot-zoom.mp4', reason: 'near-duplicate', trainStart: 10, trainEnd: 34, benchStart: 6, benchEnd: 30 });
+    expect(result.matches[0].evidence.distances).toHaveLength(20);
+
+    const unrelated = await app.inject({ method: 'POST', url: '/v1/check?wait=60', ...json({ path: 'scan/train/unrelated-life.mp4', collection: 'bench' }) });
+    expect(unrelated.json().result).toMatchObject({ matched: false, matches: [] });
+
+    const status = await app.inject({ method: 'GET', url: `/v1/jobs/${check.json().jobId}` });
+    expect(status.json()).toMatchObject({ state: 'completed', queue: 'check', attemptsMade: 1 });
+
+    const missing = await app.inject({ method: 'POST', url: '/v1/check', ...json({ path: 'scan/train/compilation.mp4', collection: 'nope' }) });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.code).toBe('COLLECTION_NOT_FOUND');
+    expect((await app.inject({ method: 'GET', url: '/v1/collections/nope' })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/v1/collections/bad%20name!' })).json().error.code).toBe('INVALID_ARGUMENT');
+  });
+
+  it('a benchmark video that cannot be decoded fails its job with the reason, without retries', async () => {
+    const dir = path.join(t.config.dataDir, 'roots');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'junk.mp4'), Buffer.alloc(4096, 7));
+    const cfg = { ...t.config, roots: [dir] };
+    const local = track(await buildApp(cfg, { logger: false }));
+    try {
+      const res = await local.inject({ method: 'POST', url: '/v1/collections/junk/videos?wait=30', ...json({ path: 'junk.mp4' }) });
+      expect(res.statusCode).toBe(200);
+      const job = res.json().jobs[0];
+      expect(job.state).toBe('failed');
+      expect(job.attemptsMade).toBe(1);
+      expect(job.error.code).toMatch(/^(INVALID_MEDIA|NO_VIDEO_STREAM)$/);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('POST /v1/frames extracts decodable frames served under /v1/jobs/:id/frames/:n', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/frames?wait=60', ...json({ path: 'scan/bench/testsrc2.mp4', count: 4, format: 'png', width: 96 }) });
+    expect(res.statusCode).toBe(200);
+    const view = res.json();
+    expect(view.state).toBe('completed');
+    expect(view.result.frames.map((f: { timestamp: number }) => f.timestamp)).toEqual([0, 8.32, 16.64, 24.96]);
+    for (const f of view.result.frames) {
+      const img = await app.inject({ method: 'GET', url: f.url });
+      expect(img.statusCode).toBe(200);
+      expect(img.headers['content-type']).toBe('image/png');
+      const meta = await sharp(img.rawPayload).metadata();
+      expect(meta).toMatchObject({ format: 'png', width: 96 });
+    }
+    expect((await app.inject({ method: 'GET', url: `/v1/jobs/${view.jobId}/frames/4` })).statusCode).toBe(404);
+
+    const ts = await app.inject({ method: 'POST', url: '/v1/frames?wait=60', ...json({ path: 'scan/bench/testsrc2.mp4', timestamps: [1, '0:00:02.5'] }) });
+    expect(ts.json().result.frames.map((f: { timestamp: number }) => f.timestamp)).toEqual([1, 2.48]);
+
+    for (const [body, code] of [
+      [{ path: 'scan/bench/testsrc2.mp4' }, 'INVALID_ARGUMENT'],
+      [{ path: 'scan/bench/testsrc2.mp4', fps: 1, count: 3 }, 'INVALID_ARGUMENT'],
+      [{ path: 'scan/bench/testsrc2.mp4', count: 0 }, 'INVALID_ARGUMENT'],
+      [{ path: 'scan/bench/testsrc2.mp4', count: 2, format: 'gif' }, 'VALIDATION'],
+    ] as const) {
+      const bad = await app.inject({ method: 'POST', url: '/v1/frames', ...json(body) });
+      expect(bad.statusCode, JSON.stringify(body)).toBe(400);
+      expect(bad.json().error.code).toBe(code);
+    }
+    // A timestamp after the end is only known once the video is probed: the job fails with the reason.
+    const late = await app.inject({ method: 'POST', url: '/v1/frames?wait=30', ...json({ path: 'scan/bench/testsrc2.mp4', timestamps: '99' }) });
+    expect(late.json()).toMatchObject({ state: 'failed', attemptsMade: 1 });
+    expect(late.json().error.message).toMatch(/99/);
+  });
+
+  it('runs a scan as a flow and serves its report as JSON, CSV and HTML', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'scan/train', bench: 'scan/bench' }) });
+    expect(res.statusCode).toBe(202);
+    const { scanId, videos } = res.json();
+    expect(videos).toBe(6);
+    let status = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}` })).json();
+    for (let i = 0; i < 300 && status.state !== 'completed' && status.state !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}` })).json();
+    }
+    expect(status).toMatchObject({ state: 'completed', removed: 2, batches: { total: 1, done: 1, failed: 0, pending: 0 } });
+    const report = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}/report` })).json();
+    expect([...report.removed].sort()).toEqual(['Ab3dE_fG9hK.mp4', 'compilation.mp4']);
+    const csv = await app.inject({ method: 'GET', url: `/v1/scans/${scanId}/report?format=csv` });
+    expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+    expect(csv.body.split('\n')[0]).toMatch(/^train,bench,reason/);
+    const html = await app.inject({ method: 'GET', url: `/v1/scans/${scanId}/report?format=html` });
+    expect(html.headers['content-type']).toMatch(/^text\/html/);
+    expect(html.body).toContain('compilation.mp4');
+    const unknown = await app.inject({ method: 'GET', url: '/v1/scans/scan.0000/report' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error.code).toBe('SCAN_NOT_FOUND');
+    expect((await app.inject({ method: 'GET', url: '/v1/jobs/check.nothing' })).json().error.code).toBe('JOB_NOT_FOUND');
+  });
+
+  it('refuses malformed JSON, unknown fields and paths outside the allowed roots', async () => {
+    const bad = await app.inject({ method: 'POST', url: '/v1/check', headers: { 'content-type': 'application/json' }, payload: '{"path": ' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toMatch(/JSON/);
+    const unknown = await app.inject({ method: 'POST', url: '/v1/check', ...json({ path: 'scan/train/compilation.mp4', colection: 'typo' }) });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error.message).toMatch(/additional|colection/);
+
+    const root = path.join(t.config.dataDir, 'root');
+    await mkdir(root, { recursive: true });
+    await symlink('/etc/passwd', path.join(root, 'escape.mp4'));
+    const local = track(await buildApp({ ...t.config, roots: [root] }, { logger: false }));
+    const noRoots = track(await buildApp({ ...t.config, roots: [] }, { logger: false }));
+    try {
+      for (const p of ['../etc/passwd', '/etc/passwd', 'escape.mp4', 'a/../../etc/passwd']) {
+        const res = await local.inject({ method: 'POST', url: '/v1/check', ...json({ path: p, collection: 'bench' }) });
+        expect(res.statusCode, p).toBe(403);
+        expect(res.json().error.code).toBe('PATH_NOT_ALLOWED');
+      }
+      const missing = await local.inject({ method: 'POST', url: '/v1/check', ...json({ path: 'nothing.mp4' }) });
+      expect(missing.statusCode).toBe(404);
+      const disabled = await noRoots.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'a', bench: 'b' }) });
+      expect(disabled.statusCode).toBe(403);
+      expect(disabled.json().error.message).toMatch(/VDEDUP_ROOTS/);
+    } finally {
+      await local.close();
+      await noRoots.close();
+    }
+  });
+
+  it('streams uploads to disk, refuses oversized ones with 413 and leaves no file behind', async () => {
+    const capped = track(await buildApp({ ...t.config, maxUploadBytes: 10_000 }, { logger: false }));
+    try {
+      const big = await capped.inject({ method: 'POST', url: '/v1/check', ...(await multipart(await videoForm(path.join(fixturesDir, 'scan/train/compilation.mp4'), { collection: 'bench' }))) });
+      expect(big.statusCode).toBe(413);
+      expect(big.json().error.code).toBe('FILE_TOO_LARGE');
+      const typo = await capped.inject({ method: 'POST', url: '/v1/check', ...(await multipart(await videoForm(path.join(fixturesDir, 'scan/train/compilation.mp4'), { colection: 'bench' }))) });
+      expect(typo.statusCode).toBe(400);
+      expect(typo.json().error.message).toMatch(/unknown multipart field "colection"/);
+      const left = await readdir(path.join(t.config.dataDir, 'uploads')).catch(() => []);
+      expect(left).toEqual([]);
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('requires the API key when one is set (timing-safe), keeps /health and /docs open, guards the dashboard', async () => {
+    const keyed = track(await buildApp({ ...t.config, apiKey: 's3cret-key' }, { logger: false }));
+    try {
+      expect((await keyed.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+      expect((await keyed.inject({ method: 'GET', url: '/docs/json' })).statusCode).toBe(200);
+      const none = await keyed.inject({ method: 'GET', url: '/v1/collections' });
+      expect(none.statusCode).toBe(401);
+      expect(none.json().error.code).toBe('UNAUTHORIZED');
+      expect((await keyed.inject({ method: 'GET', url: '/v1/collections', headers: { authorization: 'Bearer s3cret-kez' } })).statusCode).toBe(401);
+      expect((await keyed.inject({ method: 'GET', url: '/v1/collections', headers: { authorization: 'Bearer s3cret-key' } })).statusCode).toBe(200);
+      const board = await keyed.inject({ method: 'GET', url: '/admin/queues' });
+      expect(board.statusCode).toBe(401);
+      expect(board.headers['www-authenticate']).toMatch(/^Basic/);
+      const basic = `Basic ${Buffer.from('admin:s3cret-key').toString('base64')}`;
+      const opened = await keyed.inject({ method: 'GET', url: '/admin/queues', headers: { authorization: basic } });
+      expect(opened.statusCode).toBe(200);
+      expect(opened.body).toMatch(/<html/i);
+    } finally {
+      await keyed.close();
+    }
+  });
+
+  it('answers 503 while Redis is unreachable, stays up, and recovers when Redis returns', async () => {
+    const port = await freePort();
+    let redis = await startRedis(port);
+    const config = loadConfig({ ...t.env, REDIS_URL: redis.url });
+    const local = track(await buildApp(config, { logger: false }));
+    try {
+      expect((await local.inject({ method: 'GET', url: '/v1/collections' })).statusCode).toBe(200);
+      await redis.stop();
+      for (const req of [
+        { method: 'GET' as const, url: '/v1/collections' },
+        { method: 'POST' as const, url: '/v1/check', ...json({ path: 'scan/train/compilation.mp4' }) },
+        { method: 'GET' as const, url: '/v1/jobs/check.abc' },
+      ]) {
+        const res = await local.inject(req);
+        expect(res.statusCode, req.url).toBe(503);
+        expect(res.json().error.code).toBe('REDIS_UNAVAILABLE');
+        expect(res.headers['retry-after']).toBe('5');
+      }
+      const health = await local.inject({ method: 'GET', url: '/health' });
+      expect(health.statusCode).toBe(503);
+      expect(health.json()).toMatchObject({ status: 'degraded', redis: { ok: false } });
+
+      redis = await startRedis(port);
+      let status = 0;
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = (await local.inject({ method: 'GET', url: '/v1/collections' })).statusCode;
+      }
+      expect(status).toBe(200);
+      expect((await local.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    } finally {
+      await local.close();
+      await redis.stop();
+    }
+  });
+
+  it('covers every route of the OpenAPI document (this file runs it last)', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, unknown>> };
+    const routes = Object.entries(doc.paths).flatMap(([p, methods]) =>
+      Object.keys(methods).map((m) => `${m.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ':$1')}`),
+    );
+    expect(routes.length).toBeGreaterThanOrEqual(11);
+    expect(routes.filter((r) => !covered.has(r))).toEqual([]);
+  });
+});
