@@ -6,8 +6,6 @@ import type { FingerprintOptions } from '../fingerprint/fingerprint.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
 import { VdedupError } from '../errors.js';
 
-/** A lock outlives a killed holder by at most this long; the holder renews it while decoding. */
-const LOCK_MS = 60_000;
 const POLL_MS = 250;
 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
@@ -18,7 +16,13 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  */
 export async function fingerprintOnce(
   file: string,
-  deps: { store: FingerprintStore; redis: Redis; prefix: string },
+  deps: {
+    store: FingerprintStore;
+    redis: Redis;
+    prefix: string;
+    /** A lock outlives a killed holder by at most this long (the holder renews it while decoding): the job lock's duration. */
+    lockMs: number;
+  },
   options: FingerprintOptions = {},
 ): Promise<CachedFingerprint> {
   const key = await fingerprintKey(file);
@@ -27,11 +31,11 @@ export async function fingerprintOnce(
   for (;;) {
     const stored = await deps.store.get(key);
     if (stored !== undefined) return { key, fingerprint: { ...stored, file }, fromStore: true };
-    if ((await deps.redis.set(lockKey, token, 'PX', LOCK_MS, 'NX')) === 'OK') break;
+    if ((await deps.redis.set(lockKey, token, 'PX', deps.lockMs, 'NX')) === 'OK') break;
     if (options.signal?.aborted === true) throw new VdedupError('ABORTED', 'aborted while another job fingerprinted this video', { file });
     await sleep(POLL_MS);
   }
-  const renew = setInterval(() => void deps.redis.pexpire(lockKey, LOCK_MS).catch(() => undefined), LOCK_MS / 3);
+  const renew = setInterval(() => void deps.redis.pexpire(lockKey, deps.lockMs).catch(() => undefined), deps.lockMs / 3);
   try {
     return await fingerprintCached(file, deps.store, { ...options, key });
   } finally {

@@ -92,7 +92,7 @@ const progressThrottle = () => {
   };
 };
 
-const lockDeps = (d: ProcessorDeps) => ({ store: d.store, redis: d.redis, prefix: d.config.prefix });
+const lockDeps = (d: ProcessorDeps) => ({ store: d.store, redis: d.redis, prefix: d.config.prefix, lockMs: d.config.lockDurationMs });
 
 export function fingerprintProcessor(deps: ProcessorDeps) {
   return async (job: Job, _token?: string, signal?: AbortSignal): Promise<CollectionAddResult | ScanBatchResult> => {
