@@ -39,11 +39,10 @@ export function registerScan(program: Command, setExit: (code: number) => void):
       runCommand(setExit, async ({ signal, progress }) => {
         // Loaded on use: the index (hnswlib), parquet reader and sharp cost ~150 ms to load, which
         // every other command (and `vdedup fingerprint` in a tight loop) should not pay.
-        const [{ presetByName }, { reportToCsv, reportToHtml }, { renderEvidenceStrip }, { mapLimit }, { runScan }, { FingerprintStore }] = await Promise.all([
+        const [{ presetByName }, { reportToCsv, reportToHtml }, { renderEvidenceStrips }, { runScan }, { FingerprintStore }] = await Promise.all([
           import('../decontam/presets.js'),
           import('../decontam/report-format.js'),
           import('../decontam/evidence.js'),
-          import('../decontam/pool.js'),
           import('../decontam/scan.js'),
           import('../fingerprint/store.js'),
         ]);
@@ -63,18 +62,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
         });
         progress.done();
         if (opts.html !== undefined) {
-          const strips = new Map<number, Buffer>();
-          const nearDups = report.matches.map((m, i) => [m, i] as const).filter(([m]) => m.reason === 'near-duplicate');
-          let done = 0;
-          await mapLimit(nearDups, 2, async ([m, i]) => {
-            try {
-              const strip = await renderEvidenceStrip(m);
-              if (strip !== undefined) strips.set(i, strip);
-            } catch (err) {
-              report.warnings.push(`no evidence strip for ${m.train} ~ ${m.bench}: ${(err as Error).message}`);
-            }
-            progress(`rendering evidence ${++done}/${nearDups.length}`);
-          });
+          const strips = await renderEvidenceStrips(report, (done, total) => progress(`rendering evidence ${done}/${total}`));
           progress.done();
           await writeFile(opts.html, reportToHtml(report, strips));
         }

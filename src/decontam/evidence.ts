@@ -3,7 +3,8 @@ import { chooseStrategy, decodePlannedFrames } from '../frames/extract.js';
 import { frameTimeAt, type PlannedFrame } from '../frames/plan.js';
 import type { RgbFrame } from '../frames/ppm.js';
 import { probeVideo } from '../media/probe.js';
-import type { Match } from './scan.js';
+import { mapLimit } from './pool.js';
+import type { Match, ScanReport } from './scan.js';
 
 /** Frames of one video at the given times, `width` pixels wide, in the order asked. */
 export async function grabFrames(video: string, times: number[], width: number): Promise<RgbFrame[]> {
@@ -65,4 +66,28 @@ export async function renderEvidenceStrip(m: Match, pairs = 6, tileWidth = 144):
     }),
   );
   return sharp({ create: { width, height, channels: 3, background: '#000' } }).composite(layers.flat()).webp({ quality: 70 }).toBuffer();
+}
+
+/**
+ * Strips for every near-duplicate of a report, keyed by match index (what reportToHtml takes). A
+ * strip that cannot be rendered (a video moved since the scan) becomes a report warning.
+ */
+export async function renderEvidenceStrips(
+  report: ScanReport,
+  onProgress?: (done: number, total: number) => void,
+  concurrency = 2,
+): Promise<Map<number, Buffer>> {
+  const strips = new Map<number, Buffer>();
+  const nearDups = report.matches.map((m, i) => [m, i] as const).filter(([m]) => m.reason === 'near-duplicate');
+  let done = 0;
+  await mapLimit(nearDups, concurrency, async ([m, i]) => {
+    try {
+      const strip = await renderEvidenceStrip(m);
+      if (strip !== undefined) strips.set(i, strip);
+    } catch (err) {
+      report.warnings.push(`no evidence strip for ${m.train} ~ ${m.bench}: ${(err as Error).message}`);
+    }
+    onProgress?.(++done, nearDups.length);
+  });
+  return strips;
 }

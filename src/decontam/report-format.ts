@@ -132,3 +132,55 @@ ${report.errors.length === 0 ? '' : `<h2>Videos that could not be read</h2>${lis
 </main><script>${SCRIPT}</script></body></html>
 `;
 }
+
+/** One row of the scans page (what GET /v1/scans lists). */
+export interface ScanListItem {
+  scanId: string;
+  state: string;
+  train: string;
+  bench: string;
+  preset: string;
+  videos: number;
+  batches: { total: number; done: number; failed: number; pending: number };
+  createdAt: string;
+  finishedAt: string | null;
+  removed?: number;
+  error?: { code: string; message: string };
+}
+
+/**
+ * The service's scans page: every scan with its progress, removals and links to its report.
+ * Refreshes itself every 5 s while a scan runs; plain links and a table (keyboard-usable as is).
+ */
+export function scansToHtml(scans: ScanListItem[]): string {
+  const running = scans.some((s) => s.state !== 'completed' && s.state !== 'failed');
+  const rows = scans
+    .map((s) => {
+      const id = encodeURIComponent(s.scanId);
+      const pct = s.batches.total === 0 ? 0 : Math.round((100 * (s.batches.done + s.batches.failed)) / s.batches.total);
+      const result =
+        s.state === 'completed'
+          ? `${s.removed ?? 0} to remove · <a href="/v1/scans/${id}/report?format=html">report</a> · <a href="/v1/scans/${id}/report">JSON</a> · <a href="/v1/scans/${id}/report?format=csv">CSV</a>`
+          : s.error !== undefined
+            ? `<span class="reason youtube-id">${esc(s.error.code)}</span> ${esc(s.error.message)}`
+            : '';
+      return (
+        `<tr data-state="${esc(s.state)}"><td><a href="/v1/scans/${id}"><code>${esc(s.scanId)}</code></a></td><td>${esc(s.state)}</td>` +
+        `<td><progress max="100" value="${pct}" aria-label="batches fingerprinted">${pct}%</progress> ${s.batches.done + s.batches.failed}/${s.batches.total} batches · ${s.videos} videos</td>` +
+        `<td><code>${esc(s.train)}</code></td><td><code>${esc(s.bench)}</code></td><td>${esc(s.preset)}</td><td>${esc(s.createdAt.replace('T', ' ').slice(0, 19))}</td><td>${result}</td></tr>`
+      );
+    })
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">${running ? '<meta http-equiv="refresh" content="5">' : ''}<title>vdedup scans</title><style>${STYLE}</style></head>
+<body><header><h1>vdedup scans</h1><p>${scans.length} scan${scans.length === 1 ? '' : 's'}${running ? ' · refreshing every 5 s while one runs' : ''}</p></header>
+<main>${
+    scans.length === 0
+      ? '<p class="muted">No scans yet (or all are older than the retention time). Start one with POST /v1/scans.</p>'
+      : `<table id="scans"><caption class="muted">Newest first</caption><thead><tr><th scope="col">Scan</th><th scope="col">State</th><th scope="col">Progress</th><th scope="col">Training</th><th scope="col">Benchmark</th><th scope="col">Preset</th><th scope="col">Created (UTC)</th><th scope="col">Result</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>`
+  }</main></body></html>
+`;
+}

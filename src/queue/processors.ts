@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -199,12 +199,29 @@ export function scanProcessor(deps: ProcessorDeps) {
       report.stats.decodedVideos += decoded;
       report.stats.framesHashed += frames;
       report.stats.storedVideos = Math.max(0, report.stats.storedVideos - decoded);
+      // The served HTML report shows the aligned frames of every near-duplicate: rendered here,
+      // where the videos are, and kept next to the job's result for the retention time.
+      const dir = reportDir(deps.config, job.id!);
+      await rm(dir, { recursive: true, force: true });
+      const { renderEvidenceStrips } = await import('../decontam/evidence.js');
+      const strips = await renderEvidenceStrips(report, (done, total) => throttle(() => job.updateProgress({ phase: 'evidence', done, total })));
+      if (strips.size > 0) await mkdir(dir, { recursive: true });
+      for (const [i, strip] of strips) await writeFile(stripFile(deps.config, job.id!, i), strip);
       report.stats.seconds = Math.round(((Date.now() - job.timestamp) / 1000) * 100) / 100;
       return report;
     } catch (err) {
       throw asJobError(err);
     }
   };
+}
+
+/** Evidence strips of a finished scan, one WebP per near-duplicate match (by match index). */
+export function reportDir(config: ServiceConfig, scanId: string): string {
+  return path.join(config.dataDir, 'reports', scanId);
+}
+
+export function stripFile(config: ServiceConfig, scanId: string, matchIndex: number): string {
+  return path.join(reportDir(config, scanId), `strip-${matchIndex}.webp`);
 }
 
 export function framesDir(config: ServiceConfig, jobId: string): string {
@@ -232,6 +249,8 @@ export function framesProcessor(deps: ProcessorDeps) {
         signal,
         onProgress: (done, total) => throttle(() => job.updateProgress({ done, total })),
       });
+      // Progress updates are throttled: the last one may lag behind the finished job.
+      await job.updateProgress({ done: manifest.frames.length, total: manifest.frames.length });
       return { ...manifest, video: data.video.name };
     });
   };

@@ -18,16 +18,18 @@ export interface RunningWorkers {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Frame directories outlive their job's retention by nothing: swept hourly. */
-async function sweepFrames(config: ServiceConfig, logger: Logger): Promise<void> {
-  const root = path.join(config.dataDir, 'frames');
-  const names = await readdir(root).catch(() => [] as string[]);
+/** Extracted frames and evidence strips go when their job's retention ends: swept hourly. */
+async function sweepExpired(config: ServiceConfig, logger: Logger): Promise<void> {
   const cutoff = Date.now() - config.retentionSeconds * 1000;
-  for (const name of names) {
-    const s = await stat(path.join(root, name)).catch(() => undefined);
-    if (s !== undefined && s.mtimeMs < cutoff) {
-      await rm(path.join(root, name), { recursive: true, force: true });
-      logger.info({ dir: name }, 'removed expired frames');
+  for (const kind of ['frames', 'reports']) {
+    const root = path.join(config.dataDir, kind);
+    const names = await readdir(root).catch(() => [] as string[]);
+    for (const name of names) {
+      const s = await stat(path.join(root, name)).catch(() => undefined);
+      if (s !== undefined && s.mtimeMs < cutoff) {
+        await rm(path.join(root, name), { recursive: true, force: true });
+        logger.info({ dir: `${kind}/${name}` }, 'removed expired job output');
+      }
     }
   }
 }
@@ -68,8 +70,8 @@ export async function startWorkers(
     return worker;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
-  void sweepFrames(config, logger);
-  const sweeper = setInterval(() => void sweepFrames(config, logger), 3600_000);
+  void sweepExpired(config, logger);
+  const sweeper = setInterval(() => void sweepExpired(config, logger), 3600_000);
   sweeper.unref();
   logger.info({ queues, concurrency: config.concurrency, name, redis: config.redisUrl, prefix: config.prefix }, 'workers ready');
   return {

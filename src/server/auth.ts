@@ -14,8 +14,8 @@ const OPEN = [/^\/health(\?|$)/, /^\/docs(\/|\?|$)/];
 
 /**
  * With VDEDUP_API_KEY set, every route but /health and /docs needs `Authorization: Bearer <key>`.
- * The queue dashboard also takes HTTP Basic (any user, the key as password), so a browser can
- * open it: it asks for credentials on a 401.
+ * HTTP Basic (any user, the key as password) is accepted too, so a browser can open the pages
+ * (queue dashboard, scans list, HTML reports): pages and the dashboard ask for it on a 401.
  */
 export function registerAuth(app: FastifyInstance, apiKey: string | undefined): void {
   if (apiKey === undefined) return;
@@ -24,13 +24,11 @@ export function registerAuth(app: FastifyInstance, apiKey: string | undefined): 
     const header = request.headers.authorization ?? '';
     const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1];
     if (bearer !== undefined && keyMatches(bearer.trim(), apiKey)) return;
-    const isDashboard = request.url.startsWith('/admin/');
-    if (isDashboard) {
-      const basic = /^Basic\s+(.+)$/i.exec(header)?.[1];
-      const password = basic === undefined ? undefined : Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':');
-      if (password !== undefined && keyMatches(password, apiKey)) return;
-      void reply.header('www-authenticate', 'Basic realm="vdedup queues"');
-    }
+    const basic = /^Basic\s+(.+)$/i.exec(header)?.[1];
+    const password = basic === undefined ? undefined : Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':');
+    if (password !== undefined && keyMatches(password, apiKey)) return;
+    const isPage = request.url.startsWith('/admin/') || /[?&]format=html\b/.test(request.url);
+    if (isPage) void reply.header('www-authenticate', 'Basic realm="vdedup"');
     throw new ApiError(401, 'UNAUTHORIZED', header === '' ? 'missing Authorization: Bearer <key>' : 'wrong API key');
   });
 }

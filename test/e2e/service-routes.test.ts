@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/service/config.js';
 import { repoRoot } from '../helpers/paths.js';
 
 const fixturesDir = path.join(repoRoot, 'fixtures');
+import { snapshot, touchVideo, writeParquet } from '../helpers/fake-hf.js';
 import { freePort, startRedis, testEnv, videoForm } from '../helpers/service.js';
 
 /** Every `METHOD /route` any app in this file answered: checked against the OpenAPI document at the end. */
@@ -105,6 +106,35 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     expect((await app.inject({ method: 'GET', url: '/v1/collections/bad%20name!' })).json().error.code).toBe('INVALID_ARGUMENT');
   });
 
+  it('builds a collection from an LMMs-Eval benchmark found under HF_HOME ({ "benchmark": "videomme" })', async () => {
+    const hf = path.join(t.config.dataDir, 'hf');
+    const ids = ['dQw4w9WgXcQ', 'kJQP7kiw5Fk', '9bZkp7q19f0'];
+    await writeParquet(path.join(snapshot(hf, 'lmms-eval/Video-MME'), 'videomme', 'test-00000-of-00001.parquet'), { video_id: ['001', '002', '003'], videoID: ids });
+    await touchVideo(path.join(hf, 'videomme', 'data', `${ids[0]}.mp4`), path.join(fixturesDir, 'scan/bench/mandelbrot-zoom.mp4'));
+    await touchVideo(path.join(hf, 'videomme', 'data', `${ids[1]}.mp4`), path.join(fixturesDir, 'scan/bench/testsrc2.mp4'));
+    const saved = process.env.HF_HOME;
+    process.env.HF_HOME = hf;
+    try {
+      const res = await app.inject({ method: 'POST', url: '/v1/collections/videomme/videos?wait=60', ...json({ benchmark: 'videomme' }) });
+      expect(res.statusCode).toBe(200);
+      const body = res.json();
+      expect(body.queued.map((q: { id: string }) => q.id).sort()).toEqual([`videomme:data/${ids[0]}.mp4`, `videomme:data/${ids[1]}.mp4`].sort());
+      expect(body.jobs.map((j: { state: string }) => j.state)).toEqual(['completed', 'completed']);
+      // One video the metadata names is not on disk: said, not hidden.
+      expect(body.warnings.join('\n')).toMatch(/videomme/);
+      const check = await app.inject({ method: 'POST', url: '/v1/check?wait=60', ...json({ path: 'scan/train/compilation.mp4', collection: 'videomme' }) });
+      expect(check.json().result.matches[0]).toMatchObject({ bench: `videomme:data/${ids[0]}.mp4`, trainStart: 10, trainEnd: 34 });
+      const both = await app.inject({ method: 'POST', url: '/v1/collections/videomme/videos', ...json({ benchmark: 'videomme', source: 'scan/bench' }) });
+      expect(both.statusCode).toBe(400);
+      const unknown = await app.inject({ method: 'POST', url: '/v1/collections/x/videos', ...json({ benchmark: 'no-such-benchmark' }) });
+      expect(unknown.statusCode).toBe(400);
+      expect(unknown.json().error.message).toMatch(/no-such-benchmark/);
+    } finally {
+      if (saved === undefined) delete process.env.HF_HOME;
+      else process.env.HF_HOME = saved;
+    }
+  });
+
   it('a benchmark video that cannot be decoded fails its job with the reason, without retries', async () => {
     const dir = path.join(t.config.dataDir, 'roots');
     await mkdir(dir, { recursive: true });
@@ -176,6 +206,11 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     const html = await app.inject({ method: 'GET', url: `/v1/scans/${scanId}/report?format=html` });
     expect(html.headers['content-type']).toMatch(/^text\/html/);
     expect(html.body).toContain('compilation.mp4');
+    const listed = (await app.inject({ method: 'GET', url: '/v1/scans' })).json().scans;
+    expect(listed.map((x: { scanId: string }) => x.scanId)).toContain(scanId);
+    const page = await app.inject({ method: 'GET', url: '/v1/scans?format=html' });
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.body).toContain(`/v1/scans/${encodeURIComponent(scanId)}/report?format=html`);
     const unknown = await app.inject({ method: 'GET', url: '/v1/scans/scan.0000/report' });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.code).toBe('SCAN_NOT_FOUND');
@@ -238,6 +273,11 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
       expect(none.json().error.code).toBe('UNAUTHORIZED');
       expect((await keyed.inject({ method: 'GET', url: '/v1/collections', headers: { authorization: 'Bearer s3cret-kez' } })).statusCode).toBe(401);
       expect((await keyed.inject({ method: 'GET', url: '/v1/collections', headers: { authorization: 'Bearer s3cret-key' } })).statusCode).toBe(200);
+      const basicAuth = `Basic ${Buffer.from('anyone:s3cret-key').toString('base64')}`;
+      expect((await keyed.inject({ method: 'GET', url: '/v1/collections', headers: { authorization: basicAuth } })).statusCode).toBe(200);
+      const pageNoKey = await keyed.inject({ method: 'GET', url: '/v1/scans?format=html' });
+      expect(pageNoKey.statusCode).toBe(401);
+      expect(pageNoKey.headers['www-authenticate']).toMatch(/^Basic/);
       const board = await keyed.inject({ method: 'GET', url: '/admin/queues' });
       expect(board.statusCode).toBe(401);
       expect(board.headers['www-authenticate']).toMatch(/^Basic/);

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import type { Job } from 'bullmq';
 import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
@@ -6,8 +8,8 @@ import { resolveUnderRoots } from '../inputs.js';
 import { findJob } from '../jobs-view.js';
 import { errorResponses, PresetName } from '../schemas.js';
 import { presetByName } from '../../decontam/presets.js';
-import { reportToCsv, reportToHtml } from '../../decontam/report-format.js';
-import { errorOfJob } from '../../queue/processors.js';
+import { reportToCsv, reportToHtml, scansToHtml, type ScanListItem } from '../../decontam/report-format.js';
+import { errorOfJob, stripFile } from '../../queue/processors.js';
 import type { ScanJob, ScanResult } from '../../queue/jobs.js';
 
 const ScanBody = Type.Object({
@@ -41,6 +43,49 @@ const ScanStatus = Type.Object(
 async function scanSide(ctx: AppContext, spec: string): Promise<string> {
   if (spec.startsWith('lmms-eval:')) return spec;
   return (await resolveUnderRoots(ctx.config, spec)).absolute;
+}
+
+/** What GET /v1/scans/:id says about a scan job (and each row of GET /v1/scans). */
+async function scanStatus(ctx: AppContext, job: Job): Promise<Record<string, unknown>> {
+  const data = job.data as ScanJob;
+  const state = await ctx.producer.guard(() => job.getState());
+  const deps = await ctx.producer.guard(() => job.getDependenciesCount());
+  const done = deps.processed ?? 0;
+  const failed = (deps.failed ?? 0) + (deps.ignored ?? 0);
+  const pending = deps.unprocessed ?? 0;
+  const body: Record<string, unknown> = {
+    scanId: job.id!,
+    state,
+    train: data.train,
+    bench: data.bench,
+    preset: data.preset,
+    videos: data.videos,
+    batches: { total: done + failed + pending, done, failed, pending },
+    progress: job.progress ?? null,
+    createdAt: new Date(job.timestamp).toISOString(),
+    finishedAt: job.finishedOn === undefined ? null : new Date(job.finishedOn).toISOString(),
+  };
+  if (state === 'completed') {
+    const report = job.returnvalue as ScanResult;
+    body.stats = report.stats;
+    body.removed = report.removed.length;
+    body.reportUrl = `/v1/scans/${job.id}/report`;
+  }
+  if (state === 'failed') body.error = errorOfJob(job.failedReason);
+  return body;
+}
+
+/** The evidence strips the scan worker rendered (a strip missing from disk is just left out). */
+async function readStrips(ctx: AppContext, scanId: string, report: ScanResult): Promise<Map<number, Buffer>> {
+  const strips = new Map<number, Buffer>();
+  await Promise.all(
+    report.matches.map(async (m, i) => {
+      if (m.reason !== 'near-duplicate') return;
+      const strip = await readFile(stripFile(ctx.config, scanId, i)).catch(() => undefined);
+      if (strip !== undefined) strips.set(i, strip);
+    }),
+  );
+  return strips;
 }
 
 export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -83,34 +128,31 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
         response: { 200: Type.Ref('ScanStatus'), ...errorResponses(401, 404, 503) },
       },
     },
-    async (request) => {
-      const job = await findScan(request.params.id);
-      const data = job.data as ScanJob;
-      const state = await ctx.producer.guard(() => job.getState());
-      const deps = await ctx.producer.guard(() => job.getDependenciesCount());
-      const done = deps.processed ?? 0;
-      const failed = (deps.failed ?? 0) + (deps.ignored ?? 0);
-      const pending = deps.unprocessed ?? 0;
-      const body: Record<string, unknown> = {
-        scanId: job.id!,
-        state,
-        train: data.train,
-        bench: data.bench,
-        preset: data.preset,
-        videos: data.videos,
-        batches: { total: done + failed + pending, done, failed, pending },
-        progress: job.progress ?? null,
-        createdAt: new Date(job.timestamp).toISOString(),
-        finishedAt: job.finishedOn === undefined ? null : new Date(job.finishedOn).toISOString(),
-      };
-      if (state === 'completed') {
-        const report = job.returnvalue as ScanResult;
-        body.stats = report.stats;
-        body.removed = report.removed.length;
-        body.reportUrl = `/v1/scans/${job.id}/report`;
-      }
-      if (state === 'failed') body.error = errorOfJob(job.failedReason);
-      return body;
+    async (request) => scanStatus(ctx, await findScan(request.params.id)),
+  );
+
+  app.get<{ Querystring: { format?: 'json' | 'html'; limit?: number } }>(
+    '/v1/scans',
+    {
+      schema: {
+        tags: ['scans'],
+        summary: 'Scans, newest first, with their progress (?format=html: a page that refreshes while one runs)',
+        querystring: Type.Object({
+          format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('html')])),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+        }),
+        response: { 200: Type.Object({ scans: Type.Array(Type.Ref('ScanStatus')) }, { description: 'JSON, or text/html with ?format=html' }), ...errorResponses(401, 503) },
+      },
+    },
+    async (request, reply) => {
+      const limit = request.query.limit ?? 100;
+      const jobs = await ctx.producer.guard(() =>
+        ctx.producer.queue('scan').getJobs(['active', 'waiting', 'waiting-children', 'delayed', 'prioritized', 'completed', 'failed'], 0, limit - 1),
+      );
+      const newest = jobs.filter((j) => j?.id !== undefined).sort((a, b) => b.timestamp - a.timestamp).slice(0, limit);
+      const scans = await Promise.all(newest.map((j) => scanStatus(ctx, j)));
+      if (request.query.format === 'html') return reply.type('text/html; charset=utf-8').send(scansToHtml(scans as unknown as ScanListItem[]));
+      return { scans };
     },
   );
 
@@ -136,7 +178,7 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
       const report = job.returnvalue as ScanResult;
       const format = request.query.format ?? 'json';
       if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(reportToCsv(report));
-      if (format === 'html') return reply.type('text/html; charset=utf-8').send(reportToHtml(report));
+      if (format === 'html') return reply.type('text/html; charset=utf-8').send(reportToHtml(report, await readStrips(ctx, job.id!, report)));
       return reply.type('application/json; charset=utf-8').send(JSON.stringify(report));
     },
   );
