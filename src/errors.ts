@@ -1,3 +1,4 @@
+import path from 'node:path';
 /**
  * Every failure a user can cause or meet carries a stable code, so the CLI prints one clear
  * line, the HTTP layer maps it to a status, and scans can list it per video without stopping.
@@ -27,6 +28,15 @@ export class VdedupError extends Error {
     this.name = 'VdedupError';
     this.code = code;
     this.file = options.file;
+  }
+
+  /**
+   * The same error about an uploaded file, named as the client named it: neither the file field
+   * nor the message (ffmpeg quotes its input) says where the server keeps uploads.
+   */
+  asUpload(serverPath: string, clientName: string): VdedupError {
+    const message = this.message.replaceAll(serverPath, clientName).replaceAll(path.dirname(serverPath) + path.sep, '');
+    return new VdedupError(this.code, message, { file: clientName, cause: this.cause });
   }
 
   /** One line for a terminal or a report: `<file>: <message>`. */

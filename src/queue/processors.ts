@@ -49,6 +49,10 @@ const BAD_INPUT: ReadonlySet<ErrorCode> = new Set([
   'TIMEOUT',
 ]);
 
+export function isBadInputCode(code: string): boolean {
+  return BAD_INPUT.has(code as ErrorCode);
+}
+
 export function isBadInput(err: unknown): boolean {
   return isVdedupError(err) && BAD_INPUT.has(err.code);
 }
@@ -67,16 +71,23 @@ export function errorOfJob(failedReason: string | undefined): { code: string; me
   return m === null ? { code: 'JOB_FAILED', message: failedReason || 'the job failed' } : { code: m[1]!, message: m[2]! };
 }
 
-/** Uploads are deleted once no attempt will read them again (done, bad input, or out of attempts). */
-async function withUpload<T>(job: Job, video: VideoRef, body: () => Promise<T>): Promise<T> {
+/** The job's own time limit (VDEDUP_JOB_TIMEOUT_SECONDS) fired, as opposed to a worker shutdown. */
+export function timedOut(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true && (signal.reason as { name?: string } | undefined)?.name === 'TimeoutError';
+}
+
+/** Uploads are deleted once no attempt will read them again (done, bad input, timed out, or out of attempts). */
+async function withUpload<T>(job: Job, video: VideoRef, signal: AbortSignal | undefined, body: () => Promise<T>): Promise<T> {
   let finished = false;
   try {
     const r = await body();
     finished = true;
     return r;
   } catch (err) {
-    finished = isBadInput(err) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    throw asJobError(err);
+    finished = isBadInput(err) || timedOut(signal) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    // An upload is named by the client's file name in errors, not by where the server keeps it.
+    const named = video.upload && isVdedupError(err) ? err.asUpload(video.path, video.name) : err;
+    throw asJobError(named);
   } finally {
     if (finished && video.upload) await rm(path.dirname(video.path), { recursive: true, force: true });
   }
@@ -98,7 +109,7 @@ export function fingerprintProcessor(deps: ProcessorDeps) {
   return async (job: Job, _token?: string, signal?: AbortSignal): Promise<CollectionAddResult | ScanBatchResult> => {
     if (job.name === 'collection-add') {
       const data = job.data as CollectionAddJob;
-      return withUpload(job, data.video, async () => {
+      return withUpload(job, data.video, signal, async () => {
         const throttle = progressThrottle();
         const r = await fingerprintOnce(data.video.path, lockDeps(deps), {
           signal,
@@ -137,7 +148,7 @@ export function fingerprintProcessor(deps: ProcessorDeps) {
 export function checkProcessor(deps: ProcessorDeps) {
   return async (job: Job<CheckJob>, _token?: string, signal?: AbortSignal): Promise<CheckResult> => {
     const data = job.data;
-    return withUpload(job, data.video, async () => {
+    return withUpload(job, data.video, signal, async () => {
       const started = Date.now();
       const preset = presetByName(data.preset);
       const collection = await deps.matchers.load(data.collection, preset);
@@ -231,7 +242,7 @@ export function framesDir(config: ServiceConfig, jobId: string): string {
 export function framesProcessor(deps: ProcessorDeps) {
   return async (job: Job<FramesJob>, _token?: string, signal?: AbortSignal): Promise<FramesResult> => {
     const data = job.data;
-    return withUpload(job, data.video, async () => {
+    return withUpload(job, data.video, signal, async () => {
       const { extractFrames } = await import('../frames/extract.js');
       const throttle = progressThrottle();
       const dir = framesDir(deps.config, job.id!);

@@ -25,6 +25,17 @@ export class RedisUnavailableError extends Error {
   }
 }
 
+/** A queue already holds VDEDUP_MAX_QUEUE_DEPTH waiting jobs: the API says 429 instead of piling up work. */
+export class QueueFullError extends Error {
+  constructor(
+    readonly queue: QueueName,
+    readonly depth: number,
+  ) {
+    super(`the ${queue} queue holds ${depth} waiting jobs (VDEDUP_MAX_QUEUE_DEPTH): try again later`);
+    this.name = 'QueueFullError';
+  }
+}
+
 /** Which queue a job id belongs to (ids carry their kind; see jobIds). */
 export function queueOfJobId(id: string): QueueName | undefined {
   if (id.startsWith('add.') || id.startsWith('batch.')) return 'fingerprint';
@@ -125,6 +136,12 @@ export class Producer {
    * or done joins that job. A failed one is replaced, so a retry after a fix is not stuck with
    * the old failure for the retention time.
    */
+  /** Backpressure: refuse `adding` more jobs to a queue whose backlog is at the bound. */
+  async admit(queue: QueueName, adding = 1): Promise<void> {
+    const depth = await this.guard(() => this.queues[queue].getJobCountByTypes('waiting', 'prioritized', 'delayed'));
+    if (depth + adding > this.config.maxQueueDepth) throw new QueueFullError(queue, depth);
+  }
+
   private async addIdempotent(queue: QueueName, name: string, data: object, jobId: string): Promise<Job> {
     return this.guard(async () => {
       const job = await this.queues[queue].add(name, data, { jobId });
@@ -136,15 +153,18 @@ export class Producer {
     });
   }
 
+  /** The caller admits the request once (`admit('fingerprint')`): a benchmark's videos go in whole. */
   async addCollectionVideo(data: CollectionAddJob, key: string): Promise<Job> {
     return this.addIdempotent('fingerprint', 'collection-add', data, jobIds.collectionAdd(data.collection, key));
   }
 
   async addCheck(data: CheckJob, version: number): Promise<Job> {
+    await this.admit('check');
     return this.addIdempotent('check', 'check', data, jobIds.check(data.collection, version, data.preset, data.key));
   }
 
   async addFrames(data: FramesJob): Promise<Job> {
+    await this.admit('frames');
     return this.guard(() => this.queues.frames.add('frames', data, { jobId: `frames.${randomUUID()}` }));
   }
 
@@ -157,6 +177,9 @@ export class Producer {
   async addScan(spec: { train: string; bench: string; preset: string; exact: boolean }): Promise<{ scanId: string; videos: number }> {
     const [train, bench] = await Promise.all([readVideoSource(spec.train), readVideoSource(spec.bench)]);
     const paths = [...new Set([...bench.items, ...train.items].map((i) => i.path).filter((p): p is string => p !== undefined))];
+    // A scan is admitted while the fingerprint backlog is under the bound (a corpus-sized scan may
+    // itself add more batches than the bound: it is one request, not a flood).
+    await this.admit('fingerprint');
     const scanUuid = randomUUID();
     const scanId = `scan.${scanUuid}`;
     const children: FlowJob[] = [];
@@ -196,9 +219,10 @@ export class Producer {
     try {
       await job.waitUntilFinished(events, seconds * 1000);
       return true;
-    } catch (err) {
-      // A failed job has finished too; only the timeout means "still running".
-      return !/timed out|timeout/i.test((err as Error).message);
+    } catch {
+      // A failed job has finished too (and its reason may well mention a timeout): ask its state.
+      const state = await this.guard(() => job.getState());
+      return state === 'completed' || state === 'failed';
     }
   }
 

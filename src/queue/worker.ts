@@ -1,13 +1,13 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Worker, type Processor } from 'bullmq';
+import { UnrecoverableError, Worker, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import { redisConnection, type QueueName } from './jobs.js';
-import { checkProcessor, fingerprintProcessor, framesProcessor, scanProcessor, type ProcessorDeps } from './processors.js';
+import { checkProcessor, fingerprintProcessor, framesProcessor, scanProcessor, timedOut, type ProcessorDeps } from './processors.js';
 import { CollectionMatchers, CollectionRegistry } from '../decontam/collections.js';
 import { FingerprintStore } from '../fingerprint/store.js';
-import type { ServiceConfig } from '../service/config.js';
+import { redactUrl, type ServiceConfig } from '../service/config.js';
 
 export interface RunningWorkers {
   workers: Worker[];
@@ -43,11 +43,26 @@ export async function startWorkers(
   const registry = new CollectionRegistry(redis, config.prefix);
   const store = new FingerprintStore(config.dataDir);
   const deps: ProcessorDeps = { config, store, redis, registry, matchers: new CollectionMatchers(registry, store), logger };
+  // Every job runs under a time limit: a hung or absurd input cannot hold a worker for ever.
+  const limited =
+    (p: Processor): Processor =>
+    async (job, token, signal) => {
+      const limit = AbortSignal.timeout(config.jobTimeoutMs);
+      const combined = signal === undefined ? limit : AbortSignal.any([signal, limit]);
+      try {
+        return await p(job, token, combined);
+      } catch (err) {
+        if (timedOut(combined)) {
+          throw new UnrecoverableError(`TIMEOUT: the job ran longer than its limit of ${config.jobTimeoutMs / 1000} s (VDEDUP_JOB_TIMEOUT_SECONDS)`);
+        }
+        throw err;
+      }
+    };
   const processors: Record<QueueName, Processor> = {
-    fingerprint: fingerprintProcessor(deps) as Processor,
-    check: checkProcessor(deps) as Processor,
-    scan: scanProcessor(deps) as Processor,
-    frames: framesProcessor(deps) as Processor,
+    fingerprint: limited(fingerprintProcessor(deps) as Processor),
+    check: limited(checkProcessor(deps) as Processor),
+    scan: limited(scanProcessor(deps) as Processor),
+    frames: limited(framesProcessor(deps) as Processor),
   };
   const name = `${os.hostname()}:${process.pid}`;
   const workers = queues.map((queue) => {
@@ -73,7 +88,7 @@ export async function startWorkers(
   void sweepExpired(config, logger);
   const sweeper = setInterval(() => void sweepExpired(config, logger), 3600_000);
   sweeper.unref();
-  logger.info({ queues, concurrency: config.concurrency, name, redis: config.redisUrl, prefix: config.prefix }, 'workers ready');
+  logger.info({ queues, concurrency: config.concurrency, name, redis: redactUrl(config.redisUrl), prefix: config.prefix }, 'workers ready');
   return {
     workers,
     async close(graceMs = 30_000) {

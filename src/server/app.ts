@@ -3,8 +3,8 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { registerAuth } from './auth.js';
-import { registerErrorHandling } from './errors.js';
+import { keyMatches, registerAuth } from './auth.js';
+import { ApiError, registerErrorHandling } from './errors.js';
 import { Accepted, ErrorBody, JobView } from './schemas.js';
 import { checkRoutes } from './routes/check.js';
 import { collectionRoutes } from './routes/collections.js';
@@ -25,9 +25,22 @@ export interface AppContext {
 }
 
 export interface BuildOptions {
-  /** pino logger options, or false (tests). Default: JSON logs at info with request ids. */
-  logger?: boolean | { level: string };
+  /** false: no logs (tests). Default: JSON logs at LOG_LEVEL (info) with request ids. */
+  logger?: false;
+  /** Where the logs go (default stdout); tests read them to prove no secret is logged. */
+  logStream?: NodeJS.WritableStream;
 }
+
+/** Headers every answer carries; pages get a CSP that allows only their own inline code and images. */
+const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+};
+const CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/** Swagger UI and bull-board load their own scripts and styles: they keep their defaults. */
+const OWN_ASSETS = /^\/(docs|admin)(\/|\?|$)/;
 
 /**
  * The HTTP service: routes of DESIGN §2 over the BullMQ queues. Nothing here decodes or matches;
@@ -36,7 +49,15 @@ export interface BuildOptions {
  */
 export async function buildApp(config: ServiceConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? { level: process.env.LOG_LEVEL ?? 'info' },
+    logger:
+      options.logger === false
+        ? false
+        : {
+            level: process.env.LOG_LEVEL ?? 'info',
+            // Fastify logs no headers by default; should a serializer ever add them, keys stay out.
+            redact: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'],
+            ...(options.logStream === undefined ? {} : { stream: options.logStream }),
+          },
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     // Uploads of large videos take their time; a stuck client is cut off after an hour.
@@ -49,6 +70,8 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
   app.addHook('onClose', async () => ctx.producer.close());
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
+    if (!OWN_ASSETS.test(request.url)) reply.header('content-security-policy', CSP);
   });
 
   // Multipart bodies are streamed by the handler (receiveVideos), not parsed up front; the JSON
@@ -57,6 +80,30 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
     if (request.isMultipart() && request.body === undefined) request.body = {};
   });
   registerErrorHandling(app);
+  if (config.corsOrigins.length > 0) {
+    const { default: cors } = await import('@fastify/cors');
+    await app.register(cors, {
+      origin: config.corsOrigins,
+      allowedHeaders: ['authorization', 'content-type'],
+      exposedHeaders: ['x-request-id', 'retry-after'],
+    });
+  }
+  if (config.rateLimitPerMinute > 0) {
+    // Before auth, so key guessing is limited too: requests with the right key count per key,
+    // everything else per client address.
+    const { default: rateLimit } = await import('@fastify/rate-limit');
+    await app.register(rateLimit, {
+      max: config.rateLimitPerMinute,
+      timeWindow: 60_000,
+      allowList: (request) => /^\/(health|docs)(\/|\?|$)/.test(request.url),
+      keyGenerator: (request) => {
+        const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim();
+        return config.apiKey !== undefined && bearer !== undefined && keyMatches(bearer, config.apiKey) ? 'key' : `ip:${request.ip}`;
+      },
+      errorResponseBuilder: (_request, c) =>
+        new ApiError(429, 'RATE_LIMITED', `more than ${c.max} requests per minute (VDEDUP_RATE_LIMIT); retry in ${Math.ceil(c.ttl / 1000)} s`),
+    });
+  }
   registerAuth(app, config.apiKey);
   await app.register(multipart, { limits: { fileSize: config.maxUploadBytes } });
   await app.register(swagger, {

@@ -19,14 +19,16 @@ const OPEN = [/^\/health(\?|$)/, /^\/docs(\/|\?|$)/];
  */
 export function registerAuth(app: FastifyInstance, apiKey: string | undefined): void {
   if (apiKey === undefined) return;
-  app.addHook('onRequest', async (request, reply) => {
-    if (OPEN.some((r) => r.test(request.url))) return;
+  // preParsing, not onRequest: route-level onRequest hooks (the rate limiter's) run first, so
+  // requests with wrong keys are counted too; a body is still not read before the key is checked.
+  app.addHook('preParsing', async (request, reply, payload) => {
+    if (OPEN.some((r) => r.test(request.url))) return payload;
     const header = request.headers.authorization ?? '';
     const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1];
-    if (bearer !== undefined && keyMatches(bearer.trim(), apiKey)) return;
+    if (bearer !== undefined && keyMatches(bearer.trim(), apiKey)) return payload;
     const basic = /^Basic\s+(.+)$/i.exec(header)?.[1];
     const password = basic === undefined ? undefined : Buffer.from(basic, 'base64').toString('utf8').split(':').slice(1).join(':');
-    if (password !== undefined && keyMatches(password, apiKey)) return;
+    if (password !== undefined && keyMatches(password, apiKey)) return payload;
     const isPage = request.url.startsWith('/admin/') || /[?&]format=html\b/.test(request.url);
     if (isPage) void reply.header('www-authenticate', 'Basic realm="vdedup"');
     throw new ApiError(401, 'UNAUTHORIZED', header === '' ? 'missing Authorization: Bearer <key>' : 'wrong API key');

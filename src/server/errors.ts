@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { RedisUnavailableError } from '../queue/producer.js';
+import { QueueFullError, RedisUnavailableError } from '../queue/producer.js';
 import { isVdedupError, type ErrorCode } from '../errors.js';
 
 /** An error with the HTTP status and stable code the client sees as `{ error: { code, message } }`. */
@@ -34,6 +34,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
     } else if (err instanceof RedisUnavailableError) {
       status = 503;
       code = 'REDIS_UNAVAILABLE';
+    } else if (err instanceof QueueFullError) {
+      status = 429;
+      code = 'QUEUE_FULL';
+      reply.header('retry-after', '30');
     } else if (isVdedupError(err)) {
       status = STATUS_OF[err.code] ?? 422;
       code = err.code;

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
+import { isVdedupError, VdedupError } from '../errors.js';
+import { probeVideo } from '../media/probe.js';
 import type { VideoRef } from '../queue/jobs.js';
 import type { ServiceConfig } from '../service/config.js';
 
@@ -110,4 +112,20 @@ export async function receiveVideos(
     throw err;
   }
   return { fields, videos };
+}
+
+/**
+ * Refuse what is plainly not a video before it is queued: ffprobe reads the headers (under the
+ * same protocol and demuxer whitelists as decoding); decoding stays with the workers. Returns the
+ * reason, named by the client's file name rather than the server's path, or undefined when the
+ * file looks like a video (or there is no ffprobe here to tell: the workers will).
+ */
+export async function screenVideo(video: VideoRef): Promise<VdedupError | undefined> {
+  try {
+    await probeVideo(video.path, { timeoutMs: 15_000 });
+    return undefined;
+  } catch (err) {
+    if (!isVdedupError(err) || err.code === 'FFMPEG_NOT_FOUND') return undefined;
+    return video.upload ? err.asUpload(video.path, video.name) : err;
+  }
 }

@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { Job } from 'bullmq';
 import { queueOfJobId, type Producer } from '../queue/producer.js';
-import { errorOfJob } from '../queue/processors.js';
+import { errorOfJob, isBadInputCode } from '../queue/processors.js';
 import type { FramesResult } from '../queue/jobs.js';
 import { ApiError } from './errors.js';
 
@@ -52,8 +52,12 @@ export async function findJob(producer: Producer, id: string): Promise<Job> {
 /** 202 with where to look, or, with ?wait= and the job done in time, 200 with its view. */
 export async function answerJob(producer: Producer, job: Job, waitSeconds: number, reply: FastifyReply): Promise<unknown> {
   if (waitSeconds > 0 && (await producer.waitFor(job, waitSeconds))) {
-    const fresh = await findJob(producer, job.id!);
-    return reply.status(200).send(await jobView(fresh));
+    const view = await jobView(await findJob(producer, job.id!));
+    // The worker found the input unusable (corrupt, truncated, no frames...): the client's fault, 422.
+    if (view.state === 'failed' && view.error !== undefined && isBadInputCode(view.error.code)) {
+      throw new ApiError(422, view.error.code, `${view.error.message} (job ${view.jobId})`);
+    }
+    return reply.status(200).send(view);
   }
   const state = await producer.guard(() => job.getState());
   return reply.status(202).send({ jobId: job.id!, state, statusUrl: `/v1/jobs/${encodeURIComponent(job.id!)}` });

@@ -35,6 +35,14 @@ export interface ServiceConfig {
   /** Longest `?wait=` a request may ask for. */
   maxWaitSeconds: number;
   defaultCollection: string;
+  /** Backpressure: a queue with this many jobs waiting refuses new ones (429) instead of growing. */
+  maxQueueDepth: number;
+  /** Requests per minute per API key (or client address without a key); 0: no limit. */
+  rateLimitPerMinute: number;
+  /** Origins allowed to call the API from a browser; none: CORS off. */
+  corsOrigins: string[];
+  /** A job running longer than this is stopped and failed (no retry): hung or absurd input. */
+  jobTimeoutMs: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
@@ -71,5 +79,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     scanBatch: int(env, 'VDEDUP_SCAN_BATCH', 8, 1),
     maxWaitSeconds: int(env, 'VDEDUP_MAX_WAIT_SECONDS', 600, 0),
     defaultCollection: env.VDEDUP_DEFAULT_COLLECTION || 'lmms-eval',
+    maxQueueDepth: int(env, 'VDEDUP_MAX_QUEUE_DEPTH', 10_000, 1),
+    rateLimitPerMinute: int(env, 'VDEDUP_RATE_LIMIT', 600, 0),
+    corsOrigins: (env.VDEDUP_CORS_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter((o) => o !== ''),
+    jobTimeoutMs: int(env, 'VDEDUP_JOB_TIMEOUT_SECONDS', 6 * 3600, 1) * 1000,
   };
+}
+
+/** A Redis URL fit for logs and /health: its credentials masked. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
 }

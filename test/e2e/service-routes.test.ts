@@ -1,4 +1,4 @@
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { FastifyInstance } from 'fastify';
@@ -135,19 +135,21 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     }
   });
 
-  it('a benchmark video that cannot be decoded fails its job with the reason, without retries', async () => {
+  it('a video that is not one is rejected up front; one that breaks off while decoding fails its job, without retries', async () => {
     const dir = path.join(t.config.dataDir, 'roots');
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, 'junk.mp4'), Buffer.alloc(4096, 7));
+    await copyFile(path.join(fixturesDir, 'bad', 'truncated-faststart.mp4'), path.join(dir, 'truncated.mp4'));
     const cfg = { ...t.config, roots: [dir] };
     const local = track(await buildApp(cfg, { logger: false }));
     try {
-      const res = await local.inject({ method: 'POST', url: '/v1/collections/junk/videos?wait=30', ...json({ path: 'junk.mp4' }) });
+      const res = await local.inject({ method: 'POST', url: '/v1/collections/junk/videos?wait=30', ...json({ paths: ['junk.mp4', 'truncated.mp4'] }) });
       expect(res.statusCode).toBe(200);
+      expect(res.json().rejected).toEqual([expect.objectContaining({ id: 'junk.mp4', code: 'INVALID_MEDIA' })]);
       const job = res.json().jobs[0];
       expect(job.state).toBe('failed');
       expect(job.attemptsMade).toBe(1);
-      expect(job.error.code).toMatch(/^(INVALID_MEDIA|NO_VIDEO_STREAM)$/);
+      expect(job.error.code).toBe('TRUNCATED_MEDIA');
     } finally {
       await local.close();
     }
@@ -183,8 +185,8 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     }
     // A timestamp after the end is only known once the video is probed: the job fails with the reason.
     const late = await app.inject({ method: 'POST', url: '/v1/frames?wait=30', ...json({ path: 'scan/bench/testsrc2.mp4', timestamps: '99' }) });
-    expect(late.json()).toMatchObject({ state: 'failed', attemptsMade: 1 });
-    expect(late.json().error.message).toMatch(/99/);
+    expect(late.statusCode).toBe(422);
+    expect(late.json().error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/timestamp 99 s is at or after the end/) });
   });
 
   it('runs a scan as a flow and serves its report as JSON, CSV and HTML', async () => {

@@ -49,6 +49,8 @@ describe('service stack: API + 2 worker processes + Redis', () => {
       VDEDUP_SCAN_BATCH: '1',
       VDEDUP_LOCK_MS: '2000',
       VDEDUP_STALLED_INTERVAL_MS: '1000',
+      // This test polls job states every 50 ms: more than the default budget of 600 requests a minute.
+      VDEDUP_RATE_LIMIT: '0',
     });
     const [w1, w2, server] = await Promise.all([startWorker(t.env), startWorker(t.env), startServer(t.env)]);
     workers.push(w1, w2);

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
-import { discardUploads, receiveVideos } from '../inputs.js';
+import { discardUploads, receiveVideos, screenVideo } from '../inputs.js';
 import { answerJob } from '../jobs-view.js';
 import { errorResponses, PresetName, WaitQuery } from '../schemas.js';
 import { checkCollectionName } from '../../decontam/collections.js';
@@ -40,6 +40,8 @@ export function checkRoutes(app: FastifyInstance, ctx: AppContext): void {
       try {
         if (videos.length !== 1) throw new ApiError(400, 'INVALID_ARGUMENT', 'give one video: a multipart `file` part, or JSON { "path": ... } under VDEDUP_ROOTS');
         const video = videos[0]!;
+        const bad = await screenVideo(video);
+        if (bad !== undefined) throw bad;
         const collection = checkCollectionName(fields.collection ?? ctx.config.defaultCollection);
         const preset = presetByName(fields.preset ?? 'default').name;
         if (!(await ctx.producer.guard(() => ctx.producer.registry.exists(collection)))) {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Job } from 'bullmq';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
-import { discardUploads, receiveVideos, resolveUnderRoots } from '../inputs.js';
+import { discardUploads, receiveVideos, resolveUnderRoots, screenVideo } from '../inputs.js';
 import { findJob, jobView } from '../jobs-view.js';
 import { errorResponses, WaitQuery } from '../schemas.js';
 import { checkCollectionName } from '../../decontam/collections.js';
@@ -67,7 +67,11 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
       const { fields, videos } = await receiveVideos(request, ctx.config, MAX_VIDEOS_PER_REQUEST, CollectionVideosBody);
       const queuedUploads = new Set<string>();
       try {
-        const items: Array<{ id: string; video: VideoRef }> = videos.map((v) => ({ id: videos.length === 1 && fields.id ? fields.id : v.name, video: v }));
+        const items: Array<{ id: string; video: VideoRef; screen?: boolean }> = videos.map((v) => ({
+          id: videos.length === 1 && fields.id ? fields.id : v.name,
+          video: v,
+          screen: true,
+        }));
         const warnings: string[] = [];
         if (fields.source !== undefined && fields.benchmark !== undefined) throw new ApiError(400, 'INVALID_ARGUMENT', 'give source or benchmark, not both');
         const source = fields.benchmark !== undefined ? `lmms-eval:${fields.benchmark}` : fields.source;
@@ -80,10 +84,17 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
           }
         }
         if (items.length === 0) throw new ApiError(400, 'INVALID_ARGUMENT', 'no videos: send multipart `file` parts, or JSON { "path" | "paths" | "source" | "benchmark" }');
+        await ctx.producer.admit('fingerprint');
         const queued: Array<{ id: string; jobId: string; state: string }> = [];
         const rejected: Array<{ id: string; code: string; message: string }> = [];
         const jobs: Job[] = [];
-        for (const { id, video } of items) {
+        for (const { id, video, screen } of items) {
+          // Videos named in the request are screened here; a whole benchmark's are left to the workers.
+          const bad = screen === true ? await screenVideo(video) : undefined;
+          if (bad !== undefined) {
+            rejected.push({ id, code: bad.code, message: bad.oneLine() });
+            continue;
+          }
           let key: string;
           try {
             key = await fingerprintKey(video.path);

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
-import { discardUploads, receiveVideos } from '../inputs.js';
+import { discardUploads, receiveVideos, screenVideo } from '../inputs.js';
 import { answerJob } from '../jobs-view.js';
 import { errorResponses, WaitQuery } from '../schemas.js';
 import { intOption, selectionFromOptions } from '../../frames/plan.js';
@@ -55,6 +55,8 @@ export function framesRoutes(app: FastifyInstance, ctx: AppContext): void {
       let queued = false;
       try {
         if (videos.length !== 1) throw new ApiError(400, 'INVALID_ARGUMENT', 'give one video: a multipart `file` part, or JSON { "path": ... } under VDEDUP_ROOTS');
+        const bad = await screenVideo(videos[0]!);
+        if (bad !== undefined) throw bad;
         const timestamps = Array.isArray(body.timestamps) ? body.timestamps.join(',') : fields.timestamps;
         const given = { fps: fields.fps, count: fields.count, at: timestamps, random: fields.random, seed: fields.seed };
         if ([given.fps, given.count, given.at, given.random].filter((v) => v !== undefined).length !== 1) {

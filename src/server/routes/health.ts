@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
+import { redactUrl } from '../../service/config.js';
 import { binaryVersionLine, ffmpegBinary, ffprobeBinary, type ResolvedBinary } from '../../media/binaries.js';
 import { native } from '../../native/binding.js';
 
@@ -59,7 +60,7 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
       try {
         const latencyMs = await ctx.producer.ping();
         queues = await ctx.producer.counts();
-        redis = { ok: true, detail: ctx.config.redisUrl.replace(/\/\/[^@/]*@/, '//***@'), latencyMs };
+        redis = { ok: true, detail: redactUrl(ctx.config.redisUrl), latencyMs };
       } catch (err) {
         redis = { ok: false, detail: (err as Error).message };
       }

@@ -1,0 +1,199 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/server/app.js';
+import { startWorkers, type RunningWorkers } from '../../src/queue/worker.js';
+import { redactUrl } from '../../src/service/config.js';
+import { ffmpeg } from '../helpers/ffmpeg.js';
+import { badInput, clip } from '../helpers/paths.js';
+import { testEnv } from '../helpers/service.js';
+
+const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+
+async function upload(app: FastifyInstance, url: string, file: string, fields: Record<string, string> = {}, name = path.basename(file)) {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append('file', new Blob([await readFile(file)]), name);
+  const res = new Response(form);
+  return app.inject({ method: 'POST', url, headers: { 'content-type': res.headers.get('content-type')! }, payload: Buffer.from(await res.arrayBuffer()) });
+}
+
+/** Issue 8 over HTTP: hostile and broken inputs, limits, headers, logs. Real Redis, workers in this process. */
+describe('service hardening', () => {
+  let t: Awaited<ReturnType<typeof testEnv>>;
+  let app: FastifyInstance;
+  let workers: RunningWorkers;
+  let media: string;
+
+  beforeAll(async () => {
+    t = await testEnv();
+    media = path.join(t.config.dataDir, 'media');
+    await mkdir(media, { recursive: true });
+    app = await buildApp(t.config, { logger: false });
+    workers = await startWorkers(t.config, pino({ level: 'silent' }));
+    const added = await app.inject({ method: 'POST', url: '/v1/collections/bench/videos?wait=60', ...json({ path: 'scan/bench/testsrc2.mp4', id: 'testsrc2.mp4' }) });
+    expect(added.statusCode).toBe(200);
+
+    await writeFile(path.join(media, 'random.mp4'), randomBytes(200_000));
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=64x64', '-frames:v', '1', path.join(media, 'image.png')]);
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25,trim=duration=2', '-c:v', 'libx264', '-t', '0', path.join(media, 'no-frames.mp4')]).catch(() => undefined);
+    // Tries to make ffmpeg read a local file (and print it into a frame or an error message).
+    await writeFile(path.join(media, 'secret.txt'), 'TOP-SECRET-CONTENT-42\n');
+    await writeFile(path.join(media, 'playlist.mp4'), `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile://${path.join(media, 'secret.txt')}\n#EXTINF:10,\nfile://${clip('testsrc2.mp4')}\n#EXT-X-ENDLIST\n`);
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await workers?.close(5000);
+    await t?.cleanup();
+  });
+
+  it.each([
+    ['zero-byte.mp4', () => badInput('zero-byte.mp4'), 'EMPTY_FILE'],
+    ['random bytes named .mp4', () => path.join(media, 'random.mp4'), 'INVALID_MEDIA'],
+    ['text named .mp4', () => badInput('text.mp4'), 'INVALID_MEDIA'],
+    ['an image', () => path.join(media, 'image.png'), 'INVALID_MEDIA'],
+    ['audio only', () => badInput('audio-only.m4a'), 'NO_VIDEO_STREAM'],
+    ['truncated', () => badInput('truncated.mp4'), 'TRUNCATED_MEDIA'],
+    ['a playlist that names a local file', () => path.join(media, 'playlist.mp4'), 'INVALID_MEDIA'],
+    ['a video with no frames', () => path.join(media, 'no-frames.mp4'), 'NO_VIDEO_STREAM'],
+  ])('upload of %s: 422 with a clear reason, nothing queued, no file left', async (_label, file, code) => {
+    for (const url of ['/v1/check?wait=30', '/v1/frames?wait=30']) {
+      const res = await upload(app, url, file(), url.startsWith('/v1/check') ? { collection: 'bench' } : { count: '2' });
+      expect(res.statusCode, `${url}: ${res.body}`).toBe(422);
+      const { error } = res.json();
+      expect(error.code).toBe(code);
+      expect(error.message).toContain(path.basename(file()));
+      // The client's file name, never where the server keeps uploads, nor any file content.
+      expect(error.message).not.toContain(t.config.dataDir);
+      expect(res.body).not.toContain('TOP-SECRET');
+    }
+    const added = await upload(app, '/v1/collections/bench/videos', file());
+    expect(added.statusCode).toBe(202);
+    expect(added.json().rejected).toEqual([expect.objectContaining({ code })]);
+    expect(await readdir(path.join(t.config.dataDir, 'uploads'))).toEqual([]);
+  });
+
+  it('a video that probes fine but breaks off while decoding fails in the worker: 422 with ?wait, the worker carries on', async () => {
+    const res = await upload(app, '/v1/check?wait=30', badInput('truncated-faststart.mp4'), { collection: 'bench' });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error.code).toBe('TRUNCATED_MEDIA');
+    expect(res.json().error.message).toMatch(/^truncated-faststart\.mp4: .*decoded \d+ of \d+ expected frames/);
+    expect(res.json().error.message).not.toContain(t.config.dataDir);
+    const ok = await upload(app, '/v1/check?wait=30', clip('testsrc2.mp4'), { collection: 'bench' });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().result.matched).toBe(true);
+    expect(await readdir(path.join(t.config.dataDir, 'uploads'))).toEqual([]);
+  });
+
+  it('a very long unicode file name works and is reported as sent', async () => {
+    const name = `${'ünïcødé-名前-'.repeat(12)}.mp4`;
+    const res = await upload(app, '/v1/check?wait=30', clip('life.mp4'), { collection: 'bench' }, name);
+    expect(res.statusCode).toBe(200);
+    expect(res.json().result.video.name).toBe(name);
+  });
+
+  it('backpressure: past VDEDUP_MAX_QUEUE_DEPTH waiting jobs, 429 QUEUE_FULL with Retry-After', async () => {
+    // Its own prefix and no worker: jobs stay waiting.
+    const idle = await testEnv({ VDEDUP_MAX_QUEUE_DEPTH: '2' });
+    const local = await buildApp(idle.config, { logger: false });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await local.inject({ method: 'POST', url: '/v1/frames', ...json({ path: 'clips/testsrc2.mp4', count: 2 }) })).statusCode);
+      expect(statuses).toEqual([202, 202, 429]);
+      const full = await local.inject({ method: 'POST', url: '/v1/frames', ...json({ path: 'clips/testsrc2.mp4', count: 2 }) });
+      expect(full.json().error.code).toBe('QUEUE_FULL');
+      expect(full.headers['retry-after']).toBe('30');
+    } finally {
+      await local.close();
+      await idle.cleanup();
+    }
+  });
+
+  it('rate limit per key (and per address for everything else), /health exempt', async () => {
+    const local = await buildApp({ ...t.config, apiKey: 'k3y', rateLimitPerMinute: 3 }, { logger: false });
+    try {
+      const withKey = { authorization: 'Bearer k3y' };
+      const ok = [];
+      for (let i = 0; i < 4; i++) ok.push((await local.inject({ method: 'GET', url: '/v1/collections', headers: withKey })).statusCode);
+      expect(ok).toEqual([200, 200, 200, 429]);
+      const limited = await local.inject({ method: 'GET', url: '/v1/collections', headers: withKey });
+      expect(limited.json().error.code).toBe('RATE_LIMITED');
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      // Guessing keys is limited per address, separately from the key's budget.
+      const guesses = [];
+      for (let i = 0; i < 4; i++) guesses.push((await local.inject({ method: 'GET', url: '/v1/collections', headers: { authorization: `Bearer guess${i}` } })).statusCode);
+      expect(guesses).toEqual([401, 401, 401, 429]);
+      for (let i = 0; i < 5; i++) expect((await local.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('security headers on every answer; CORS off unless VDEDUP_CORS_ORIGINS names the origin', async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/collections', headers: { origin: 'https://evil.example' } });
+    expect(res.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer' });
+    expect(res.headers['content-security-policy']).toMatch(/default-src 'none'/);
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    const local = await buildApp({ ...t.config, corsOrigins: ['https://ui.example'] }, { logger: false });
+    try {
+      const preflight = await local.inject({
+        method: 'OPTIONS',
+        url: '/v1/check',
+        headers: { origin: 'https://ui.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      });
+      expect(preflight.headers['access-control-allow-origin']).toBe('https://ui.example');
+      const other = await local.inject({ method: 'GET', url: '/v1/collections', headers: { origin: 'https://evil.example' } });
+      expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('logs carry request ids but never the API key or Redis credentials', async () => {
+    let logs = '';
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        logs += String(chunk);
+        done();
+      },
+    });
+    const key = 'super-secret-api-key-123';
+    const local = await buildApp({ ...t.config, apiKey: key }, { logStream: stream });
+    try {
+      await local.inject({ method: 'GET', url: '/v1/collections', headers: { authorization: `Bearer ${key}` } });
+      await local.inject({ method: 'GET', url: '/v1/collections', headers: { authorization: `Bearer ${key}x` } });
+      await local.inject({ method: 'GET', url: `/v1/jobs/check.x?token=1`, headers: { authorization: `Basic ${Buffer.from(`u:${key}`).toString('base64')}` } });
+      expect(logs).toMatch(/"reqId"/);
+      expect(logs).not.toContain(key);
+      expect(logs).not.toContain(Buffer.from(`u:${key}`).toString('base64'));
+    } finally {
+      await local.close();
+    }
+    expect(redactUrl('redis://user:hunter2@redis.internal:6379/0')).toBe('redis://***@redis.internal:6379/0');
+  });
+
+  it('a job that runs past VDEDUP_JOB_TIMEOUT_SECONDS is stopped and failed with the reason, not retried', async () => {
+    const slow = await testEnv();
+    const config = { ...slow.config, jobTimeoutMs: 20 };
+    const local = await buildApp(config, { logger: false });
+    const limitedWorkers = await startWorkers(config, pino({ level: 'silent' }), ['frames']);
+    try {
+      const res = await local.inject({ method: 'POST', url: '/v1/frames?wait=30', ...json({ path: 'scan/bench/mandelbrot-zoom.mp4', fps: 2 }) });
+      expect(res.statusCode).toBe(422);
+      expect(res.json().error.code).toBe('TIMEOUT');
+      expect(res.json().error.message).toMatch(/VDEDUP_JOB_TIMEOUT_SECONDS/);
+      const jobId = /job (frames\.[\w-]+)/.exec(res.json().error.message)![1]!;
+      expect((await local.inject({ method: 'GET', url: `/v1/jobs/${jobId}` })).json().attemptsMade).toBe(1);
+    } finally {
+      await local.close();
+      await limitedWorkers.close(5000);
+      await slow.cleanup();
+    }
+  });
+});
+
