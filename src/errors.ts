@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'ABORTED'
   | 'NATIVE_MODULE_MISSING'
+  | 'STORE_WRITE_FAILED'
   | 'INVALID_ARGUMENT';
 
 export class VdedupError extends Error {

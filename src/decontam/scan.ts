@@ -217,6 +217,8 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
       return r.fingerprint;
     } catch (err) {
       if (opts.signal?.aborted) throw err;
+      // A store that cannot be written fails every video alike: stop with its reason.
+      if (isVdedupError(err) && err.code === 'STORE_WRITE_FAILED') throw err;
       errors.push(errorOf(side, item, err));
       return undefined;
     } finally {

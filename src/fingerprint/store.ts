@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Fingerprint } from './fingerprint.js';
 import type { VideoStreamInfo } from '../media/probe.js';
+import { VdedupError } from '../errors.js';
 
 /**
  * Durable fingerprint store: one file per content key, written atomically (temp file, fsync,
@@ -116,6 +117,20 @@ export interface StoreEntryInfo {
   modified: Date;
 }
 
+/** A store write that failed (disk full, read-only, no permission): one clear line, the cause kept. */
+function storeWriteError(dir: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    ENOSPC: 'the disk is full',
+    EDQUOT: 'the disk quota is used up',
+    EROFS: 'the file system is read-only',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+  };
+  if (code === undefined || why[code] === undefined) return err;
+  return new VdedupError('STORE_WRITE_FAILED', `cannot write the fingerprint store at ${dir}: ${why[code]} (${code}); free space or point --cache-dir / VDEDUP_CACHE_DIR elsewhere`, { cause: err });
+}
+
 export class FingerprintStore {
   readonly dir: string;
 
@@ -150,23 +165,21 @@ export class FingerprintStore {
 
   async put(key: string, fp: Fingerprint): Promise<void> {
     const file = this.entryPath(key);
-    await mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-    const handle = await open(tmp, 'wx');
     try {
-      await handle.writeFile(encode(key, fp));
-      await handle.sync();
-    } catch (err) {
-      await handle.close();
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    await handle.close();
-    try {
+      await mkdir(path.dirname(file), { recursive: true });
+      const handle = await open(tmp, 'wx');
+      try {
+        await handle.writeFile(encode(key, fp));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await rename(tmp, file);
     } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
+      // Nothing half-written stays behind: the entry is either complete or absent.
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw storeWriteError(this.dir, err);
     }
   }
 

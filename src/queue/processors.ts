@@ -248,6 +248,7 @@ export function framesProcessor(deps: ProcessorDeps) {
       const dir = framesDir(deps.config, job.id!);
       // A retried attempt starts clean: no frame of an earlier attempt is served.
       await rm(dir, { recursive: true, force: true });
+      // A failed attempt leaves no frames behind.
       const manifest = await extractFrames(data.video.path, {
         selection: data.selection,
         outDir: dir,
@@ -259,6 +260,9 @@ export function framesProcessor(deps: ProcessorDeps) {
         fast: data.fast,
         signal,
         onProgress: (done, total) => throttle(() => job.updateProgress({ done, total })),
+      }).catch(async (err: unknown) => {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
       });
       // Progress updates are throttled: the last one may lag behind the finished job.
       await job.updateProgress({ done: manifest.frames.length, total: manifest.frames.length });

@@ -21,6 +21,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   EMPTY_FILE: 422,
   FFMPEG_NOT_FOUND: 500,
   NATIVE_MODULE_MISSING: 500,
+  STORE_WRITE_FAILED: 507,
 };
 
 export function registerErrorHandling(app: FastifyInstance): void {

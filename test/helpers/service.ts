@@ -125,9 +125,13 @@ export async function videoForm(file: string, fields: Record<string, string> = {
   return form;
 }
 
-/** A second redis-server on its own port, for tests that stop and restart Redis. */
-export async function startRedis(port: number): Promise<{ stop: () => Promise<void>; url: string }> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+/**
+ * A second redis-server on its own port, for tests that stop and restart Redis. With `dir`, it
+ * keeps an append-only file there (fsync on every write), so a restart finds the queues again.
+ */
+export async function startRedis(port: number, dir?: string): Promise<{ stop: (signal?: NodeJS.Signals) => Promise<void>; url: string }> {
+  const persistence = dir === undefined ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir];
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
@@ -143,8 +147,8 @@ export async function startRedis(port: number): Promise<{ stop: () => Promise<vo
   }
   return {
     url,
-    stop: async () => {
-      child.kill('SIGKILL');
+    stop: async (signal: NodeJS.Signals = 'SIGKILL') => {
+      child.kill(signal);
       await exited;
     },
   };
