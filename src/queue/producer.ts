@@ -158,13 +158,13 @@ export class Producer {
     return this.addIdempotent('fingerprint', 'collection-add', data, jobIds.collectionAdd(data.collection, key));
   }
 
+  /** The route admits the request (`admit('check')`) before it reads the upload. */
   async addCheck(data: CheckJob, version: number): Promise<Job> {
-    await this.admit('check');
     return this.addIdempotent('check', 'check', data, jobIds.check(data.collection, version, data.preset, data.key));
   }
 
+  /** The route admits the request (`admit('frames')`) before it reads the upload. */
   async addFrames(data: FramesJob): Promise<Job> {
-    await this.admit('frames');
     return this.guard(() => this.queues.frames.add('frames', data, { jobId: `frames.${randomUUID()}` }));
   }
 

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpeg } from '../helpers/ffmpeg.js';
@@ -147,30 +147,68 @@ describe('service stack: API + 2 worker processes + Redis', () => {
     workers.push(await startWorker(t.env));
   }, 120_000);
 
-  it('50 concurrent POST /v1/check requests all succeed (latency and throughput printed)', async () => {
-    const clips: string[] = [];
-    for (let i = 0; i < 50; i++) {
-      const file = path.join(media, `small-${i}.mp4`);
-      await ffmpeg(['-f', 'lavfi', '-i', `life=size=160x120:rate=5:seed=${i + 1}:mold=10`, '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', file]);
-      clips.push(file);
-    }
-    const forms = await Promise.all(clips.map((c) => videoForm(c, { collection: 'benchmarks' })));
+  /** `files.length` checks at once, each uploading its own clip; all must answer 200 with a result. */
+  async function burst(files: string[]) {
+    const forms = await Promise.all(files.map((c) => videoForm(c, { collection: 'benchmarks' })));
     const started = performance.now();
     const results = await Promise.all(
       forms.map(async (form) => {
         const t0 = performance.now();
-        const r = await fetch(`${api.url}/v1/check?wait=120`, { method: 'POST', body: form });
+        const r = await fetch(`${api.url}/v1/check?wait=300`, { method: 'POST', body: form });
         const body: Json = await r.json();
         return { status: r.status, state: body.state as string, matched: body.result?.matched as boolean, ms: performance.now() - t0 };
       }),
     );
     const wallS = (performance.now() - started) / 1000;
+    const ms = results.map((r) => r.ms).sort((a, b) => a - b);
+    const errors = results.filter((r) => r.status !== 200 || r.state !== 'completed').length;
+    return {
+      results,
+      figures: { requests: files.length, workers: 2, concurrency: 1, errors, p50Ms: Math.round(percentile(ms, 50)), p99Ms: Math.round(percentile(ms, 99)), throughputPerS: +(files.length / wallS).toFixed(1) },
+    };
+  }
+
+  /** Peak resident memory of a process so far (VmHWM), in MiB. */
+  async function peakRssMiB(pid: number): Promise<number> {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024);
+  }
+
+  const clips: string[] = [];
+
+  it('50 concurrent POST /v1/check requests all succeed (latency and throughput printed)', async () => {
+    for (let i = 0; i < 50; i++) {
+      const file = path.join(media, `small-${i}.mp4`);
+      await ffmpeg(['-f', 'lavfi', '-i', `life=size=160x120:rate=5:seed=${i + 1}:mold=10`, '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', file]);
+      clips.push(file);
+    }
+    const { results, figures } = await burst(clips);
     expect(results.map((r) => r.status)).toEqual(Array(50).fill(200));
     expect(results.every((r) => r.state === 'completed' && r.matched === false)).toBe(true);
-    const ms = results.map((r) => r.ms).sort((a, b) => a - b);
-    const figures = { requests: 50, workers: 2, concurrency: 1, p50Ms: Math.round(percentile(ms, 50)), p99Ms: Math.round(percentile(ms, 99)), throughputPerS: +(50 / wallS).toFixed(1) };
-    console.log(`service load: ${JSON.stringify(figures)}`);
+    console.log(`service load (issue 4): ${JSON.stringify(figures)}`);
   }, 180_000);
+
+  it('200 concurrent checks through the real stack: no errors; latency, throughput and peak memory recorded', async () => {
+    // 200 files never checked before (the 50 pictures above, remuxed with other metadata: other
+    // bytes, other content keys, so 200 new jobs rather than answers from earlier ones).
+    const fresh: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const file = path.join(media, `copy-${i}.mp4`);
+      await ffmpeg(['-i', clips[i % clips.length]!, '-c', 'copy', '-metadata', `comment=copy ${i}`, file]);
+      fresh.push(file);
+    }
+    const { results, figures } = await burst(fresh);
+    expect(figures.errors).toBe(0);
+    expect(results.every((r) => r.matched === false)).toBe(true);
+    const memory = {
+      apiPeakRssMiB: await peakRssMiB(api.proc.pid),
+      workerPeakRssMiB: await Promise.all(workers.map((w) => peakRssMiB(w.pid))),
+    };
+    const out = { ...figures, ...memory };
+    console.log(`service load (issue 8): ${JSON.stringify(out)}`);
+    await mkdir(path.join(repoRoot, 'test-artifacts'), { recursive: true });
+    await writeFile(path.join(repoRoot, 'test-artifacts', 'service-load.json'), `${JSON.stringify(out, null, 2)}\n`);
+  }, 300_000);
 
   it('the API and the workers stop cleanly on SIGTERM, leaving no upload behind', async () => {
     expect(await readdir(path.join(t.config.dataDir, 'uploads'))).toEqual([]);

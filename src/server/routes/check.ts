@@ -35,6 +35,8 @@ export function checkRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request, reply) => {
       const wait = Math.min(request.query.wait ?? 0, ctx.config.maxWaitSeconds);
+      // A full queue (or Redis down) is said before the upload is read.
+      await ctx.producer.admit('check');
       const { fields, videos } = await receiveVideos(request, ctx.config, 1, CheckBody);
       let queued = false;
       try {

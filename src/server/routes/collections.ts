@@ -64,6 +64,8 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (request, reply) => {
       const collection = checkCollectionName(request.params.name);
       const wait = Math.min(request.query.wait ?? 0, ctx.config.maxWaitSeconds);
+      // A full queue (or Redis down) is said before the uploads are read.
+      await ctx.producer.admit('fingerprint');
       const { fields, videos } = await receiveVideos(request, ctx.config, MAX_VIDEOS_PER_REQUEST, CollectionVideosBody);
       const queuedUploads = new Set<string>();
       try {
@@ -84,7 +86,6 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
           }
         }
         if (items.length === 0) throw new ApiError(400, 'INVALID_ARGUMENT', 'no videos: send multipart `file` parts, or JSON { "path" | "paths" | "source" | "benchmark" }');
-        await ctx.producer.admit('fingerprint');
         const queued: Array<{ id: string; jobId: string; state: string }> = [];
         const rejected: Array<{ id: string; code: string; message: string }> = [];
         const jobs: Job[] = [];

@@ -51,6 +51,8 @@ export function framesRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (request, reply) => {
       const wait = Math.min(request.query.wait ?? 0, ctx.config.maxWaitSeconds);
       const body = (request.isMultipart() ? {} : (request.body ?? {})) as Record<string, unknown>;
+      // A full queue (or Redis down) is said before the upload is read.
+      await ctx.producer.admit('frames');
       const { fields, videos } = await receiveVideos(request, ctx.config, 1, FramesBody);
       let queued = false;
       try {
