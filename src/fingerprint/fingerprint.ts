@@ -3,6 +3,7 @@ import { errorLines, parseInputBanner, type InputBanner } from '../media/banner.
 import { checkInputFile } from '../media/input.js';
 import { classifyMediaFailure, looksLikeMp4, STILL_IMAGE_FORMAT, type VideoStreamInfo } from '../media/probe.js';
 import { DecodeFailure, sampleGrayFrames, SAMPLE_SIZE } from '../media/sample.js';
+import { MAX_TIMER_MS } from '../media/process.js';
 import { VdedupError } from '../errors.js';
 
 /** Sampling rate of fingerprints: the paper's 1 frame per second. */
@@ -78,10 +79,11 @@ export async function fingerprintVideo(file: string, options: FingerprintOptions
   let watchdogFired = false;
   const onBanner = (banner: InputBanner) => {
     if (watchdog !== undefined || options.timeoutMs !== undefined) return;
+    // A header may state an absurd duration: the delay is capped (a longer one would fire at once).
     watchdog = setTimeout(() => {
       watchdogFired = true;
       abortDecode.abort();
-    }, 120_000 + Math.ceil((banner.duration ?? 4 * 3600) * 1000));
+    }, Math.min(MAX_TIMER_MS, 120_000 + Math.ceil((banner.duration ?? 4 * 3600) * 1000)));
     watchdog.unref();
   };
   try {

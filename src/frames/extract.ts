@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { planFrames, type FrameSelection, type PlannedFrame, type VideoTiming } from './plan.js';
@@ -190,12 +190,18 @@ export async function extractFrames(video: string, o: ExtractOptions): Promise<F
   const strategy = o.fast === true ? 'seek' : (o.strategy ?? chooseStrategy(o.selection, plan.length, timing.duration));
   await mkdir(o.outDir, { recursive: true });
   const frames: ExtractedFrame[] = [];
-  await decodePlannedFrames(video, probe, plan, { ...o, strategy, fps: o.selection.mode === 'fps' ? o.selection.fps : undefined }, async (planned, frame) => {
-    const name = fileName(planned, format);
-    await writeFile(path.join(o.outDir, name), await encodeImage(frame, o));
-    frames.push({ index: planned.index, requested: planned.requested, timestamp: planned.timestamp, file: name, width: frame.width, height: frame.height });
-    o.onProgress?.(frames.length, plan.length);
-  });
+  try {
+    await decodePlannedFrames(video, probe, plan, { ...o, strategy, fps: o.selection.mode === 'fps' ? o.selection.fps : undefined }, async (planned, frame) => {
+      const name = fileName(planned, format);
+      await writeFile(path.join(o.outDir, name), await encodeImage(frame, o));
+      frames.push({ index: planned.index, requested: planned.requested, timestamp: planned.timestamp, file: name, width: frame.width, height: frame.height });
+      o.onProgress?.(frames.length, plan.length);
+    });
+  } catch (err) {
+    // A failed extraction leaves no partial set behind: the images it wrote go (nothing else).
+    await Promise.all(frames.map((f) => rm(path.join(o.outDir, f.file), { force: true })));
+    throw err;
+  }
   frames.sort((a, b) => a.index - b.index);
   const manifest: FramesManifest = { video, fast: o.fast === true, duration: timing.duration, frameRate, selection: o.selection, strategy, format, frames };
   await writeFile(path.join(o.outDir, 'frames.json'), `${JSON.stringify(manifest, null, 2)}\n`);

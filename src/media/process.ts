@@ -9,6 +9,9 @@ import { VdedupError } from '../errors.js';
 const STDERR_HEAD_BYTES = 32 * 1024;
 const STDERR_KEEP_BYTES = 16 * 1024;
 
+/** Node timers take at most 2^31-1 ms (about 24.8 days); a longer delay would fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface RunOptions {
   /** The media file the process works on, named in every error. */
   file: string;
@@ -73,7 +76,7 @@ export function spawnMedia(binary: string, args: string[], options: RunOptions):
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const timer =
     options.timeoutMs !== undefined && options.timeoutMs > 0
-      ? setTimeout(() => kill('TIMEOUT'), options.timeoutMs)
+      ? setTimeout(() => kill('TIMEOUT'), Math.min(options.timeoutMs, MAX_TIMER_MS))
       : undefined;
 
   const exited = new Promise<ProcessExit>((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -26,7 +26,22 @@ beforeAll(async () => {
   const long = `${'ünïcødé-名前-'.repeat(12)}.mp4`;
   await ffmpeg(['-i', clip('testsrc2.mp4'), '-t', '3', '-c', 'copy', path.join(dir, long)]);
   await ffmpeg(['-f', 'lavfi', '-i', `${src},trim=duration=2`, '-c:v', 'libx264', '-t', '0', path.join(dir, 'no-frames.mp4')]).catch(() => undefined);
+  // Absurd headers: every JPEG frame claims 60000x60000 pixels; an MP4 claims ~50 days (3 s inside).
+  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=64x64:rate=5', '-t', '3', '-c:v', 'mjpeg', path.join(dir, 'small.avi')]);
+  const avi = await readFile(path.join(dir, 'small.avi'));
+  for (let i = avi.indexOf(SOF0); i >= 0; i = avi.indexOf(SOF0, i + 2)) {
+    avi.writeUInt16BE(60000, i + 5); // height
+    avi.writeUInt16BE(60000, i + 7); // width
+  }
+  await writeFile(path.join(dir, 'huge-dims.avi'), avi);
+  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=64x64:rate=5', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', path.join(dir, 'short.mp4')]);
+  const mp4 = await readFile(path.join(dir, 'short.mp4'));
+  // Version-0 boxes: the duration field sits 20 bytes after the type in mvhd/mdhd, 24 in tkhd.
+  for (const [box, at] of [['mvhd', 20], ['mdhd', 20], ['tkhd', 24]] as const) mp4.writeUInt32BE(0xfffffff0, mp4.indexOf(box) + at);
+  await writeFile(path.join(dir, 'huge-duration.mp4'), mp4);
 });
+
+const SOF0 = Buffer.from([0xff, 0xc0]);
 
 async function fingerprint(name: string) {
   const file = path.join(dir, name);
@@ -71,6 +86,24 @@ describe('bad and unusual inputs (CLI)', () => {
   it('a very long unicode file name works', async () => {
     const { doc } = await fingerprint(`${'ünïcødé-名前-'.repeat(12)}.mp4`);
     expect([3, 4]).toContain(doc?.frameCount);
+  });
+
+  it('absurd dimensions in the header: one line, exit 1, at once and without a huge allocation', async () => {
+    const { file, r } = await fingerprint('huge-dims.avi');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(file);
+    expect(r.ms).toBeLessThan(20_000);
+  });
+
+  it('an absurd duration in the header: fingerprints the frames really there; frames fails cleanly, writing nothing', async () => {
+    const { doc } = await fingerprint('huge-duration.mp4');
+    expect(doc?.frameCount).toBe(3);
+    const out = path.join(dir, 'huge-duration-frames');
+    const r = await runCli(['frames', path.join(dir, 'huge-duration.mp4'), '--count', '4', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect((await readdir(out).catch(() => [] as string[])).filter((n) => n.startsWith('frame_'))).toEqual([]);
   });
 
   it('a video without frames fails with one line', async () => {
