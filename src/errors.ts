@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'ABORTED'
   | 'NATIVE_MODULE_MISSING'
   | 'STORE_WRITE_FAILED'
+  | 'MEMORY_LIMIT'
   | 'INVALID_ARGUMENT';
 
 export class VdedupError extends Error {

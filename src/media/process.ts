@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { VdedupError } from '../errors.js';
 
@@ -11,6 +12,40 @@ const STDERR_KEEP_BYTES = 16 * 1024;
 
 /** Node timers take at most 2^31-1 ms (about 24.8 days); a longer delay would fire at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Address-space cap for every ffmpeg/ffprobe (MiB), applied through util-linux `prlimit`: a
+ * hostile or absurd input fails with MEMORY_LIMIT instead of taking the machine's memory.
+ * VDEDUP_FFMPEG_MEMORY_MB sets it (0: none); the service sets its own default at start.
+ */
+let memoryLimitMb: number | undefined = parseMemoryMb(process.env.VDEDUP_FFMPEG_MEMORY_MB);
+let prlimitPath: string | null | undefined;
+
+function parseMemoryMb(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new VdedupError('INVALID_ARGUMENT', `VDEDUP_FFMPEG_MEMORY_MB must be a whole number of MiB, got "${raw}"`);
+  return n === 0 ? undefined : n;
+}
+
+/** Set the cap (MiB; undefined or 0: none). An explicit VDEDUP_FFMPEG_MEMORY_MB wins over it. */
+export function setMediaMemoryLimit(mb: number | undefined): void {
+  if (process.env.VDEDUP_FFMPEG_MEMORY_MB !== undefined && process.env.VDEDUP_FFMPEG_MEMORY_MB !== '') return;
+  memoryLimitMb = mb === 0 ? undefined : mb;
+}
+
+/** The cap in force and how it is applied, for /health: "4096 MiB (prlimit)", or why there is none. */
+export function mediaMemoryLimit(): string {
+  if (memoryLimitMb === undefined) return 'none';
+  return findPrlimit() === null ? `${memoryLimitMb} MiB requested, but prlimit (util-linux) is missing: not applied` : `${memoryLimitMb} MiB (prlimit)`;
+}
+
+function findPrlimit(): string | null {
+  if (prlimitPath === undefined) {
+    prlimitPath = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p)) ?? null;
+  }
+  return prlimitPath;
+}
 
 export interface RunOptions {
   /** The media file the process works on, named in every error. */
@@ -43,7 +78,10 @@ export function spawnMedia(binary: string, args: string[], options: RunOptions):
   if (options.signal?.aborted) {
     throw new VdedupError('ABORTED', 'aborted before start', { file: options.file });
   }
-  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(binary, args, {
+  const prlimit = memoryLimitMb === undefined ? null : findPrlimit();
+  const [command, argv] =
+    prlimit === null ? [binary, args] : [prlimit, [`--as=${memoryLimitMb! * 1024 * 1024}`, '--', binary, ...args]];
+  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(command, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     windowsHide: true,
   });
@@ -96,6 +134,12 @@ export function spawnMedia(binary: string, args: string[], options: RunOptions):
         );
       } else if (killedFor === 'ABORTED') {
         reject(new VdedupError('ABORTED', 'aborted', { file: options.file }));
+      } else if (prlimit !== null && code !== 0 && /Cannot allocate memory|Out of memory|std::bad_alloc|failed to map segment/i.test(stderrText())) {
+        reject(
+          new VdedupError('MEMORY_LIMIT', `decoding needs more than the memory limit of ${memoryLimitMb} MiB (VDEDUP_FFMPEG_MEMORY_MB)`, {
+            file: options.file,
+          }),
+        );
       } else {
         resolve({ code, signal, stderr: stderrText().trim() });
       }

@@ -47,6 +47,7 @@ const BAD_INPUT: ReadonlySet<ErrorCode> = new Set([
   'NO_FRAMES',
   'INVALID_ARGUMENT',
   'TIMEOUT',
+  'MEMORY_LIMIT',
 ]);
 
 export function isBadInputCode(code: string): boolean {

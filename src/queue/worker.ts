@@ -7,6 +7,7 @@ import { redisConnection, type QueueName } from './jobs.js';
 import { checkProcessor, fingerprintProcessor, framesProcessor, scanProcessor, timedOut, type ProcessorDeps } from './processors.js';
 import { CollectionMatchers, CollectionRegistry } from '../decontam/collections.js';
 import { FingerprintStore } from '../fingerprint/store.js';
+import { setMediaMemoryLimit } from '../media/process.js';
 import { redactUrl, type ServiceConfig } from '../service/config.js';
 
 export interface RunningWorkers {
@@ -39,6 +40,7 @@ export async function startWorkers(
   logger: Logger,
   queues: readonly QueueName[] = ['fingerprint', 'check', 'scan', 'frames'],
 ): Promise<RunningWorkers> {
+  setMediaMemoryLimit(config.ffmpegMemoryMb);
   const redis = redisConnection(config, 'blocking');
   const registry = new CollectionRegistry(redis, config.prefix);
   const store = new FingerprintStore(config.dataDir);

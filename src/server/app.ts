@@ -15,6 +15,7 @@ import { scanRoutes } from './routes/scans.js';
 import { Producer } from '../queue/producer.js';
 import { QUEUE_NAMES } from '../queue/jobs.js';
 import { packageVersion } from '../cli/version.js';
+import { setMediaMemoryLimit } from '../media/process.js';
 import type { ServiceConfig } from '../service/config.js';
 
 /** What every route reads: settings, the queues, the version. No other state. */
@@ -66,6 +67,7 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  setMediaMemoryLimit(config.ffmpegMemoryMb); // the ffprobe screening of uploads
   const ctx: AppContext = { config, producer: new Producer(config), version: packageVersion() };
   app.addHook('onClose', async () => ctx.producer.close());
   app.addHook('onSend', async (request, reply) => {

@@ -43,6 +43,8 @@ export interface ServiceConfig {
   corsOrigins: string[];
   /** A job running longer than this is stopped and failed (no retry): hung or absurd input. */
   jobTimeoutMs: number;
+  /** Memory cap of every ffmpeg/ffprobe the service runs (MiB; 0: none). */
+  ffmpegMemoryMb: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
@@ -86,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
       .map((o) => o.trim())
       .filter((o) => o !== ''),
     jobTimeoutMs: int(env, 'VDEDUP_JOB_TIMEOUT_SECONDS', 6 * 3600, 1) * 1000,
+    ffmpegMemoryMb: int(env, 'VDEDUP_FFMPEG_MEMORY_MB', 4096, 0),
   };
 }
 

@@ -106,6 +106,17 @@ describe('bad and unusual inputs (CLI)', () => {
     expect((await readdir(out).catch(() => [] as string[])).filter((n) => n.startsWith('frame_'))).toEqual([]);
   });
 
+  it('a decode that needs more memory than VDEDUP_FFMPEG_MEMORY_MB allows: one line naming the limit, exit 1', async () => {
+    const hd = path.join(dir, 'hd.mp4');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', hd]);
+    const r = await runCli(['fingerprint', hd], { VDEDUP_FFMPEG_MEMORY_MB: '200' });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/memory limit of 200 MiB \(VDEDUP_FFMPEG_MEMORY_MB\)/);
+    // The same file within a sane limit is fine.
+    expect((await runCli(['fingerprint', hd], { VDEDUP_FFMPEG_MEMORY_MB: '2048' })).code).toBe(0);
+  });
+
   it('a video without frames fails with one line', async () => {
     const { r } = await fingerprint('no-frames.mp4');
     expect(r.code).toBe(1);

@@ -90,6 +90,24 @@ describe('faults', () => {
       }
     });
 
+    it('a job whose ffmpeg needs more than VDEDUP_FFMPEG_MEMORY_MB fails with MEMORY_LIMIT, not retried; the worker carries on', async () => {
+      const hd = path.join(t.config.dataDir, 'hd.mp4');
+      await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', hd]);
+      const workerEnv = { ...t.env, VDEDUP_ROOTS: t.config.dataDir, VDEDUP_FFMPEG_MEMORY_MB: '200', VDEDUP_WORKER_CONCURRENCY: '1' };
+      const worker = await startWorker(workerEnv, '--queues', 'frames');
+      // The API's own ffprobe runs without the small limit, so the job reaches the worker.
+      const app = await buildApp({ ...loadConfig(workerEnv), ffmpegMemoryMb: 0 }, { logger: false });
+      try {
+        const res = await app.inject({ method: 'POST', url: '/v1/frames?wait=30', ...json({ path: hd, count: 2 }) });
+        expect(res.statusCode).toBe(422);
+        expect(res.json().error).toMatchObject({ code: 'MEMORY_LIMIT', message: expect.stringMatching(/200 MiB/) });
+        expect(worker.child.exitCode).toBeNull();
+      } finally {
+        await app.close();
+        await worker.stop();
+      }
+    });
+
     it('Redis restarts in the middle of a scan: the scan completes with the right report and the worker stays up', async () => {
       const port = await freePort();
       const redisDir = path.join(t.config.dataDir, 'redis');

@@ -4,6 +4,7 @@ import type { AppContext } from '../app.js';
 import { redactUrl } from '../../service/config.js';
 import { binaryVersionLine, ffmpegBinary, ffprobeBinary, type ResolvedBinary } from '../../media/binaries.js';
 import { native } from '../../native/binding.js';
+import { mediaMemoryLimit } from '../../media/process.js';
 
 const Component = Type.Object({ ok: Type.Boolean(), detail: Type.String() }, { additionalProperties: true });
 const Health = Type.Object(
@@ -15,6 +16,13 @@ const Health = Type.Object(
     ffprobe: Component,
     native: Component,
     queues: Type.Union([Type.Record(Type.String(), Type.Record(Type.String(), Type.Integer())), Type.Null()]),
+    limits: Type.Object({
+      ffmpegMemory: Type.String({ description: 'memory cap of each ffmpeg/ffprobe this process runs' }),
+      jobTimeoutSeconds: Type.Number(),
+      maxUploadBytes: Type.Number(),
+      maxQueueDepth: Type.Integer(),
+      rateLimitPerMinute: Type.Integer({ description: '0: off' }),
+    }),
   },
   { $id: 'Health' },
 );
@@ -65,7 +73,15 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
         redis = { ok: false, detail: (err as Error).message };
       }
       const ok = redis.ok && looked.ffmpeg.ok && looked.ffprobe.ok && looked.native.ok;
-      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', version: ctx.version, redis, ...looked, queues });
+      const c = ctx.config;
+      const limits = {
+        ffmpegMemory: mediaMemoryLimit(),
+        jobTimeoutSeconds: c.jobTimeoutMs / 1000,
+        maxUploadBytes: c.maxUploadBytes,
+        maxQueueDepth: c.maxQueueDepth,
+        rateLimitPerMinute: c.rateLimitPerMinute,
+      };
+      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', version: ctx.version, redis, ...looked, queues, limits });
     },
   );
 }
