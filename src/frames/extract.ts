@@ -5,7 +5,7 @@ import { planFrames, type FrameSelection, type PlannedFrame, type VideoTiming } 
 import { readPpmStream, type RgbFrame } from './ppm.js';
 import { ffmpegBinary } from '../media/binaries.js';
 import { fileUrl, INPUT_PROTOCOL_ARGS } from '../media/input.js';
-import { probeVideo, type ProbeResult } from '../media/probe.js';
+import { classifyMediaFailure, looksLikeMp4, probeVideo, type ProbeResult } from '../media/probe.js';
 import { spawnMedia, stderrSummary } from '../media/process.js';
 import { VdedupError } from '../errors.js';
 
@@ -122,6 +122,8 @@ export async function encodeImage(frame: RgbFrame, o: OutputOptions): Promise<Bu
   }
 }
 
+const BAD_DATA = /Invalid data found when processing input|could not find codec parameters|moov atom not found|partial file|Invalid dimensions|Picture size \d+x\d+ is invalid/i;
+
 /** Run one ffmpeg process and hand every decoded frame to `onFrame` as it arrives. */
 async function runFfmpeg(
   file: string,
@@ -149,7 +151,11 @@ async function runFfmpeg(
     throw new VdedupError('FFMPEG_FAILED', `reading frames failed: ${(err as Error).message}`, { file });
   }
   const exit = await proc.exited;
-  if (exit.code !== 0) throw new VdedupError('FFMPEG_FAILED', `ffmpeg failed: ${stderrSummary(exit.stderr) || `exit ${exit.code}`}`, { file });
+  if (exit.code !== 0) {
+    // Damaged or impossible media is the input's fault (no retry helps); anything else is ffmpeg's.
+    if (BAD_DATA.test(exit.stderr)) throw classifyMediaFailure(exit.stderr, file, await looksLikeMp4(file).catch(() => false));
+    throw new VdedupError('FFMPEG_FAILED', `ffmpeg failed: ${stderrSummary(exit.stderr) || `exit ${exit.code}`}`, { file });
+  }
   return { frames: n, stderr: exit.stderr };
 }
 
@@ -165,7 +171,8 @@ export function balancedSum(terms: string[]): string {
 }
 
 const baseArgs = ['-nostdin', '-hide_banner', '-loglevel', 'error'];
-const outArgs = ['-an', '-sn', '-dn', '-f', 'image2pipe', '-c:v', 'ppm', 'pipe:1'];
+// 8-bit RGB whatever the source: ffmpeg would otherwise write 16-bit PPM for 10-bit video.
+const outArgs = ['-an', '-sn', '-dn', '-pix_fmt', 'rgb24', '-f', 'image2pipe', '-c:v', 'ppm', 'pipe:1'];
 
 function fileName(f: PlannedFrame, format: ImageFormat): string {
   return `frame_${String(f.index).padStart(5, '0')}_${f.timestamp.toFixed(3)}s.${format}`;

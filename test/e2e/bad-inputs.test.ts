@@ -62,8 +62,11 @@ describe('bad and unusual inputs (CLI)', () => {
     expect(r.stderr).toMatch(cause);
   });
 
-  it('10-bit video works', async () => {
+  it('10-bit video works, for fingerprints and frames (8-bit images out)', async () => {
     expect((await fingerprint('10bit.mp4')).doc?.frameCount).toBe(4);
+    const r = await runCli(['frames', path.join(dir, '10bit.mp4'), '--count', '2', '--out', path.join(dir, '10bit-frames')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await readdir(path.join(dir, '10bit-frames'))).filter((n) => n.endsWith('.jpg'))).toHaveLength(2);
   });
 
   it('odd frame size works', async () => {

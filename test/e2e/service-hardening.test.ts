@@ -12,6 +12,7 @@ import { ffmpeg } from '../helpers/ffmpeg.js';
 import { badInput, clip } from '../helpers/paths.js';
 import { testEnv } from '../helpers/service.js';
 
+const SOF0 = Buffer.from([0xff, 0xc0]);
 const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
 
 async function upload(app: FastifyInstance, url: string, file: string, fields: Record<string, string> = {}, name = path.basename(file)) {
@@ -43,6 +44,18 @@ describe('service hardening', () => {
     await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25,trim=duration=2', '-c:v', 'libx264', '-t', '0', path.join(media, 'no-frames.mp4')]).catch(() => undefined);
     // Tries to make ffmpeg read a local file (and print it into a frame or an error message).
     await writeFile(path.join(media, 'secret.txt'), 'TOP-SECRET-CONTENT-42\n');
+    const src = 'testsrc2=size=320x240:rate=25';
+    await ffmpeg(['-f', 'lavfi', '-i', `${src},trim=duration=4`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p10le', path.join(media, '10bit.mp4')]);
+    await ffmpeg(['-f', 'lavfi', '-i', `${src},scale=321:241,trim=duration=4`, '-c:v', 'libx264', '-pix_fmt', 'yuv444p', path.join(media, 'odd-size.mkv')]);
+    await ffmpeg(['-i', clip('testsrc2.mp4'), '-t', '4', '-c', 'copy', '-metadata:s:v:0', 'rotate=90', path.join(media, 'rotated.mp4')]);
+    await ffmpeg(['-f', 'lavfi', '-i', `${src},trim=duration=6,setpts='N/25/TB+0.03*sin(N)/TB'`, '-fps_mode', 'vfr', '-c:v', 'libx264', path.join(media, 'vfr.mp4')]);
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=64x64:rate=5', '-t', '3', '-c:v', 'mjpeg', path.join(media, 'small.avi')]);
+    const avi = await readFile(path.join(media, 'small.avi'));
+    for (let i = avi.indexOf(SOF0); i >= 0; i = avi.indexOf(SOF0, i + 2)) {
+      avi.writeUInt16BE(60000, i + 5);
+      avi.writeUInt16BE(60000, i + 7);
+    }
+    await writeFile(path.join(media, 'huge-dims.avi'), avi);
     await writeFile(path.join(media, 'playlist.mp4'), `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile://${path.join(media, 'secret.txt')}\n#EXTINF:10,\nfile://${clip('testsrc2.mp4')}\n#EXT-X-ENDLIST\n`);
   }, 60_000);
 
@@ -61,6 +74,7 @@ describe('service hardening', () => {
     ['truncated', () => badInput('truncated.mp4'), 'TRUNCATED_MEDIA'],
     ['a playlist that names a local file', () => path.join(media, 'playlist.mp4'), 'INVALID_MEDIA'],
     ['a video with no frames', () => path.join(media, 'no-frames.mp4'), 'NO_VIDEO_STREAM'],
+    ['absurd dimensions in the header (60000x60000)', () => path.join(media, 'huge-dims.avi'), 'INVALID_MEDIA'],
   ])('upload of %s: 422 with a clear reason, nothing queued, no file left', async (_label, file, code) => {
     for (const url of ['/v1/check?wait=30', '/v1/frames?wait=30']) {
       const res = await upload(app, url, file(), url.startsWith('/v1/check') ? { collection: 'bench' } : { count: '2' });
@@ -72,9 +86,17 @@ describe('service hardening', () => {
       expect(error.message).not.toContain(t.config.dataDir);
       expect(res.body).not.toContain('TOP-SECRET');
     }
-    const added = await upload(app, '/v1/collections/bench/videos', file());
-    expect(added.statusCode).toBe(202);
-    expect(added.json().rejected).toEqual([expect.objectContaining({ code })]);
+    const added = await upload(app, '/v1/collections/bench/videos?wait=30', file());
+    const body = added.json();
+    if (body.rejected.length > 0) {
+      // Refused by the API's probe, before any job.
+      expect(added.statusCode).toBe(202);
+      expect(body.rejected).toEqual([expect.objectContaining({ code })]);
+    } else {
+      // Headers that probe fine (absurd dimensions): the worker's decode refuses it, once.
+      expect(added.statusCode).toBe(200);
+      expect(body.jobs[0]).toMatchObject({ state: 'failed', attemptsMade: 1, error: { code } });
+    }
     expect(await readdir(path.join(t.config.dataDir, 'uploads'))).toEqual([]);
   });
 
@@ -88,6 +110,16 @@ describe('service hardening', () => {
     expect(ok.statusCode).toBe(200);
     expect(ok.json().result.matched).toBe(true);
     expect(await readdir(path.join(t.config.dataDir, 'uploads'))).toEqual([]);
+  });
+
+  it.each(['10bit.mp4', 'odd-size.mkv', 'rotated.mp4', 'vfr.mp4'])('unusual but valid upload %s: checked (200), frames extracted', async (name) => {
+    const check = await upload(app, '/v1/check?wait=30', path.join(media, name), { collection: 'bench' });
+    expect(check.statusCode, check.body).toBe(200);
+    expect(check.json().state).toBe('completed');
+    const frames = await upload(app, '/v1/frames?wait=30', path.join(media, name), { count: '2' });
+    expect(frames.statusCode, frames.body).toBe(200);
+    expect(frames.json().state, frames.body).toBe('completed');
+    expect(frames.json().result.frames).toHaveLength(2);
   });
 
   it('a very long unicode file name works and is reported as sent', async () => {
