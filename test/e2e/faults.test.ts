@@ -140,6 +140,7 @@ describe('faults', () => {
         expect(down.statusCode).toBe(503);
         await sleep(2000);
         redis = await startRedis(port, redisDir);
+        const restartedAt = performance.now();
         let status: { state: string; removed?: number } = { state: '' };
         for (let i = 0; i < 1200 && status.state !== 'completed' && status.state !== 'failed'; i++) {
           await sleep(100);
@@ -147,6 +148,7 @@ describe('faults', () => {
           if (s.statusCode === 200) status = s.json();
         }
         expect(status.state).toBe('completed');
+        console.log(`fault Redis restart: scan completed ${((performance.now() - restartedAt) / 1000).toFixed(1)} s after Redis came back (2 s down)`);
         const report = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}/report` })).json();
         expect(report.removed).toEqual(['compilation.mp4']);
         expect(report.errors).toEqual([]);
