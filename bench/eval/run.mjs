@@ -31,6 +31,11 @@ function parse(id) {
   return kind === 'copy' ? { kind, transform: a, source: b } : { kind, negKind: a, name: b };
 }
 
+// --fast train|all: decode with fewer decoder steps (the `--fast` of vdedup scan), to measure its recall cost.
+const fastAt = process.argv.indexOf('--fast');
+const fastDecode = fastAt >= 0 ? process.argv[fastAt + 1] : undefined;
+if (fastDecode !== undefined && fastDecode !== 'train' && fastDecode !== 'all') throw new Error('--fast takes train or all');
+
 const results = [];
 for (const presetName of ['default', 'paper']) {
   for (const exact of [false, true]) {
@@ -40,6 +45,7 @@ for (const presetName of ['default', 'paper']) {
       preset: PRESETS[presetName],
       exact,
       store,
+      fastDecode,
     });
     const byTrain = new Map();
     for (const m of report.matches) {
@@ -79,4 +85,5 @@ for (const presetName of ['default', 'paper']) {
   }
 }
 mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
-writeFileSync(path.join(root, 'bench', 'out', 'eval.json'), `${JSON.stringify({ date: new Date().toISOString(), evalDir, results }, null, 2)}\n`);
+const outName = fastDecode === undefined ? 'eval.json' : `eval-fast-${fastDecode}.json`;
+writeFileSync(path.join(root, 'bench', 'out', outName), `${JSON.stringify({ date: new Date().toISOString(), evalDir, fastDecode: fastDecode ?? null, results }, null, 2)}\n`);

@@ -41,10 +41,12 @@ export function registerFingerprint(program: Command, setExit: (code: number) =>
     .description('sample a video at 1 fps and print one 64-bit pHash per sampled second')
     .argument('<video>', 'video file')
     .option('--json', 'print JSON (hashes, flip hashes, per-frame quality) instead of text')
-    .action((video: string, opts: { json?: boolean }) =>
+    .option('--fast', 'decode less (skip the loop filter and unreferenced frames): faster, hashes drift slightly (bench/README)')
+    .action((video: string, opts: { json?: boolean; fast?: boolean }) =>
       runCommand(setExit, async ({ signal, progress }) => {
         const fp = await fingerprintVideo(video, {
           signal,
+          fastDecode: opts.fast === true,
           onProgress: (done, expected) => progress(`${video}: ${done}${expected === undefined ? '' : `/${expected}`} frames`),
         });
         progress.done();

@@ -11,6 +11,7 @@ interface ScanCliOptions {
   html?: string;
   preset: string;
   exact?: boolean;
+  fast?: boolean;
   cacheDir?: string;
   concurrency?: string;
 }
@@ -33,6 +34,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
     .option('--html <file>', 'also write an HTML report')
     .addOption(new Option('--preset <name>', 'matching rule').choices(['default', 'paper']).default('default'))
     .option('--exact', 'compare every window pair instead of using the index (slow on large corpora)')
+    .option('--fast', 'decode training videos with fewer decoder steps: faster, with the recall cost measured in bench/README')
     .option('--cache-dir <dir>', 'fingerprint store location (default: $VDEDUP_CACHE_DIR or ~/.cache/vdedup)')
     .option('--concurrency <n>', 'videos decoded at once (default: one per core)')
     .action((opts: ScanCliOptions) =>
@@ -55,6 +57,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
           bench: opts.bench,
           preset: presetByName(opts.preset),
           exact: opts.exact === true,
+          fastDecode: opts.fast === true ? 'train' : undefined,
           store: new FingerprintStore(opts.cacheDir),
           concurrency,
           signal,

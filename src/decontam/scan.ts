@@ -86,6 +86,11 @@ export interface ScanOptions {
   preset: Preset;
   /** Compare every window pair (no index): exact, O(train frames x bench frames). */
   exact?: boolean;
+  /**
+   * `--fast`: decode the training videos with fewer decoder steps (see SampleOptions.fastDecode);
+   * 'all' also the benchmark side. Default: exact decoding everywhere.
+   */
+  fastDecode?: 'train' | 'all';
   store: FingerprintStore;
   /** Videos decoded at once (one single-threaded ffmpeg each); default: one per core. */
   concurrency?: number;
@@ -208,7 +213,8 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
       return undefined;
     }
     try {
-      const r = await fingerprintCached(item.path!, opts.store, { signal: opts.signal, threads });
+      const fastDecode = opts.fastDecode === 'all' || (opts.fastDecode === 'train' && side === 'train');
+      const r = await fingerprintCached(item.path!, opts.store, { signal: opts.signal, threads, fastDecode });
       if (r.fromStore) storedVideos++;
       else {
         decodedVideos++;

@@ -18,9 +18,10 @@ export interface CachedFingerprint {
 }
 
 /** The store key of a video (checks the file first: a clear error for a missing or empty one). */
-export async function fingerprintKey(file: string): Promise<string> {
+export async function fingerprintKey(file: string, fastDecode = false): Promise<string> {
   const { absolute } = await checkInputFile(file);
-  return contentKey(absolute, FINGERPRINT_PIPELINE);
+  // Fast-decoded hashes differ slightly: never served for an exact request, nor the reverse.
+  return contentKey(absolute, fastDecode ? `${FINGERPRINT_PIPELINE}:fastdecode` : FINGERPRINT_PIPELINE);
 }
 
 /** Fingerprint through the store: an unchanged video is never decoded twice. */
@@ -29,7 +30,7 @@ export async function fingerprintCached(
   store: FingerprintStore,
   options: FingerprintOptions & { key?: string } = {},
 ): Promise<CachedFingerprint> {
-  const key = options.key ?? (await fingerprintKey(file));
+  const key = options.key ?? (await fingerprintKey(file, options.fastDecode === true));
   const stored = await store.get(key);
   if (stored !== undefined) return { key, fingerprint: { ...stored, file }, fromStore: true };
   const fingerprint = await fingerprintVideo(file, options);

@@ -40,6 +40,8 @@ export interface FingerprintOptions {
   timeoutMs?: number | undefined;
   /** Decoder threads per ffmpeg process (0: ffmpeg decides; scans use 1 per process and run several). */
   threads?: number;
+  /** Decode less (`--fast`): see SampleOptions.fastDecode. Stored under its own key. */
+  fastDecode?: boolean;
   hash?: HashFramesOptions;
   /** Called after every batch with frames done so far and the expected total. */
   onProgress?: (framesDone: number, framesExpected: number | undefined) => void;
@@ -174,6 +176,7 @@ async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first'):
     width: SAMPLE_SIZE,
     height: SAMPLE_SIZE,
     threads: options.threads,
+    fastDecode: options.fastDecode,
     signal,
     timeoutMs: options.timeoutMs,
     logLevel: 'info',

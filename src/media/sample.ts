@@ -30,6 +30,12 @@ export interface SampleOptions {
   batchFrames?: number;
   /** Decoder threads per ffmpeg process (0: ffmpeg decides). */
   threads?: number;
+  /**
+   * Decode less: skip the in-loop deblocking filter and frames no other frame references
+   * (`-skip_loop_filter all -skip_frame noref`). A sampled second then shows the nearest decoded
+   * frame at or before it, slightly blockier; hashes drift a little (measured in bench/README).
+   */
+  fastDecode?: boolean;
   signal?: AbortSignal | undefined;
   timeoutMs?: number | undefined;
   /**
@@ -56,6 +62,8 @@ export function samplingFilter(fps: number, width: number, height: number): stri
   return `fps=${fps}:round=up,scale=${width}:${height}:flags=area,format=gray`;
 }
 
+export const FAST_DECODE_ARGS = ['-skip_loop_filter', 'all', '-skip_frame', 'noref'];
+
 export function samplingArgs(opts: SampleOptions): string[] {
   const width = opts.width ?? SAMPLE_SIZE;
   const height = opts.height ?? SAMPLE_SIZE;
@@ -64,6 +72,7 @@ export function samplingArgs(opts: SampleOptions): string[] {
     '-hide_banner',
     ...(opts.logLevel === 'info' ? ['-nostats', '-loglevel', 'level+info'] : ['-loglevel', 'error']),
     ...(opts.threads !== undefined && opts.threads > 0 ? ['-threads', String(opts.threads)] : []),
+    ...(opts.fastDecode === true ? FAST_DECODE_ARGS : []),
     ...INPUT_PROTOCOL_ARGS,
     '-i',
     fileUrl(opts.absolutePath),

@@ -65,6 +65,29 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
     });
   });
 
+  it('--fast decodes the training side with fewer decoder steps: the same findings, its own store entries', async () => {
+    await withTempDir(async (dir) => {
+      const exact = await scan(dir);
+      const fast = await scan(dir, ['--fast']);
+      expect(fast.report.removed).toEqual(exact.report.removed);
+      expect(nearDup(fast.report).map((m) => [m.train, m.bench, m.trainStart, m.benchStart])).toEqual(
+        nearDup(exact.report).map((m) => [m.train, m.bench, m.trainStart, m.benchStart]),
+      );
+      // The training videos were decoded again (fast hashes are stored apart); the bench side came from the store.
+      expect(fast.report.stats.decodedVideos).toBe(exact.report.stats.decodedVideos - 3);
+      expect(fast.report.stats.storedVideos).toBe(3);
+      const fp = async (fast: boolean) => {
+        const r = await runCli(['fingerprint', clip('mandelbrot.mp4'), '--json', ...(fast ? ['--fast'] : [])]);
+        return JSON.parse(r.stdout) as { hashes: string[] };
+      };
+      const [a, b] = await Promise.all([fp(false), fp(true)]);
+      expect(b.hashes).toHaveLength(a.hashes.length);
+      const bits = (x: string, y: string) => (BigInt(`0x${x}`) ^ BigInt(`0x${y}`)).toString(2).replaceAll('0', '').length;
+      const distances = a.hashes.map((h, i) => bits(h, b.hashes[i]!));
+      expect(Math.max(...distances)).toBeLessThanOrEqual(12);
+    });
+  });
+
   it('lists unreadable videos under errors and still scans the rest', async () => {
     await withTempDir(async (dir) => {
       const t = path.join(dir, 'train');
