@@ -63,10 +63,16 @@ while (windows < targetWindows) {
   bench.push(fingerprint(walk(len)));
   windows += len - 19;
 }
+// Memory of the index: resident size before and after the build (run with --expose-gc for a
+// cleaner figure; npm run bench does).
+globalThis.gc?.();
+const rssBefore = process.memoryUsage().rss;
 let t0 = performance.now();
 const matcher = new BenchMatcher(bench, preset);
 const buildMs = performance.now() - t0;
-console.log(`bench: ${bench.length} videos, ${windows} windows (${matcher.indexedWindows} indexed incl. center-crop windows), index built in ${(buildMs / 1000).toFixed(1)} s`);
+globalThis.gc?.();
+const indexBytes = process.memoryUsage().rss - rssBefore;
+console.error(`bench: ${bench.length} videos, ${windows} windows (${matcher.indexedWindows} indexed incl. center-crop windows), index built in ${(buildMs / 1000).toFixed(1)} s, ${(indexBytes / 2 ** 20).toFixed(0)} MiB`);
 
 // Training side: half carry a planted copy of a random bench segment.
 const train = [];
@@ -133,6 +139,8 @@ console.log(JSON.stringify({
   benchWindows: windows,
   indexedWindows: matcher.indexedWindows,
   indexBuildSeconds: Number((buildMs / 1000).toFixed(2)),
+  indexBytes,
+  bytesPerWindow: Math.round(indexBytes / windows),
   queries,
   exactMatchMsP50: Number(pctl(exactMs, 0.5).toFixed(1)),
   results,
