@@ -8,13 +8,16 @@ ENV RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo PATH=/usr/local/ca
 RUN curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain 1.95.0
 WORKDIR /app
 COPY package.json package-lock.json ./
-# ffmpeg-static is optional: the runtime uses Debian's ffmpeg (found on PATH).
-RUN npm install --no-audit --no-fund --omit=optional
+# Install scripts off: ffmpeg-static's would download a binary the runtime does not use (it takes
+# Debian's ffmpeg from PATH). Then build only the native modules that need it. Optional
+# dependencies stay: sharp's platform binaries are optional dependencies.
+RUN npm install --no-audit --no-fund --ignore-scripts \
+  && npm rebuild hnswlib-node msgpackr-extract
 COPY Cargo.toml Cargo.lock tsconfig.json ./
 COPY crates ./crates
 COPY src ./src
 COPY bin ./bin
-RUN npm run build && npm prune --omit=dev --omit=optional
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
 RUN apt-get update \
