@@ -17,6 +17,9 @@ export interface CollectionMember {
   duration: number;
   frames: number;
   addedAt: string;
+  /** From the file name or the benchmark's metadata: scans against the collection match it first. */
+  youtubeId?: string;
+  youtubeIdSource?: 'manifest' | 'file name';
 }
 
 export interface CollectionSummary {

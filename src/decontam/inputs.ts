@@ -25,7 +25,7 @@ export interface VideoItem {
 export interface VideoSource {
   /** What the user passed. */
   spec: string;
-  kind: 'directory' | 'manifest' | 'file' | 'lmms-eval';
+  kind: 'directory' | 'manifest' | 'file' | 'lmms-eval' | 'collection';
   items: VideoItem[];
   /** Things a user should know (partial benchmark caches, unextracted archives). */
   warnings: string[];

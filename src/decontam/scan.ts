@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { readVideoSource, type VideoItem } from './inputs.js';
+import { readVideoSource, type VideoItem, type VideoSource } from './inputs.js';
 import { mapLimit } from './pool.js';
 import type { Preset } from './presets.js';
 import { fingerprintCached } from '../fingerprint/cached.js';
@@ -91,6 +91,11 @@ export interface ScanOptions {
    * 'all' also the benchmark side. Default: exact decoding everywhere.
    */
   fastDecode?: 'train' | 'all';
+  /**
+   * The benchmark side already known (a service collection): its items, and the fingerprints of
+   * those that have no file here, by item id. `bench` is then only the name shown in the report.
+   */
+  prepared?: { bench: VideoSource; fingerprints: Map<string, Fingerprint> };
   store: FingerprintStore;
   /** Videos decoded at once (one single-threaded ffmpeg each); default: one per core. */
   concurrency?: number;
@@ -166,7 +171,8 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   const preset = opts.preset;
   const concurrency = Math.max(1, opts.concurrency ?? os.availableParallelism());
   const threads = concurrency > 1 ? 1 : 0;
-  const [trainSrc, benchSrc] = await Promise.all([readVideoSource(opts.train), readVideoSource(opts.bench)]);
+  const [trainSrc, benchSrc] = await Promise.all([readVideoSource(opts.train), opts.prepared?.bench ?? readVideoSource(opts.bench)]);
+  const preparedFps = opts.prepared?.fingerprints ?? new Map<string, Fingerprint>();
   const matches: Match[] = [];
   const errors: ScanError[] = [];
   let framesDecoded = 0;
@@ -206,6 +212,12 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   }
 
   const fingerprint = async (side: 'train' | 'bench', item: VideoItem, onDone: () => void): Promise<Fingerprint | undefined> => {
+    const prepared = preparedFps.get(item.id);
+    if (side === 'bench' && prepared !== undefined) {
+      storedVideos++;
+      onDone();
+      return prepared;
+    }
     const failed = opts.failedFingerprints?.get(item.path!);
     if (failed !== undefined) {
       errors.push({ side, video: item.id, code: failed.code, message: failed.message });
@@ -233,7 +245,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   };
 
   // 2. Benchmark fingerprints.
-  const benchItems = benchSrc.items.filter((b) => b.path !== undefined);
+  const benchItems = benchSrc.items.filter((b) => b.path !== undefined || preparedFps.has(b.id));
   let benchDone = 0;
   const report = (phase: ScanProgress['phase'], done: number, total: number) =>
     opts.onProgress?.({ phase, done, total, framesDecoded, elapsedSeconds: elapsed() });

@@ -23,6 +23,8 @@ export interface CollectionAddJob {
   video: VideoRef;
   /** Member id in the collection (unique within it). */
   id: string;
+  youtubeId?: string;
+  youtubeIdSource?: 'manifest' | 'file name';
 }
 export interface CollectionAddResult {
   collection: string;

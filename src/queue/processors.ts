@@ -20,6 +20,8 @@ import type {
 import { CollectionMatchers, CollectionRegistry } from '../decontam/collections.js';
 import { presetByName } from '../decontam/presets.js';
 import { evidenceOf, runScan, toMatch } from '../decontam/scan.js';
+import type { VideoItem, VideoSource } from '../decontam/inputs.js';
+import type { Fingerprint } from '../fingerprint/fingerprint.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
 import { isVdedupError, type ErrorCode } from '../errors.js';
 import type { ServiceConfig } from '../service/config.js';
@@ -122,6 +124,7 @@ export function fingerprintProcessor(deps: ProcessorDeps) {
           duration: r.fingerprint.duration,
           frames: r.fingerprint.frameCount,
           addedAt: new Date().toISOString(),
+          ...(data.youtubeId === undefined ? {} : { youtubeId: data.youtubeId, youtubeIdSource: data.youtubeIdSource }),
         });
         return { collection: data.collection, id: data.id, key: r.key, duration: r.fingerprint.duration, frames: r.fingerprint.frameCount, fromStore: r.fromStore };
       });
@@ -174,6 +177,28 @@ export function checkProcessor(deps: ProcessorDeps) {
   };
 }
 
+/** A scan's `bench` naming a collection: "collection:<name>". */
+export const COLLECTION_PREFIX = 'collection:';
+
+/**
+ * A collection as a scan's benchmark side: its members (with their YouTube IDs) and their stored
+ * fingerprints. A member whose fingerprint has left the store is a warning, not a silent gap.
+ */
+async function collectionSide(deps: ProcessorDeps, name: string): Promise<{ bench: VideoSource; fingerprints: Map<string, Fingerprint> }> {
+  const got = await deps.registry.get(name);
+  if (got === undefined) throw new UnrecoverableError(`INVALID_ARGUMENT: no collection "${name}"`);
+  const items: VideoItem[] = [];
+  const fingerprints = new Map<string, Fingerprint>();
+  const warnings: string[] = [];
+  for (const m of got.videos) {
+    items.push({ id: m.id, path: undefined, youtubeId: m.youtubeId, youtubeIdSource: m.youtubeIdSource });
+    const fp = await deps.store.get(m.key);
+    if (fp === undefined) warnings.push(`collection ${name}: the fingerprint of ${m.id} is no longer in the store (add the video again); it was not compared`);
+    else fingerprints.set(m.id, fp);
+  }
+  return { bench: { spec: `${COLLECTION_PREFIX}${name}`, kind: 'collection', items, warnings }, fingerprints };
+}
+
 /**
  * The parent of a scan flow: runs once every child batch has fingerprinted its videos into the
  * store, then matches exactly as `vdedup scan` does (the same runScan, reading the store).
@@ -195,9 +220,11 @@ export function scanProcessor(deps: ProcessorDeps) {
     }
     try {
       const throttle = progressThrottle();
+      const prepared = job.data.bench.startsWith(COLLECTION_PREFIX) ? await collectionSide(deps, job.data.bench.slice(COLLECTION_PREFIX.length)) : undefined;
       const report = await runScan({
         train: job.data.train,
         bench: job.data.bench,
+        prepared,
         preset: presetByName(job.data.preset),
         exact: job.data.exact,
         store: deps.store,

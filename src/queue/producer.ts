@@ -15,6 +15,7 @@ import {
 } from './jobs.js';
 import { CollectionRegistry } from '../decontam/collections.js';
 import { readVideoSource } from '../decontam/inputs.js';
+import { COLLECTION_PREFIX } from './processors.js';
 import type { ServiceConfig } from '../service/config.js';
 
 /** Redis is not answering: the API says 503 and keeps running; ioredis reconnects by itself. */
@@ -175,7 +176,9 @@ export class Producer {
    * block it (its videos are then fingerprinted by the parent, or listed as errors).
    */
   async addScan(spec: { train: string; bench: string; preset: string; exact: boolean }): Promise<{ scanId: string; videos: number }> {
-    const [train, bench] = await Promise.all([readVideoSource(spec.train), readVideoSource(spec.bench)]);
+    // A collection's videos are fingerprinted already (in the store): only the other side is.
+    const fromCollection = spec.bench.startsWith(COLLECTION_PREFIX);
+    const [train, bench] = await Promise.all([readVideoSource(spec.train), fromCollection ? { items: [] } : readVideoSource(spec.bench)]);
     const paths = [...new Set([...bench.items, ...train.items].map((i) => i.path).filter((p): p is string => p !== undefined))];
     // A scan is admitted while the fingerprint backlog is under the bound (a corpus-sized scan may
     // itself add more batches than the bound: it is one request, not a flood).

@@ -220,6 +220,27 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     expect((await app.inject({ method: 'GET', url: '/v1/jobs/check.nothing' })).json().error.code).toBe('JOB_NOT_FOUND');
   });
 
+  it('scans against a collection (bench: "collection:<name>"): the same findings, benchmark side not decoded again', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'scan/train', bench: 'collection:bench' }) });
+    expect(res.statusCode).toBe(202);
+    const { scanId, videos } = res.json();
+    expect(videos).toBe(3); // only the training side is fingerprinted by the flow
+    let status = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}` })).json();
+    for (let i = 0; i < 300 && status.state !== 'completed' && status.state !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}` })).json();
+    }
+    expect(status.state).toBe('completed');
+    const report = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}/report` })).json();
+    expect([...report.removed].sort()).toEqual(['Ab3dE_fG9hK.mp4', 'compilation.mp4']);
+    expect(report.matches.find((m: { reason: string }) => m.reason === 'youtube-id')).toMatchObject({ bench: 'v_Ab3dE_fG9hK.mp4', youtubeId: 'Ab3dE_fG9hK' });
+    expect(report.matches.find((m: { reason: string }) => m.reason === 'near-duplicate')).toMatchObject({ bench: 'mandelbrot-zoom.mp4', trainStart: 10, benchStart: 6 });
+    expect(report.stats).toMatchObject({ benchVideos: 3 });
+
+    expect((await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'scan/train', bench: 'collection:nope' }) })).json().error.code).toBe('COLLECTION_NOT_FOUND');
+    expect((await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'collection:bench', bench: 'scan/bench' }) })).statusCode).toBe(400);
+  });
+
   it('refuses malformed JSON, unknown fields and paths outside the allowed roots', async () => {
     const bad = await app.inject({ method: 'POST', url: '/v1/check', headers: { 'content-type': 'application/json' }, payload: '{"path": ' });
     expect(bad.statusCode).toBe(400);

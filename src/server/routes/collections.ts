@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Job } from 'bullmq';
@@ -8,6 +9,7 @@ import { findJob, jobView } from '../jobs-view.js';
 import { errorResponses, WaitQuery } from '../schemas.js';
 import { checkCollectionName } from '../../decontam/collections.js';
 import { readVideoSource } from '../../decontam/inputs.js';
+import { youtubeIdFromFileName } from '../../decontam/youtube-id.js';
 import { fingerprintKey } from '../../fingerprint/cached.js';
 import { isVdedupError } from '../../errors.js';
 import type { VideoRef } from '../../queue/jobs.js';
@@ -69,11 +71,16 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
       const { fields, videos } = await receiveVideos(request, ctx.config, MAX_VIDEOS_PER_REQUEST, CollectionVideosBody);
       const queuedUploads = new Set<string>();
       try {
-        const items: Array<{ id: string; video: VideoRef; screen?: boolean }> = videos.map((v) => ({
-          id: videos.length === 1 && fields.id ? fields.id : v.name,
-          video: v,
-          screen: true,
-        }));
+        type Item = { id: string; video: VideoRef; screen?: boolean; youtubeId?: string; youtubeIdSource?: 'manifest' | 'file name' };
+        const items: Item[] = videos.map((v) => {
+          const youtubeId = youtubeIdFromFileName(path.basename(v.name));
+          return {
+            id: videos.length === 1 && fields.id ? fields.id : v.name,
+            video: v,
+            screen: true,
+            ...(youtubeId === undefined ? {} : { youtubeId, youtubeIdSource: 'file name' as const }),
+          };
+        });
         const warnings: string[] = [];
         if (fields.source !== undefined && fields.benchmark !== undefined) throw new ApiError(400, 'INVALID_ARGUMENT', 'give source or benchmark, not both');
         const source = fields.benchmark !== undefined ? `lmms-eval:${fields.benchmark}` : fields.source;
@@ -82,14 +89,19 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
           const src = await readVideoSource(spec);
           warnings.push(...src.warnings);
           for (const item of src.items) {
-            if (item.path !== undefined) items.push({ id: item.id, video: { path: item.path, name: item.id, upload: false } });
+            if (item.path === undefined) continue;
+            items.push({
+              id: item.id,
+              video: { path: item.path, name: item.id, upload: false },
+              ...(item.youtubeId === undefined ? {} : { youtubeId: item.youtubeId, youtubeIdSource: item.youtubeIdSource }),
+            });
           }
         }
         if (items.length === 0) throw new ApiError(400, 'INVALID_ARGUMENT', 'no videos: send multipart `file` parts, or JSON { "path" | "paths" | "source" | "benchmark" }');
         const queued: Array<{ id: string; jobId: string; state: string }> = [];
         const rejected: Array<{ id: string; code: string; message: string }> = [];
         const jobs: Job[] = [];
-        for (const { id, video, screen } of items) {
+        for (const { id, video, screen, youtubeId, youtubeIdSource } of items) {
           // Videos named in the request are screened here; a whole benchmark's are left to the workers.
           const bad = screen === true ? await screenVideo(video) : undefined;
           if (bad !== undefined) {
@@ -104,7 +116,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
             rejected.push({ id, code: err.code, message: err.message });
             continue;
           }
-          const job = await ctx.producer.addCollectionVideo({ collection, id, video }, key);
+          const job = await ctx.producer.addCollectionVideo({ collection, id, video, ...(youtubeId === undefined ? {} : { youtubeId, youtubeIdSource }) }, key);
           queuedUploads.add(video.path);
           if ((job.data as { video: VideoRef }).video.path !== video.path) await discardUploads([video]);
           jobs.push(job);

@@ -9,12 +9,15 @@ import { findJob } from '../jobs-view.js';
 import { errorResponses, PresetName } from '../schemas.js';
 import { presetByName } from '../../decontam/presets.js';
 import { reportToCsv, reportToHtml, scansToHtml, type ScanListItem } from '../../decontam/report-format.js';
-import { errorOfJob, stripFile } from '../../queue/processors.js';
+import { COLLECTION_PREFIX, errorOfJob, stripFile } from '../../queue/processors.js';
+import { checkCollectionName } from '../../decontam/collections.js';
 import type { ScanJob, ScanResult } from '../../queue/jobs.js';
 
 const ScanBody = Type.Object({
   train: Type.String({ description: 'training corpus: directory or JSONL manifest under VDEDUP_ROOTS' }),
-  bench: Type.String({ description: 'benchmark side: directory or manifest under VDEDUP_ROOTS, or lmms-eval:<task>[,<task>|all]' }),
+  bench: Type.String({
+    description: 'benchmark side: directory or manifest under VDEDUP_ROOTS, lmms-eval:<task>[,<task>|all], or collection:<name> (fingerprinted already)',
+  }),
   preset: Type.Optional(PresetName),
   exact: Type.Optional(Type.Boolean({ description: 'compare every window pair instead of the index (slower; for audits)' })),
 }, { additionalProperties: false });
@@ -39,9 +42,17 @@ const ScanStatus = Type.Object(
   { $id: 'ScanStatus' },
 );
 
-/** A server-side scan side: a path under the roots, or an LMMs-Eval benchmark spec. */
-async function scanSide(ctx: AppContext, spec: string): Promise<string> {
+/** A server-side scan side: a path under the roots, an LMMs-Eval benchmark spec, or (bench only) a collection. */
+async function scanSide(ctx: AppContext, spec: string, side: 'train' | 'bench'): Promise<string> {
   if (spec.startsWith('lmms-eval:')) return spec;
+  if (spec.startsWith(COLLECTION_PREFIX)) {
+    if (side === 'train') throw new ApiError(400, 'INVALID_ARGUMENT', 'a collection can be the bench side of a scan, not the training side');
+    const name = checkCollectionName(spec.slice(COLLECTION_PREFIX.length));
+    if (!(await ctx.producer.guard(() => ctx.producer.registry.exists(name)))) {
+      throw new ApiError(404, 'COLLECTION_NOT_FOUND', `no collection "${name}": add videos with POST /v1/collections/${name}/videos`);
+    }
+    return `${COLLECTION_PREFIX}${name}`;
+  }
   return (await resolveUnderRoots(ctx.config, spec)).absolute;
 }
 
@@ -105,7 +116,7 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request, reply) => {
       const preset = presetByName(request.body.preset ?? 'default').name;
-      const [train, bench] = await Promise.all([scanSide(ctx, request.body.train), scanSide(ctx, request.body.bench)]);
+      const [train, bench] = await Promise.all([scanSide(ctx, request.body.train, 'train'), scanSide(ctx, request.body.bench, 'bench')]);
       const { scanId, videos } = await ctx.producer.addScan({ train, bench, preset, exact: request.body.exact === true });
       return reply.status(202).send({ scanId, videos, statusUrl: `/v1/scans/${scanId}` });
     },
