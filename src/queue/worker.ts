@@ -67,6 +67,18 @@ export async function startWorkers(
     frames: limited(framesProcessor(deps) as Processor),
   };
   const name = `${os.hostname()}:${process.pid}`;
+  // While Redis is away every queue's connection fails on every reconnect attempt: one line per
+  // distinct error per 30 s, not hundreds.
+  const lastSaid = new Map<string, number>();
+  const sayOnce = (key: string, say: () => void) => {
+    const now = Date.now();
+    if ((lastSaid.get(key) ?? 0) + 30_000 > now) return;
+    lastSaid.set(key, now);
+    say();
+  };
+  const waiting = setTimeout(() => {
+    if (redis.status !== 'ready') logger.warn({ redis: redactUrl(config.redisUrl) }, 'Redis is not answering: waiting for it (jobs start once it is back)');
+  }, 2000);
   const workers = queues.map((queue) => {
     const worker = new Worker(queue, processors[queue], {
       connection: redis,
@@ -83,10 +95,11 @@ export async function startWorkers(
     worker.on('completed', (job) => logger.info({ queue, jobId: job.id }, 'job completed'));
     worker.on('failed', (job, err) => logger.warn({ queue, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
     worker.on('stalled', (jobId) => logger.warn({ queue, jobId }, 'job stalled (its worker stopped); handed to another worker'));
-    worker.on('error', (err) => logger.error({ queue, err: err.message }, 'worker error'));
+    worker.on('error', (err) => sayOnce(err.message, () => logger.error({ queue, err: err.message }, 'worker error')));
     return worker;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  clearTimeout(waiting);
   void sweepExpired(config, logger);
   const sweeper = setInterval(() => void sweepExpired(config, logger), 3600_000);
   sweeper.unref();
