@@ -84,6 +84,9 @@ export interface FramesJob {
 /** The frames manifest; `video` is the name the request gave, files are served under /v1/jobs/:id/frames/:n. */
 export type FramesResult = FramesManifest;
 
+/** A scan's `bench` naming a collection: "collection:<name>". */
+export const COLLECTION_PREFIX = 'collection:';
+
 /**
  * Job ids may not contain ":" nor be all digits (BullMQ); ours always start with a word.
  * Content keys in ids make a second request for the same video join the first job.

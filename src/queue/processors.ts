@@ -17,6 +17,7 @@ import type {
   ScanResult,
   VideoRef,
 } from './jobs.js';
+import { COLLECTION_PREFIX } from './jobs.js';
 import { CollectionMatchers, CollectionRegistry } from '../decontam/collections.js';
 import { presetByName } from '../decontam/presets.js';
 import { evidenceOf, runScan, toMatch } from '../decontam/scan.js';
@@ -176,9 +177,6 @@ export function checkProcessor(deps: ProcessorDeps) {
     });
   };
 }
-
-/** A scan's `bench` naming a collection: "collection:<name>". */
-export const COLLECTION_PREFIX = 'collection:';
 
 /**
  * A collection as a scan's benchmark side: its members (with their YouTube IDs) and their stored

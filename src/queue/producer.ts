@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FlowProducer, Job, Queue, QueueEvents, type FlowJob, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
+  COLLECTION_PREFIX,
   defaultJobOptions,
   jobIds,
   QUEUE_NAMES,
@@ -15,7 +16,6 @@ import {
 } from './jobs.js';
 import { CollectionRegistry } from '../decontam/collections.js';
 import { readVideoSource } from '../decontam/inputs.js';
-import { COLLECTION_PREFIX } from './processors.js';
 import type { ServiceConfig } from '../service/config.js';
 
 /** Redis is not answering: the API says 503 and keeps running; ioredis reconnects by itself. */
@@ -24,6 +24,12 @@ export class RedisUnavailableError extends Error {
     super('Redis is unreachable: queued work is unavailable until it is back', { cause });
     this.name = 'RedisUnavailableError';
   }
+}
+
+/** An ioredis failure that means "Redis is not reachable" (not a bad command). */
+export function isRedisConnectionError(err: unknown): boolean {
+  const m = err instanceof Error ? err.message : '';
+  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|MaxRetriesPerRequest|reached the max retries/i.test(m);
 }
 
 /** A queue already holds VDEDUP_MAX_QUEUE_DEPTH waiting jobs: the API says 429 instead of piling up work. */
@@ -104,10 +110,7 @@ export class Producer {
     try {
       return await fn();
     } catch (err) {
-      const m = err instanceof Error ? err.message : '';
-      if (!this.redisReady || /Stream isn't writeable|Connection is closed|ECONNREFUSED|MaxRetriesPerRequest|reached the max retries/i.test(m)) {
-        throw new RedisUnavailableError(err);
-      }
+      if (!this.redisReady || isRedisConnectionError(err)) throw new RedisUnavailableError(err);
       throw err;
     }
   }

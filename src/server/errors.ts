@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { QueueFullError, RedisUnavailableError } from '../queue/producer.js';
+import { isRedisConnectionError, QueueFullError, RedisUnavailableError } from '../queue/producer.js';
 import { isVdedupError, type ErrorCode } from '../errors.js';
 
 /** An error with the HTTP status and stable code the client sees as `{ error: { code, message } }`. */
@@ -32,9 +32,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (err instanceof ApiError) {
       status = err.statusCode;
       code = err.code;
-    } else if (err instanceof RedisUnavailableError) {
+    } else if (err instanceof RedisUnavailableError || isRedisConnectionError(err)) {
+      // Steps outside producer.guard() (a job's state, say) meet an outage as raw ioredis errors.
       status = 503;
       code = 'REDIS_UNAVAILABLE';
+      message = new RedisUnavailableError().message;
     } else if (err instanceof QueueFullError) {
       status = 429;
       code = 'QUEUE_FULL';

@@ -9,9 +9,9 @@ import { findJob } from '../jobs-view.js';
 import { errorResponses, PresetName } from '../schemas.js';
 import { presetByName } from '../../decontam/presets.js';
 import { reportToCsv, reportToHtml, scansToHtml, type ScanListItem } from '../../decontam/report-format.js';
-import { COLLECTION_PREFIX, errorOfJob, stripFile } from '../../queue/processors.js';
+import { errorOfJob, stripFile } from '../../queue/processors.js';
 import { checkCollectionName } from '../../decontam/collections.js';
-import type { ScanJob, ScanResult } from '../../queue/jobs.js';
+import { COLLECTION_PREFIX, type ScanJob, type ScanResult } from '../../queue/jobs.js';
 
 const ScanBody = Type.Object({
   train: Type.String({ description: 'training corpus: directory or JSONL manifest under VDEDUP_ROOTS' }),
