@@ -5,6 +5,8 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
+import { checkCollectionName } from '../decontam/collections.js';
+import type { Producer } from '../queue/producer.js';
 import { isVdedupError, VdedupError } from '../errors.js';
 import { probeVideo } from '../media/probe.js';
 import type { VideoRef } from '../queue/jobs.js';
@@ -128,4 +130,13 @@ export async function screenVideo(video: VideoRef): Promise<VdedupError | undefi
     if (!isVdedupError(err) || err.code === 'FFMPEG_NOT_FOUND') return undefined;
     return video.upload ? err.asUpload(video.path, video.name) : err;
   }
+}
+
+/** A collection a request names: a valid name that exists, else 400 / 404 saying how to make it. */
+export async function requireCollection(producer: Producer, requested: string): Promise<string> {
+  const name = checkCollectionName(requested);
+  if (!(await producer.guard(() => producer.registry.exists(name)))) {
+    throw new ApiError(404, 'COLLECTION_NOT_FOUND', `no collection "${name}": add videos with POST /v1/collections/${name}/videos`);
+  }
+  return name;
 }

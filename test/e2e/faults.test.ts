@@ -8,13 +8,13 @@ import { loadConfig } from '../../src/service/config.js';
 import { runCli } from '../helpers/cli.js';
 import { ffmpeg, withTempDir } from '../helpers/ffmpeg.js';
 import { repoRoot } from '../helpers/paths.js';
-import { freePort, startRedis, startWorker, testEnv } from '../helpers/service.js';
+import { freePort, jsonBody, scanWhenDone, startRedis, startWorker, testEnv } from '../helpers/service.js';
 
 const exec = promisify(execFile);
 const scanTrain = path.join(repoRoot, 'fixtures', 'scan', 'train');
 const scanBench = path.join(repoRoot, 'fixtures', 'scan', 'bench');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+const json = jsonBody;
 
 async function storeFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -141,12 +141,7 @@ describe('faults', () => {
         await sleep(2000);
         redis = await startRedis(port, redisDir);
         const restartedAt = performance.now();
-        let status: { state: string; removed?: number } = { state: '' };
-        for (let i = 0; i < 1200 && status.state !== 'completed' && status.state !== 'failed'; i++) {
-          await sleep(100);
-          const s = await app.inject({ method: 'GET', url: `/v1/scans/${scanId}` });
-          if (s.statusCode === 200) status = s.json();
-        }
+        const status = await scanWhenDone(app, scanId, 120_000);
         expect(status.state).toBe('completed');
         console.log(`fault Redis restart: scan completed ${((performance.now() - restartedAt) / 1000).toFixed(1)} s after Redis came back (2 s down)`);
         const report = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}/report` })).json();

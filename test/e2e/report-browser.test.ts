@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/paths.js';
 import { withTempDir } from '../helpers/ffmpeg.js';
-import { testEnv } from '../helpers/service.js';
+import { scanWhenDone, testEnv } from '../helpers/service.js';
 import { pino } from 'pino';
 import { buildApp } from '../../src/server/app.js';
 import { startWorkers } from '../../src/queue/worker.js';
@@ -95,12 +95,7 @@ describe('HTML scan report in a real browser', () => {
       const origin = await app.listen({ host: '127.0.0.1', port: 0 });
       const res = await app.inject({ method: 'POST', url: '/v1/scans', headers: { 'content-type': 'application/json' }, payload: { train: 'scan/train', bench: 'scan/bench' } });
       const { scanId } = res.json() as { scanId: string };
-      let state = '';
-      for (let i = 0; i < 600 && state !== 'completed' && state !== 'failed'; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        state = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}` })).json().state;
-      }
-      expect(state).toBe('completed');
+      expect((await scanWhenDone(app, scanId, 60_000)).state).toBe('completed');
       await checkReportPage(browser, `${origin}/v1/scans/${scanId}/report?format=html`, origin, SERVICE_SCREENSHOT);
 
       const page = await browser.newPage();

@@ -10,17 +10,13 @@ import { startWorkers, type RunningWorkers } from '../../src/queue/worker.js';
 import { redactUrl } from '../../src/service/config.js';
 import { ffmpeg } from '../helpers/ffmpeg.js';
 import { badInput, clip } from '../helpers/paths.js';
-import { testEnv } from '../helpers/service.js';
+import { formBody, jsonBody, testEnv, videoForm } from '../helpers/service.js';
 
 const SOF0 = Buffer.from([0xff, 0xc0]);
-const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+const json = jsonBody;
 
-async function upload(app: FastifyInstance, url: string, file: string, fields: Record<string, string> = {}, name = path.basename(file)) {
-  const form = new FormData();
-  for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  form.append('file', new Blob([await readFile(file)]), name);
-  const res = new Response(form);
-  return app.inject({ method: 'POST', url, headers: { 'content-type': res.headers.get('content-type')! }, payload: Buffer.from(await res.arrayBuffer()) });
+async function upload(app: FastifyInstance, url: string, file: string, fields: Record<string, string> = {}, name?: string) {
+  return app.inject({ method: 'POST', url, ...(await formBody(await videoForm(file, fields, name))) });
 }
 
 /** Issue 8 over HTTP: hostile and broken inputs, limits, headers, logs. Real Redis, workers in this process. */

@@ -12,7 +12,7 @@ import { repoRoot } from '../helpers/paths.js';
 
 const fixturesDir = path.join(repoRoot, 'fixtures');
 import { snapshot, touchVideo, writeParquet } from '../helpers/fake-hf.js';
-import { freePort, startRedis, testEnv, videoForm } from '../helpers/service.js';
+import { formBody, freePort, jsonBody, scanWhenDone, startRedis, testEnv, videoForm } from '../helpers/service.js';
 
 /** Every `METHOD /route` any app in this file answered: checked against the OpenAPI document at the end. */
 const covered = new Set<string>();
@@ -23,12 +23,7 @@ function track(app: FastifyInstance): FastifyInstance {
   return app;
 }
 
-const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
-
-async function multipart(form: FormData): Promise<{ headers: Record<string, string>; payload: Buffer }> {
-  const res = new Response(form);
-  return { headers: { 'content-type': res.headers.get('content-type')! }, payload: Buffer.from(await res.arrayBuffer()) };
-}
+const json = jsonBody;
 
 describe('HTTP routes (app.inject, real Redis, workers in this process)', () => {
   let t: Awaited<ReturnType<typeof testEnv>>;
@@ -195,11 +190,7 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     expect(res.statusCode).toBe(202);
     const { scanId, videos } = res.json();
     expect(videos).toBe(6);
-    let status = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}` })).json();
-    for (let i = 0; i < 300 && status.state !== 'completed' && status.state !== 'failed'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      status = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}` })).json();
-    }
+    const status = await scanWhenDone(app, scanId, 30_000);
     expect(status).toMatchObject({ state: 'completed', removed: 2, batches: { total: 1, done: 1, failed: 0, pending: 0 } });
     const report = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}/report` })).json();
     expect([...report.removed].sort()).toEqual(['Ab3dE_fG9hK.mp4', 'compilation.mp4']);
@@ -225,11 +216,7 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     expect(res.statusCode).toBe(202);
     const { scanId, videos } = res.json();
     expect(videos).toBe(3); // only the training side is fingerprinted by the flow
-    let status = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}` })).json();
-    for (let i = 0; i < 300 && status.state !== 'completed' && status.state !== 'failed'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      status = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}` })).json();
-    }
+    const status = await scanWhenDone(app, scanId, 30_000);
     expect(status.state).toBe('completed');
     const report = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}/report` })).json();
     expect([...report.removed].sort()).toEqual(['Ab3dE_fG9hK.mp4', 'compilation.mp4']);
@@ -274,10 +261,10 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
   it('streams uploads to disk, refuses oversized ones with 413 and leaves no file behind', async () => {
     const capped = track(await buildApp({ ...t.config, maxUploadBytes: 10_000 }, { logger: false }));
     try {
-      const big = await capped.inject({ method: 'POST', url: '/v1/check', ...(await multipart(await videoForm(path.join(fixturesDir, 'scan/train/compilation.mp4'), { collection: 'bench' }))) });
+      const big = await capped.inject({ method: 'POST', url: '/v1/check', ...(await formBody(await videoForm(path.join(fixturesDir, 'scan/train/compilation.mp4'), { collection: 'bench' }))) });
       expect(big.statusCode).toBe(413);
       expect(big.json().error.code).toBe('FILE_TOO_LARGE');
-      const typo = await capped.inject({ method: 'POST', url: '/v1/check', ...(await multipart(await videoForm(path.join(fixturesDir, 'scan/train/compilation.mp4'), { colection: 'bench' }))) });
+      const typo = await capped.inject({ method: 'POST', url: '/v1/check', ...(await formBody(await videoForm(path.join(fixturesDir, 'scan/train/compilation.mp4'), { colection: 'bench' }))) });
       expect(typo.statusCode).toBe(400);
       expect(typo.json().error.message).toMatch(/unknown multipart field "colection"/);
       const left = await readdir(path.join(t.config.dataDir, 'uploads')).catch(() => []);

@@ -117,11 +117,11 @@ export async function startServer(env: NodeJS.ProcessEnv): Promise<{ proc: Servi
 }
 
 /** A multipart body with one video file and text fields, as curl -F sends it. */
-export async function videoForm(file: string, fields: Record<string, string> = {}): Promise<FormData> {
+export async function videoForm(file: string, fields: Record<string, string> = {}, name = path.basename(file)): Promise<FormData> {
   const { readFile } = await import('node:fs/promises');
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  form.append('file', new Blob([await readFile(file)], { type: 'video/mp4' }), path.basename(file));
+  form.append('file', new Blob([await readFile(file)], { type: 'video/mp4' }), name);
   return form;
 }
 
@@ -152,4 +152,31 @@ export async function startRedis(port: number, dir?: string): Promise<{ stop: (s
       await exited;
     },
   };
+}
+
+/** An inject() body of JSON. */
+export const jsonBody = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+
+/** An inject() body of multipart form data, as a client would send it. */
+export async function formBody(form: FormData): Promise<{ headers: Record<string, string>; payload: Buffer }> {
+  const res = new Response(form);
+  return { headers: { 'content-type': res.headers.get('content-type')! }, payload: Buffer.from(await res.arrayBuffer()) };
+}
+
+/**
+ * Poll GET /v1/scans/:id every 100 ms until the scan completed or failed (answers other than 200,
+ * e.g. 503 while Redis restarts, are waited out), or `timeoutMs` passed; returns the last status.
+ */
+export async function scanWhenDone(app: InjectApp, scanId: string, timeoutMs: number): Promise<{ state: string; [k: string]: unknown }> {
+  let status: { state: string; [k: string]: unknown } = { state: '' };
+  for (const end = Date.now() + timeoutMs; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    const res = await app.inject({ method: 'GET', url: `/v1/scans/${scanId}` });
+    if (res.statusCode === 200) status = res.json();
+    if (status.state === 'completed' || status.state === 'failed') break;
+  }
+  return status;
+}
+
+interface InjectApp {
+  inject(opts: { method: 'GET'; url: string }): Promise<{ statusCode: number; json(): any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }

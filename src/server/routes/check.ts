@@ -2,10 +2,9 @@ import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
-import { discardUploads, receiveVideos, screenVideo } from '../inputs.js';
+import { discardUploads, receiveVideos, requireCollection, screenVideo } from '../inputs.js';
 import { answerJob } from '../jobs-view.js';
 import { errorResponses, PresetName, WaitQuery } from '../schemas.js';
-import { checkCollectionName } from '../../decontam/collections.js';
 import { presetByName } from '../../decontam/presets.js';
 import { fingerprintKey } from '../../fingerprint/cached.js';
 
@@ -44,11 +43,8 @@ export function checkRoutes(app: FastifyInstance, ctx: AppContext): void {
         const video = videos[0]!;
         const bad = await screenVideo(video);
         if (bad !== undefined) throw bad;
-        const collection = checkCollectionName(fields.collection ?? ctx.config.defaultCollection);
+        const collection = await requireCollection(ctx.producer, fields.collection ?? ctx.config.defaultCollection);
         const preset = presetByName(fields.preset ?? 'default').name;
-        if (!(await ctx.producer.guard(() => ctx.producer.registry.exists(collection)))) {
-          throw new ApiError(404, 'COLLECTION_NOT_FOUND', `no collection "${collection}": add videos with POST /v1/collections/${collection}/videos`);
-        }
         const key = await fingerprintKey(video.path);
         const version = await ctx.producer.guard(() => ctx.producer.registry.version(collection));
         const job = await ctx.producer.addCheck({ collection, video, key, preset }, version);

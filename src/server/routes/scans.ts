@@ -4,13 +4,12 @@ import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
-import { resolveUnderRoots } from '../inputs.js';
+import { requireCollection, resolveUnderRoots } from '../inputs.js';
 import { findJob } from '../jobs-view.js';
 import { errorResponses, PresetName } from '../schemas.js';
 import { presetByName } from '../../decontam/presets.js';
 import { reportToCsv, reportToHtml, scansToHtml, type ScanListItem } from '../../decontam/report-format.js';
 import { errorOfJob, stripFile } from '../../queue/processors.js';
-import { checkCollectionName } from '../../decontam/collections.js';
 import { COLLECTION_PREFIX, type ScanJob, type ScanResult } from '../../queue/jobs.js';
 
 const ScanBody = Type.Object({
@@ -47,24 +46,20 @@ async function scanSide(ctx: AppContext, spec: string, side: 'train' | 'bench'):
   if (spec.startsWith('lmms-eval:')) return spec;
   if (spec.startsWith(COLLECTION_PREFIX)) {
     if (side === 'train') throw new ApiError(400, 'INVALID_ARGUMENT', 'a collection can be the bench side of a scan, not the training side');
-    const name = checkCollectionName(spec.slice(COLLECTION_PREFIX.length));
-    if (!(await ctx.producer.guard(() => ctx.producer.registry.exists(name)))) {
-      throw new ApiError(404, 'COLLECTION_NOT_FOUND', `no collection "${name}": add videos with POST /v1/collections/${name}/videos`);
-    }
-    return `${COLLECTION_PREFIX}${name}`;
+    return `${COLLECTION_PREFIX}${await requireCollection(ctx.producer, spec.slice(COLLECTION_PREFIX.length))}`;
   }
   return (await resolveUnderRoots(ctx.config, spec)).absolute;
 }
 
 /** What GET /v1/scans/:id says about a scan job (and each row of GET /v1/scans). */
-async function scanStatus(ctx: AppContext, job: Job): Promise<Record<string, unknown>> {
+async function scanStatus(ctx: AppContext, job: Job): Promise<ScanListItem & { progress: unknown; stats?: unknown; reportUrl?: string }> {
   const data = job.data as ScanJob;
   const state = await ctx.producer.guard(() => job.getState());
   const deps = await ctx.producer.guard(() => job.getDependenciesCount());
   const done = deps.processed ?? 0;
   const failed = (deps.failed ?? 0) + (deps.ignored ?? 0);
   const pending = deps.unprocessed ?? 0;
-  const body: Record<string, unknown> = {
+  const body: ScanListItem & { progress: unknown; stats?: unknown; reportUrl?: string } = {
     scanId: job.id!,
     state,
     train: data.train,
@@ -162,7 +157,7 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
       );
       const newest = jobs.filter((j) => j?.id !== undefined).sort((a, b) => b.timestamp - a.timestamp).slice(0, limit);
       const scans = await Promise.all(newest.map((j) => scanStatus(ctx, j)));
-      if (request.query.format === 'html') return reply.type('text/html; charset=utf-8').send(scansToHtml(scans as unknown as ScanListItem[]));
+      if (request.query.format === 'html') return reply.type('text/html; charset=utf-8').send(scansToHtml(scans));
       return { scans };
     },
   );
