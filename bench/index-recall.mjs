@@ -2,7 +2,10 @@
 // Window index recall against the exact path, on synthetic but real-looking hash sequences:
 // scenes of 3-15 s in which each second's hash drifts by a few bits from the last, new random
 // hashes at scene cuts. Planted copies carry 0-12 flipped bits per frame (re-encoding noise).
-//   node bench/index-recall.mjs [--windows 100000] [--queries 300] [--topk 10] [--radius 40]
+// Queries are 5-minute videos (issue 7's unit), half of them holding a planted 20-60 s copy.
+//   node --expose-gc bench/index-recall.mjs [--windows 100000] [--queries 300] [--query-seconds 300]
+//     [--retrieval hash|hnsw] [--probe-radius 1] [--min-votes 2] [--whole-videos 0|1]
+//     [--topk 10] [--radius 40] [--sweep]
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -10,13 +13,25 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { BenchMatcher } = await import(path.join(root, 'dist/decontam/matcher.js'));
 const { DEFAULT } = await import(path.join(root, 'dist/decontam/presets.js'));
-const arg = (name, def) => {
+const argText = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
+  return i > 0 ? process.argv[i + 1] : def;
 };
+const arg = (name, def) => Number(argText(name, def));
 const targetWindows = arg('windows', 100_000);
 const queries = arg('queries', 300);
-const preset = { ...DEFAULT, topK: arg('topk', DEFAULT.topK), candidateRadius: arg('radius', DEFAULT.candidateRadius) };
+const querySeconds = arg('query-seconds', 300);
+const retrieval = argText('retrieval', DEFAULT.retrieval);
+if (retrieval !== 'hash' && retrieval !== 'hnsw') throw new Error(`--retrieval must be hash or hnsw, got ${retrieval}`);
+const preset = {
+  ...DEFAULT,
+  retrieval,
+  probeRadius: arg('probe-radius', DEFAULT.probeRadius),
+  minVotes: arg('min-votes', DEFAULT.minVotes),
+  verifyWholeVideos: arg('whole-videos', DEFAULT.verifyWholeVideos ? 1 : 0) === 1,
+  topK: arg('topk', DEFAULT.topK),
+  candidateRadius: arg('radius', DEFAULT.candidateRadius),
+};
 
 // mulberry32: a small PRNG with full 32-bit outputs (an LCG's weak low bits would make the
 // "random" hashes correlated and inflate chance matches).
@@ -72,12 +87,12 @@ const matcher = new BenchMatcher(bench, preset);
 const buildMs = performance.now() - t0;
 globalThis.gc?.();
 const indexBytes = process.memoryUsage().rss - rssBefore;
-console.error(`bench: ${bench.length} videos, ${windows} windows (${matcher.indexedWindows} indexed incl. center-crop windows), index built in ${(buildMs / 1000).toFixed(1)} s, ${(indexBytes / 2 ** 20).toFixed(0)} MiB`);
+console.error(`bench: ${bench.length} videos, ${windows} windows (${matcher.indexedWindows} indexed incl. center-crop windows), ${retrieval} index built in ${(buildMs / 1000).toFixed(1)} s, ${(indexBytes / 2 ** 20).toFixed(0)} MiB`);
 
 // Training side: half carry a planted copy of a random bench segment.
 const train = [];
 for (let q = 0; q < queries; q++) {
-  const hashes = walk(rint(60, 180));
+  const hashes = walk(querySeconds);
   let source = -1;
   if (q % 2 === 0) {
     source = rint(0, bench.length - 1);
@@ -93,22 +108,37 @@ const exactMs = [];
 const exactSets = [];
 for (const t of train) {
   t0 = performance.now();
-  exactSets.push(new Set((await matcher.match(t.fp, { exact: true })).map((s) => s.benchVideo)));
+  // Per matched bench video, the closest segment's mean distance over its matching frames.
+  const best = new Map();
+  for (const seg of await matcher.match(t.fp, { exact: true })) {
+    best.set(seg.benchVideo, Math.min(best.get(seg.benchVideo) ?? 64, seg.meanDistance));
+  }
+  exactSets.push(best);
   exactMs.push(performance.now() - t0);
 }
 const pctl = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
-// Candidate settings to compare (one index build): --topk/--radius, or a small sweep with --sweep.
-const settings = process.argv.includes('--sweep')
-  ? [[10, 0], [10, 40], [10, 80], [32, 0], [32, 80]]
-  : [[preset.topK, preset.candidateRadius]];
+// Candidate settings to compare (one index build): the command line's, or a small sweep.
+const settings = !process.argv.includes('--sweep')
+  ? [{}]
+  : retrieval === 'hash'
+    ? [
+        { probeRadius: 0, minVotes: 1, verifyWholeVideos: false },
+        { probeRadius: 1, minVotes: 1, verifyWholeVideos: false },
+        { probeRadius: 1, minVotes: 2, verifyWholeVideos: false },
+        { probeRadius: 2, minVotes: 1, verifyWholeVideos: false },
+        { probeRadius: 2, minVotes: 2, verifyWholeVideos: false },
+        { probeRadius: 1, minVotes: 2, verifyWholeVideos: true },
+      ]
+    : [{ topK: 10, candidateRadius: 0 }, { topK: 10, candidateRadius: 40 }, { topK: 32, candidateRadius: 80 }];
 const results = [];
-for (const [topK, radius] of settings) {
-  preset.topK = topK;
-  preset.candidateRadius = radius;
+for (const setting of settings) {
+  Object.assign(preset, setting);
   let exactPairs = 0;
   let bothPairs = 0;
   let plantedFound = 0;
   let planted = 0;
+  // Exact-path pairs other than the planted copy: chance coincidences of unrelated sequences.
+  const chance = { pairs: 0, found: 0, meanDistances: [] };
   const indexMs = [];
   for (let q = 0; q < train.length; q++) {
     t0 = performance.now();
@@ -116,18 +146,27 @@ for (const [topK, radius] of settings) {
     indexMs.push(performance.now() - t0);
     const e = exactSets[q];
     exactPairs += e.size;
-    for (const v of e) if (i.has(v)) bothPairs++;
+    for (const [v, meanDistance] of e) {
+      if (i.has(v)) bothPairs++;
+      if (v !== train[q].source) {
+        chance.pairs++;
+        if (i.has(v)) chance.found++;
+        chance.meanDistances.push(meanDistance);
+      }
+    }
     if (train[q].source >= 0) {
       planted++;
       if (i.has(train[q].source)) plantedFound++;
     }
   }
   const r = {
-    topK,
-    candidateRadius: radius,
+    ...(retrieval === 'hash' ? { probeRadius: preset.probeRadius, minVotes: preset.minVotes, verifyWholeVideos: preset.verifyWholeVideos } : { topK: preset.topK, candidateRadius: preset.candidateRadius }),
     recallVsExact: Number((exactPairs === 0 ? 1 : bothPairs / exactPairs).toFixed(4)),
     exactMatchedPairs: exactPairs,
     plantedRecall: plantedFound / planted,
+    chancePairs: chance.pairs,
+    chancePairsFound: chance.found,
+    chanceMeanDistanceP50: chance.pairs === 0 ? null : Number(pctl(chance.meanDistances, 0.5).toFixed(1)),
     indexMatchMsP50: Number(pctl(indexMs, 0.5).toFixed(1)),
     indexMatchMsP99: Number(pctl(indexMs, 0.99).toFixed(1)),
   };
@@ -135,13 +174,17 @@ for (const [topK, radius] of settings) {
   console.error(JSON.stringify(r));
 }
 console.log(JSON.stringify({
+  retrieval,
+  querySeconds,
   benchVideos: bench.length,
   benchWindows: windows,
   indexedWindows: matcher.indexedWindows,
   indexBuildSeconds: Number((buildMs / 1000).toFixed(2)),
   indexBytes,
+  indexHeapBytes: matcher.indexBytes,
   bytesPerWindow: Math.round(indexBytes / windows),
   queries,
   exactMatchMsP50: Number(pctl(exactMs, 0.5).toFixed(1)),
+  exactMatchMsP99: Number(pctl(exactMs, 0.99).toFixed(1)),
   results,
 }, null, 2));

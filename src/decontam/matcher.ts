@@ -1,5 +1,5 @@
 import { WindowIndex } from '../index/window-index.js';
-import { native, type BenchSequences, type MatchSegment, type TrainSequence } from '../native/binding.js';
+import { native, type BenchHashIndex, type BenchSequences, type MatchSegment, type TrainSequence } from '../native/binding.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
 import type { Preset } from './presets.js';
 
@@ -87,38 +87,56 @@ function candidatesFor(
 
 /**
  * A set of benchmark (or collection) fingerprints prepared for matching: concatenated columns for
- * the native verifier and a window index for candidate retrieval. One instance serves any number
- * of training videos; the CLI scan, the service and the benchmarks all match through it.
+ * the native verifier and a candidate index: the binary multi-index over the frame hashes
+ * (`retrieval: 'hash'`, in Rust memory) or window embeddings in hnswlib (`'hnsw'`). One instance
+ * serves any number of training videos; the CLI scan, the service and the benchmarks all match
+ * through it.
  */
 export class BenchMatcher {
   readonly preset: Preset;
   private readonly bench: BenchSequences;
-  private readonly index: WindowIndex;
+  private readonly hashIndex: BenchHashIndex | undefined;
+  private readonly index: WindowIndex | undefined;
   private readonly shortBench: Array<{ video: number; length: number }> = [];
+  private readonly windows: number;
 
   constructor(fingerprints: MatchableFingerprint[], preset: Preset, options: { buildIndex?: boolean } = {}) {
     this.preset = preset;
     const seqs = fingerprints.map((fp) => sequenceOf(fp, preset));
     this.bench = concatBench(fingerprints, seqs, preset);
-    const binding = native();
-    this.index = new WindowIndex(128, undefined, Math.max(1024, this.bench.hashes.length * (preset.matchCrops ? 2 : 1)));
+    const w = preset.rule.window;
+    // Windows the index can retrieve (with their center-crop twins), for reports and benchmarks.
+    this.windows = seqs.reduce((n, s) => n + Math.max(0, s.hashes.length - w + 1), 0) * (preset.matchCrops ? 2 : 1);
+    seqs.forEach((seq, video) => {
+      const n = seq.hashes.length;
+      if (n < w && preset.rule.minWindow > 0 && n >= preset.rule.minWindow) this.shortBench.push({ video, length: n });
+    });
     if (options.buildIndex === false) return;
+    const binding = native();
+    if (preset.retrieval === 'hash') {
+      this.hashIndex = new binding.BenchHashIndex(this.bench);
+      return;
+    }
+    const index = new WindowIndex(128, undefined, Math.max(1024, this.windows));
     fingerprints.forEach((fp, video) => {
       const seq = seqs[video]!;
-      if (seq.hashes.length < preset.rule.window) {
-        if (preset.rule.minWindow > 0 && seq.hashes.length >= preset.rule.minWindow) this.shortBench.push({ video, length: seq.hashes.length });
-        return;
-      }
+      if (seq.hashes.length < w) return;
       // Cropped copies are retrieved through windows of the bench frames' central part.
       for (const hashes of preset.matchCrops ? [seq.hashes, fp.centerHashes] : [seq.hashes]) {
         const wv = binding.windowVectors(hashes, seq.informative, preset.rule, 1);
-        this.index.addWindows(video, wv.vectors, wv.starts);
+        index.addWindows(video, wv.vectors, wv.starts);
       }
     });
+    this.index = index;
   }
 
   get indexedWindows(): number {
-    return this.index.size;
+    return this.hashIndex !== undefined || this.index !== undefined ? this.windows : 0;
+  }
+
+  /** Memory the candidate index holds outside the JS heap (hash retrieval only; 0 for hnsw). */
+  get indexBytes(): number {
+    return this.hashIndex?.heapBytes ?? 0;
   }
 
   /** Segments of `train` that match benchmark videos (`benchVideo` indexes the constructor's list). */
@@ -126,11 +144,18 @@ export class BenchMatcher {
     const binding = native();
     const seq = sequenceOf(train, this.preset);
     if (this.bench.lengths.length === 0 || seq.hashes.length === 0) return [];
-    if (options.exact === true || seq.hashes.length < this.preset.rule.window) {
-      // Exact for --exact, and for training videos shorter than a window (no indexed window fits them).
+    if (options.exact === true || seq.hashes.length < this.preset.rule.window || (this.hashIndex === undefined && this.index === undefined)) {
+      // Exact for --exact, for training videos shorter than a window (no indexed window fits
+      // them), and when the matcher was built without an index.
       return binding.exactScanVideo(seq, this.bench, this.preset.rule);
     }
-    const c = candidatesFor(seq, this.index, this.bench.lengths, this.shortBench, this.preset);
+    if (this.hashIndex !== undefined) {
+      const p = this.preset;
+      const always = Uint32Array.from(this.shortBench, (b) => b.video);
+      const probe = { radius: p.probeRadius, minVotes: p.minVotes, wholeVideos: p.verifyWholeVideos, slack: p.offsetSlack };
+      return this.hashIndex.matchVideo(seq, this.bench, always, p.rule, probe);
+    }
+    const c = candidatesFor(seq, this.index!, this.bench.lengths, this.shortBench, this.preset);
     return c.benchVideos.length === 0 ? [] : binding.verifyVideoCandidates(seq, this.bench, c.benchVideos, c.offsets, this.preset.rule);
   }
 }

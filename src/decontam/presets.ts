@@ -18,7 +18,17 @@ export interface Preset {
   matchCrops: boolean;
   /** Frames whose quality is below this never count as matching evidence (0: every frame counts). */
   minQuality: number;
-  /** Candidate windows retrieved per query window. */
+  /**
+   * How candidate alignments are found before verification: 'hash', a binary multi-index over the
+   * 64-bit frame hashes with offset voting (crates/core/src/hash_index.rs), or 'hnsw', window
+   * embeddings in hnswlib with the top-K windows per query window (the paper's literal retrieval).
+   */
+  retrieval: 'hash' | 'hnsw';
+  /** 'hash': chunk values within this many bits are probed (1 finds every frame within 7 bits). */
+  probeRadius: number;
+  /** 'hash': votes (training frames within the rule's distance) an alignment needs. */
+  minVotes: number;
+  /** 'hnsw': candidate windows retrieved per query window. */
   topK: number;
   /**
    * Keep retrieving beyond topK while the k-th neighbour is still within this squared L2 distance
@@ -31,6 +41,9 @@ export interface Preset {
   /**
    * Verify every alignment of each benchmark video the index returns for any window, not only the
    * returned offsets: retrieval then only has to find the right video once (per training video).
+   * The hnsw embeddings needed it (their hits land near, not at, the right offset); the hash
+   * index's votes carry the exact offset, and verifying whole videos would only cost time
+   * (bench/README.md, "Binary hash index").
    */
   verifyWholeVideos: boolean;
 }
@@ -43,6 +56,9 @@ export const PAPER: Preset = {
   matchFlips: false,
   matchCrops: false,
   minQuality: 0,
+  retrieval: 'hnsw',
+  probeRadius: 1,
+  minVotes: 2,
   topK: 10,
   candidateRadius: 0,
   offsetSlack: 0,
@@ -69,10 +85,13 @@ export const DEFAULT: Preset = {
   matchFlips: true,
   matchCrops: true,
   minQuality: 1.5,
+  retrieval: 'hash',
+  probeRadius: 1,
+  minVotes: 2,
   topK: 10,
   candidateRadius: 40,
   offsetSlack: 1,
-  verifyWholeVideos: true,
+  verifyWholeVideos: false,
 };
 
 export const PRESETS: Record<PresetName, Preset> = { default: DEFAULT, paper: PAPER };

@@ -76,6 +76,26 @@ export interface WindowVectors {
   dim: number;
 }
 
+/** How the hash index proposes candidates; absent fields take the core defaults. */
+export interface ProbeOptions {
+  /** Chunk values within this many bits are probed (1: every frame within 7 bits is found). */
+  radius?: number;
+  /** Votes (training frames) an alignment needs to become a candidate. */
+  minVotes?: number;
+  /** Verify every alignment of each benchmark video with a candidate (else the candidate offsets +- slack). */
+  wholeVideos?: boolean;
+  slack?: number;
+  /** Skip buckets holding more frames than this. */
+  maxBucket?: number;
+}
+
+/** Binary multi-index over the benchmark side's frame hashes (crates/core/src/hash_index.rs). */
+export interface BenchHashIndex {
+  readonly entries: number;
+  readonly heapBytes: number;
+  matchVideo(train: TrainSequence, bench: BenchSequences, always: Uint32Array, rule: MatchRule, probe?: ProbeOptions): Promise<MatchSegment[]>;
+}
+
 /** The surface of crates/node (its generated index.d.ts says the same). */
 export interface NativeBinding {
   hashFrames(frames: Buffer, width: number, height: number, options?: HashFramesOptions | null): Promise<HashedFrames>;
@@ -87,6 +107,7 @@ export interface NativeBinding {
     offsets: Int32Array,
     rule: MatchRule,
   ): Promise<MatchSegment[]>;
+  BenchHashIndex: new (bench: BenchSequences) => BenchHashIndex;
   windowVectors(hashes: BigUint64Array, informative: Uint8Array, rule: MatchRule, stride: number): WindowVectors;
   nativeVersion(): string;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BenchMatcher, type MatchableFingerprint } from '../../src/decontam/matcher.js';
 import { DEFAULT, PAPER } from '../../src/decontam/presets.js';
+import { native } from '../../src/native/binding.js';
 
 let seed = 7;
 function next32(): number {
@@ -55,5 +56,40 @@ describe('BenchMatcher', () => {
     for (let k = 0; k < 12; k++) short[k] = bench[3]!.hashes[10 + k]!;
     const segs = await m.match(fp(short));
     expect(segs.find((s) => s.benchVideo === 3)).toMatchObject({ trainStart: 0, trainEnd: 12, benchStart: 10, windowFrames: 12 });
+  });
+});
+
+describe('BenchHashIndex binding', () => {
+  const bench = Array.from({ length: 5 }, (_, i) => fp(walk(30 + i)));
+  const seqs = (list: MatchableFingerprint[]) => {
+    const lengths = Uint32Array.from(list, (f) => f.hashes.length);
+    const hashes = new BigUint64Array(lengths.reduce((a, b) => a + b, 0));
+    let at = 0;
+    for (const f of list) {
+      hashes.set(f.hashes, at);
+      at += f.hashes.length;
+    }
+    return { hashes, informative: new Uint8Array(0), lengths };
+  };
+  const rule = DEFAULT.rule;
+  const train = { hashes: bench[2]!.hashes, informative: new Uint8Array(0) };
+
+  it('finds a whole-video copy and says how big it is', async () => {
+    const b = seqs(bench);
+    const index = new (native().BenchHashIndex)(b);
+    expect(index.entries).toBe(b.hashes.length);
+    // 4 chunk tables: 65,537 bucket starts and one id per frame each.
+    expect(index.heapBytes).toBeGreaterThanOrEqual(4 * (65537 + b.hashes.length) * 4);
+    const segs = await index.matchVideo(train, b, new Uint32Array(0), rule);
+    expect(segs).toEqual([expect.objectContaining({ benchVideo: 2, offset: 0, trainStart: 0, trainEnd: 32 })]);
+  });
+
+  it('refuses bench sequences other than the ones it was built from, and bad probe settings', () => {
+    const index = new (native().BenchHashIndex)(seqs(bench));
+    expect(() => index.matchVideo(train, seqs(bench.slice(1)), new Uint32Array(0), rule)).toThrow(/differ from the ones the index was built from/);
+    const withCenter = { ...seqs(bench), centerHashes: seqs(bench).hashes };
+    expect(() => index.matchVideo(train, withCenter, new Uint32Array(0), rule)).toThrow(/center hashes/);
+    expect(() => index.matchVideo(train, seqs(bench), new Uint32Array(0), rule, { radius: 4 })).toThrow(/radius must be 0..3/);
+    expect(() => new (native().BenchHashIndex)({ ...seqs(bench), lengths: Uint32Array.of(1) })).toThrow(/lengths add up/);
   });
 });

@@ -144,6 +144,19 @@ pub fn verify_offset(
     let overlap = (last - first) as usize;
     let first = first as usize;
     let bench_first = (first as i64 - offset) as usize;
+    let needed = params.needed(w as u32);
+
+    // Most alignments of unrelated videos have almost no frame within the distance: count them in
+    // a tight loop first (an upper bound of the window's matching frames, informative or not) and
+    // skip the alignment when even the whole overlap holds fewer than one window needs.
+    let close = train.hashes[first..first + overlap]
+        .iter()
+        .zip(&bench.hashes[bench_first..bench_first + overlap])
+        .filter(|(a, b)| (**a ^ **b).count_ones() <= params.max_distance)
+        .count();
+    if (close as u32) < needed {
+        return;
+    }
 
     // Per aligned pair: matching?, informative on both sides?, distance.
     let mut matched = Vec::with_capacity(overlap);
@@ -157,7 +170,6 @@ pub fn verify_offset(
         matched.push(g && d <= params.max_distance);
         dist.push(d);
     }
-    let needed = params.needed(w as u32);
     let needed_good = params.needed_informative(w as u32);
 
     // Sliding sums over the window.
