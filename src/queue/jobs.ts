@@ -1,4 +1,3 @@
-import { Redis, type RedisOptions } from 'ioredis';
 import type { JobsOptions } from 'bullmq';
 import type { ServiceConfig } from '../service/config.js';
 import type { Match, ScanReport } from '../decontam/scan.js';
@@ -103,25 +102,4 @@ export function defaultJobOptions(config: ServiceConfig): JobsOptions {
     removeOnComplete: { age: config.retentionSeconds },
     removeOnFail: { age: config.retentionSeconds },
   };
-}
-
-/**
- * ioredis connections. Producers fail fast while Redis is away (the API answers 503 at once
- * instead of queueing commands in memory); workers and event listeners wait for it forever, as
- * BullMQ requires for blocking connections.
- */
-export function redisConnection(config: ServiceConfig, role: 'producer' | 'blocking'): Redis {
-  const common: RedisOptions = {
-    retryStrategy: (times: number) => Math.min(200 * times, 2000),
-    connectionName: `vdedup-${role}`,
-  };
-  const options: RedisOptions =
-    role === 'producer'
-      ? { ...common, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3000 }
-      : { ...common, maxRetriesPerRequest: null, enableOfflineQueue: true };
-  const redis = new Redis(config.redisUrl, options);
-  // Errors are reported through status checks and failed commands; an unhandled 'error' event
-  // would crash the process while Redis is down.
-  redis.on('error', () => undefined);
-  return redis;
 }

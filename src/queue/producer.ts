@@ -6,7 +6,6 @@ import {
   defaultJobOptions,
   jobIds,
   QUEUE_NAMES,
-  redisConnection,
   type CheckJob,
   type CollectionAddJob,
   type FramesJob,
@@ -14,6 +13,7 @@ import {
   type ScanBatchJob,
   type ScanJob,
 } from './jobs.js';
+import { redisConnection } from './connection.js';
 import { CollectionRegistry } from '../decontam/collections.js';
 import { readVideoSource } from '../decontam/inputs.js';
 import type { ServiceConfig } from '../service/config.js';
