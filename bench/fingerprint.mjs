@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Fingerprint wall time vs ffmpeg decode-only, side by side, on the same files.
-//   node bench/fingerprint.mjs [--runs N] [video ...]
-// Without videos, generates 60 s H.264 clips at 360p/720p/1080p into bench/out/.
+//   node bench/fingerprint.mjs [--runs N] [--long] [video ...]
+// Without videos, generates 60 s H.264 clips at 360p/720p/1080p into bench/out/ (with --long, also
+// a 10-minute 360p clip: on short files Node's start-up is a visible part of the ratio).
 // Each run times, in alternating order, `vdedup fingerprint X --json` (the whole CLI: node start,
 // ffprobe, decode, hashing, JSON) and `ffmpeg -i X -vf fps=1:round=up -f null -` (decode-only,
 // the limit). Reports the median of the per-run ratios (noise on a shared machine hits both).
@@ -14,9 +15,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(root, 'bench', 'out');
 const args = process.argv.slice(2);
 let runs = 5;
+let long = false;
 const videos = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
+  else if (args[i] === '--long') long = true;
   else videos.push(args[i]);
 }
 const ffmpeg = process.env.FFMPEG_PATH ?? 'ffmpeg';
@@ -24,16 +27,17 @@ const ffmpeg = process.env.FFMPEG_PATH ?? 'ffmpeg';
 function generate() {
   mkdirSync(outDir, { recursive: true });
   const specs = [
-    ['360p', '640x360'],
-    ['720p', '1280x720'],
-    ['1080p', '1920x1080'],
+    ['360p', '640x360', 60],
+    ['720p', '1280x720', 60],
+    ['1080p', '1920x1080', 60],
+    ...(long ? [['360p', '640x360', 600]] : []),
   ];
-  return specs.map(([name, size]) => {
-    const file = path.join(outDir, `testsrc2-${name}-60s-h264.mp4`);
+  return specs.map(([name, size, seconds]) => {
+    const file = path.join(outDir, `testsrc2-${name}-${seconds}s-h264.mp4`);
     if (!existsSync(file)) {
       process.stderr.write(`generating ${file}\n`);
       execFileSync(ffmpeg, ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
-        `testsrc2=size=${size}:rate=30,trim=duration=60`, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23',
+        `testsrc2=size=${size}:rate=30,trim=duration=${seconds}`, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23',
         '-pix_fmt', 'yuv420p', file]);
     }
     return file;

@@ -163,7 +163,7 @@ function errorOf(side: 'train' | 'bench', item: VideoItem, err: unknown): ScanEr
 
 /**
  * Decontamination scan (embedded, no Redis): YouTube-ID stage first (no decoding), then
- * fingerprints (through the store), the bench window index, and per training video: candidate
+ * fingerprints (through the store), the bench candidate index, and per training video: candidate
  * retrieval and frame-by-frame verification. Per-video failures go to `errors`; the scan goes on.
  */
 export async function runScan(opts: ScanOptions): Promise<ScanReport> {
@@ -259,7 +259,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
     if (fp !== undefined) bench.push({ item, fp });
   });
 
-  // 3. Window index over the benchmark (videos shorter than the window are checked exhaustively).
+  // 3. Candidate index over the benchmark (videos shorter than the window are checked exhaustively).
   report('index', 0, bench.length);
   const matcher = new BenchMatcher(bench.map((b) => b.fp), preset, { buildIndex: opts.exact !== true });
   report('index', bench.length, bench.length);
