@@ -2,9 +2,14 @@
 // vdedup fingerprint vs the Python reference (ffmpeg -> Pillow -> imagehash.phash), side by side on
 // the same files, medians of several runs. Installs Pillow, numpy, scipy and imagehash from PyPI
 // into bench/out/venv on first use.
-//   node bench/python-reference.mjs [--runs 5] [video ...]     (default: the clips of bench/fingerprint.mjs)
+//   node bench/python-reference.mjs [--runs 5] [--corpus] [video ...]
+// Default videos: the clips of bench/fingerprint.mjs. --corpus also times a small corpus (four
+// distinct 60 s 720p clips) end to end: `vdedup scan` with its defaults (one single-thread ffmpeg
+// per core) and with --fast, against the reference looping over the files in one process, and the
+// reference with a 2-process pool (the same parallelism as vdedup).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,6 +24,7 @@ if (!existsSync(python)) {
 const args = process.argv.slice(2);
 const runsAt = args.indexOf('--runs');
 const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
+const corpus = args.includes('--corpus');
 let videos = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--runs');
 if (videos.length === 0) {
   videos = ['360p', '720p', '1080p'].map((r) => path.join(root, 'bench', 'out', `testsrc2-${r}-60s-h264.mp4`));
@@ -44,4 +50,57 @@ for (const v of videos) {
   results.push(row);
   console.error(JSON.stringify(row));
 }
-console.log(JSON.stringify({ runs, results }, null, 2));
+
+let corpusResult;
+if (corpus) {
+  const dir = path.join(root, 'bench', 'out', 'corpus-720p');
+  mkdirSync(dir, { recursive: true });
+  const files = [0, 1, 2, 3].map((i) => {
+    const file = path.join(dir, `testsrc2-hue${i * 40}-720p-60s.mp4`);
+    if (!existsSync(file)) {
+      console.error(`generating ${file}`);
+      execFileSync('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
+        `testsrc2=size=1280x720:rate=30,hue=h=${i * 40},trim=duration=60`, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23',
+        '-pix_fmt', 'yuv420p', file]);
+    }
+    return file;
+  });
+  // A small benchmark side, decoded in every run too (a fresh store each time): it counts against vdedup.
+  const bench = path.join(root, 'fixtures', 'scan', 'bench', 'v_Ab3dE_fG9hK.mp4');
+  const scan = (extra) => {
+    const cache = mkdtempSync(path.join(os.tmpdir(), 'vdedup-bench-'));
+    try {
+      return time(process.execPath, [path.join(root, 'bin', 'vdedup.js'), 'scan', '--train', dir, '--bench', bench, '--out', path.join(cache, 'report.json'), '--cache-dir', cache, ...extra]);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  };
+  const ref = path.join(root, 'bench', 'python', 'reference_phash.py');
+  const sides = {
+    'vdedup scan': () => scan([]),
+    'vdedup scan --fast': () => scan(['--fast']),
+    'Python reference, one file after another': () => time(python, [ref, ...files]),
+    'Python reference, 2-process pool': () => time(python, [ref, '--jobs', '2', ...files]),
+  };
+  const ms = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
+  for (let i = 0; i < runs; i++) {
+    // Rotate the order each run so no side always goes first.
+    const names = Object.keys(sides);
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(k + i) % names.length];
+      ms[name].push(sides[name]());
+    }
+  }
+  const med = Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Math.round(median(v))]));
+  corpusResult = {
+    files: files.length,
+    videoSeconds: 60 * files.length,
+    ms: med,
+    speedupVsSequential: Number((med['Python reference, one file after another'] / med['vdedup scan']).toFixed(2)),
+    speedupVsSequentialFast: Number((med['Python reference, one file after another'] / med['vdedup scan --fast']).toFixed(2)),
+    speedupVsPool: Number((med['Python reference, 2-process pool'] / med['vdedup scan']).toFixed(2)),
+    speedupVsPoolFast: Number((med['Python reference, 2-process pool'] / med['vdedup scan --fast']).toFixed(2)),
+  };
+  console.error(JSON.stringify(corpusResult));
+}
+console.log(JSON.stringify({ runs, results, corpus: corpusResult }, null, 2));

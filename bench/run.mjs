@@ -45,7 +45,7 @@ if (process.argv.includes('--from-results')) {
     mode: full ? 'full' : 'quick',
     machine: { cpus: os.availableParallelism(), memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
     fingerprint: step('fingerprint vs ffmpeg decode-only', 'fingerprint.mjs', ['--runs', String(runs), ...(full ? ['--long'] : [])]),
-    python: step('vs the Python reference', 'python-reference.mjs', ['--runs', String(runs)]),
+    python: step('vs the Python reference', 'python-reference.mjs', ['--runs', String(runs), ...(full ? ['--corpus'] : [])]),
   };
   // decoder-tuning writes its own JSON file (its stdout is a line per measurement).
   step('decoder tuning', 'decoder-tuning.mjs', ['--runs', String(runs)], [], false);
@@ -76,6 +76,12 @@ const rows = [
   ...(fpRow('360p-600s') ? [['same, 360p 10 min', '<= 1.10', f(fpRow('360p-600s').ratioMedian, 3), status(fpRow('360p-600s').ratioMedian <= 1.1)]] : []),
   ['speed-up vs Python imagehash reference, 720p', '>= 3x', `${f(pyRow('720p')?.speedup)}x`, status(pyRow('720p')?.speedup >= 3)],
   ['same with `--fast` decoding', '>= 3x', `${f(pyFast('720p-60s-h264'))}x`, status(pyFast('720p-60s-h264') >= 3)],
+  ...(results.python.corpus
+    ? [
+        ['corpus of four 720p files: `vdedup scan --fast` vs the reference looping over them', '>= 3x', `${f(results.python.corpus.speedupVsSequentialFast)}x (exact: ${f(results.python.corpus.speedupVsSequential)}x)`, status(results.python.corpus.speedupVsSequentialFast >= 3)],
+        ['same, vs the reference with a 2-process pool (equal parallelism)', '>= 3x', `${f(results.python.corpus.speedupVsPoolFast)}x (exact: ${f(results.python.corpus.speedupVsPool)}x)`, status(results.python.corpus.speedupVsPoolFast >= 3)],
+      ]
+    : []),
   [`index: match p50 per ${idx.querySeconds / 60}-minute query video (${idx.benchWindows.toLocaleString('en')} windows)`, '<= 50 ms', `${best.indexMatchMsP50} ms (p99 ${best.indexMatchMsP99})`, status(best.indexMatchMsP50 <= 50)],
   [`index: recall against the exact path (${best.exactMatchedPairs} matched pairs)`, '>= 0.99', f(best.recallVsExact, 3), status(best.recallVsExact >= 0.99)],
   ['index: memory per window (RSS growth of the build)', '<= 300 B', `${idx.bytesPerWindow} B`, status(idx.bytesPerWindow <= 300)],
