@@ -37,13 +37,15 @@ pub struct ProbeParams {
     /// candidate offsets and `slack` frames either side.
     pub whole_videos: bool,
     pub slack: u32,
-    /// Buckets holding more frames than this are skipped: one picture repeated across thousands of
-    /// benchmark frames (a title card, a test pattern) says nothing about which video is copied.
+    /// Buckets holding more frames than this (or than 64 times the table's average bucket, when
+    /// that is more: a bigger index has bigger buckets) are skipped: one picture repeated across
+    /// thousands of benchmark frames (a title card, a test pattern) says nothing about which video
+    /// is copied, and the other chunks still probe.
     pub max_bucket: u32,
 }
 
 impl ProbeParams {
-    pub const DEFAULT: ProbeParams = ProbeParams { radius: 1, max_distance: 20, min_votes: 2, whole_videos: true, slack: 1, max_bucket: 4096 };
+    pub const DEFAULT: ProbeParams = ProbeParams { radius: 1, max_distance: 20, min_votes: 2, whole_videos: false, slack: 1, max_bucket: 4096 };
 }
 
 /// Frames of one or more hash columns (e.g. whole-frame and center-crop hashes of the benchmark
@@ -172,11 +174,12 @@ impl HashIndex {
             hits.clear();
             for c in 0..CHUNKS {
                 let (starts, ids, keys) = (&self.starts[tables + c], &self.ids[tables + c], &self.keys[tables + c]);
+                let cap = (p.max_bucket as usize).max(64 * ids.len() / BUCKETS);
                 let value = chunk(q, c);
                 for &flip in &probes {
                     let b = value ^ flip;
                     let (s, e) = (starts[b] as usize, starts[b + 1] as usize);
-                    if e - s > p.max_bucket as usize {
+                    if e - s > cap {
                         continue;
                     }
                     for (&h, &f) in keys[s..e].iter().zip(&ids[s..e]) {
@@ -368,6 +371,19 @@ mod tests {
         assert!(index.candidates(&Sequence::new(&q, &[]), 0, &small).is_empty());
         let large = ProbeParams { max_bucket: 100, ..small };
         assert_eq!(index.candidates(&Sequence::new(&q, &[]), 0, &large).len(), 100);
+    }
+
+    #[test]
+    fn the_bucket_cap_grows_with_the_index() {
+        // 70 copies of one picture among 2^16 * 2 random frames: the average bucket holds ~2 frames,
+        // so a cap of 64 x 2 = 128 keeps the 70-frame bucket although max_bucket says 50.
+        let mut bench = pseudo_random(1 << 17, 13);
+        let picture = 0x0f0f_1234_5678_9abcu64;
+        bench[..70].fill(picture);
+        let n = bench.len() as u32;
+        let index = HashIndex::build(&[&bench], &[], &[n]).unwrap();
+        let p = ProbeParams { max_bucket: 50, max_distance: 0, ..probe(0, 1, true) };
+        assert_eq!(index.candidates(&Sequence::new(&[picture], &[]), 0, &p).len(), 70);
     }
 
     #[test]
