@@ -98,6 +98,8 @@ export class BenchMatcher {
   private readonly hashIndex: BenchHashIndex | undefined;
   private readonly index: WindowIndex | undefined;
   private readonly shortBench: Array<{ video: number; length: number }> = [];
+  /** The hash index verifies these (the short bench videos) at every alignment. */
+  private readonly shortBenchVideos: Uint32Array;
   private readonly windows: number;
 
   constructor(fingerprints: MatchableFingerprint[], preset: Preset, options: { buildIndex?: boolean } = {}) {
@@ -111,6 +113,7 @@ export class BenchMatcher {
       const n = seq.hashes.length;
       if (n < w && preset.rule.minWindow > 0 && n >= preset.rule.minWindow) this.shortBench.push({ video, length: n });
     });
+    this.shortBenchVideos = Uint32Array.from(this.shortBench, (b) => b.video);
     if (options.buildIndex === false) return;
     const binding = native();
     if (preset.retrieval === 'hash') {
@@ -151,9 +154,8 @@ export class BenchMatcher {
     }
     if (this.hashIndex !== undefined) {
       const p = this.preset;
-      const always = Uint32Array.from(this.shortBench, (b) => b.video);
       const probe = { radius: p.probeRadius, minVotes: p.minVotes, wholeVideos: p.verifyWholeVideos, slack: p.offsetSlack };
-      return this.hashIndex.matchVideo(seq, this.bench, always, p.rule, probe);
+      return this.hashIndex.matchVideo(seq, this.bench, this.shortBenchVideos, p.rule, probe);
     }
     const c = candidatesFor(seq, this.index!, this.bench.lengths, this.shortBench, this.preset);
     return c.benchVideos.length === 0 ? [] : binding.verifyVideoCandidates(seq, this.bench, c.benchVideos, c.offsets, this.preset.rule);

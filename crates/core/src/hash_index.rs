@@ -230,32 +230,26 @@ impl HashIndex {
                 return;
             }
             let found = self.candidates(seq, column, p);
+            // Videos verified at every alignment: the caller's, and with `whole_videos` every video
+            // with a candidate; the other candidates only at their offsets +- slack.
+            let mut whole: Vec<u32> = always.to_vec();
             if p.whole_videos {
-                let mut videos: Vec<u32> = found.iter().map(|c| c.0).chain(always.iter().copied()).collect();
-                videos.sort_unstable();
-                videos.dedup();
-                for v in videos {
-                    if let Some(b) = against.get(v as usize) {
-                        for mut s in exact_scan(seq, std::slice::from_ref(b), rule, variant) {
-                            s.bench_video = v;
-                            out.push(s);
-                        }
-                    }
-                }
-            } else {
-                let slack = i64::from(p.slack);
-                let mut cands: Vec<(u32, i64)> = Vec::new();
-                for &(v, o, _) in &found {
-                    cands.extend((-slack..=slack).map(|d| (v, o + d)));
-                }
-                for &v in always {
-                    if let Some(b) = against.get(v as usize) {
-                        let w = rule.window_for(seq.len(), b.len()).map_or(0, i64::from);
-                        cands.extend((w - b.len() as i64..=seq.len() as i64 - w).map(|o| (v, o)));
-                    }
-                }
-                out.extend(verify_candidates(seq, against, &cands, rule, variant));
+                whole.extend(found.iter().map(|c| c.0));
             }
+            whole.sort_unstable();
+            whole.dedup();
+            for &v in &whole {
+                if let Some(b) = against.get(v as usize) {
+                    out.extend(exact_scan(seq, std::slice::from_ref(b), rule, variant).into_iter().map(|s| Segment { bench_video: v, ..s }));
+                }
+            }
+            let slack = i64::from(p.slack);
+            let offsets: Vec<(u32, i64)> = found
+                .iter()
+                .filter(|c| whole.binary_search(&c.0).is_err())
+                .flat_map(|&(v, o, _)| (-slack..=slack).map(move |d| (v, o + d)))
+                .collect();
+            out.extend(verify_candidates(seq, against, &offsets, rule, variant));
         };
         run(train, 0, benches, Variant::Direct);
         if let Some(f) = flips {

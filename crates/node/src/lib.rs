@@ -330,6 +330,7 @@ pub fn verify_video_candidates(
 /// How the hash index proposes candidates (see vdedup_core::hash_index::ProbeParams); every field
 /// falls back to the core default. The per-hit distance is the rule's `maxDistance`.
 #[napi(object)]
+#[derive(Default)]
 pub struct ProbeOptions {
     pub radius: Option<u32>,
     pub min_votes: Option<u32>,
@@ -389,7 +390,7 @@ impl BenchHashIndex {
         }
         let params = to_params(&rule)?;
         let d = ProbeParams::DEFAULT;
-        let o = probe.unwrap_or(ProbeOptions { radius: None, min_votes: None, whole_videos: None, slack: None, max_bucket: None });
+        let o = probe.unwrap_or_default();
         let radius = o.radius.unwrap_or(d.radius);
         if radius > 3 {
             return Err(invalid(format!("probe radius must be 0..3, got {radius}")));
