@@ -287,8 +287,12 @@ export async function decodePlannedFrames(
   const order = [...plan].sort((a, b) => a.timestamp - b.timestamp || a.index - b.index);
   let i = 0;
   await runFfmpeg(video, args, run, async (f) => {
+    // Claim this frame's plan entries before the first await: runFfmpeg keeps two callbacks in
+    // flight, and the next frame's callback must not see entries this one has not handed out yet.
+    const first = i;
     const t = order[i]?.timestamp;
-    while (i < order.length && order[i]!.timestamp === t) await onFrame(order[i++]!, f);
+    while (i < order.length && order[i]!.timestamp === t) i++;
+    for (const planned of order.slice(first, i)) await onFrame(planned, f);
   });
   // When the container's duration runs past the last frame, the fps filter has no frame for the
   // final planned time: that time is dropped, never filled with another frame. A selection that

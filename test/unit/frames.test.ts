@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { extractFrames, type Strategy } from '../../src/frames/extract.js';
+import { decodePlannedFrames, extractFrames, type Strategy } from '../../src/frames/extract.js';
+import { probeVideo } from '../../src/media/probe.js';
 import { parseTimestamp, planFrames, type FrameSelection } from '../../src/frames/plan.js';
 import { isVdedupError } from '../../src/errors.js';
 import { ffmpeg, withTempDir } from '../helpers/ffmpeg.js';
@@ -28,6 +29,13 @@ async function frameNumber(file: string): Promise<number> {
   const { data, info } = await sharp(file).greyscale().raw().toBuffer({ resolveWithObject: true });
   let n = 0;
   for (let bit = 0; bit < 16; bit++) if (data[8 * info.width + bit * 20 + 10]! > 128) n |= 1 << bit;
+  return n;
+}
+
+/** The counter read straight from a decoded RGB frame (green channel of row 8). */
+function frameNumberOfRgb(frame: { data: Buffer | Uint8Array; width: number }): number {
+  let n = 0;
+  for (let bit = 0; bit < 16; bit++) if (frame.data[3 * (8 * frame.width + bit * 20 + 10) + 1]! > 128) n |= 1 << bit;
   return n;
 }
 
@@ -93,6 +101,19 @@ describe('extractFrames on a clip with a burned-in frame counter', () => {
     const { numbers, m } = await extracted({ mode: 'at', timestamps: [3.24, 1.5, 7.001, 1.5] });
     expect(numbers).toEqual([81, 37, 175, 37]);
     expect(m.frames.map((f) => f.requested)).toEqual([3.24, 1.5, 7.001, 1.5]);
+  });
+
+  it('a single pass hands out repeated times correctly however slowly each frame is written', async () => {
+    // runFfmpeg keeps two frame callbacks in flight. A slow first write must not let the next
+    // frame take the plan entries of a time repeated in the selection (this raced before).
+    const probe = await probeVideo(counterClip);
+    const plan = planFrames({ mode: 'at', timestamps: [3.24, 1.5, 7.001, 1.5] }, { duration: 10, frameRate: 25 });
+    const got: Array<[number, number]> = [];
+    await decodePlannedFrames(counterClip, probe, plan, { strategy: 'single-pass', fps: undefined }, async (planned, frame) => {
+      if (got.length === 0) await new Promise((r) => setTimeout(r, 300));
+      got.push([planned.index, frameNumberOfRgb(frame)]);
+    });
+    expect(got.sort((a, b) => a[0] - b[0])).toEqual([[0, 81], [1, 37], [2, 175], [3, 37]]);
   });
 
   it('--random N --seed S: N distinct frames, sorted, reproducible', async () => {
