@@ -2,20 +2,24 @@
 /* eslint-disable */
 
 /**
- * The benchmark side's frame hashes in a binary multi-index (whole-frame hashes, and center-crop
- * hashes when the bench sequences carry them).
+ * The benchmark side's frame hashes (whole-frame hashes, and center-crop hashes when the bench
+ * sequences carry them) for the exhaustive frame scan, which finds exactly the exact path's
+ * segments (see vdedup_core::frame_scan).
  */
-export declare class BenchHashIndex {
-  constructor(bench: BenchSequences)
-  /** Indexed entries (frames x columns, uninformative frames left out). */
-  get entries(): number
-  /** Bytes held by the index's tables (outside the JS heap). */
-  get heapBytes(): number
+export declare class BenchFrameScan {
   /**
-   * Match one training video against `bench` (the sequences this index was built from) through
-   * the index; `always` lists benchmark videos verified at every alignment regardless.
+   * `kernel` ("avx512", "avx2", "portable") overrides the detected comparison loop; one the CPU
+   * cannot run is refused.
    */
-  matchVideo(train: TrainSequence, bench: BenchSequences, always: Uint32Array, rule: MatchRule, probe?: ProbeOptions | undefined | null): Promise<Array<MatchSegment>>
+  constructor(bench: BenchSequences, kernel?: string | undefined | null)
+  /** Kept entries (frames x columns, uninformative frames left out). */
+  get entries(): number
+  /** Bytes held by the scan's arrays (outside the JS heap). */
+  get heapBytes(): number
+  /** The comparison loop this CPU runs: "avx512", "avx2" or "portable". */
+  get kernel(): string
+  /** Match one training video against `bench` (the sequences this scan was built from). */
+  matchVideo(train: TrainSequence, bench: BenchSequences, rule: MatchRule): Promise<Array<MatchSegment>>
 }
 
 /** All benchmark videos, concatenated; `lengths[i]` frames belong to video i. */
@@ -85,16 +89,10 @@ export interface MatchSegment {
 export declare function nativeVersion(): string
 
 /**
- * How the hash index proposes candidates (see vdedup_core::hash_index::ProbeParams); every field
- * falls back to the core default. The per-hit distance is the rule's `maxDistance`.
+ * The frame scan's comparison loop on this CPU ("avx512", "avx2" or "portable"), for version and
+ * health output: the portable loop is several times slower.
  */
-export interface ProbeOptions {
-  radius?: number
-  minVotes?: number
-  wholeVideos?: boolean
-  slack?: number
-  maxBucket?: number
-}
+export declare function scanKernel(): string
 
 /** One training video: its hashes, optional flip hashes, and informative-frame flags (empty: all). */
 export interface TrainSequence {

@@ -1,11 +1,22 @@
 import { Command, CommanderError } from 'commander';
-import { registerBenchmarks } from './benchmarks.js';
-import { registerFingerprint } from './fingerprint.js';
-import { registerFrames } from './frames.js';
-import { registerScan } from './scan.js';
-import { registerService } from './service.js';
-import { registerStore } from './store.js';
 import { packageVersion, versionText } from './version.js';
+
+type Register = (program: Command, setExit: (code: number) => void) => void;
+
+/**
+ * Subcommand modules by command name, loaded on demand: a `vdedup fingerprint` run loads only the
+ * fingerprint command's modules (the others pull in sharp, hnswlib, BullMQ, Fastify), which keeps
+ * Node's start-up a small part of short jobs (bench/README.md, "Fingerprinting vs ffmpeg").
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  fingerprint: async () => (await import('./fingerprint.js')).registerFingerprint,
+  frames: async () => (await import('./frames.js')).registerFrames,
+  scan: async () => (await import('./scan.js')).registerScan,
+  store: async () => (await import('./store.js')).registerStore,
+  benchmarks: async () => (await import('./benchmarks.js')).registerBenchmarks,
+  serve: async () => (await import('./service.js')).registerService,
+  worker: async () => (await import('./service.js')).registerService,
+};
 
 /** Exit codes: 0 done, 1 the job could not be done (one-line reason on stderr), 2 bad usage. */
 export async function main(argv: string[]): Promise<number> {
@@ -22,12 +33,11 @@ export async function main(argv: string[]): Promise<number> {
     .version(wantsVersion ? versionText() : packageVersion(), '-V, --version', 'print versions, and which ffmpeg/ffprobe is used')
     .showHelpAfterError('(run vdedup --help for usage)')
     .exitOverride();
-  registerFingerprint(program, setExit);
-  registerFrames(program, setExit);
-  registerScan(program, setExit);
-  registerStore(program, setExit);
-  registerBenchmarks(program, setExit);
-  registerService(program, setExit);
+  // One known subcommand: register it alone. Anything else (help, a typo, no command): all of
+  // them, in the order the help lists them, so help and "unknown command" messages are complete.
+  const only = COMMANDS[args[0] ?? ''];
+  const registers = only !== undefined ? [await only()] : [...new Set(await Promise.all(Object.values(COMMANDS).map((load) => load())))];
+  for (const register of registers) register(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (err) {

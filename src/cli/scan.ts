@@ -19,7 +19,7 @@ interface ScanCliOptions {
 function progressText(p: ScanProgress): string {
   const rate = p.elapsedSeconds > 0 ? p.framesDecoded / p.elapsedSeconds : 0;
   const eta = p.done > 0 && p.done < p.total ? ` ETA ${Math.ceil(((p.total - p.done) * p.elapsedSeconds) / p.done)} s` : '';
-  const label = p.phase === 'bench' ? 'benchmark videos' : p.phase === 'index' ? 'indexing benchmark windows' : 'training videos';
+  const label = p.phase === 'bench' ? 'benchmark videos' : p.phase === 'index' ? 'preparing benchmark frames' : 'training videos';
   return `${label} ${p.done}/${p.total} | ${Math.round(rate)} frames/s | ${Math.round(p.elapsedSeconds)} s${eta}`;
 }
 
@@ -33,7 +33,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
     .option('--csv <file>', 'also write the matches as CSV')
     .option('--html <file>', 'also write an HTML report')
     .addOption(new Option('--preset <name>', 'matching rule').choices(['default', 'paper']).default('default'))
-    .option('--exact', 'compare every window pair instead of using the index (slow on large corpora)')
+    .option('--exact', 'compare every alignment directly (the reference; same result as the default frame scan, slower; the paper preset: finds what hnswlib misses)')
     .option('--fast', 'decode training videos with fewer decoder steps: faster, with the recall cost measured in bench/README')
     .option('--cache-dir <dir>', 'fingerprint store location (default: $VDEDUP_CACHE_DIR or ~/.cache/vdedup)')
     .option('--concurrency <n>', 'videos decoded at once (default: one per core)')

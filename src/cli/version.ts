@@ -29,7 +29,7 @@ function describeBinary(name: string, resolve: () => ResolvedBinary): string {
 export function versionText(): string {
   let nativeLine: string;
   try {
-    nativeLine = `native: vdedup-core ${native().nativeVersion()} (${nativeModulePath()})`;
+    nativeLine = `native: vdedup-core ${native().nativeVersion()}, frame scan ${native().scanKernel()} (${nativeModulePath()})`;
   } catch (err) {
     nativeLine = `native: not available (${(err as Error).message})`;
   }

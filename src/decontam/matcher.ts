@@ -1,5 +1,5 @@
 import { WindowIndex } from '../index/window-index.js';
-import { native, type BenchHashIndex, type BenchSequences, type MatchSegment, type TrainSequence } from '../native/binding.js';
+import { native, type BenchFrameScan, type BenchSequences, type MatchSegment, type TrainSequence } from '../native/binding.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
 import type { Preset } from './presets.js';
 
@@ -87,22 +87,25 @@ function candidatesFor(
 
 /**
  * A set of benchmark (or collection) fingerprints prepared for matching: concatenated columns for
- * the native verifier and a candidate index: the binary multi-index over the frame hashes
- * (`retrieval: 'hash'`, in Rust memory) or window embeddings in hnswlib (`'hnsw'`). One instance
+ * the native verifier and a way to find candidates: the exhaustive frame scan over the frame hashes
+ * (`retrieval: 'scan'`, in Rust memory, exact) or window embeddings in hnswlib (`'hnsw'`). One instance
  * serves any number of training videos; the CLI scan, the service and the benchmarks all match
  * through it.
  */
 export class BenchMatcher {
   readonly preset: Preset;
   private readonly bench: BenchSequences;
-  private readonly hashIndex: BenchHashIndex | undefined;
+  private readonly frameScan: BenchFrameScan | undefined;
   private readonly index: WindowIndex | undefined;
+  /** hnsw retrieval verifies these (bench videos shorter than a window) at every alignment. */
   private readonly shortBench: Array<{ video: number; length: number }> = [];
-  /** The hash index verifies these (the short bench videos) at every alignment. */
-  private readonly shortBenchVideos: Uint32Array;
   private readonly windows: number;
 
-  constructor(fingerprints: MatchableFingerprint[], preset: Preset, options: { buildIndex?: boolean } = {}) {
+  /**
+   * `scanKernel` ('avx2' | 'portable'; default $VDEDUP_SCAN_KERNEL, else the CPU's fastest) forces a
+   * fallback loop of the frame scan: benchmarks, or a CPU suspected of miscomputing.
+   */
+  constructor(fingerprints: MatchableFingerprint[], preset: Preset, options: { buildIndex?: boolean; scanKernel?: string } = {}) {
     this.preset = preset;
     const seqs = fingerprints.map((fp) => sequenceOf(fp, preset));
     this.bench = concatBench(fingerprints, seqs, preset);
@@ -113,11 +116,11 @@ export class BenchMatcher {
       const n = seq.hashes.length;
       if (n < w && preset.rule.minWindow > 0 && n >= preset.rule.minWindow) this.shortBench.push({ video, length: n });
     });
-    this.shortBenchVideos = Uint32Array.from(this.shortBench, (b) => b.video);
     if (options.buildIndex === false) return;
     const binding = native();
-    if (preset.retrieval === 'hash') {
-      this.hashIndex = new binding.BenchHashIndex(this.bench);
+    if (preset.retrieval === 'scan') {
+      const kernel = options.scanKernel ?? process.env.VDEDUP_SCAN_KERNEL;
+      this.frameScan = kernel ? new binding.BenchFrameScan(this.bench, kernel) : new binding.BenchFrameScan(this.bench);
       return;
     }
     const index = new WindowIndex(128, undefined, Math.max(1024, this.windows));
@@ -134,12 +137,17 @@ export class BenchMatcher {
   }
 
   get indexedWindows(): number {
-    return this.hashIndex !== undefined || this.index !== undefined ? this.windows : 0;
+    return this.frameScan !== undefined || this.index !== undefined ? this.windows : 0;
   }
 
-  /** Memory the candidate index holds outside the JS heap (hash retrieval only; 0 for hnsw). */
+  /** Memory the candidate index holds outside the JS heap (scan retrieval only; 0 for hnsw). */
   get indexBytes(): number {
-    return this.hashIndex?.heapBytes ?? 0;
+    return this.frameScan?.heapBytes ?? 0;
+  }
+
+  /** The frame scan's comparison loop on this CPU ('avx512', 'avx2', 'portable'), or undefined for hnsw. */
+  get scanKernel(): string | undefined {
+    return this.frameScan?.kernel;
   }
 
   /** Segments of `train` that match benchmark videos (`benchVideo` indexes the constructor's list). */
@@ -147,17 +155,16 @@ export class BenchMatcher {
     const binding = native();
     const seq = sequenceOf(train, this.preset);
     if (this.bench.lengths.length === 0 || seq.hashes.length === 0) return [];
-    if (options.exact === true || seq.hashes.length < this.preset.rule.window || (this.hashIndex === undefined && this.index === undefined)) {
+    if (options.exact !== true && this.frameScan !== undefined) {
+      // Same segments as the exact path (any training length), found with a fraction of its work.
+      return this.frameScan.matchVideo(seq, this.bench, this.preset.rule);
+    }
+    if (options.exact === true || seq.hashes.length < this.preset.rule.window || this.index === undefined) {
       // Exact for --exact, for training videos shorter than a window (no indexed window fits
       // them), and when the matcher was built without an index.
       return binding.exactScanVideo(seq, this.bench, this.preset.rule);
     }
-    if (this.hashIndex !== undefined) {
-      const p = this.preset;
-      const probe = { radius: p.probeRadius, minVotes: p.minVotes, wholeVideos: p.verifyWholeVideos, slack: p.offsetSlack };
-      return this.hashIndex.matchVideo(seq, this.bench, this.shortBenchVideos, p.rule, probe);
-    }
-    const c = candidatesFor(seq, this.index!, this.bench.lengths, this.shortBench, this.preset);
+    const c = candidatesFor(seq, this.index, this.bench.lengths, this.shortBench, this.preset);
     return c.benchVideos.length === 0 ? [] : binding.verifyVideoCandidates(seq, this.bench, c.benchVideos, c.offsets, this.preset.rule);
   }
 }

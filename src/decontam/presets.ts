@@ -19,15 +19,13 @@ export interface Preset {
   /** Frames whose quality is below this never count as matching evidence (0: every frame counts). */
   minQuality: number;
   /**
-   * How candidate alignments are found before verification: 'hash', a binary multi-index over the
-   * 64-bit frame hashes with offset voting (crates/core/src/hash_index.rs), or 'hnsw', window
-   * embeddings in hnswlib with the top-K windows per query window (the paper's literal retrieval).
+   * How candidate alignments are found before verification: 'scan', every second training frame
+   * against every benchmark frame hash, verifying each alignment with enough close frames that a
+   * window on it could match (crates/core/src/frame_scan.rs: exactly the exact path's results), or
+   * 'hnsw', window embeddings in hnswlib with the top-K windows per query window (the paper's
+   * literal retrieval, approximate).
    */
-  retrieval: 'hash' | 'hnsw';
-  /** 'hash': chunk values within this many bits are probed (1 finds every frame within 7 bits). */
-  probeRadius: number;
-  /** 'hash': votes (training frames within the rule's distance) an alignment needs. */
-  minVotes: number;
+  retrieval: 'scan' | 'hnsw';
   /** 'hnsw': candidate windows retrieved per query window. */
   topK: number;
   /**
@@ -36,14 +34,13 @@ export interface Preset {
    * video that sits in several benchmarks from crowding the others out.
    */
   candidateRadius: number;
-  /** Also verify alignments this many frames either side of each candidate (timing jitter). */
+  /** 'hnsw': also verify alignments this many frames either side of each candidate (timing jitter). */
   offsetSlack: number;
   /**
-   * Verify every alignment of each benchmark video the index returns for any window, not only the
-   * returned offsets: retrieval then only has to find the right video once (per training video).
-   * The hnsw embeddings needed it (their hits land near, not at, the right offset); the hash
-   * index's votes carry the exact offset, and verifying whole videos would only cost time
-   * (bench/README.md, "Binary hash index").
+   * 'hnsw': verify every alignment of each benchmark video the index returns for any window, not
+   * only the returned offsets: retrieval then only has to find the right video once (per training
+   * video). Window embeddings need it to find what the rule finds (their hits land near, not at,
+   * the right offset); the paper preset keeps the literal top-10 offsets.
    */
   verifyWholeVideos: boolean;
 }
@@ -57,8 +54,6 @@ export const PAPER: Preset = {
   matchCrops: false,
   minQuality: 0,
   retrieval: 'hnsw',
-  probeRadius: 1,
-  minVotes: 2,
   topK: 10,
   candidateRadius: 0,
   offsetSlack: 0,
@@ -85,13 +80,11 @@ export const DEFAULT: Preset = {
   matchFlips: true,
   matchCrops: true,
   minQuality: 1.5,
-  retrieval: 'hash',
-  probeRadius: 1,
-  minVotes: 2,
+  retrieval: 'scan',
   topK: 10,
   candidateRadius: 40,
   offsetSlack: 1,
-  verifyWholeVideos: false,
+  verifyWholeVideos: true,
 };
 
 export const PRESETS: Record<PresetName, Preset> = { default: DEFAULT, paper: PAPER };

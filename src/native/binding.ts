@@ -76,24 +76,16 @@ export interface WindowVectors {
   dim: number;
 }
 
-/** How the hash index proposes candidates; absent fields take the core defaults. */
-export interface ProbeOptions {
-  /** Chunk values within this many bits are probed (1: every frame within 7 bits is found). */
-  radius?: number;
-  /** Votes (training frames) an alignment needs to become a candidate. */
-  minVotes?: number;
-  /** Verify every alignment of each benchmark video with a candidate (else the candidate offsets +- slack). */
-  wholeVideos?: boolean;
-  slack?: number;
-  /** Skip buckets holding more frames than this. */
-  maxBucket?: number;
-}
-
-/** Binary multi-index over the benchmark side's frame hashes (crates/core/src/hash_index.rs). */
-export interface BenchHashIndex {
+/**
+ * The benchmark side's frame hashes for the exhaustive frame scan (crates/core/src/frame_scan.rs):
+ * its segments are exactly the exact path's, found with half the comparisons, 8 at a time.
+ */
+export interface BenchFrameScan {
   readonly entries: number;
   readonly heapBytes: number;
-  matchVideo(train: TrainSequence, bench: BenchSequences, always: Uint32Array, rule: MatchRule, probe?: ProbeOptions): Promise<MatchSegment[]>;
+  /** The comparison loop this CPU runs: 'avx512', 'avx2' or 'portable'. */
+  readonly kernel: string;
+  matchVideo(train: TrainSequence, bench: BenchSequences, rule: MatchRule): Promise<MatchSegment[]>;
 }
 
 /** The surface of crates/node (its generated index.d.ts says the same). */
@@ -107,9 +99,10 @@ export interface NativeBinding {
     offsets: Int32Array,
     rule: MatchRule,
   ): Promise<MatchSegment[]>;
-  BenchHashIndex: new (bench: BenchSequences) => BenchHashIndex;
+  BenchFrameScan: new (bench: BenchSequences, kernel?: string) => BenchFrameScan;
   windowVectors(hashes: BigUint64Array, informative: Uint8Array, rule: MatchRule, stride: number): WindowVectors;
   nativeVersion(): string;
+  scanKernel(): string;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -62,13 +62,27 @@ describe('vdedup fingerprint (real CLI process)', () => {
     expect(usage.stderr).toMatch(/missing required argument 'video'/);
   });
 
+  it('--help and a mistyped command see every command (each is loaded on demand)', async () => {
+    const help = await runCli(['--help']);
+    for (const name of ['fingerprint', 'frames', 'scan', 'store', 'benchmarks', 'serve', 'worker']) {
+      expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    }
+    const typo = await runCli(['fingerprnt', 'x.mp4']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown command 'fingerprnt'[\s\S]*Did you mean fingerprint\?/);
+    // A subcommand's own help is complete when it is the only one loaded.
+    const sub = await runCli(['scan', '--help']);
+    expect(sub.code).toBe(0);
+    expect(sub.stdout).toMatch(/--bench/);
+  });
+
   it('--version says which ffmpeg and ffprobe are used', async () => {
     const r = await runCli(['--version']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^vdedup \d+\.\d+\.\d+/);
     expect(r.stdout).toMatch(/^ffmpeg: \S+ \(from (PATH|env|ffmpeg-static); ffmpeg version /m);
     expect(r.stdout).toMatch(/^ffprobe: \S+ \(from (PATH|env|ffmpeg-static); ffprobe version /m);
-    expect(r.stdout).toMatch(/^native: vdedup-core /m);
+    expect(r.stdout).toMatch(/^native: vdedup-core \S+, frame scan (avx512|avx2|portable) /m);
   });
 
   it('honours FFMPEG_PATH', async () => {

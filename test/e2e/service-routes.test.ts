@@ -59,7 +59,7 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     expect(body.redis.ok).toBe(true);
     expect(body.ffmpeg.path).toMatch(/ffmpeg/);
     expect(body.ffmpeg.source).toBeTruthy();
-    expect(body.native.detail).toMatch(/^vdedup-core /);
+    expect(body.native.detail).toMatch(/^vdedup-core \S+, frame scan (avx512|avx2|portable)$/);
     expect(Object.keys(body.queues)).toEqual(['fingerprint', 'check', 'scan', 'frames']);
     expect(body.limits).toMatchObject({ ffmpegMemory: '4096 MiB (prlimit)', jobTimeoutSeconds: 21600, maxQueueDepth: 10000, rateLimitPerMinute: 600 });
     expect(res.headers['x-request-id']).toBeTruthy();

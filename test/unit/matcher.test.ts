@@ -59,7 +59,7 @@ describe('BenchMatcher', () => {
   });
 });
 
-describe('BenchHashIndex binding', () => {
+describe('BenchFrameScan binding', () => {
   const bench = Array.from({ length: 5 }, (_, i) => fp(walk(30 + i)));
   const seqs = (list: MatchableFingerprint[]) => {
     const lengths = Uint32Array.from(list, (f) => f.hashes.length);
@@ -74,22 +74,23 @@ describe('BenchHashIndex binding', () => {
   const rule = DEFAULT.rule;
   const train = { hashes: bench[2]!.hashes, informative: new Uint8Array(0) };
 
-  it('finds a whole-video copy and says how big it is', async () => {
+  it('finds a whole-video copy, like the exact path, and says how big it is and which loop it runs', async () => {
     const b = seqs(bench);
-    const index = new (native().BenchHashIndex)(b);
-    expect(index.entries).toBe(b.hashes.length);
-    // 4 chunk tables: 65,537 bucket starts and one id per frame each.
-    expect(index.heapBytes).toBeGreaterThanOrEqual(4 * (65537 + b.hashes.length) * 4);
-    const segs = await index.matchVideo(train, b, new Uint32Array(0), rule);
+    const scan = new (native().BenchFrameScan)(b);
+    expect(scan.entries).toBe(b.hashes.length);
+    // One hash and one frame number per frame.
+    expect(scan.heapBytes).toBeGreaterThanOrEqual(12 * b.hashes.length);
+    expect(['avx512', 'avx2', 'portable']).toContain(scan.kernel);
+    const segs = await scan.matchVideo(train, b, rule);
     expect(segs).toEqual([expect.objectContaining({ benchVideo: 2, offset: 0, trainStart: 0, trainEnd: 32 })]);
+    expect(segs).toEqual(await native().exactScanVideo(train, b, rule));
   });
 
-  it('refuses bench sequences other than the ones it was built from, and bad probe settings', () => {
-    const index = new (native().BenchHashIndex)(seqs(bench));
-    expect(() => index.matchVideo(train, seqs(bench.slice(1)), new Uint32Array(0), rule)).toThrow(/differ from the ones the index was built from/);
+  it('refuses bench sequences other than the ones it was built from', () => {
+    const scan = new (native().BenchFrameScan)(seqs(bench));
+    expect(() => scan.matchVideo(train, seqs(bench.slice(1)), rule)).toThrow(/differ from the ones the scan was built from/);
     const withCenter = { ...seqs(bench), centerHashes: seqs(bench).hashes };
-    expect(() => index.matchVideo(train, withCenter, new Uint32Array(0), rule)).toThrow(/center hashes/);
-    expect(() => index.matchVideo(train, seqs(bench), new Uint32Array(0), rule, { radius: 4 })).toThrow(/radius must be 0..3/);
-    expect(() => new (native().BenchHashIndex)({ ...seqs(bench), lengths: Uint32Array.of(1) })).toThrow(/lengths add up/);
+    expect(() => scan.matchVideo(train, withCenter, rule)).toThrow(/center hashes/);
+    expect(() => new (native().BenchFrameScan)({ ...seqs(bench), lengths: Uint32Array.of(1) })).toThrow(/lengths add up/);
   });
 });

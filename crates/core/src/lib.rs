@@ -4,7 +4,7 @@
 mod borders;
 mod frame;
 mod hamming;
-pub mod hash_index;
+pub mod frame_scan;
 pub mod matching;
 mod phash;
 mod quality;

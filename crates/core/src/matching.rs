@@ -268,6 +268,28 @@ fn make_segment(
     }
 }
 
+/// The comparisons one match makes, in order: the training hashes against the benchmark hashes
+/// (`Direct`), the training flip hashes against them (`Flipped`, when given), and the training
+/// hashes against the hashes of the benchmark frames' central part (`Cropped`, when given). `run`
+/// compares one pair of sides (exactly, at candidates, or through the frame scan); the segments of
+/// all of them come back together.
+pub fn match_variants(
+    train: &Sequence,
+    flips: Option<&Sequence>,
+    benches: &[Sequence],
+    centers: Option<&[Sequence]>,
+    mut run: impl FnMut(&Sequence, &[Sequence], Variant) -> Vec<Segment>,
+) -> Vec<Segment> {
+    let mut out = run(train, benches, Variant::Direct);
+    if let Some(f) = flips {
+        out.extend(run(f, benches, Variant::Flipped));
+    }
+    if let Some(c) = centers {
+        out.extend(run(train, c, Variant::Cropped));
+    }
+    out
+}
+
 /// Every offset of `train` against every benchmark video (exact, O(frames x frames)).
 pub fn exact_scan(train: &Sequence, benches: &[Sequence], params: &MatchParams, variant: Variant) -> Vec<Segment> {
     let mut out = Vec::new();

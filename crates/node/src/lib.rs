@@ -9,8 +9,8 @@ use napi::bindgen_prelude::{AsyncTask, BigUint64Array, Buffer, Float32Array, Int
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 use std::sync::Arc;
-use vdedup_core::hash_index::{HashIndex, ProbeParams};
-use vdedup_core::matching::{exact_scan, select_segments, verify_candidates, MatchParams, Segment, Sequence, Variant};
+use vdedup_core::frame_scan::{FrameScan, Kernel};
+use vdedup_core::matching::{exact_scan, match_variants, select_segments, verify_candidates, MatchParams, Segment, Sequence, Variant};
 use vdedup_core::window::{window_embeddings, EMBED_DIM};
 use vdedup_core::{hash_frames as core_hash_frames, FrameHash, HashOptions};
 
@@ -250,7 +250,7 @@ fn bench_slices<'a>(bench: &'a BenchSequences, hashes: &'a [u64]) -> Vec<Sequenc
 enum Mode {
     Exact,
     Candidates(Vec<(u32, i64)>),
-    Indexed { index: Arc<HashIndex>, always: Vec<u32>, probe: ProbeParams },
+    Scanned(Arc<FrameScan>),
 }
 
 pub struct MatchTask {
@@ -271,25 +271,11 @@ impl Task for MatchTask {
         let info: &[u8] = &self.train.informative;
         let direct = Sequence::new(&self.train.hashes, info);
         let flips = self.train.flips.as_ref().map(|f| Sequence::new(f, info));
-        let segments = match &self.mode {
-            Mode::Indexed { index, always, probe } => {
-                index.match_video(&direct, flips.as_ref(), &benches, centers.as_deref(), always, &self.params, probe)
-            }
-            mode => {
-                let run = |seq: &Sequence, against: &[Sequence], variant: Variant| match mode {
-                    Mode::Candidates(c) => verify_candidates(seq, against, c, &self.params, variant),
-                    _ => exact_scan(seq, against, &self.params, variant),
-                };
-                let mut segments = run(&direct, &benches, Variant::Direct);
-                if let Some(f) = &flips {
-                    segments.extend(run(f, &benches, Variant::Flipped));
-                }
-                if let Some(c) = &centers {
-                    segments.extend(run(&direct, c, Variant::Cropped));
-                }
-                segments
-            }
-        };
+        let segments = match_variants(&direct, flips.as_ref(), &benches, centers.as_deref(), |seq, against, variant| match &self.mode {
+            Mode::Exact => exact_scan(seq, against, &self.params, variant),
+            Mode::Candidates(c) => verify_candidates(seq, against, c, &self.params, variant),
+            Mode::Scanned(scan) => scan.match_variant(seq, against, &self.params, variant),
+        });
         Ok(select_segments(segments))
     }
 
@@ -327,84 +313,62 @@ pub fn verify_video_candidates(
     Ok(AsyncTask::new(MatchTask { train, bench, params, mode: Mode::Candidates(candidates) }))
 }
 
-/// How the hash index proposes candidates (see vdedup_core::hash_index::ProbeParams); every field
-/// falls back to the core default. The per-hit distance is the rule's `maxDistance`.
-#[napi(object)]
-#[derive(Default)]
-pub struct ProbeOptions {
-    pub radius: Option<u32>,
-    pub min_votes: Option<u32>,
-    pub whole_videos: Option<bool>,
-    pub slack: Option<u32>,
-    pub max_bucket: Option<u32>,
-}
-
-/// The benchmark side's frame hashes in a binary multi-index (whole-frame hashes, and center-crop
-/// hashes when the bench sequences carry them).
+/// The benchmark side's frame hashes (whole-frame hashes, and center-crop hashes when the bench
+/// sequences carry them) for the exhaustive frame scan, which finds exactly the exact path's
+/// segments (see vdedup_core::frame_scan).
 #[napi]
-pub struct BenchHashIndex {
-    inner: Arc<HashIndex>,
+pub struct BenchFrameScan {
+    inner: Arc<FrameScan>,
 }
 
 #[napi]
-impl BenchHashIndex {
+impl BenchFrameScan {
+    /// `kernel` ("avx512", "avx2", "portable") overrides the detected comparison loop; one the CPU
+    /// cannot run is refused.
     #[napi(constructor)]
-    pub fn new(bench: BenchSequences) -> Result<Self> {
+    pub fn new(bench: BenchSequences, kernel: Option<String>) -> Result<Self> {
         check_bench(&bench)?;
         let mut columns: Vec<&[u64]> = vec![&bench.hashes];
         columns.extend(bench.center_hashes.as_deref());
-        let inner = HashIndex::build(&columns, &bench.informative, &bench.lengths).map_err(|e| invalid(e.0))?;
-        Ok(BenchHashIndex { inner: Arc::new(inner) })
+        let mut inner = FrameScan::build(&columns, &bench.informative, &bench.lengths).map_err(|e| invalid(e.0))?;
+        if let Some(name) = kernel {
+            let k = Kernel::from_name(&name).ok_or_else(|| invalid(format!("unknown scan kernel \"{name}\" (expected avx512, avx2 or portable)")))?;
+            inner = inner.with_kernel(k).map_err(|e| invalid(e.0))?;
+        }
+        Ok(BenchFrameScan { inner: Arc::new(inner) })
     }
 
-    /// Indexed entries (frames x columns, uninformative frames left out).
+    /// Kept entries (frames x columns, uninformative frames left out).
     #[napi(getter)]
     pub fn entries(&self) -> u32 {
         self.inner.entries() as u32
     }
 
-    /// Bytes held by the index's tables (outside the JS heap).
+    /// Bytes held by the scan's arrays (outside the JS heap).
     #[napi(getter)]
     pub fn heap_bytes(&self) -> f64 {
         self.inner.heap_bytes() as f64
     }
 
-    /// Match one training video against `bench` (the sequences this index was built from) through
-    /// the index; `always` lists benchmark videos verified at every alignment regardless.
+    /// The comparison loop this CPU runs: "avx512", "avx2" or "portable".
+    #[napi(getter)]
+    pub fn kernel(&self) -> &'static str {
+        self.inner.kernel().name()
+    }
+
+    /// Match one training video against `bench` (the sequences this scan was built from).
     #[napi]
-    pub fn match_video(
-        &self,
-        train: TrainSequence,
-        bench: BenchSequences,
-        always: Uint32Array,
-        rule: MatchRule,
-        probe: Option<ProbeOptions>,
-    ) -> Result<AsyncTask<MatchTask>> {
+    pub fn match_video(&self, train: TrainSequence, bench: BenchSequences, rule: MatchRule) -> Result<AsyncTask<MatchTask>> {
         check_train(&train)?;
         check_bench(&bench)?;
         if bench.lengths.len() != self.inner.videos() || bench.hashes.len() != self.inner.frames() {
-            return Err(invalid("bench sequences differ from the ones the index was built from"));
+            return Err(invalid("bench sequences differ from the ones the scan was built from"));
         }
         if bench.center_hashes.is_some() != (self.inner.columns() == 2) {
-            return Err(invalid("bench center hashes must be given exactly when the index was built with them"));
+            return Err(invalid("bench center hashes must be given exactly when the scan was built with them"));
         }
         let params = to_params(&rule)?;
-        let d = ProbeParams::DEFAULT;
-        let o = probe.unwrap_or_default();
-        let radius = o.radius.unwrap_or(d.radius);
-        if radius > 3 {
-            return Err(invalid(format!("probe radius must be 0..3, got {radius}")));
-        }
-        let probe = ProbeParams {
-            radius,
-            max_distance: params.max_distance,
-            min_votes: o.min_votes.unwrap_or(d.min_votes).max(1),
-            whole_videos: o.whole_videos.unwrap_or(d.whole_videos),
-            slack: o.slack.unwrap_or(d.slack),
-            max_bucket: o.max_bucket.unwrap_or(d.max_bucket),
-        };
-        let mode = Mode::Indexed { index: Arc::clone(&self.inner), always: always.to_vec(), probe };
-        Ok(AsyncTask::new(MatchTask { train, bench, params, mode }))
+        Ok(AsyncTask::new(MatchTask { train, bench, params, mode: Mode::Scanned(Arc::clone(&self.inner)) }))
     }
 }
 
@@ -431,4 +395,11 @@ pub fn window_vectors(hashes: BigUint64Array, informative: Uint8Array, rule: Mat
 #[napi]
 pub fn native_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// The frame scan's comparison loop on this CPU ("avx512", "avx2" or "portable"), for version and
+/// health output: the portable loop is several times slower.
+#[napi]
+pub fn scan_kernel() -> &'static str {
+    Kernel::detect().name()
 }

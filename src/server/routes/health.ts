@@ -55,7 +55,7 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
         ffprobe: describe(ffprobeBinary),
         native: (() => {
           try {
-            return { ok: true, detail: `vdedup-core ${native().nativeVersion()}` };
+            return { ok: true, detail: `vdedup-core ${native().nativeVersion()}, frame scan ${native().scanKernel()}` };
           } catch (err) {
             return { ok: false, detail: (err as Error).message };
           }

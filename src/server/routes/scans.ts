@@ -18,7 +18,7 @@ const ScanBody = Type.Object({
     description: 'benchmark side: directory or manifest under VDEDUP_ROOTS, lmms-eval:<task>[,<task>|all], or collection:<name> (fingerprinted already)',
   }),
   preset: Type.Optional(PresetName),
-  exact: Type.Optional(Type.Boolean({ description: 'compare every window pair instead of the index (slower; for audits)' })),
+  exact: Type.Optional(Type.Boolean({ description: 'compare every alignment directly (the reference: the default preset frame scan gives the same result faster; with the paper preset it finds what hnswlib misses)' })),
 }, { additionalProperties: false });
 
 const ScanStatus = Type.Object(

@@ -1,0 +1,84 @@
+//! Quick timing of the frame scan against ~1M benchmark windows (scene-structured random hashes):
+//!   [KERNEL=avx2|portable] cargo run --release --example scan_speed -- [windows] [queries]
+use std::time::Instant;
+use vdedup_core::frame_scan::{FrameScan, Kernel};
+use vdedup_core::matching::{MatchParams, Sequence};
+
+fn main() {
+    let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().unwrap()).collect();
+    let windows = *args.first().unwrap_or(&1_000_000);
+    let queries = *args.get(1).unwrap_or(&20);
+    let mut x = 0x1234_5678u64;
+    let mut next = move || {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    let walk = |n: usize, next: &mut dyn FnMut() -> u64| -> Vec<u64> {
+        let mut h = next();
+        let mut left = 3 + next() % 13;
+        (0..n)
+            .map(|_| {
+                if left == 0 {
+                    h = next();
+                    left = 3 + next() % 13;
+                } else {
+                    for _ in 0..next() % 4 {
+                        h ^= 1 << (next() % 64);
+                    }
+                }
+                left -= 1;
+                h
+            })
+            .collect()
+    };
+    let (mut lengths, mut bench) = (Vec::new(), Vec::new());
+    let mut w = 0;
+    while w < windows {
+        let len = 60 + (next() % 241) as usize;
+        bench.extend(walk(len, &mut next));
+        lengths.push(len as u32);
+        w += len - 19;
+    }
+    let center: Vec<u64> = bench.iter().map(|&h| h ^ (1 << (next() % 64))).collect();
+    let t = Instant::now();
+    let scan = FrameScan::build(&[&bench, &center], &[], &lengths).unwrap();
+    let scan = match std::env::var("KERNEL") {
+        Ok(name) => scan.with_kernel(Kernel::from_name(&name).expect("KERNEL: avx512, avx2 or portable")).unwrap(),
+        Err(_) => scan,
+    };
+    println!("{} videos, {w} windows: built in {:?}, {} B/window, kernel {}", lengths.len(), t.elapsed(), scan.heap_bytes() / w, scan.kernel().name());
+    let (benches, centers) = (per_video(&bench, &lengths), per_video(&center, &lengths));
+    let rule = MatchParams { max_distance: 20, min_window: 6, ..MatchParams::PAPER };
+    let mut times = Vec::new();
+    for _ in 0..queries {
+        let train = walk(300, &mut next);
+        let flips = walk(300, &mut next);
+        let (s, f) = (Sequence::new(&train, &[]), Sequence::new(&flips, &[]));
+        let t = Instant::now();
+        let c = [scan.candidates(&s, 0, &rule).len(), scan.candidates(&f, 0, &rule).len(), scan.candidates(&s, 1, &rule).len()];
+        let cand = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        let segs = scan.match_video(&s, Some(&f), &benches, Some(&centers), &rule);
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        if times.len() <= 3 {
+            println!("candidates {cand:.1} ms, match_video {:.1} ms, {} segments", times[times.len() - 1], segs.len());
+            println!("candidates {c:?}");
+        }
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!("candidates for 3 variants per 5-min query: p50 {:.1} ms, max {:.1} ms", times[times.len() / 2], times[times.len() - 1]);
+}
+
+/// One sequence per video of a column holding the videos back to back.
+fn per_video<'a>(column: &'a [u64], lengths: &[u32]) -> Vec<Sequence<'a>> {
+    let mut at = 0;
+    lengths
+        .iter()
+        .map(|&l| {
+            at += l as usize;
+            Sequence::new(&column[at - l as usize..at], &[])
+        })
+        .collect()
+}

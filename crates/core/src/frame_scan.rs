@@ -1,0 +1,590 @@
+//! Exhaustive candidate scan over the benchmark frame hashes, with the exact path's results.
+//!
+//! A window of `w` aligned frames matches when at least `needed(w)` of its frame pairs are within
+//! `max_distance` bits (`MatchParams`). Of any `w` consecutive training frames `floor(w / 2)` have
+//! an even index, and at most `w - needed(w)` frames of the window miss, so a matching window has
+//! at least `floor(w / 2) - (w - needed(w))` close pairs on its diagonal whose training frame is
+//! even: 4 for the 20-frame windows at 70%. Comparing only the even training frames with every
+//! informative benchmark frame, and verifying (`matching::verify_offset`) every diagonal that
+//! collects that many close pairs, therefore finds every segment the exact scan finds, with half
+//! of its comparisons. Rules where that bound drops below one pair (a low `min_fraction`) compare
+//! every training frame instead, and need `needed(w)` pairs.
+//!
+//! The comparisons are one flat XOR-popcount-compare loop over each benchmark video's hashes: with
+//! AVX-512 (VPOPCNTQ) 8 comparisons per instruction, four training hashes sharing one compare
+//! through their lane-wise minimum; other CPUs run the portable loop, which LLVM vectorizes with
+//! AVX2 where it can (all kernels find the same pairs: tested). Large scans split the benchmark
+//! videos over the cores. Memory: the hashes of the informative frames (8 bytes per frame and
+//! column) and their frame numbers (4 bytes per frame). Time: linear in both sides (about 32 ms
+//! per 5-minute training video against 1M benchmark windows on 2 AVX-512 cores; bench/README.md).
+
+use crate::matching::{match_variants, verify_offset, MatchParams, Segment, Sequence, Variant};
+
+/// Scans over fewer kept frames than this run on the calling thread (a thread costs more than
+/// the scan); larger ones use up to `MAX_THREADS` cores.
+const PARALLEL_KEYS: usize = 1 << 18;
+const MAX_THREADS: usize = 8;
+
+/// Benchmark frame hashes, one or more columns (e.g. whole-frame and center-crop hashes), video
+/// after video, uninformative frames left out.
+pub struct FrameScan {
+    /// Per column: the kept frames' hashes, video after video.
+    keys: Vec<Vec<u64>>,
+    /// Frame number (within its video) of each kept frame, shared by the columns.
+    frame: Vec<u32>,
+    /// First kept frame of each video in `keys` / `frame` (`videos + 1` entries).
+    starts: Vec<u32>,
+    /// Frames of each video, kept or not (the alignments' range).
+    lengths: Vec<u32>,
+    /// The comparison loop this CPU runs (detected once at build).
+    kernel: Kernel,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ScanError(pub String);
+
+/// The comparison loop: AVX-512 with VPOPCNTQ (8 hashes per instruction), AVX2 (LLVM vectorizes
+/// the portable loop with byte-table popcounts), or the portable loop for any CPU. All three find
+/// the same pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    Avx512,
+    Avx2,
+    Portable,
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU runs.
+    pub fn detect() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("avx512vpopcntdq") {
+                return Kernel::Avx512;
+            }
+            if has!("avx2") && has!("popcnt") {
+                return Kernel::Avx2;
+            }
+        }
+        Kernel::Portable
+    }
+
+    pub fn from_name(name: &str) -> Option<Kernel> {
+        [Kernel::Avx512, Kernel::Avx2, Kernel::Portable].into_iter().find(|k| k.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Avx512 => "avx512",
+            Kernel::Avx2 => "avx2",
+            Kernel::Portable => "portable",
+        }
+    }
+
+    /// Whether this CPU can run the kernel.
+    pub fn supported(self) -> bool {
+        matches!((self, Kernel::detect()), (Kernel::Portable, _) | (_, Kernel::Avx512) | (Kernel::Avx2, Kernel::Avx2))
+    }
+}
+
+/// How one benchmark video is searched for a given training video: which training frames are
+/// compared (every `step`-th) and how many close pairs on a diagonal make it a candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sampling {
+    pub step: usize,
+    pub votes: u32,
+}
+
+/// The sampling that cannot miss a matching window of `w` frames: every second training frame
+/// when that still leaves at least one close pair per matching window, else every frame.
+pub fn sampling_for(rule: &MatchParams, w: u32) -> Sampling {
+    let misses = w - rule.needed(w).min(w);
+    let even = (w / 2).saturating_sub(misses);
+    if even >= 1 {
+        Sampling { step: 2, votes: even }
+    } else {
+        Sampling { step: 1, votes: w - misses }
+    }
+}
+
+impl FrameScan {
+    /// Keep `columns` (each one hash per frame, videos back to back with `lengths`). Frames whose
+    /// `informative` flag is 0 are left out (an empty slice: every frame is kept).
+    pub fn build(columns: &[&[u64]], informative: &[u8], lengths: &[u32]) -> Result<FrameScan, ScanError> {
+        let total: u64 = lengths.iter().map(|&l| u64::from(l)).sum();
+        if columns.is_empty() {
+            return Err(ScanError("at least one hash column is needed".into()));
+        }
+        if columns.iter().any(|c| c.len() as u64 != total) {
+            return Err(ScanError(format!("every column must hold {total} hashes (the sum of the lengths)")));
+        }
+        if !informative.is_empty() && informative.len() as u64 != total {
+            return Err(ScanError("informative flags must be empty or one per frame".into()));
+        }
+        if total >= u64::from(u32::MAX) {
+            return Err(ScanError(format!("{total} frames do not fit 32-bit frame numbers")));
+        }
+        let keep = |f: usize| informative.is_empty() || informative[f] != 0;
+        let mut keys: Vec<Vec<u64>> = columns.iter().map(|_| Vec::new()).collect();
+        let mut frame = Vec::new();
+        let mut starts = Vec::with_capacity(lengths.len() + 1);
+        starts.push(0u32);
+        let mut at = 0usize;
+        for &len in lengths {
+            for k in 0..len as usize {
+                if keep(at + k) {
+                    frame.push(k as u32);
+                    for (col, out) in columns.iter().zip(keys.iter_mut()) {
+                        out.push(col[at + k]);
+                    }
+                }
+            }
+            at += len as usize;
+            starts.push(frame.len() as u32);
+        }
+        for k in &mut keys {
+            k.shrink_to_fit();
+        }
+        frame.shrink_to_fit();
+        Ok(FrameScan { keys, frame, starts, lengths: lengths.to_vec(), kernel: Kernel::detect() })
+    }
+
+    /// The same scan with another kernel (to compare them in tests and benchmarks); a kernel the
+    /// CPU cannot run is refused.
+    pub fn with_kernel(mut self, kernel: Kernel) -> Result<FrameScan, ScanError> {
+        if !kernel.supported() {
+            return Err(ScanError(format!("this CPU cannot run the {} kernel", kernel.name())));
+        }
+        self.kernel = kernel;
+        Ok(self)
+    }
+
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// Kept entries (frames x columns).
+    pub fn entries(&self) -> usize {
+        self.keys.iter().map(Vec::len).sum()
+    }
+
+    /// Bytes held by the scan's arrays.
+    pub fn heap_bytes(&self) -> usize {
+        self.keys.iter().map(|k| k.capacity() * 8).sum::<usize>()
+            + (self.frame.capacity() + self.starts.capacity() + self.lengths.capacity()) * 4
+    }
+
+    pub fn columns(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn videos(&self) -> usize {
+        self.lengths.len()
+    }
+
+    /// Frames per column, kept or not (the sum of the lengths).
+    pub fn frames(&self) -> usize {
+        self.lengths.iter().map(|&l| l as usize).sum()
+    }
+
+    /// Candidate alignments `(bench video, offset = train frame - bench frame)` of `train` against
+    /// `column`: every diagonal with enough close pairs that a window on it could match. Large
+    /// scans are split over the CPU's cores by ranges of benchmark videos.
+    pub fn candidates(&self, train: &Sequence, column: u32, rule: &MatchParams) -> Vec<(u32, i64)> {
+        assert!((column as usize) < self.keys.len());
+        let informative = |i: usize| train.informative.is_empty() || train.informative[i] != 0;
+        // The compared training frames for each step (index 1 and 2), hashes and frame numbers
+        // apart (the kernel reads the hashes only).
+        let pick = |step: usize| -> (Vec<u64>, Vec<u32>) {
+            (0..train.len()).step_by(step).filter(|&i| informative(i)).map(|i| (train.hashes[i], i as u32)).unzip()
+        };
+        let queries = [(Vec::new(), Vec::new()), pick(1), pick(2)];
+        let keys = &self.keys[column as usize];
+        let parts = if keys.len() < PARALLEL_KEYS { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS) };
+        if parts == 1 {
+            return self.candidates_in(0..self.videos(), train.len(), keys, &queries, rule);
+        }
+        // Contiguous video ranges holding about the same number of keys each.
+        let mut bounds = vec![0usize];
+        for p in 1..parts {
+            let target = (keys.len() * p / parts) as u32;
+            bounds.push(self.starts.partition_point(|&s| s < target).min(self.videos()));
+        }
+        bounds.push(self.videos());
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = bounds
+                .windows(2)
+                .map(|r| {
+                    let range = r[0]..r[1].max(r[0]);
+                    let queries = &queries;
+                    scope.spawn(move || self.candidates_in(range, train.len(), keys, queries, rule))
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("frame scan thread panicked")).collect()
+        })
+    }
+
+    fn candidates_in(
+        &self,
+        videos: std::ops::Range<usize>,
+        train_len: usize,
+        keys: &[u64],
+        queries: &[(Vec<u64>, Vec<u32>); 3],
+        rule: &MatchParams,
+    ) -> Vec<(u32, i64)> {
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        let mut counts: Vec<u16> = Vec::new();
+        let mut touched: Vec<usize> = Vec::new();
+        let mut out = Vec::new();
+        for v in videos {
+            let b_len = self.lengths[v] as usize;
+            let Some(w) = rule.window_for(train_len, b_len) else { continue };
+            let s = sampling_for(rule, w);
+            let (q_hashes, q_frames) = &queries[s.step];
+            let (lo, hi) = (self.starts[v] as usize, self.starts[v + 1] as usize);
+            pairs.clear();
+            close_pairs(&keys[lo..hi], q_hashes, rule.max_distance, self.kernel, &mut pairs);
+            // Votes per diagonal, indexed by offset + b_len - 1 (offsets run from 1 - b_len to
+            // train_len - 1).
+            if counts.len() < train_len + b_len {
+                counts.resize(train_len + b_len, 0);
+            }
+            for &(q, k) in &pairs {
+                let d = q_frames[q as usize] as usize + b_len - 1 - self.frame[lo + k as usize] as usize;
+                if counts[d] == 0 {
+                    touched.push(d);
+                }
+                counts[d] = counts[d].saturating_add(1);
+                if u32::from(counts[d]) == s.votes {
+                    out.push((v as u32, d as i64 - (b_len as i64 - 1)));
+                }
+            }
+            for d in touched.drain(..) {
+                counts[d] = 0;
+            }
+        }
+        out
+    }
+
+    /// Match `train` (and its mirror, when `flips` is given) against the benchmark videos: column 0
+    /// against `benches`, and column 1 (center-crop hashes) against `centers` for cropped copies.
+    /// The segments are the exact scan's (`matching::exact_scan` over every video and variant).
+    pub fn match_video(
+        &self,
+        train: &Sequence,
+        flips: Option<&Sequence>,
+        benches: &[Sequence],
+        centers: Option<&[Sequence]>,
+        rule: &MatchParams,
+    ) -> Vec<Segment> {
+        match_variants(train, flips, benches, centers, |seq, against, variant| self.match_variant(seq, against, rule, variant))
+    }
+
+    /// One comparison of `match_video`: `seq` against `against` (the benchmark sequences of the
+    /// column `variant` reads: the center-crop hashes for `Cropped`, else the whole-frame ones).
+    /// Sides the scan was not built for give no segments.
+    pub fn match_variant(&self, seq: &Sequence, against: &[Sequence], rule: &MatchParams, variant: Variant) -> Vec<Segment> {
+        let column = u32::from(variant == Variant::Cropped);
+        let mut out = Vec::new();
+        if column as usize >= self.keys.len() || against.len() != self.videos() {
+            return out;
+        }
+        for (v, offset) in self.candidates(seq, column, rule) {
+            verify_offset(seq, &against[v as usize], v, offset, rule, variant, &mut out);
+        }
+        out
+    }
+}
+
+/// Every pair (query index, key index) whose hashes are within `max_distance` bits.
+fn close_pairs(keys: &[u64], queries: &[u64], max_distance: u32, kernel: Kernel, out: &mut Vec<(u32, u32)>) {
+    match kernel {
+        // SAFETY: `Kernel::detect` / `with_kernel` only choose kernels the CPU reports.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => unsafe { close_pairs_avx512(keys, queries, max_distance, out) },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => unsafe { close_pairs_avx2(keys, queries, max_distance, out) },
+        _ => close_pairs_portable(keys, queries, max_distance, out),
+    }
+}
+
+/// Eight queries against one key at a time, into a bit mask first: a loop without a branch per
+/// pair, which LLVM vectorizes when the CPU has vector popcounts (AVX2 byte tables).
+#[inline(always)]
+fn close_pairs_portable(keys: &[u64], queries: &[u64], max_distance: u32, out: &mut Vec<(u32, u32)>) {
+    let (full, rest) = queries.split_at(queries.len() - queries.len() % 8);
+    for (k, &key) in keys.iter().enumerate() {
+        for (g, group) in full.chunks_exact(8).enumerate() {
+            let mut close = 0u32;
+            for (lane, &query) in group.iter().enumerate() {
+                close |= u32::from((key ^ query).count_ones() <= max_distance) << lane;
+            }
+            while close != 0 {
+                out.push(((g * 8) as u32 + close.trailing_zeros(), k as u32));
+                close &= close - 1;
+            }
+        }
+        for (q, &query) in rest.iter().enumerate() {
+            if (key ^ query).count_ones() <= max_distance {
+                out.push(((full.len() + q) as u32, k as u32));
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+unsafe fn close_pairs_avx2(keys: &[u64], queries: &[u64], max_distance: u32, out: &mut Vec<(u32, u32)>) {
+    close_pairs_portable(keys, queries, max_distance, out);
+}
+
+/// `close_pairs` 16 keys at a time: XOR with a broadcast query, VPOPCNTQ, and for four queries
+/// at once the lane-wise minimum distance, so one compare per four queries finds the blocks that
+/// hold a close pair (a few percent); only those compare query by query. The same pairs as the
+/// scalar loop, in another order (callers only count them).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+unsafe fn close_pairs_avx512(keys: &[u64], queries: &[u64], max_distance: u32, out: &mut Vec<(u32, u32)>) {
+    use std::arch::x86_64::*;
+    let limit = _mm512_set1_epi64(i64::from(max_distance));
+    let lanes = |n: usize| -> __mmask8 { if n >= 8 { 0xFF } else { (1u8 << n) - 1 } };
+    let mut k = 0;
+    while k < keys.len() {
+        let (va, vb) = (lanes(keys.len() - k), lanes(keys.len().saturating_sub(k + 8)));
+        // SAFETY: the masked loads read only keys that exist.
+        let (a, b) = unsafe {
+            (
+                _mm512_maskz_loadu_epi64(va, keys.as_ptr().add(k) as *const i64),
+                _mm512_maskz_loadu_epi64(vb, keys.as_ptr().add((k + 8).min(keys.len())) as *const i64),
+            )
+        };
+        let distance = |block: __m512i, q: u64| _mm512_popcnt_epi64(_mm512_xor_si512(block, _mm512_set1_epi64(q as i64)));
+        let mut emit = |q: usize, block: __m512i, valid: __mmask8, first: usize| {
+            let mut close = _mm512_mask_cmple_epu64_mask(valid, distance(block, queries[q]), limit);
+            while close != 0 {
+                out.push((q as u32, (first + close.trailing_zeros() as usize) as u32));
+                close &= close - 1;
+            }
+        };
+        let mut q = 0;
+        while q + 4 <= queries.len() {
+            let (q0, q1, q2, q3) = (queries[q], queries[q + 1], queries[q + 2], queries[q + 3]);
+            let near_a = _mm512_min_epu64(
+                _mm512_min_epu64(distance(a, q0), distance(a, q1)),
+                _mm512_min_epu64(distance(a, q2), distance(a, q3)),
+            );
+            let near_b = _mm512_min_epu64(
+                _mm512_min_epu64(distance(b, q0), distance(b, q1)),
+                _mm512_min_epu64(distance(b, q2), distance(b, q3)),
+            );
+            let hit_a = _mm512_mask_cmple_epu64_mask(va, near_a, limit);
+            let hit_b = _mm512_mask_cmple_epu64_mask(vb, near_b, limit);
+            if hit_a | hit_b != 0 {
+                for qq in q..q + 4 {
+                    if hit_a != 0 {
+                        emit(qq, a, va, k);
+                    }
+                    if hit_b != 0 {
+                        emit(qq, b, vb, k + 8);
+                    }
+                }
+            }
+            q += 4;
+        }
+        for qq in q..queries.len() {
+            emit(qq, a, va, k);
+            emit(qq, b, vb, k + 8);
+        }
+        k += 16;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matching::exact_scan;
+
+    /// xorshift64*: reproducible pseudo-random bits for test data.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn flip(&mut self, mut h: u64, bits: u32) -> u64 {
+            for _ in 0..bits {
+                h ^= 1 << self.below(64);
+            }
+            h
+        }
+        /// Scenes of 3-15 frames whose hash drifts 0-3 bits a frame (like 1 fps video).
+        fn walk(&mut self, n: usize) -> Vec<u64> {
+            let mut h = self.next();
+            let mut left = 3 + self.below(13);
+            (0..n)
+                .map(|_| {
+                    if left == 0 {
+                        h = self.next();
+                        left = 3 + self.below(13);
+                    } else {
+                        let bits = self.below(4) as u32;
+                        h = self.flip(h, bits);
+                    }
+                    left -= 1;
+                    h
+                })
+                .collect()
+        }
+    }
+
+    fn split<T: Copy>(col: &[T], lengths: &[u32]) -> Vec<Vec<T>> {
+        let mut at = 0;
+        lengths
+            .iter()
+            .map(|&l| {
+                let s = col[at..at + l as usize].to_vec();
+                at += l as usize;
+                s
+            })
+            .collect()
+    }
+
+    fn sorted(mut s: Vec<Segment>) -> Vec<(u32, i64, u32, u32, Variant)> {
+        let mut keys: Vec<_> = s.drain(..).map(|s| (s.bench_video, s.offset, s.train_start, s.matched_frames, s.variant)).collect();
+        keys.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        keys
+    }
+
+    /// Bench videos (some shorter than a window), training videos holding copies at 0-12 bits
+    /// (direct, mirrored, cropped), uninformative frames on both sides: the scan's segments are
+    /// exactly the exact scan's, with either kernel, for several rules.
+    #[test]
+    fn finds_exactly_the_segments_of_the_exact_scan() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let lengths: Vec<u32> = (0..40).map(|v| if v % 9 == 0 { 6 + rng.below(14) as u32 } else { 20 + rng.below(200) as u32 }).collect();
+        let total: usize = lengths.iter().map(|&l| l as usize).sum();
+        let bench: Vec<u64> = lengths.iter().flat_map(|&l| rng.walk(l as usize)).collect();
+        let center: Vec<u64> = bench.iter().map(|&h| rng.flip(h, 5)).collect();
+        let informative: Vec<u8> = (0..total).map(|_| u8::from(rng.below(20) != 0)).collect();
+        let (b, c, inf) = (split(&bench, &lengths), split(&center, &lengths), split(&informative, &lengths));
+        let benches: Vec<Sequence> = b.iter().zip(&inf).map(|(h, i)| Sequence::new(h, i)).collect();
+        let centers: Vec<Sequence> = c.iter().zip(&inf).map(|(h, i)| Sequence::new(h, i)).collect();
+        let kernels: Vec<FrameScan> = [Kernel::Avx512, Kernel::Avx2, Kernel::Portable]
+            .into_iter()
+            .filter(|k| k.supported())
+            .map(|k| FrameScan::build(&[&bench, &center], &informative, &lengths).unwrap().with_kernel(k).unwrap())
+            .collect();
+        let default_like = MatchParams {
+            window: 20,
+            min_window: 6,
+            max_distance: 20,
+            min_fraction: 0.7,
+            min_informative: 0.5,
+            min_distinct: 3,
+            distinct_bits: 8,
+            static_max_mean: 3.0,
+        };
+        let low_fraction = MatchParams { min_fraction: 0.4, ..default_like };
+        let paper = MatchParams::PAPER;
+        let mut found = 0;
+        for (r, rule) in [default_like, low_fraction, paper].iter().enumerate() {
+            for t in 0..12 {
+                let len = [300usize, 90, 25, 12][t % 4];
+                let mut train = rng.walk(len);
+                let mut flips = rng.walk(len);
+                // A copy of 8-40 frames of a random bench video, into one of the three variants.
+                let v = rng.below(lengths.len() as u64) as usize;
+                let copy = (8 + rng.below(33) as usize).min(b[v].len()).min(len);
+                let from = rng.below((b[v].len() - copy + 1) as u64) as usize;
+                let at = rng.below((len - copy + 1) as u64) as usize;
+                let source = if t % 3 == 2 { &c[v] } else { &b[v] };
+                let target = if t % 3 == 1 { &mut flips } else { &mut train };
+                for k in 0..copy {
+                    let bits = rng.below(13) as u32;
+                    target[at + k] = rng.flip(source[from + k], bits);
+                }
+                let train_info: Vec<u8> = (0..len).map(|_| u8::from(rng.below(15) != 0)).collect();
+                let seq = Sequence::new(&train, &train_info);
+                let fseq = Sequence::new(&flips, &train_info);
+                // Written out, not through match_variants: the reference must not share the code under test.
+                let mut exact = exact_scan(&seq, &benches, rule, Variant::Direct);
+                exact.extend(exact_scan(&fseq, &benches, rule, Variant::Flipped));
+                exact.extend(exact_scan(&seq, &centers, rule, Variant::Cropped));
+                let expected = sorted(exact);
+                found += expected.len();
+                for s in &kernels {
+                    let got = sorted(s.match_video(&seq, Some(&fseq), &benches, Some(&centers), rule));
+                    assert_eq!(got, expected, "rule {r}, training video {t}, kernel {:?}", s.kernel());
+                }
+            }
+        }
+        assert!(found > 20, "the test data should hold matches ({found})");
+    }
+
+    #[test]
+    fn sampling_keeps_at_least_one_close_pair_per_matching_window() {
+        let rule = MatchParams::PAPER;
+        // 20 frames, 14 needed: 6 may miss, 10 even frames, so 4 close pairs remain.
+        assert_eq!(sampling_for(&rule, 20), Sampling { step: 2, votes: 4 });
+        // 7 frames, 5 needed: 2 may miss of 3 even frames.
+        assert_eq!(sampling_for(&rule, 7), Sampling { step: 2, votes: 1 });
+        // 40%: 12 of 20 may miss, more than the 10 even frames: every frame, 8 pairs.
+        let low = MatchParams { min_fraction: 0.4, ..rule };
+        assert_eq!(sampling_for(&low, 20), Sampling { step: 1, votes: 8 });
+        // Brute force: every placement of the misses in every window length leaves that many.
+        for w in 1..=30u32 {
+            for r in [rule, low] {
+                let s = sampling_for(&r, w);
+                let misses = w - r.needed(w).min(w);
+                for first in 0..2u32 {
+                    let sampled = (first..first + w).filter(|i| i % s.step as u32 == 0).count() as u32;
+                    assert!(sampled.saturating_sub(misses) >= s.votes && s.votes >= 1, "w {w} first {first} {s:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_kernel_finds_the_same_close_pairs() {
+        let mut rng = Rng(42);
+        let keys: Vec<u64> = (0..1000).map(|_| rng.next()).collect();
+        let queries: Vec<u64> = (0..37).map(|k| if k % 3 == 0 { rng.flip(keys[k * 20], 9) } else { rng.next() }).collect();
+        // Key counts around the AVX-512 loop's 16-key blocks, query counts around its groups of 4.
+        for (n, m) in [(0usize, 37usize), (1, 37), (7, 37), (8, 37), (9, 37), (15, 3), (16, 4), (17, 5), (1000, 37), (1000, 3)] {
+            let queries = &queries[..m];
+            let mut a = Vec::new();
+            for (q, &query) in queries.iter().enumerate() {
+                for (k, &key) in keys[..n].iter().enumerate() {
+                    if (query ^ key).count_ones() <= 24 {
+                        a.push((q as u32, k as u32));
+                    }
+                }
+            }
+            a.sort_unstable();
+            assert!(n < 1000 || a.len() > 10, "the test data should hold close pairs");
+            for kernel in [Kernel::Avx512, Kernel::Avx2, Kernel::Portable].into_iter().filter(|k| k.supported()) {
+                let mut b = Vec::new();
+                close_pairs(&keys[..n], queries, 24, kernel, &mut b);
+                b.sort_unstable();
+                assert_eq!(a, b, "{n} keys, {m} queries, {kernel:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn uninformative_frames_are_left_out_and_bad_columns_refused() {
+        let h: Vec<u64> = (0..10).map(|k| k * 0x0101_0101).collect();
+        let scan = FrameScan::build(&[&h], &[1, 1, 0, 1, 1, 1, 1, 1, 1, 1], &[4, 6]).unwrap();
+        assert_eq!(scan.entries(), 9);
+        assert_eq!(scan.videos(), 2);
+        assert!(FrameScan::build(&[&h], &[], &[9]).is_err());
+        assert!(FrameScan::build(&[&h, &h[..9]], &[], &[10]).is_err());
+        assert!(FrameScan::build(&[&h], &[1, 1], &[10]).is_err());
+        assert!(FrameScan::build(&[], &[], &[10]).is_err());
+    }
+}
