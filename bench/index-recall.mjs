@@ -4,8 +4,9 @@
 // hashes at scene cuts. Planted copies carry 0-12 flipped bits per frame (re-encoding noise).
 // Queries are 5-minute videos (issue 7's unit), half of them holding a planted 20-60 s copy.
 //   node --expose-gc bench/index-recall.mjs [--windows 100000] [--queries 300] [--query-seconds 300]
-//     [--retrieval hash|hnsw] [--probe-radius 1] [--min-votes 2] [--whole-videos 0|1]
-//     [--topk 10] [--radius 40] [--sweep]
+//     [--retrieval scan|hnsw] [--whole-videos 0|1] [--topk 10] [--radius 40] [--sweep] [--kernels]
+// --kernels (scan): also time the frame scan's fallback loops (AVX2, portable) on the same queries;
+// --sweep (hnsw): a few top-K / radius settings.
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -22,12 +23,10 @@ const targetWindows = arg('windows', 100_000);
 const queries = arg('queries', 300);
 const querySeconds = arg('query-seconds', 300);
 const retrieval = argText('retrieval', DEFAULT.retrieval);
-if (retrieval !== 'hash' && retrieval !== 'hnsw') throw new Error(`--retrieval must be hash or hnsw, got ${retrieval}`);
+if (retrieval !== 'scan' && retrieval !== 'hnsw') throw new Error(`--retrieval must be scan or hnsw, got ${retrieval}`);
 const preset = {
   ...DEFAULT,
   retrieval,
-  probeRadius: arg('probe-radius', DEFAULT.probeRadius),
-  minVotes: arg('min-votes', DEFAULT.minVotes),
   verifyWholeVideos: arg('whole-videos', DEFAULT.verifyWholeVideos ? 1 : 0) === 1,
   topK: arg('topk', DEFAULT.topK),
   candidateRadius: arg('radius', DEFAULT.candidateRadius),
@@ -106,33 +105,44 @@ for (let q = 0; q < queries; q++) {
 }
 const exactMs = [];
 const exactSets = [];
+// Each query's exact segments, order-free, to check the frame scan returns exactly them.
+const exactSegments = [];
+const canonical = (segments) => JSON.stringify(segments.map((x) => JSON.stringify(x)).sort());
 for (const t of train) {
   t0 = performance.now();
   // Per matched bench video, the closest segment's mean distance over its matching frames.
   const best = new Map();
-  for (const seg of await matcher.match(t.fp, { exact: true })) {
+  const segments = await matcher.match(t.fp, { exact: true });
+  for (const seg of segments) {
     best.set(seg.benchVideo, Math.min(best.get(seg.benchVideo) ?? 64, seg.meanDistance));
   }
   exactSets.push(best);
+  exactSegments.push(canonical(segments));
   exactMs.push(performance.now() - t0);
 }
 const pctl = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
-// Candidate settings to compare (one index build): the command line's, or a small sweep.
-const settings = !process.argv.includes('--sweep')
-  ? [{}]
-  : retrieval === 'hash'
-    ? [
-        { probeRadius: 0, minVotes: 1, verifyWholeVideos: false },
-        { probeRadius: 1, minVotes: 1, verifyWholeVideos: false },
-        { probeRadius: 1, minVotes: 2, verifyWholeVideos: false },
-        { probeRadius: 2, minVotes: 1, verifyWholeVideos: false },
-        { probeRadius: 2, minVotes: 2, verifyWholeVideos: false },
-        { probeRadius: 1, minVotes: 2, verifyWholeVideos: true },
-      ]
-    : [{ topK: 10, candidateRadius: 0 }, { topK: 10, candidateRadius: 40 }, { topK: 32, candidateRadius: 80 }];
+// Settings to compare: the command line's; with --sweep (hnsw) a few top-K / radius settings on
+// one index build; with --kernels (scan) the fallback loops, each a rebuilt scan.
+const fallbacks = ['avx512', 'avx2', 'portable'].filter((k) => k !== matcher.scanKernel);
+const settings =
+  retrieval === 'scan'
+    ? [{}, ...(process.argv.includes('--kernels') ? fallbacks.map((kernel) => ({ kernel })) : [])]
+    : !process.argv.includes('--sweep')
+      ? [{}]
+      : [{ topK: 10, candidateRadius: 0 }, { topK: 10, candidateRadius: 40 }, { topK: 32, candidateRadius: 80 }];
 const results = [];
 for (const setting of settings) {
-  Object.assign(preset, setting);
+  let m = matcher;
+  if (setting.kernel !== undefined) {
+    // A loop the CPU cannot run (avx512 on an AVX2 machine) is refused: skip it.
+    try {
+      m = new BenchMatcher(bench, preset, { scanKernel: setting.kernel });
+    } catch (e) {
+      console.error(`kernel ${setting.kernel}: ${e.message}`);
+      continue;
+    }
+  } else Object.assign(preset, setting);
+  let identical = 0;
   let exactPairs = 0;
   let bothPairs = 0;
   let plantedFound = 0;
@@ -142,8 +152,10 @@ for (const setting of settings) {
   const indexMs = [];
   for (let q = 0; q < train.length; q++) {
     t0 = performance.now();
-    const i = new Set((await matcher.match(train[q].fp)).map((s) => s.benchVideo));
+    const segments = await m.match(train[q].fp);
     indexMs.push(performance.now() - t0);
+    const i = new Set(segments.map((s) => s.benchVideo));
+    if (canonical(segments) === exactSegments[q]) identical++;
     const e = exactSets[q];
     exactPairs += e.size;
     for (const [v, meanDistance] of e) {
@@ -160,7 +172,9 @@ for (const setting of settings) {
     }
   }
   const r = {
-    ...(retrieval === 'hash' ? { probeRadius: preset.probeRadius, minVotes: preset.minVotes, verifyWholeVideos: preset.verifyWholeVideos } : { topK: preset.topK, candidateRadius: preset.candidateRadius }),
+    ...(retrieval === 'scan' ? { kernel: m.scanKernel } : { topK: preset.topK, candidateRadius: preset.candidateRadius, verifyWholeVideos: preset.verifyWholeVideos }),
+    // Queries whose segments equal the exact path's, every field.
+    identicalToExact: `${identical}/${train.length}`,
     recallVsExact: Number((exactPairs === 0 ? 1 : bothPairs / exactPairs).toFixed(4)),
     exactMatchedPairs: exactPairs,
     plantedRecall: plantedFound / planted,

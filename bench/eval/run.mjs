@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Evaluation: recall per transformation and false positives on hard negatives, for both presets,
-// through the same engine as `vdedup scan` (index and exact paths).
+// through the same engine as `vdedup scan` (retrieval: the preset's frame scan or hnswlib; and the exact path).
 //   bench/eval/build.sh && node bench/eval/run.mjs        (npm run eval does both)
 // Ground truth is in the file names made by build.sh:
 //   copy--<transform>--<original>.*  must match bench/<original>.mp4 (or a bench video sharing its footage)
@@ -77,7 +77,7 @@ for (const presetName of ['default', 'paper']) {
     }
     const rows = [...perTransform.entries()].sort().map(([transform, r]) => ({ transform, ...r, recall: r.found / r.copies }));
     results.push({ preset: presetName, exact, rows, negatives, falsePositives, errors: report.errors, seconds: report.stats.seconds });
-    const mode = exact ? 'exact' : 'index';
+    const mode = exact ? 'exact' : PRESETS[presetName].retrieval;
     console.log(`\npreset ${presetName} (${mode}): ${report.stats.seconds} s, ${report.stats.decodedVideos} decoded`);
     for (const r of rows) console.log(`  ${r.transform.padEnd(16)} recall ${(100 * r.recall).toFixed(0).padStart(3)}% (${r.found}/${r.copies})${r.missed.length ? `  missed: ${r.missed.join(', ')}` : ''}`);
     console.log(`  false positives: ${falsePositives.length} (${negatives} hard negatives)${falsePositives.length ? `\n    ${falsePositives.join('\n    ')}` : ''}`);
