@@ -20,6 +20,11 @@ export interface CollectionMember {
   /** From the file name or the benchmark's metadata: scans against the collection match it first. */
   youtubeId?: string;
   youtubeIdSource?: 'manifest' | 'file name';
+  /**
+   * The server path it was added from (absent for uploads, which are deleted once fingerprinted):
+   * scans use it for evidence strips, and to decode again a fingerprint that left the store.
+   */
+  path?: string;
 }
 
 export interface CollectionSummary {

@@ -92,10 +92,10 @@ export interface ScanOptions {
    */
   fastDecode?: 'train' | 'all';
   /**
-   * The benchmark side already known (a service collection): its items, and the fingerprints of
-   * those that have no file here, by item id. `bench` is then only the name shown in the report.
+   * Sides already known (service collections): their items, and the fingerprints of those that
+   * have no file here, by item id. `train` / `bench` are then only the names shown in the report.
    */
-  prepared?: { bench: VideoSource; fingerprints: Map<string, Fingerprint> };
+  prepared?: { train?: PreparedSide; bench?: PreparedSide };
   store: FingerprintStore;
   /** Videos decoded at once (one single-threaded ffmpeg each); default: one per core. */
   concurrency?: number;
@@ -106,6 +106,12 @@ export interface ScanOptions {
    * error (a scan flow's child jobs): reported as such without decoding them again.
    */
   failedFingerprints?: Map<string, { code: string; message: string }>;
+}
+
+/** A scan side whose videos were fingerprinted before the scan (a service collection). */
+export interface PreparedSide {
+  source: VideoSource;
+  fingerprints: Map<string, Fingerprint>;
 }
 
 interface Fingerprinted {
@@ -171,8 +177,14 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   const preset = opts.preset;
   const concurrency = Math.max(1, opts.concurrency ?? os.availableParallelism());
   const threads = concurrency > 1 ? 1 : 0;
-  const [trainSrc, benchSrc] = await Promise.all([readVideoSource(opts.train), opts.prepared?.bench ?? readVideoSource(opts.bench)]);
-  const preparedFps = opts.prepared?.fingerprints ?? new Map<string, Fingerprint>();
+  const [trainSrc, benchSrc] = await Promise.all([
+    opts.prepared?.train?.source ?? readVideoSource(opts.train),
+    opts.prepared?.bench?.source ?? readVideoSource(opts.bench),
+  ]);
+  const preparedFps = {
+    train: opts.prepared?.train?.fingerprints ?? new Map<string, Fingerprint>(),
+    bench: opts.prepared?.bench?.fingerprints ?? new Map<string, Fingerprint>(),
+  };
   const matches: Match[] = [];
   const errors: ScanError[] = [];
   let framesDecoded = 0;
@@ -212,8 +224,8 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   }
 
   const fingerprint = async (side: 'train' | 'bench', item: VideoItem, onDone: () => void): Promise<Fingerprint | undefined> => {
-    const prepared = preparedFps.get(item.id);
-    if (side === 'bench' && prepared !== undefined) {
+    const prepared = preparedFps[side].get(item.id);
+    if (prepared !== undefined) {
       storedVideos++;
       onDone();
       return prepared;
@@ -245,7 +257,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   };
 
   // 2. Benchmark fingerprints.
-  const benchItems = benchSrc.items.filter((b) => b.path !== undefined || preparedFps.has(b.id));
+  const benchItems = benchSrc.items.filter((b) => b.path !== undefined || preparedFps.bench.has(b.id));
   let benchDone = 0;
   const report = (phase: ScanProgress['phase'], done: number, total: number) =>
     opts.onProgress?.({ phase, done, total, framesDecoded, elapsedSeconds: elapsed() });
@@ -265,7 +277,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   report('index', bench.length, bench.length);
 
   // 4. Training videos: fingerprint, retrieve, verify.
-  const trainItems = trainSrc.items.filter((t) => t.path !== undefined && !idRemoved.has(t.id));
+  const trainItems = trainSrc.items.filter((t) => (t.path !== undefined || preparedFps.train.has(t.id)) && !idRemoved.has(t.id));
   let trainDone = 0;
   report('train', 0, trainItems.length);
   await mapLimit(trainItems, concurrency, async (item) => {

@@ -20,7 +20,7 @@ import type {
 import { COLLECTION_PREFIX } from './jobs.js';
 import { CollectionMatchers, CollectionRegistry } from '../decontam/collections.js';
 import { presetByName } from '../decontam/presets.js';
-import { evidenceOf, runScan, toMatch } from '../decontam/scan.js';
+import { evidenceOf, runScan, toMatch, type PreparedSide } from '../decontam/scan.js';
 import type { VideoItem, VideoSource } from '../decontam/inputs.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
@@ -126,6 +126,7 @@ export function fingerprintProcessor(deps: ProcessorDeps) {
           frames: r.fingerprint.frameCount,
           addedAt: new Date().toISOString(),
           ...(data.youtubeId === undefined ? {} : { youtubeId: data.youtubeId, youtubeIdSource: data.youtubeIdSource }),
+          ...(data.video.upload ? {} : { path: data.video.path }),
         });
         return { collection: data.collection, id: data.id, key: r.key, duration: r.fingerprint.duration, frames: r.fingerprint.frameCount, fromStore: r.fromStore };
       });
@@ -179,22 +180,23 @@ export function checkProcessor(deps: ProcessorDeps) {
 }
 
 /**
- * A collection as a scan's benchmark side: its members (with their YouTube IDs) and their stored
+ * A collection as a scan side: its members (with their YouTube IDs) and their stored
  * fingerprints. A member whose fingerprint has left the store is a warning, not a silent gap.
  */
-async function collectionSide(deps: ProcessorDeps, name: string): Promise<{ bench: VideoSource; fingerprints: Map<string, Fingerprint> }> {
+async function collectionSide(deps: ProcessorDeps, name: string): Promise<PreparedSide> {
   const got = await deps.registry.get(name);
   if (got === undefined) throw new UnrecoverableError(`INVALID_ARGUMENT: no collection "${name}"`);
   const items: VideoItem[] = [];
   const fingerprints = new Map<string, Fingerprint>();
   const warnings: string[] = [];
   for (const m of got.videos) {
-    items.push({ id: m.id, path: undefined, youtubeId: m.youtubeId, youtubeIdSource: m.youtubeIdSource });
+    items.push({ id: m.id, path: m.path, youtubeId: m.youtubeId, youtubeIdSource: m.youtubeIdSource });
     const fp = await deps.store.get(m.key);
-    if (fp === undefined) warnings.push(`collection ${name}: the fingerprint of ${m.id} is no longer in the store (add the video again); it was not compared`);
-    else fingerprints.set(m.id, fp);
+    if (fp !== undefined) fingerprints.set(m.id, fp);
+    else if (m.path === undefined) warnings.push(`collection ${name}: the fingerprint of ${m.id} is no longer in the store (add the video again); it was not compared`);
+    // else: the scan decodes it again from the path it was added from.
   }
-  return { bench: { spec: `${COLLECTION_PREFIX}${name}`, kind: 'collection', items, warnings }, fingerprints };
+  return { source: { spec: `${COLLECTION_PREFIX}${name}`, kind: 'collection', items, warnings }, fingerprints };
 }
 
 /**
@@ -218,7 +220,8 @@ export function scanProcessor(deps: ProcessorDeps) {
     }
     try {
       const throttle = progressThrottle();
-      const prepared = job.data.bench.startsWith(COLLECTION_PREFIX) ? await collectionSide(deps, job.data.bench.slice(COLLECTION_PREFIX.length)) : undefined;
+      const prepare = (spec: string) => (spec.startsWith(COLLECTION_PREFIX) ? collectionSide(deps, spec.slice(COLLECTION_PREFIX.length)) : undefined);
+      const prepared = { train: await prepare(job.data.train), bench: await prepare(job.data.bench) };
       const report = await runScan({
         train: job.data.train,
         bench: job.data.bench,

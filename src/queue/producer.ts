@@ -179,9 +179,9 @@ export class Producer {
    * block it (its videos are then fingerprinted by the parent, or listed as errors).
    */
   async addScan(spec: { train: string; bench: string; preset: string; exact: boolean }): Promise<{ scanId: string; videos: number }> {
-    // A collection's videos are fingerprinted already (in the store): only the other side is.
-    const fromCollection = spec.bench.startsWith(COLLECTION_PREFIX);
-    const [train, bench] = await Promise.all([readVideoSource(spec.train), fromCollection ? { items: [] } : readVideoSource(spec.bench)]);
+    // A collection's videos are fingerprinted already (in the store): only path sides are decoded.
+    const side = (s: string) => (s.startsWith(COLLECTION_PREFIX) ? { items: [] } : readVideoSource(s));
+    const [train, bench] = await Promise.all([side(spec.train), side(spec.bench)]);
     const paths = [...new Set([...bench.items, ...train.items].map((i) => i.path).filter((p): p is string => p !== undefined))];
     // A scan is admitted while the fingerprint backlog is under the bound (a corpus-sized scan may
     // itself add more batches than the bound: it is one request, not a flood).

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { FastifyInstance } from 'fastify';
@@ -75,7 +75,8 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     const list = await app.inject({ method: 'GET', url: '/v1/collections' });
     expect(list.json().collections).toEqual([{ name: 'bench', videos: 3, version: 3 }]);
     const one = await app.inject({ method: 'GET', url: '/v1/collections/bench' });
-    expect(one.json().videos.find((v: { id: string }) => v.id === 'mandelbrot-zoom.mp4')).toMatchObject({ duration: 36, frames: 36 });
+    expect(one.json().videos.find((v: { id: string }) => v.id === 'mandelbrot-zoom.mp4')).toMatchObject({ duration: 36, frames: 36, path: path.join(fixturesDir, 'scan/bench/mandelbrot-zoom.mp4') });
+    expect(one.json().videos.find((v: { id: string }) => v.id === 'v_Ab3dE_fG9hK.mp4')).toMatchObject({ youtubeId: 'Ab3dE_fG9hK', youtubeIdSource: 'file name' });
 
     // Adding the same video again joins the finished job: no second decode.
     const again = await app.inject({ method: 'POST', url: '/v1/collections/bench/videos', ...json({ path: 'scan/bench/testsrc2.mp4', id: 'testsrc2.mp4' }) });
@@ -225,7 +226,47 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     expect(report.stats).toMatchObject({ benchVideos: 3 });
 
     expect((await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'scan/train', bench: 'collection:nope' }) })).json().error.code).toBe('COLLECTION_NOT_FOUND');
-    expect((await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'collection:bench', bench: 'scan/bench' }) })).statusCode).toBe(400);
+  });
+
+  it('scans a collection as the training side, against paths or another collection, decoding nothing it already has', async () => {
+    const add = await app.inject({ method: 'POST', url: '/v1/collections/corpus/videos?wait=60', ...json({ source: 'scan/train' }) });
+    expect(add.statusCode).toBe(200);
+    const expectFindings = (report: { removed: string[]; matches: Array<Record<string, unknown>> }) => {
+      expect([...report.removed].sort()).toEqual(['Ab3dE_fG9hK.mp4', 'compilation.mp4']);
+      expect(report.matches.find((m) => m.reason === 'youtube-id')).toMatchObject({ train: 'Ab3dE_fG9hK.mp4', bench: 'v_Ab3dE_fG9hK.mp4' });
+      const nearDup = report.matches.find((m) => m.reason === 'near-duplicate');
+      expect(nearDup).toMatchObject({ train: 'compilation.mp4', bench: 'mandelbrot-zoom.mp4', trainStart: 10, trainEnd: 34, benchStart: 6, benchEnd: 30 });
+      // Members added from server paths keep them: the HTML report shows their frames.
+      expect(nearDup).toMatchObject({ trainPath: path.join(fixturesDir, 'scan/train/compilation.mp4') });
+    };
+    for (const [bench, decodedByFlow] of [['scan/bench', 3], ['collection:bench', 0]] as const) {
+      const res = await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'collection:corpus', bench }) });
+      expect(res.statusCode).toBe(202);
+      expect(res.json().videos).toBe(decodedByFlow);
+      const status = await scanWhenDone(app, res.json().scanId, 30_000);
+      expect(status).toMatchObject({ state: 'completed', train: 'collection:corpus', bench: bench.startsWith('collection:') ? bench : path.join(fixturesDir, bench) });
+      const report = (await app.inject({ method: 'GET', url: `/v1/scans/${res.json().scanId}/report` })).json();
+      expectFindings(report);
+      expect(report.stats).toMatchObject({ trainVideos: 3, benchVideos: 3, errors: 0 });
+      const html = await app.inject({ method: 'GET', url: `/v1/scans/${res.json().scanId}/report?format=html` });
+      expect(html.statusCode).toBe(200);
+      expect(html.body).toContain('compilation.mp4');
+      expect(html.body).toContain('data:image/webp;base64,');
+    }
+    expect((await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'collection:nope', bench: 'scan/bench' }) })).json().error.code).toBe('COLLECTION_NOT_FOUND');
+
+    // A member whose fingerprint left the store (pruned, say) is decoded again from its path.
+    const member = (await app.inject({ method: 'GET', url: '/v1/collections/corpus' })).json().videos.find((v: { id: string }) => v.id === 'compilation.mp4');
+    const entries = await readdir(path.join(t.config.dataDir, 'fingerprints'), { recursive: true });
+    const entry = entries.find((e) => e.endsWith(`${member.key}.vfp`));
+    expect(entry).toBeDefined();
+    await rm(path.join(t.config.dataDir, 'fingerprints', entry!));
+    const again = await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'collection:corpus', bench: 'collection:bench' }) });
+    expect(await scanWhenDone(app, again.json().scanId, 30_000)).toMatchObject({ state: 'completed' });
+    const rescanned = (await app.inject({ method: 'GET', url: `/v1/scans/${again.json().scanId}/report` })).json();
+    expectFindings(rescanned);
+    expect(rescanned.stats).toMatchObject({ decodedVideos: 1, errors: 0 });
+    expect(rescanned.warnings).toEqual([]);
   });
 
   it('refuses malformed JSON, unknown fields and paths outside the allowed roots', async () => {

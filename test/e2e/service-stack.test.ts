@@ -71,6 +71,9 @@ describe('service stack: API + 2 worker processes + Redis', () => {
     expect(added.status).toBe(200);
     const body: Json = await added.json();
     expect(body.jobs.map((j: { state: string }) => j.state)).toEqual(['completed', 'completed']);
+    // An upload is deleted once fingerprinted: its member keeps no path.
+    const members: Json = await (await fetch(`${api.url}/v1/collections/benchmarks`)).json();
+    expect(members.videos.map((v: Json) => Object.hasOwn(v, 'path'))).toEqual([false, false]);
 
     const planted = await fetch(`${api.url}/v1/check?wait=60`, { method: 'POST', body: await videoForm(path.join(scanTrain, 'compilation.mp4'), { collection: 'benchmarks' }) });
     expect(planted.status).toBe(200);

@@ -167,7 +167,16 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
             name: Type.String(),
             version: Type.Integer(),
             videos: Type.Array(
-              Type.Object({ id: Type.String(), key: Type.String(), duration: Type.Number(), frames: Type.Integer(), addedAt: Type.String() }),
+              Type.Object({
+                id: Type.String(),
+                key: Type.String(),
+                duration: Type.Number(),
+                frames: Type.Integer(),
+                addedAt: Type.String(),
+                youtubeId: Type.Optional(Type.String()),
+                youtubeIdSource: Type.Optional(Type.String()),
+                path: Type.Optional(Type.String({ description: 'the server path it was added from (absent for uploads)' })),
+              }),
             ),
           }),
           ...errorResponses(400, 401, 404, 503),

@@ -13,7 +13,7 @@ import { errorOfJob, stripFile } from '../../queue/processors.js';
 import { COLLECTION_PREFIX, type ScanJob, type ScanResult } from '../../queue/jobs.js';
 
 const ScanBody = Type.Object({
-  train: Type.String({ description: 'training corpus: directory or JSONL manifest under VDEDUP_ROOTS' }),
+  train: Type.String({ description: 'training corpus: directory or JSONL manifest under VDEDUP_ROOTS, or collection:<name> (fingerprinted already)' }),
   bench: Type.String({
     description: 'benchmark side: directory or manifest under VDEDUP_ROOTS, lmms-eval:<task>[,<task>|all], or collection:<name> (fingerprinted already)',
   }),
@@ -41,11 +41,10 @@ const ScanStatus = Type.Object(
   { $id: 'ScanStatus' },
 );
 
-/** A server-side scan side: a path under the roots, an LMMs-Eval benchmark spec, or (bench only) a collection. */
-async function scanSide(ctx: AppContext, spec: string, side: 'train' | 'bench'): Promise<string> {
+/** A server-side scan side: a path under the roots, an LMMs-Eval benchmark spec, or a collection. */
+async function scanSide(ctx: AppContext, spec: string): Promise<string> {
   if (spec.startsWith('lmms-eval:')) return spec;
   if (spec.startsWith(COLLECTION_PREFIX)) {
-    if (side === 'train') throw new ApiError(400, 'INVALID_ARGUMENT', 'a collection can be the bench side of a scan, not the training side');
     return `${COLLECTION_PREFIX}${await requireCollection(ctx.producer, spec.slice(COLLECTION_PREFIX.length))}`;
   }
   return (await resolveUnderRoots(ctx.config, spec)).absolute;
@@ -111,7 +110,7 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request, reply) => {
       const preset = presetByName(request.body.preset ?? 'default').name;
-      const [train, bench] = await Promise.all([scanSide(ctx, request.body.train, 'train'), scanSide(ctx, request.body.bench, 'bench')]);
+      const [train, bench] = await Promise.all([scanSide(ctx, request.body.train), scanSide(ctx, request.body.bench)]);
       const { scanId, videos } = await ctx.producer.addScan({ train, bench, preset, exact: request.body.exact === true });
       return reply.status(202).send({ scanId, videos, statusUrl: `/v1/scans/${scanId}` });
     },
