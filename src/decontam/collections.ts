@@ -70,6 +70,38 @@ export class CollectionRegistry {
     return Number(r![2]![1]);
   }
 
+  /**
+   * Remove one member; undefined when there is no such member. The version goes up, so no check
+   * result computed with the member is reused.
+   */
+  async removeMember(name: string, id: string): Promise<{ member: CollectionMember; version: number } | undefined> {
+    const raw = await this.redis.hget(this.membersKey(name), id);
+    if (raw === null) return undefined;
+    const r = await this.redis.multi().hdel(this.membersKey(name), id).incr(this.versionKey(name)).exec();
+    const err = r?.find(([e]) => e !== null)?.[0];
+    if (err) throw err;
+    return { member: JSON.parse(raw) as CollectionMember, version: Number(r![1]![1]) };
+  }
+
+  /**
+   * Remove a collection and its members (their fingerprints stay in the store: other collections
+   * and scans may share them); undefined when there is no such collection. The version key is
+   * kept and goes up, so a collection created again under the name never meets old check results.
+   */
+  async remove(name: string): Promise<CollectionMember[] | undefined> {
+    const r = await this.redis
+      .multi()
+      .srem(this.namesKey, name)
+      .hgetall(this.membersKey(name))
+      .del(this.membersKey(name))
+      .incr(this.versionKey(name))
+      .exec();
+    const err = r?.find(([e]) => e !== null)?.[0];
+    if (err) throw err;
+    if (r![0]![1] !== 1) return undefined;
+    return Object.values(r![1]![1] as Record<string, string>).map((v) => JSON.parse(v) as CollectionMember);
+  }
+
   async version(name: string): Promise<number> {
     return Number((await this.redis.get(this.versionKey(name))) ?? 0);
   }

@@ -162,6 +162,20 @@ export class Producer {
     return this.addIdempotent('fingerprint', 'collection-add', data, jobIds.collectionAdd(data.collection, key));
   }
 
+  /**
+   * Forget the finished add jobs of removed members, so adding the same video again fingerprints
+   * and adds it afresh instead of joining the old job. A job still running is left alone (it is
+   * not a member yet: it joins the collection when it finishes).
+   */
+  async forgetCollectionAdds(collection: string, keys: string[]): Promise<void> {
+    await this.guard(async () => {
+      for (const key of keys) {
+        const job = await this.queues.fingerprint.getJob(jobIds.collectionAdd(collection, key));
+        if (job !== undefined && (await job.isCompleted())) await job.remove().catch(() => undefined);
+      }
+    });
+  }
+
   /** The route admits the request (`admit('check')`) before it reads the upload. */
   async addCheck(data: CheckJob, version: number): Promise<Job> {
     return this.addIdempotent('check', 'check', data, jobIds.check(data.collection, version, data.preset, data.key));

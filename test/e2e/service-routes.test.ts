@@ -269,6 +269,49 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     expect(rescanned.warnings).toEqual([]);
   });
 
+  it('removes a video from a collection and a whole collection; a removed video can be added again', async () => {
+    const add = (body: object) => app.inject({ method: 'POST', url: '/v1/collections/scratch/videos?wait=60', ...json(body) });
+    const check = async () =>
+      (await app.inject({ method: 'POST', url: '/v1/check?wait=60', ...json({ path: 'scan/train/compilation.mp4', collection: 'scratch' }) })).json().result;
+    expect((await add({ path: 'scan/bench/mandelbrot-zoom.mp4' })).statusCode).toBe(200); // id: its path under the root
+    expect((await add({ path: 'scan/bench/testsrc2.mp4' })).statusCode).toBe(200);
+    expect((await check()).matches[0]).toMatchObject({ bench: 'scan/bench/mandelbrot-zoom.mp4', trainStart: 10 });
+
+    // An id with "/" travels URL-encoded.
+    const del = await app.inject({ method: 'DELETE', url: `/v1/collections/scratch/videos/${encodeURIComponent('scan/bench/mandelbrot-zoom.mp4')}` });
+    expect(del.statusCode).toBe(200);
+    expect(del.json()).toMatchObject({ collection: 'scratch', removed: 'scan/bench/mandelbrot-zoom.mp4', version: 3 });
+    expect((await app.inject({ method: 'GET', url: '/v1/collections/scratch' })).json().videos.map((v: { id: string }) => v.id)).toEqual(['scan/bench/testsrc2.mp4']);
+    expect(await check()).toMatchObject({ matched: false, collectionVersion: 3 });
+    const again = await app.inject({ method: 'DELETE', url: `/v1/collections/scratch/videos/${encodeURIComponent('scan/bench/mandelbrot-zoom.mp4')}` });
+    expect(again.statusCode).toBe(404);
+    expect(again.json().error.code).toBe('VIDEO_NOT_FOUND');
+
+    // Added again: a fresh job (the old one is forgotten), and checks see it again.
+    const readd = await add({ path: 'scan/bench/mandelbrot-zoom.mp4', id: 'mandelbrot.mp4' });
+    expect(readd.json().jobs[0]).toMatchObject({ state: 'completed', attemptsMade: 1 });
+    expect((await app.inject({ method: 'GET', url: '/v1/collections/scratch' })).json().videos.map((v: { id: string }) => v.id)).toEqual(['mandelbrot.mp4', 'scan/bench/testsrc2.mp4']);
+    expect((await check()).matches[0]).toMatchObject({ bench: 'mandelbrot.mp4', trainStart: 10 });
+
+    const gone = await app.inject({ method: 'DELETE', url: '/v1/collections/scratch' });
+    expect(gone.statusCode).toBe(200);
+    expect(gone.json()).toEqual({ collection: 'scratch', removed: 2 });
+    expect((await app.inject({ method: 'GET', url: '/v1/collections/scratch' })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/v1/collections' })).json().collections.map((c: { name: string }) => c.name)).not.toContain('scratch');
+    const checkGone = await app.inject({ method: 'POST', url: '/v1/check', ...json({ path: 'scan/train/compilation.mp4', collection: 'scratch' }) });
+    expect(checkGone.json().error.code).toBe('COLLECTION_NOT_FOUND');
+    const deleteGone = await app.inject({ method: 'DELETE', url: '/v1/collections/scratch' });
+    expect(deleteGone.statusCode).toBe(404);
+    expect((await app.inject({ method: 'DELETE', url: '/v1/collections/scratch/videos/x.mp4' })).json().error.code).toBe('COLLECTION_NOT_FOUND');
+
+    // Created again under the same name: versions go on from where they were, so no check result
+    // of the old collection is ever served for the new one.
+    expect((await add({ path: 'scan/bench/testsrc2.mp4' })).statusCode).toBe(200);
+    const recreated = await check();
+    expect(recreated).toMatchObject({ matched: false });
+    expect(recreated.collectionVersion).toBeGreaterThan(4);
+  });
+
   it('refuses malformed JSON, unknown fields and paths outside the allowed roots', async () => {
     const bad = await app.inject({ method: 'POST', url: '/v1/check', headers: { 'content-type': 'application/json' }, payload: '{"path": ' });
     expect(bad.statusCode).toBe(400);

@@ -190,4 +190,58 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
       return got;
     },
   );
+
+  app.delete<{ Params: { name: string; id: string } }>(
+    '/v1/collections/:name/videos/:id',
+    {
+      schema: {
+        tags: ['collections'],
+        summary: 'Remove one video from a collection',
+        description:
+          'The id as listed by GET /v1/collections/:name, URL-encoded (an id with "/" is sent as %2F). Checks answered from then on do not see it; its fingerprint stays in the store. Adding it again fingerprints it afresh.',
+        params: Type.Object({ name: Type.String(), id: Type.String() }),
+        response: {
+          200: Type.Object({ collection: Type.String(), removed: Type.String(), version: Type.Integer() }),
+          ...errorResponses(400, 401, 404, 503),
+        },
+      },
+    },
+    async (request) => {
+      const name = checkCollectionName(request.params.name);
+      const { id } = request.params;
+      const got = await ctx.producer.guard(() => ctx.producer.registry.removeMember(name, id));
+      if (got === undefined) {
+        if (!(await ctx.producer.guard(() => ctx.producer.registry.exists(name)))) throw new ApiError(404, 'COLLECTION_NOT_FOUND', `no collection "${name}"`);
+        throw new ApiError(404, 'VIDEO_NOT_FOUND', `collection "${name}" has no video "${id}" (GET /v1/collections/${name} lists them)`);
+      }
+      await ctx.producer.forgetCollectionAdds(name, [got.member.key]);
+      request.log.info({ collection: name, id, version: got.version }, 'collection video removed');
+      return { collection: name, removed: id, version: got.version };
+    },
+  );
+
+  app.delete<{ Params: { name: string } }>(
+    '/v1/collections/:name',
+    {
+      schema: {
+        tags: ['collections'],
+        summary: 'Remove a collection and all its videos',
+        description:
+          'The fingerprints stay in the store (scans and other collections may share them). Videos whose add job is still queued or running join a collection of this name when they finish.',
+        params: Type.Object({ name: Type.String() }),
+        response: {
+          200: Type.Object({ collection: Type.String(), removed: Type.Integer({ description: 'videos it held' }) }),
+          ...errorResponses(400, 401, 404, 503),
+        },
+      },
+    },
+    async (request) => {
+      const name = checkCollectionName(request.params.name);
+      const members = await ctx.producer.guard(() => ctx.producer.registry.remove(name));
+      if (members === undefined) throw new ApiError(404, 'COLLECTION_NOT_FOUND', `no collection "${name}"`);
+      await ctx.producer.forgetCollectionAdds(name, members.map((m) => m.key));
+      request.log.info({ collection: name, videos: members.length }, 'collection removed');
+      return { collection: name, removed: members.length };
+    },
+  );
 }
