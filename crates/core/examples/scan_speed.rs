@@ -1,5 +1,6 @@
 //! Quick timing of the frame scan against ~1M benchmark windows (scene-structured random hashes):
-//!   [KERNEL=avx2|portable] cargo run --release --example scan_speed -- [windows] [queries]
+//!   [KERNEL=avx2|portable] [CONCURRENT=n] cargo run --release --example scan_speed -- [windows] [queries]
+//! With CONCURRENT=n, also the throughput of n threads matching at once (as n service jobs do).
 use std::time::Instant;
 use vdedup_core::frame_scan::{FrameScan, Kernel};
 use vdedup_core::matching::{MatchParams, Sequence};
@@ -69,6 +70,24 @@ fn main() {
     }
     times.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!("candidates for 3 variants per 5-min query: p50 {:.1} ms, max {:.1} ms", times[times.len() / 2], times[times.len() - 1]);
+    let concurrent: usize = std::env::var("CONCURRENT").map_or(0, |n| n.parse().expect("CONCURRENT: a number"));
+    if concurrent > 0 {
+        let videos: Vec<(Vec<u64>, Vec<u64>)> = (0..concurrent * queries).map(|_| (walk(300, &mut next), walk(300, &mut next))).collect();
+        let t = Instant::now();
+        std::thread::scope(|scope| {
+            for chunk in videos.chunks(queries) {
+                let (scan, benches, centers) = (&scan, &benches, &centers);
+                scope.spawn(move || {
+                    for (train, flips) in chunk {
+                        let (s, f) = (Sequence::new(train, &[]), Sequence::new(flips, &[]));
+                        scan.match_video(&s, Some(&f), benches, Some(centers), &rule);
+                    }
+                });
+            }
+        });
+        let per_s = videos.len() as f64 / t.elapsed().as_secs_f64();
+        println!("{concurrent} threads matching at once: {per_s:.1} queries/s (one at a time: {:.1} queries/s)", 1e3 / times[times.len() / 2]);
+    }
 }
 
 /// One sequence per video of a column holding the videos back to back.

@@ -25,6 +25,9 @@ use crate::matching::{match_variants, verify_offset, MatchParams, Segment, Seque
 const PARALLEL_KEYS: usize = 1 << 18;
 const MAX_THREADS: usize = 8;
 
+/// The compared training frames (hashes, frame numbers) per sampling step; index 0 unused.
+type Queries = [(Vec<u64>, Vec<u32>); 3];
+
 /// Benchmark frame hashes, one or more columns (e.g. whole-frame and center-crop hashes), video
 /// after video, uninformative frames left out.
 pub struct FrameScan {
@@ -199,10 +202,21 @@ impl FrameScan {
             (0..train.len()).step_by(step).filter(|&i| informative(i)).map(|i| (train.hashes[i], i as u32)).unzip()
         };
         let queries = [(Vec::new(), Vec::new()), pick(1), pick(2)];
+        // Several scans at once (service jobs) oversubscribe the cores; measured on 2 cores, giving
+        // each its share instead did not raise throughput (bench/README.md, "Frame scan").
+        let parts = if self.keys[column as usize].len() < PARALLEL_KEYS {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS)
+        };
+        self.candidates_split(train.len(), column, &queries, rule, parts)
+    }
+
+    /// `candidates` over `parts` threads, each taking a contiguous range of benchmark videos.
+    fn candidates_split(&self, train_len: usize, column: u32, queries: &Queries, rule: &MatchParams, parts: usize) -> Vec<(u32, i64)> {
         let keys = &self.keys[column as usize];
-        let parts = if keys.len() < PARALLEL_KEYS { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS) };
-        if parts == 1 {
-            return self.candidates_in(0..self.videos(), train.len(), keys, &queries, rule);
+        if parts <= 1 {
+            return self.candidates_in(0..self.videos(), train_len, keys, queries, rule);
         }
         // Contiguous video ranges holding about the same number of keys each.
         let mut bounds = vec![0usize];
@@ -216,8 +230,7 @@ impl FrameScan {
                 .windows(2)
                 .map(|r| {
                     let range = r[0]..r[1].max(r[0]);
-                    let queries = &queries;
-                    scope.spawn(move || self.candidates_in(range, train.len(), keys, queries, rule))
+                    scope.spawn(move || self.candidates_in(range, train_len, keys, queries, rule))
                 })
                 .collect();
             handles.into_iter().flat_map(|h| h.join().expect("frame scan thread panicked")).collect()
@@ -229,7 +242,7 @@ impl FrameScan {
         videos: std::ops::Range<usize>,
         train_len: usize,
         keys: &[u64],
-        queries: &[(Vec<u64>, Vec<u32>); 3],
+        queries: &Queries,
         rule: &MatchParams,
     ) -> Vec<(u32, i64)> {
         let mut pairs: Vec<(u32, u32)> = Vec::new();
@@ -574,6 +587,56 @@ mod tests {
                 assert_eq!(a, b, "{n} keys, {m} queries, {kernel:?}");
             }
         }
+    }
+
+    /// Split over threads by ranges of benchmark videos (more parts than videos included), and
+    /// scans running at once: the candidates are those of one thread scanning everything.
+    #[test]
+    fn split_and_concurrent_scans_find_the_same_candidates() {
+        let mut rng = Rng(7);
+        let lengths: Vec<u32> = (0..30).map(|_| 10 + rng.below(120) as u32).collect();
+        let bench: Vec<u64> = lengths.iter().flat_map(|&l| rng.walk(l as usize)).collect();
+        let scan = FrameScan::build(&[&bench], &[], &lengths).unwrap();
+        let rule = MatchParams::PAPER;
+        let trains: Vec<Vec<u64>> = (0..6)
+            .map(|t| {
+                // Copies of three stretches of the benchmark (a few bits off) between random frames.
+                let mut train = rng.walk(200);
+                for k in 0..3 {
+                    let from = (t * 311 + k * 997) % (bench.len() - 30);
+                    for i in 0..30 {
+                        let bits = rng.below(6) as u32;
+                        train[k * 60 + i] = rng.flip(bench[from + i], bits);
+                    }
+                }
+                train
+            })
+            .collect();
+        let sampled = |train: &[u64]| -> Queries {
+            let pick = |step: usize| (0..train.len()).step_by(step).map(|i| (train[i], i as u32)).unzip();
+            [(Vec::new(), Vec::new()), pick(1), pick(2)]
+        };
+        let mut total = 0;
+        for train in &trains {
+            let queries = sampled(train);
+            let mut one = scan.candidates_split(train.len(), 0, &queries, &rule, 1);
+            one.sort_unstable();
+            total += one.len();
+            for parts in [2, 3, 8, 29, 30, 45] {
+                let mut got = scan.candidates_split(train.len(), 0, &queries, &rule, parts);
+                got.sort_unstable();
+                assert_eq!(got, one, "{parts} parts");
+            }
+        }
+        assert!(total >= 18, "the copies should give candidates ({total})");
+        let seqs: Vec<Sequence> = trains.iter().map(|t| Sequence::new(t, &[])).collect();
+        let alone: Vec<Vec<(u32, i64)>> = seqs.iter().map(|s| scan.candidates(s, 0, &rule)).collect();
+        std::thread::scope(|scope| {
+            let runs: Vec<_> = seqs.iter().map(|s| scope.spawn(|| scan.candidates(s, 0, &rule))).collect();
+            for (run, expected) in runs.into_iter().zip(&alone) {
+                assert_eq!(&run.join().unwrap(), expected);
+            }
+        });
     }
 
     #[test]
