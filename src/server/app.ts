@@ -92,11 +92,16 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
   }
   if (config.rateLimitPerMinute > 0) {
     // Before auth, so key guessing is limited too: requests with the right key count per key,
-    // everything else per client address.
+    // everything else per client address. Counted in Redis, so API processes behind one load
+    // balancer share the budget; while Redis is down nothing is counted (every route that does
+    // work answers 503 then anyway).
     const { default: rateLimit } = await import('@fastify/rate-limit');
     await app.register(rateLimit, {
       max: config.rateLimitPerMinute,
       timeWindow: 60_000,
+      redis: ctx.producer.redis,
+      nameSpace: `${config.prefix}:ratelimit:`,
+      skipOnError: true,
       allowList: (request) => /^\/(health|docs)(\/|\?|$)/.test(request.url),
       keyGenerator: (request) => {
         const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim();

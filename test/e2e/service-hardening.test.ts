@@ -142,12 +142,15 @@ describe('service hardening', () => {
     }
   });
 
-  it('rate limit per key (and per address for everything else), /health exempt', async () => {
-    const local = await buildApp({ ...t.config, apiKey: 'k3y', rateLimitPerMinute: 3 }, { logger: false });
+  it('rate limit per key (and per address for everything else), shared by API processes, /health exempt', async () => {
+    const config = { ...t.config, prefix: `${t.config.prefix}-rl`, apiKey: 'k3y', rateLimitPerMinute: 3 };
+    const local = await buildApp(config, { logger: false });
+    const other = await buildApp(config, { logger: false });
     try {
       const withKey = { authorization: 'Bearer k3y' };
       const ok = [];
-      for (let i = 0; i < 4; i++) ok.push((await local.inject({ method: 'GET', url: '/v1/collections', headers: withKey })).statusCode);
+      // Two API processes on one Redis: the budget is the key's, whichever process answers.
+      for (const api of [local, other, local, other]) ok.push((await api.inject({ method: 'GET', url: '/v1/collections', headers: withKey })).statusCode);
       expect(ok).toEqual([200, 200, 200, 429]);
       const limited = await local.inject({ method: 'GET', url: '/v1/collections', headers: withKey });
       expect(limited.json().error.code).toBe('RATE_LIMITED');
@@ -158,7 +161,7 @@ describe('service hardening', () => {
       expect(guesses).toEqual([401, 401, 401, 429]);
       for (let i = 0; i < 5; i++) expect((await local.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     } finally {
-      await local.close();
+      await Promise.all([local.close(), other.close()]);
     }
   });
 
