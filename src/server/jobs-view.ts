@@ -24,8 +24,25 @@ function withFrameUrls(jobId: string, result: FramesResult): unknown {
   return { ...result, frames: result.frames.map((f, n) => ({ ...f, url: `/v1/jobs/${encodeURIComponent(jobId)}/frames/${n}` })) };
 }
 
-export async function jobView(job: Job): Promise<JobViewBody> {
-  const state = await job.getState();
+/**
+ * A job and its state, read consistently. BullMQ keeps them apart (the job's hash, the state's
+ * lists): a job read just before it finished, with its state read just after, shows a finished
+ * state without its result or finish time. Such a job is read again (it was seen as
+ * `{"state":"completed","result":null}` under load).
+ */
+export async function withState(producer: Producer, job: Job): Promise<{ job: Job; state: string }> {
+  const state = await producer.guard(() => job.getState());
+  if ((state !== 'completed' && state !== 'failed') || job.finishedOn !== undefined) return { job, state };
+  const again = await findJob(producer, job.id!);
+  return { job: again, state: await producer.guard(() => again.getState()) };
+}
+
+/** What GET /v1/jobs/:id answers for the job of that id (404 when there is none). */
+export async function viewJob(producer: Producer, id: string): Promise<JobViewBody> {
+  return jobView(await withState(producer, await findJob(producer, id)));
+}
+
+function jobView({ job, state }: { job: Job; state: string }): JobViewBody {
   const id = job.id!;
   const view: JobViewBody = {
     jobId: id,
@@ -52,7 +69,7 @@ export async function findJob(producer: Producer, id: string): Promise<Job> {
 /** 202 with where to look, or, with ?wait= and the job done in time, 200 with its view. */
 export async function answerJob(producer: Producer, job: Job, waitSeconds: number, reply: FastifyReply): Promise<unknown> {
   if (waitSeconds > 0 && (await producer.waitFor(job, waitSeconds))) {
-    const view = await jobView(await findJob(producer, job.id!));
+    const view = await viewJob(producer, job.id!);
     // The worker found the input unusable (corrupt, truncated, no frames...): the client's fault, 422.
     if (view.state === 'failed' && view.error !== undefined && isBadInputCode(view.error.code)) {
       throw new ApiError(422, view.error.code, `${view.error.message} (job ${view.jobId})`);

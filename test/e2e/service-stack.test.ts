@@ -136,17 +136,20 @@ describe('service stack: API + 2 worker processes + Redis', () => {
       const j = await get(`/v1/jobs/${jobId}`);
       return j.state === 'completed' || j.state === 'failed' ? j : undefined;
     });
-    expect(done.state).toBe('completed');
+    // Each assertion carries what explains a failure (the job as the API shows it, the worker's log).
+    expect(done.state, JSON.stringify(done)).toBe('completed');
     console.log(`fault kill -9: job completed by the other worker ${((performance.now() - killedAt) / 1000).toFixed(1)} s after the kill (VDEDUP_LOCK_MS=2000, VDEDUP_STALLED_INTERVAL_MS=1000)`);
-    expect(done.processedBy).toBe(running.processedBy.replace(/:\d+$/, `:${workers[0]!.pid}`));
-    expect(done.result).toMatchObject({ collection: 'long', frames: 360 });
-    expect(workers[0]!.output()).toMatch(/stalled/);
+    expect(done.processedBy, JSON.stringify(done)).toBe(running.processedBy.replace(/:\d+$/, `:${workers[0]!.pid}`));
+    expect(done.result, JSON.stringify(done)).toMatchObject({ collection: 'long', frames: 360 });
+    expect(workers[0]!.output(), 'the surviving worker logs the stalled job').toMatch(/stalled/);
 
     const verify = await runCli(['store', 'verify', '--cache-dir', t.config.dataDir]);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     // The stored fingerprint is the one the CLI computes from the file.
     const fromStore = await runCli(['fingerprint', long, '--json'], { VDEDUP_CACHE_DIR: t.config.dataDir });
     const fresh = await runCli(['fingerprint', long, '--json'], { VDEDUP_CACHE_DIR: path.join(t.config.dataDir, 'fresh-cache') });
+    expect(fromStore.code, fromStore.stderr).toBe(0);
+    expect(fresh.code, fresh.stderr).toBe(0);
     expect(JSON.parse(fromStore.stdout).hashes).toEqual(JSON.parse(fresh.stdout).hashes);
 
     workers.push(await startWorker(t.env));

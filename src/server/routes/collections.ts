@@ -5,7 +5,7 @@ import type { Job } from 'bullmq';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
 import { discardUploads, receiveVideos, resolveUnderRoots, screenVideo } from '../inputs.js';
-import { findJob, jobView } from '../jobs-view.js';
+import { viewJob } from '../jobs-view.js';
 import { errorResponses, WaitQuery } from '../schemas.js';
 import { checkCollectionName } from '../../decontam/collections.js';
 import { readVideoSource } from '../../decontam/inputs.js';
@@ -130,7 +130,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
           allDone = await ctx.producer.waitFor(job, Math.max(0, (deadline - Date.now()) / 1000));
         }
         if (allDone && jobs.length > 0) {
-          const views = await Promise.all(jobs.map(async (j) => jobView(await findJob(ctx.producer, j.id!))));
+          const views = await Promise.all(jobs.map((j) => viewJob(ctx.producer, j.id!)));
           queued.forEach((q, i) => (q.state = views[i]!.state));
           return reply.status(200).send({ collection, queued, rejected, warnings, jobs: views });
         }

@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
-import { findJob, jobView } from '../jobs-view.js';
+import { findJob, viewJob, withState } from '../jobs-view.js';
 import { errorResponses } from '../schemas.js';
 import { framesDir } from '../../queue/processors.js';
 import type { FramesResult } from '../../queue/jobs.js';
@@ -23,7 +23,7 @@ export function jobRoutes(app: FastifyInstance, ctx: AppContext): void {
         response: { 200: Type.Ref('JobView'), ...errorResponses(401, 404, 503) },
       },
     },
-    async (request) => jobView(await findJob(ctx.producer, request.params.id)),
+    async (request) => viewJob(ctx.producer, request.params.id),
   );
 
   app.get<{ Params: { id: string; n: number } }>(
@@ -37,9 +37,9 @@ export function jobRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const job = await findJob(ctx.producer, request.params.id);
-      if (job.name !== 'frames') throw new ApiError(404, 'NOT_A_FRAMES_JOB', `job "${job.id}" is not a frames job`);
-      const state = await job.getState();
+      const found = await findJob(ctx.producer, request.params.id);
+      if (found.name !== 'frames') throw new ApiError(404, 'NOT_A_FRAMES_JOB', `job "${found.id}" is not a frames job`);
+      const { job, state } = await withState(ctx.producer, found);
       if (state !== 'completed') throw new ApiError(409, 'JOB_NOT_FINISHED', `job "${job.id}" is ${state}`);
       const result = job.returnvalue as FramesResult;
       const frame = result.frames[request.params.n];

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
 import { requireCollection, resolveUnderRoots } from '../inputs.js';
-import { findJob } from '../jobs-view.js';
+import { findJob, withState } from '../jobs-view.js';
 import { errorResponses, PresetName } from '../schemas.js';
 import { presetByName } from '../../decontam/presets.js';
 import { reportToCsv, reportToHtml, scansToHtml, type ScanListItem } from '../../decontam/report-format.js';
@@ -51,9 +51,9 @@ async function scanSide(ctx: AppContext, spec: string): Promise<string> {
 }
 
 /** What GET /v1/scans/:id says about a scan job (and each row of GET /v1/scans). */
-async function scanStatus(ctx: AppContext, job: Job): Promise<ScanListItem & { progress: unknown; stats?: unknown; reportUrl?: string }> {
+async function scanStatus(ctx: AppContext, listed: Job): Promise<ScanListItem & { progress: unknown; stats?: unknown; reportUrl?: string }> {
+  const { job, state } = await withState(ctx.producer, listed);
   const data = job.data as ScanJob;
-  const state = await ctx.producer.guard(() => job.getState());
   const deps = await ctx.producer.guard(() => job.getDependenciesCount());
   const done = deps.processed ?? 0;
   const failed = (deps.failed ?? 0) + (deps.ignored ?? 0);
@@ -173,8 +173,7 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const job = await findScan(request.params.id);
-      const state = await ctx.producer.guard(() => job.getState());
+      const { job, state } = await withState(ctx.producer, await findScan(request.params.id));
       if (state === 'failed') {
         const e = errorOfJob(job.failedReason);
         throw new ApiError(409, 'SCAN_FAILED', `scan failed: ${e.code}: ${e.message}`);
