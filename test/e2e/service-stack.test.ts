@@ -136,11 +136,12 @@ describe('service stack: API + 2 worker processes + Redis', () => {
       const j = await get(`/v1/jobs/${jobId}`);
       return j.state === 'completed' || j.state === 'failed' ? j : undefined;
     });
-    // Each assertion carries what explains a failure (the job as the API shows it, the worker's log).
-    expect(done.state, JSON.stringify(done)).toBe('completed');
+    // Each assertion carries what explains a failure (the job as the API shows it, the workers' logs).
+    const why = () => `${JSON.stringify(done)}\n--- victim log:\n${victim.output().slice(-3000)}\n--- surviving worker log:\n${workers[0]!.output().slice(-3000)}`;
+    expect(done.state, why()).toBe('completed');
     console.log(`fault kill -9: job completed by the other worker ${((performance.now() - killedAt) / 1000).toFixed(1)} s after the kill (VDEDUP_LOCK_MS=2000, VDEDUP_STALLED_INTERVAL_MS=1000)`);
-    expect(done.processedBy, JSON.stringify(done)).toBe(running.processedBy.replace(/:\d+$/, `:${workers[0]!.pid}`));
-    expect(done.result, JSON.stringify(done)).toMatchObject({ collection: 'long', frames: 360 });
+    expect(done.processedBy, why()).toBe(running.processedBy.replace(/:\d+$/, `:${workers[0]!.pid}`));
+    expect(done.result, why()).toMatchObject({ collection: 'long', frames: 360 });
     expect(workers[0]!.output(), 'the surviving worker logs the stalled job').toMatch(/stalled/);
 
     const verify = await runCli(['store', 'verify', '--cache-dir', t.config.dataDir]);
