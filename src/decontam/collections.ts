@@ -41,6 +41,14 @@ export function checkCollectionName(name: string): string {
   return name;
 }
 
+/** The replies of a MULTI ... EXEC, or the first command's error (ioredis reports them per command). */
+function resultsOf(r: Array<[Error | null, unknown]> | null): Array<[Error | null, unknown]> {
+  if (r === null) throw new Error('Redis transaction aborted');
+  const err = r.find(([e]) => e !== null)?.[0];
+  if (err) throw err;
+  return r;
+}
+
 export class CollectionRegistry {
   constructor(
     private readonly redis: Redis,
@@ -65,9 +73,7 @@ export class CollectionRegistry {
       .hset(this.membersKey(name), member.id, JSON.stringify(member))
       .incr(this.versionKey(name))
       .exec();
-    const err = r?.find(([e]) => e !== null)?.[0];
-    if (err) throw err;
-    return Number(r![2]![1]);
+    return Number(resultsOf(r)[2]![1]);
   }
 
   /**
@@ -77,10 +83,8 @@ export class CollectionRegistry {
   async removeMember(name: string, id: string): Promise<{ member: CollectionMember; version: number } | undefined> {
     const raw = await this.redis.hget(this.membersKey(name), id);
     if (raw === null) return undefined;
-    const r = await this.redis.multi().hdel(this.membersKey(name), id).incr(this.versionKey(name)).exec();
-    const err = r?.find(([e]) => e !== null)?.[0];
-    if (err) throw err;
-    return { member: JSON.parse(raw) as CollectionMember, version: Number(r![1]![1]) };
+    const r = resultsOf(await this.redis.multi().hdel(this.membersKey(name), id).incr(this.versionKey(name)).exec());
+    return { member: JSON.parse(raw) as CollectionMember, version: Number(r[1]![1]) };
   }
 
   /**
@@ -89,17 +93,17 @@ export class CollectionRegistry {
    * kept and goes up, so a collection created again under the name never meets old check results.
    */
   async remove(name: string): Promise<CollectionMember[] | undefined> {
-    const r = await this.redis
-      .multi()
-      .srem(this.namesKey, name)
-      .hgetall(this.membersKey(name))
-      .del(this.membersKey(name))
-      .incr(this.versionKey(name))
-      .exec();
-    const err = r?.find(([e]) => e !== null)?.[0];
-    if (err) throw err;
-    if (r![0]![1] !== 1) return undefined;
-    return Object.values(r![1]![1] as Record<string, string>).map((v) => JSON.parse(v) as CollectionMember);
+    const r = resultsOf(
+      await this.redis
+        .multi()
+        .srem(this.namesKey, name)
+        .hgetall(this.membersKey(name))
+        .del(this.membersKey(name))
+        .incr(this.versionKey(name))
+        .exec(),
+    );
+    if (r[0]![1] !== 1) return undefined;
+    return Object.values(r[1]![1] as Record<string, string>).map((v) => JSON.parse(v) as CollectionMember);
   }
 
   async version(name: string): Promise<number> {

@@ -221,7 +221,8 @@ export function scanProcessor(deps: ProcessorDeps) {
     try {
       const throttle = progressThrottle();
       const prepare = (spec: string) => (spec.startsWith(COLLECTION_PREFIX) ? collectionSide(deps, spec.slice(COLLECTION_PREFIX.length)) : undefined);
-      const prepared = { train: await prepare(job.data.train), bench: await prepare(job.data.bench) };
+      const [train, bench] = await Promise.all([prepare(job.data.train), prepare(job.data.bench)]);
+      const prepared = { train, bench };
       const report = await runScan({
         train: job.data.train,
         bench: job.data.bench,

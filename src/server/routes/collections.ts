@@ -46,6 +46,8 @@ const Added = Type.Object(
   { $id: 'CollectionAdded' },
 );
 
+const noCollection = (name: string) => new ApiError(404, 'COLLECTION_NOT_FOUND', `no collection "${name}"`);
+
 export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.addSchema(Added);
   app.post<{ Params: { name: string }; Querystring: { wait?: number } }>(
@@ -186,7 +188,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (request) => {
       const name = checkCollectionName(request.params.name);
       const got = await ctx.producer.guard(() => ctx.producer.registry.get(name));
-      if (got === undefined) throw new ApiError(404, 'COLLECTION_NOT_FOUND', `no collection "${name}"`);
+      if (got === undefined) throw noCollection(name);
       return got;
     },
   );
@@ -211,7 +213,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
       const { id } = request.params;
       const got = await ctx.producer.guard(() => ctx.producer.registry.removeMember(name, id));
       if (got === undefined) {
-        if (!(await ctx.producer.guard(() => ctx.producer.registry.exists(name)))) throw new ApiError(404, 'COLLECTION_NOT_FOUND', `no collection "${name}"`);
+        if (!(await ctx.producer.guard(() => ctx.producer.registry.exists(name)))) throw noCollection(name);
         throw new ApiError(404, 'VIDEO_NOT_FOUND', `collection "${name}" has no video "${id}" (GET /v1/collections/${name} lists them)`);
       }
       await ctx.producer.forgetCollectionAdds(name, [got.member.key]);
@@ -238,7 +240,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (request) => {
       const name = checkCollectionName(request.params.name);
       const members = await ctx.producer.guard(() => ctx.producer.registry.remove(name));
-      if (members === undefined) throw new ApiError(404, 'COLLECTION_NOT_FOUND', `no collection "${name}"`);
+      if (members === undefined) throw noCollection(name);
       await ctx.producer.forgetCollectionAdds(name, members.map((m) => m.key));
       request.log.info({ collection: name, videos: members.length }, 'collection removed');
       return { collection: name, removed: members.length };
