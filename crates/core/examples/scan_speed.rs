@@ -49,7 +49,13 @@ fn main() {
         Ok(name) => scan.with_kernel(Kernel::from_name(&name).expect("KERNEL: avx512, avx2 or portable")).unwrap(),
         Err(_) => scan,
     };
-    println!("{} videos, {w} windows: built in {:?}, {} B/window, kernel {}", lengths.len(), t.elapsed(), scan.heap_bytes() / w, scan.kernel().name());
+    println!(
+        "{} videos, {w} windows: built in {:?}, {} B/window, kernel {}",
+        lengths.len(),
+        t.elapsed(),
+        scan.heap_bytes() / w,
+        scan.kernel().name()
+    );
     let (benches, centers) = (per_video(&bench, &lengths), per_video(&center, &lengths));
     let rule = MatchParams { max_distance: 20, min_window: 6, ..MatchParams::PAPER };
     let mut times = Vec::new();

@@ -53,10 +53,9 @@ impl fmt::Display for FrameError {
             FrameError::BadDimensions { width, height } => {
                 write!(f, "frame size {width}x{height} is invalid: both sides must be at least {MIN_FRAME_SIDE}")
             }
-            FrameError::BadLength { len, frame_bytes } => write!(
-                f,
-                "frame buffer of {len} bytes is not a whole number of frames of {frame_bytes} bytes"
-            ),
+            FrameError::BadLength { len, frame_bytes } => {
+                write!(f, "frame buffer of {len} bytes is not a whole number of frames of {frame_bytes} bytes")
+            }
         }
     }
 }

@@ -173,8 +173,7 @@ impl FrameScan {
 
     /// Bytes held by the scan's arrays.
     pub fn heap_bytes(&self) -> usize {
-        self.keys.iter().map(|k| k.capacity() * 8).sum::<usize>()
-            + (self.frame.capacity() + self.starts.capacity() + self.lengths.capacity()) * 4
+        self.keys.iter().map(|k| k.capacity() * 8).sum::<usize>() + (self.frame.capacity() + self.starts.capacity() + self.lengths.capacity()) * 4
     }
 
     pub fn columns(&self) -> usize {
@@ -360,7 +359,13 @@ unsafe fn close_pairs_avx2(keys: &[u64], queries: &[u64], max_distance: u32, out
 unsafe fn close_pairs_avx512(keys: &[u64], queries: &[u64], max_distance: u32, out: &mut Vec<(u32, u32)>) {
     use std::arch::x86_64::*;
     let limit = _mm512_set1_epi64(i64::from(max_distance));
-    let lanes = |n: usize| -> __mmask8 { if n >= 8 { 0xFF } else { (1u8 << n) - 1 } };
+    let lanes = |n: usize| -> __mmask8 {
+        if n >= 8 {
+            0xFF
+        } else {
+            (1u8 << n) - 1
+        }
+    };
     let mut k = 0;
     while k < keys.len() {
         let (va, vb) = (lanes(keys.len() - k), lanes(keys.len().saturating_sub(k + 8)));
@@ -382,14 +387,8 @@ unsafe fn close_pairs_avx512(keys: &[u64], queries: &[u64], max_distance: u32, o
         let mut q = 0;
         while q + 4 <= queries.len() {
             let (q0, q1, q2, q3) = (queries[q], queries[q + 1], queries[q + 2], queries[q + 3]);
-            let near_a = _mm512_min_epu64(
-                _mm512_min_epu64(distance(a, q0), distance(a, q1)),
-                _mm512_min_epu64(distance(a, q2), distance(a, q3)),
-            );
-            let near_b = _mm512_min_epu64(
-                _mm512_min_epu64(distance(b, q0), distance(b, q1)),
-                _mm512_min_epu64(distance(b, q2), distance(b, q3)),
-            );
+            let near_a = _mm512_min_epu64(_mm512_min_epu64(distance(a, q0), distance(a, q1)), _mm512_min_epu64(distance(a, q2), distance(a, q3)));
+            let near_b = _mm512_min_epu64(_mm512_min_epu64(distance(b, q0), distance(b, q1)), _mm512_min_epu64(distance(b, q2), distance(b, q3)));
             let hit_a = _mm512_mask_cmple_epu64_mask(va, near_a, limit);
             let hit_b = _mm512_mask_cmple_epu64_mask(vb, near_b, limit);
             if hit_a | hit_b != 0 {

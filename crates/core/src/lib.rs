@@ -3,8 +3,8 @@
 
 mod borders;
 mod frame;
-mod hamming;
 pub mod frame_scan;
+mod hamming;
 pub mod matching;
 mod phash;
 mod quality;

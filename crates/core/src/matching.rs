@@ -190,9 +190,7 @@ pub fn verify_offset(
                 d_sum += dist[in_k];
             }
         }
-        let ok = m_sum >= needed
-            && g_sum >= needed_good
-            && enough_evidence(bench, bench_first + k, &matched[k..k + w], m_sum, d_sum, params);
+        let ok = m_sum >= needed && g_sum >= needed_good && enough_evidence(bench, bench_first + k, &matched[k..k + w], m_sum, d_sum, params);
         match (&mut run, ok) {
             (None, true) => run = Some((k, k, m_sum, d_sum)),
             (Some(r), true) => {
@@ -307,13 +305,7 @@ pub fn exact_scan(train: &Sequence, benches: &[Sequence], params: &MatchParams, 
 
 /// Verify candidate alignments `(bench video, offset)` proposed by the index. Duplicates are
 /// verified once; unknown bench videos are ignored.
-pub fn verify_candidates(
-    train: &Sequence,
-    benches: &[Sequence],
-    candidates: &[(u32, i64)],
-    params: &MatchParams,
-    variant: Variant,
-) -> Vec<Segment> {
+pub fn verify_candidates(train: &Sequence, benches: &[Sequence], candidates: &[(u32, i64)], params: &MatchParams, variant: Variant) -> Vec<Segment> {
     let mut unique: Vec<(u32, i64)> = candidates.iter().copied().filter(|&(b, _)| (b as usize) < benches.len()).collect();
     unique.sort_unstable();
     unique.dedup();
@@ -341,9 +333,9 @@ pub fn select_segments(mut segments: Vec<Segment>) -> Vec<Segment> {
         if kept.get(group_start).is_some_and(|k| k.bench_video != s.bench_video) {
             group_start = kept.len();
         }
-        let overlaps = kept[group_start..].iter().any(|k| {
-            s.train_start < k.train_end && k.train_start < s.train_end && s.bench_start < k.bench_end && k.bench_start < s.bench_end
-        });
+        let overlaps = kept[group_start..]
+            .iter()
+            .any(|k| s.train_start < k.train_end && k.train_start < s.train_end && s.bench_start < k.bench_end && k.bench_start < s.bench_end);
         if !overlaps {
             kept.push(s);
         }
@@ -380,11 +372,7 @@ mod tests {
     /// Train = bench with `matching` frames of the 20 at distance `near`, the rest at distance 64.
     fn window_pair(matching: usize, near: u32) -> (Vec<u64>, Vec<u64>) {
         let bench = pseudo_random(20, 99);
-        let train = bench
-            .iter()
-            .enumerate()
-            .map(|(i, &h)| if i < matching { at_distance(h, near) } else { !h })
-            .collect();
+        let train = bench.iter().enumerate().map(|(i, &h)| if i < matching { at_distance(h, near) } else { !h }).collect();
         (train, bench)
     }
 

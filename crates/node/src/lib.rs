@@ -99,12 +99,7 @@ fn to_hash_options(options: Option<HashFramesOptions>) -> Result<HashOptions> {
 
 /// Hash `frames` (N gray frames of width x height, back to back) on the libuv pool.
 #[napi]
-pub fn hash_frames(
-    frames: Buffer,
-    width: u32,
-    height: u32,
-    options: Option<HashFramesOptions>,
-) -> Result<AsyncTask<HashFramesTask>> {
+pub fn hash_frames(frames: Buffer, width: u32, height: u32, options: Option<HashFramesOptions>) -> Result<AsyncTask<HashFramesTask>> {
     let options = to_hash_options(options)?;
     Ok(AsyncTask::new(HashFramesTask { frames, width, height, options }))
 }
