@@ -10,10 +10,9 @@ import { ffmpeg, withTempDir } from '../helpers/ffmpeg.js';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 
-// A 10 s, 25 fps clip whose top 16 rows carry the frame number in binary (20-pixel blocks, bit 0
+// A 10 s, 25 fps (250-frame) clip whose top 16 rows carry the frame number in binary (20-pixel blocks, bit 0
 // on the left): every extracted image says exactly which frame it is.
 let counterClip = '';
-const FRAMES = 250;
 
 beforeAll(async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vdedup-frames-'));
