@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'NATIVE_MODULE_MISSING'
   | 'STORE_WRITE_FAILED'
   | 'MEMORY_LIMIT'
+  | 'COLLECTION_INCOMPLETE'
   | 'INVALID_ARGUMENT';
 
 export class VdedupError extends Error {
@@ -50,4 +51,30 @@ export class VdedupError extends Error {
 
 export function isVdedupError(err: unknown): err is VdedupError {
   return err instanceof VdedupError;
+}
+
+/**
+ * Failures that another attempt cannot fix because the input is bad (HTTP 422, jobs not retried,
+ * scans list the video and go on). Everything else (ffmpeg killed for lack of memory, Redis away,
+ * a worker shut down mid-job) may succeed when tried again.
+ */
+const BAD_INPUT: ReadonlySet<string> = new Set<ErrorCode>([
+  'FILE_NOT_FOUND',
+  'NOT_A_FILE',
+  'EMPTY_FILE',
+  'INVALID_MEDIA',
+  'NO_VIDEO_STREAM',
+  'TRUNCATED_MEDIA',
+  'NO_FRAMES',
+  'INVALID_ARGUMENT',
+  'TIMEOUT',
+  'MEMORY_LIMIT',
+]);
+
+export function isBadInputCode(code: string): boolean {
+  return BAD_INPUT.has(code);
+}
+
+export function isBadInput(err: unknown): boolean {
+  return isVdedupError(err) && BAD_INPUT.has(err.code);
 }

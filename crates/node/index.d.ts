@@ -2,9 +2,11 @@
 /* eslint-disable */
 
 /**
- * The benchmark side's frame hashes (whole-frame hashes, and center-crop hashes when the bench
- * sequences carry them) for the exhaustive frame scan, which finds exactly the exact path's
- * segments (see vdedup_core::frame_scan).
+ * The benchmark side, owned in Rust: its frame hashes (whole-frame hashes, and center-crop hashes
+ * when the bench sequences carry them) and informative flags. Training videos are matched against
+ * it by the exhaustive frame scan (`matchVideo`, exactly the exact path's segments; see
+ * vdedup_core::frame_scan), every alignment (`exactMatchVideo`), or given alignments
+ * (`verifyCandidates`, hnswlib's candidates for the paper preset).
  */
 export declare class BenchFrameScan {
   /**
@@ -12,14 +14,23 @@ export declare class BenchFrameScan {
    * cannot run is refused.
    */
   constructor(bench: BenchSequences, kernel?: string | undefined | null)
-  /** Kept entries (frames x columns, uninformative frames left out). */
+  /** Kept entries of the scan (informative frames x columns). */
   get entries(): number
-  /** Bytes held by the scan's arrays (outside the JS heap). */
+  /** Benchmark videos held. */
+  get videos(): number
+  /** Bytes held (outside the JS heap): the benchmark's columns and the scan's packed keys. */
   get heapBytes(): number
   /** The comparison loop this CPU runs: "avx512", "avx2" or "portable". */
   get kernel(): string
-  /** Match one training video against `bench` (the sequences this scan was built from). */
-  matchVideo(train: TrainSequence, bench: BenchSequences, rule: MatchRule): Promise<Array<MatchSegment>>
+  /** Match one training video by the frame scan (the exact path's segments, with a fraction of its work). */
+  matchVideo(train: TrainSequence, rule: MatchRule): Promise<Array<MatchSegment>>
+  /** Match one training video at every alignment with every benchmark video (exact: the reference). */
+  exactMatchVideo(train: TrainSequence, rule: MatchRule): Promise<Array<MatchSegment>>
+  /**
+   * Verify the alignments proposed by an index: `benchVideos[i]` at `offsets[i]` (train frame minus
+   * bench frame). Flip hashes, when given, are verified at the same candidates.
+   */
+  verifyCandidates(train: TrainSequence, benchVideos: Uint32Array, offsets: Int32Array, rule: MatchRule): Promise<Array<MatchSegment>>
 }
 
 /** All benchmark videos, concatenated; `lengths[i]` frames belong to video i. */
@@ -30,9 +41,6 @@ export interface BenchSequences {
   informative: Uint8Array
   lengths: Uint32Array
 }
-
-/** Compare one training video with every benchmark video at every alignment (exact). */
-export declare function exactScanVideo(train: TrainSequence, bench: BenchSequences, rule: MatchRule): Promise<Array<MatchSegment>>
 
 /** Column-wise results: element i of each array belongs to frame i. */
 export interface HashedFrames {
@@ -55,7 +63,7 @@ export interface HashFramesOptions {
   centerCrop?: number
 }
 
-/** The window rule (see vdedup_core::matching::MatchParams). */
+/** The window rule (see vdedup_core::matching::MatchParams; checked there). */
 export interface MatchRule {
   window: number
   minWindow: number
@@ -100,12 +108,6 @@ export interface TrainSequence {
   flips?: BigUint64Array
   informative: Uint8Array
 }
-
-/**
- * Verify the alignments proposed by the index: `benchVideos[i]` at `offsets[i]` (train frame minus
- * bench frame). Flip hashes, when given, are verified at the same candidates.
- */
-export declare function verifyVideoCandidates(train: TrainSequence, bench: BenchSequences, benchVideos: Uint32Array, offsets: Int32Array, rule: MatchRule): Promise<Array<MatchSegment>>
 
 /** Embeddings of a video's windows for the approximate index (fast: synchronous). */
 export declare function windowVectors(hashes: BigUint64Array, informative: Uint8Array, rule: MatchRule, stride: number): WindowVectors

@@ -3,8 +3,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BenchmarkFamily } from './registry.js';
-import { VIDEO_EXTENSIONS } from '../decontam/inputs.js';
-import { normalizeYoutubeId, youtubeIdFromFileName } from '../decontam/youtube-id.js';
+import { VIDEO_EXTENSIONS } from '../media/video-files.js';
+import { normalizeYoutubeId, youtubeIdFromFileName } from '../media/youtube-id.js';
 
 export interface LocatorEnv {
   /** expanduser($HF_HOME or ~/.cache/huggingface), as LMMs-Eval resolves it. */

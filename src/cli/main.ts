@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { packageVersion, versionText } from './version.js';
+import { versionText } from './version.js';
+import { packageVersion } from '../version.js';
 
 type Register = (program: Command, setExit: (code: number) => void) => void;
 

@@ -19,7 +19,7 @@ interface ScanCliOptions {
 function progressText(p: ScanProgress): string {
   const rate = p.elapsedSeconds > 0 ? p.framesDecoded / p.elapsedSeconds : 0;
   const eta = p.done > 0 && p.done < p.total ? ` ETA ${Math.ceil(((p.total - p.done) * p.elapsedSeconds) / p.done)} s` : '';
-  const label = p.phase === 'bench' ? 'benchmark videos' : p.phase === 'index' ? 'preparing benchmark frames' : 'training videos';
+  const label = p.phase === 'bench' ? 'benchmark videos' : p.phase === 'prepare' ? 'preparing benchmark frames' : 'training videos';
   return `${label} ${p.done}/${p.total} | ${Math.round(rate)} frames/s | ${Math.round(p.elapsedSeconds)} s${eta}`;
 }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { VdedupError } from '../errors.js';
-import { QUEUE_NAMES, type QueueName } from '../queue/jobs.js';
+import { QUEUE_NAMES, type QueueName } from '../service/jobs.js';
 import { loadConfig, type ServiceConfig } from '../service/config.js';
 import { reportFailure } from './output.js';
 

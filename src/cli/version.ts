@@ -1,13 +1,6 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { binaryVersionLine, ffmpegBinary, ffprobeBinary, type ResolvedBinary } from '../media/binaries.js';
 import { native, nativeModulePath } from '../native/binding.js';
-
-export function packageVersion(): string {
-  const pkgPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
-  return (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version;
-}
+import { packageVersion } from '../version.js';
 
 function describeBinary(name: string, resolve: () => ResolvedBinary): string {
   let bin: ResolvedBinary;

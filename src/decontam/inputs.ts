@@ -2,15 +2,11 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { normalizeYoutubeId, youtubeIdFromFileName } from './youtube-id.js';
+import { VIDEO_EXTENSIONS } from '../media/video-files.js';
+import { normalizeYoutubeId, youtubeIdFromFileName } from '../media/youtube-id.js';
 import { familyRoots, locateFamily, locatorEnv } from '../benchmarks/locator.js';
 import { benchmarkFamilies, findFamily } from '../benchmarks/registry.js';
 import { VdedupError } from '../errors.js';
-
-/** Extensions walked as videos when a directory is given. */
-export const VIDEO_EXTENSIONS = new Set([
-  '.mp4', '.m4v', '.mkv', '.webm', '.mov', '.avi', '.flv', '.wmv', '.mpg', '.mpeg', '.ts', '.mts', '.m2ts', '.3gp', '.ogv', '.vob',
-]);
 
 export interface VideoItem {
   /** Name in reports: path relative to the root directory, or the manifest's id. */
@@ -20,6 +16,8 @@ export interface VideoItem {
   youtubeId: string | undefined;
   /** Where the YouTube ID came from, for the report's evidence. */
   youtubeIdSource: 'manifest' | 'file name' | undefined;
+  /** The video's fingerprint-store key, when already known (a service collection's members). */
+  key?: string;
 }
 
 export interface VideoSource {

@@ -1,7 +1,7 @@
 import { WindowIndex } from '../index/window-index.js';
 import { native, type BenchFrameScan, type BenchSequences, type MatchSegment, type TrainSequence } from '../native/binding.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
-import type { Preset } from './presets.js';
+import type { HnswRetrieval, Preset } from './presets.js';
 
 /** The columns of a fingerprint the matcher reads (a stored Fingerprint has them all). */
 export type MatchableFingerprint = Pick<Fingerprint, 'hashes' | 'rawHashes' | 'flips' | 'centerHashes' | 'quality'>;
@@ -14,6 +14,7 @@ export function sequenceOf(fp: MatchableFingerprint, preset: Preset): TrainSeque
   return preset.matchFlips ? { hashes, flips: fp.flips, informative } : { hashes, informative };
 }
 
+/** The benchmark videos' columns back to back, as the native side takes them (and then owns a copy of). */
 function concatBench(bench: MatchableFingerprint[], seqs: TrainSequence[], preset: Preset): BenchSequences {
   const total = seqs.reduce((n, s) => n + s.hashes.length, 0);
   const hashes = new BigUint64Array(total);
@@ -32,139 +33,147 @@ function concatBench(bench: MatchableFingerprint[], seqs: TrainSequence[], prese
 }
 
 /**
- * Candidate alignments for one training video. Every window (and its mirror) queries the index;
- * with `preset.verifyWholeVideos`, each benchmark video hit anywhere is then verified at every
- * alignment (cheap in Rust next to decoding), else only at the hit offsets (+- slack), as in the
- * paper. Benchmark videos shorter than a window are always checked at every offset.
+ * The paper preset's retrieval: window embeddings of the benchmark videos in hnswlib (with the
+ * center-crop windows when the preset matches crops), queried with every window of a training
+ * video (and of its mirror). Returns the alignments to verify: the hit offsets (+- slack), or with
+ * `verifyWholeVideos` every alignment of each benchmark video hit; benchmark videos shorter than a
+ * window are always verified at every alignment (no window of theirs is in the index).
  */
-function candidatesFor(
-  train: TrainSequence,
-  index: WindowIndex,
-  benchLengths: Uint32Array,
-  shortBench: Array<{ video: number; length: number }>,
-  preset: Preset,
-): { benchVideos: Uint32Array; offsets: Int32Array } {
-  const byVideo = new Map<number, Set<number>>();
-  const whole = new Set<number>();
-  const add = (video: number, offset: number) => {
-    let set = byVideo.get(video);
-    if (set === undefined) byVideo.set(video, (set = new Set()));
-    set.add(offset);
-  };
-  const binding = native();
-  for (const hashes of train.flips == null ? [train.hashes] : [train.hashes, train.flips]) {
-    const q = binding.windowVectors(hashes, train.informative, preset.rule, 1);
-    for (let i = 0; i < q.starts.length; i++) {
-      const hits = index.search(q.vectors.subarray(i * q.dim, (i + 1) * q.dim), preset.topK, preset.candidateRadius);
-      for (const h of hits) {
-        if (preset.verifyWholeVideos) {
-          whole.add(h.video);
-          continue;
+class HnswCandidates {
+  private readonly index: WindowIndex;
+  private readonly shortBench: Array<{ video: number; length: number }> = [];
+
+  constructor(
+    fingerprints: MatchableFingerprint[],
+    seqs: TrainSequence[],
+    private readonly lengths: Uint32Array,
+    private readonly preset: Preset,
+    private readonly settings: HnswRetrieval,
+  ) {
+    const w = preset.rule.window;
+    const windows = seqs.reduce((n, s) => n + Math.max(0, s.hashes.length - w + 1), 0) * (preset.matchCrops ? 2 : 1);
+    this.index = new WindowIndex(128, undefined, Math.max(1024, windows));
+    const binding = native();
+    seqs.forEach((seq, video) => {
+      const n = seq.hashes.length;
+      if (n < w) {
+        if (preset.rule.minWindow > 0 && n >= preset.rule.minWindow) this.shortBench.push({ video, length: n });
+        return;
+      }
+      for (const hashes of preset.matchCrops ? [seq.hashes, fingerprints[video]!.centerHashes] : [seq.hashes]) {
+        const wv = binding.windowVectors(hashes, seq.informative, preset.rule, 1);
+        this.index.addWindows(video, wv.vectors, wv.starts);
+      }
+    });
+  }
+
+  for(train: TrainSequence): { benchVideos: Uint32Array; offsets: Int32Array } {
+    const { topK, candidateRadius, offsetSlack, verifyWholeVideos } = this.settings;
+    const byVideo = new Map<number, Set<number>>();
+    const whole = new Set<number>();
+    const add = (video: number, offset: number) => {
+      let set = byVideo.get(video);
+      if (set === undefined) byVideo.set(video, (set = new Set()));
+      set.add(offset);
+    };
+    const binding = native();
+    for (const hashes of train.flips == null ? [train.hashes] : [train.hashes, train.flips]) {
+      const q = binding.windowVectors(hashes, train.informative, this.preset.rule, 1);
+      for (let i = 0; i < q.starts.length; i++) {
+        for (const h of this.index.search(q.vectors.subarray(i * q.dim, (i + 1) * q.dim), topK, candidateRadius)) {
+          if (verifyWholeVideos) {
+            whole.add(h.video);
+            continue;
+          }
+          const offset = q.starts[i]! - h.start;
+          for (let d = -offsetSlack; d <= offsetSlack; d++) add(h.video, offset + d);
         }
-        const offset = q.starts[i]! - h.start;
-        for (let d = -preset.offsetSlack; d <= preset.offsetSlack; d++) add(h.video, offset + d);
       }
     }
-  }
-  const t = train.hashes.length;
-  // Every alignment where a window fits: the window is the rule's, or the shorter video's length.
-  const everyOffset = (video: number, length: number) => {
-    const w = Math.min(preset.rule.window, t, length);
-    for (let offset = -(length - w); offset <= t - w; offset++) add(video, offset);
-  };
-  for (const video of whole) everyOffset(video, benchLengths[video]!);
-  for (const { video, length } of shortBench) everyOffset(video, length);
-  const benchVideos: number[] = [];
-  const offsets: number[] = [];
-  for (const [video, set] of byVideo) {
-    for (const o of set) {
-      benchVideos.push(video);
-      offsets.push(o);
+    const t = train.hashes.length;
+    // Every alignment where a window fits: the window is the rule's, or the shorter video's length.
+    const everyOffset = (video: number, length: number) => {
+      const w = Math.min(this.preset.rule.window, t, length);
+      for (let offset = -(length - w); offset <= t - w; offset++) add(video, offset);
+    };
+    for (const video of whole) everyOffset(video, this.lengths[video]!);
+    for (const { video, length } of this.shortBench) everyOffset(video, length);
+    const benchVideos: number[] = [];
+    const offsets: number[] = [];
+    for (const [video, set] of byVideo) {
+      for (const o of set) {
+        benchVideos.push(video);
+        offsets.push(o);
+      }
     }
+    return { benchVideos: Uint32Array.from(benchVideos), offsets: Int32Array.from(offsets) };
   }
-  return { benchVideos: Uint32Array.from(benchVideos), offsets: Int32Array.from(offsets) };
+}
+
+export interface BenchMatcherOptions {
+  /** Compare every alignment (the reference) instead of the preset's retrieval; no hnswlib index is built. */
+  exact?: boolean;
+  /**
+   * Force a fallback loop of the frame scan ('avx2' | 'portable'; default $VDEDUP_SCAN_KERNEL, else
+   * the CPU's fastest): benchmarks, or a CPU suspected of miscomputing.
+   */
+  scanKernel?: string;
 }
 
 /**
- * A set of benchmark (or collection) fingerprints prepared for matching: concatenated columns for
- * the native verifier and a way to find candidates: the exhaustive frame scan over the frame hashes
- * (`retrieval: 'scan'`, in Rust memory, exact) or window embeddings in hnswlib (`'hnsw'`). One instance
- * serves any number of training videos; the CLI scan, the service and the benchmarks all match
- * through it.
+ * A set of benchmark (or collection) fingerprints prepared for matching. Their hash columns live
+ * in Rust (`BenchFrameScan`, the single owner), which finds candidates by the exhaustive frame scan
+ * (`retrieval: 'scan'`, exact), compares every alignment (`exact`), or verifies the candidates of
+ * window embeddings in hnswlib (`retrieval: 'hnsw'`, the paper preset). One instance serves any
+ * number of training videos; the CLI scan, the service and the benchmarks all match through it.
  */
 export class BenchMatcher {
   readonly preset: Preset;
-  private readonly bench: BenchSequences;
-  private readonly frameScan: BenchFrameScan | undefined;
-  private readonly index: WindowIndex | undefined;
-  /** hnsw retrieval verifies these (bench videos shorter than a window) at every alignment. */
-  private readonly shortBench: Array<{ video: number; length: number }> = [];
-  private readonly windows: number;
+  readonly exact: boolean;
+  /** Benchmark videos held. */
+  readonly videos: number;
+  /** 20-s windows the benchmark side holds (with their center-crop twins when crops are matched). */
+  readonly windows: number;
+  private readonly bench: BenchFrameScan;
+  private readonly hnsw: HnswCandidates | undefined;
 
-  /**
-   * `scanKernel` ('avx2' | 'portable'; default $VDEDUP_SCAN_KERNEL, else the CPU's fastest) forces a
-   * fallback loop of the frame scan: benchmarks, or a CPU suspected of miscomputing.
-   */
-  constructor(fingerprints: MatchableFingerprint[], preset: Preset, options: { buildIndex?: boolean; scanKernel?: string } = {}) {
+  constructor(fingerprints: MatchableFingerprint[], preset: Preset, options: BenchMatcherOptions = {}) {
     this.preset = preset;
+    this.exact = options.exact === true;
+    this.videos = fingerprints.length;
     const seqs = fingerprints.map((fp) => sequenceOf(fp, preset));
-    this.bench = concatBench(fingerprints, seqs, preset);
     const w = preset.rule.window;
-    // Windows the index can retrieve (with their center-crop twins), for reports and benchmarks.
     this.windows = seqs.reduce((n, s) => n + Math.max(0, s.hashes.length - w + 1), 0) * (preset.matchCrops ? 2 : 1);
-    seqs.forEach((seq, video) => {
-      const n = seq.hashes.length;
-      if (n < w && preset.rule.minWindow > 0 && n >= preset.rule.minWindow) this.shortBench.push({ video, length: n });
-    });
-    if (options.buildIndex === false) return;
+    const columns = concatBench(fingerprints, seqs, preset);
+    const kernel = options.scanKernel ?? process.env.VDEDUP_SCAN_KERNEL;
     const binding = native();
-    if (preset.retrieval === 'scan') {
-      const kernel = options.scanKernel ?? process.env.VDEDUP_SCAN_KERNEL;
-      this.frameScan = kernel ? new binding.BenchFrameScan(this.bench, kernel) : new binding.BenchFrameScan(this.bench);
-      return;
+    this.bench = kernel ? new binding.BenchFrameScan(columns, kernel) : new binding.BenchFrameScan(columns);
+    if (!this.exact && preset.retrieval === 'hnsw') {
+      if (preset.hnsw === undefined) throw new Error(`preset ${preset.name}: retrieval 'hnsw' needs its hnsw settings`);
+      this.hnsw = new HnswCandidates(fingerprints, seqs, columns.lengths, preset, preset.hnsw);
     }
-    const index = new WindowIndex(128, undefined, Math.max(1024, this.windows));
-    fingerprints.forEach((fp, video) => {
-      const seq = seqs[video]!;
-      if (seq.hashes.length < w) return;
-      // Cropped copies are retrieved through windows of the bench frames' central part.
-      for (const hashes of preset.matchCrops ? [seq.hashes, fp.centerHashes] : [seq.hashes]) {
-        const wv = binding.windowVectors(hashes, seq.informative, preset.rule, 1);
-        index.addWindows(video, wv.vectors, wv.starts);
-      }
-    });
-    this.index = index;
   }
 
-  get indexedWindows(): number {
-    return this.frameScan !== undefined || this.index !== undefined ? this.windows : 0;
+  /** Memory the benchmark side holds outside the JS heap (hash columns and the frame scan's keys). */
+  get heapBytes(): number {
+    return this.bench.heapBytes;
   }
 
-  /** Memory the candidate index holds outside the JS heap (scan retrieval only; 0 for hnsw). */
-  get indexBytes(): number {
-    return this.frameScan?.heapBytes ?? 0;
-  }
-
-  /** The frame scan's comparison loop on this CPU ('avx512', 'avx2', 'portable'), or undefined for hnsw. */
-  get scanKernel(): string | undefined {
-    return this.frameScan?.kernel;
+  /** The frame scan's comparison loop on this CPU: 'avx512', 'avx2' or 'portable'. */
+  get scanKernel(): string {
+    return this.bench.kernel;
   }
 
   /** Segments of `train` that match benchmark videos (`benchVideo` indexes the constructor's list). */
-  async match(train: MatchableFingerprint, options: { exact?: boolean } = {}): Promise<MatchSegment[]> {
-    const binding = native();
+  async match(train: MatchableFingerprint): Promise<MatchSegment[]> {
     const seq = sequenceOf(train, this.preset);
-    if (this.bench.lengths.length === 0 || seq.hashes.length === 0) return [];
-    if (options.exact !== true && this.frameScan !== undefined) {
-      // Same segments as the exact path (any training length), found with a fraction of its work.
-      return this.frameScan.matchVideo(seq, this.bench, this.preset.rule);
-    }
-    if (options.exact === true || seq.hashes.length < this.preset.rule.window || this.index === undefined) {
-      // Exact for --exact, for training videos shorter than a window (no indexed window fits
-      // them), and when the matcher was built without an index.
-      return binding.exactScanVideo(seq, this.bench, this.preset.rule);
-    }
-    const c = candidatesFor(seq, this.index, this.bench.lengths, this.shortBench, this.preset);
-    return c.benchVideos.length === 0 ? [] : binding.verifyVideoCandidates(seq, this.bench, c.benchVideos, c.offsets, this.preset.rule);
+    if (this.videos === 0 || seq.hashes.length === 0) return [];
+    const rule = this.preset.rule;
+    if (this.exact) return this.bench.exactMatchVideo(seq, rule);
+    if (this.hnsw === undefined) return this.bench.matchVideo(seq, rule);
+    // Training videos shorter than a window have no window to query hnswlib with: every alignment.
+    if (seq.hashes.length < rule.window) return this.bench.exactMatchVideo(seq, rule);
+    const c = this.hnsw.for(seq);
+    return c.benchVideos.length === 0 ? [] : this.bench.verifyCandidates(seq, c.benchVideos, c.offsets, rule);
   }
 }

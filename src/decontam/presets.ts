@@ -1,10 +1,11 @@
 import type { MatchRule } from '../native/binding.js';
+import { VdedupError } from '../errors.js';
 
 export type PresetName = 'default' | 'paper';
 
 /**
  * Everything that decides what counts as an overlap. Each refinement of the default preset is a
- * separate field, so a user can switch any of them off (DESIGN §3).
+ * separate field, so a user can switch any of them off.
  */
 export interface Preset {
   name: PresetName;
@@ -23,24 +24,27 @@ export interface Preset {
    * against every benchmark frame hash, verifying each alignment with enough close frames that a
    * window on it could match (crates/core/src/frame_scan.rs: exactly the exact path's results), or
    * 'hnsw', window embeddings in hnswlib with the top-K windows per query window (the paper's
-   * literal retrieval, approximate).
+   * literal retrieval, approximate; its settings in `hnsw`).
    */
   retrieval: 'scan' | 'hnsw';
-  /** 'hnsw': candidate windows retrieved per query window. */
+  /** Settings of 'hnsw' retrieval (absent for 'scan'). */
+  hnsw?: HnswRetrieval;
+}
+
+/** The paper's approximate retrieval: window embeddings in hnswlib, top-K windows per query window. */
+export interface HnswRetrieval {
+  /** Candidate windows retrieved per query window. */
   topK: number;
   /**
    * Keep retrieving beyond topK while the k-th neighbour is still within this squared L2 distance
-   * in embedding space (0: a fixed top-K, as in the paper). Stops the best copies of a benchmark
-   * video that sits in several benchmarks from crowding the others out.
+   * in embedding space (0: a fixed top-K, as in the paper).
    */
   candidateRadius: number;
-  /** 'hnsw': also verify alignments this many frames either side of each candidate (timing jitter). */
+  /** Also verify alignments this many frames either side of each candidate (timing jitter). */
   offsetSlack: number;
   /**
-   * 'hnsw': verify every alignment of each benchmark video the index returns for any window, not
-   * only the returned offsets: retrieval then only has to find the right video once (per training
-   * video). Window embeddings need it to find what the rule finds (their hits land near, not at,
-   * the right offset); the paper preset keeps the literal top-10 offsets.
+   * Verify every alignment of each benchmark video the index returns for any window, not only the
+   * returned offsets (retrieval then only has to find the right video once per training video).
    */
   verifyWholeVideos: boolean;
 }
@@ -54,10 +58,7 @@ export const PAPER: Preset = {
   matchCrops: false,
   minQuality: 0,
   retrieval: 'hnsw',
-  topK: 10,
-  candidateRadius: 0,
-  offsetSlack: 0,
-  verifyWholeVideos: false,
+  hnsw: { topK: 10, candidateRadius: 0, offsetSlack: 0, verifyWholeVideos: false },
 };
 
 /**
@@ -81,15 +82,12 @@ export const DEFAULT: Preset = {
   matchCrops: true,
   minQuality: 1.5,
   retrieval: 'scan',
-  topK: 10,
-  candidateRadius: 40,
-  offsetSlack: 1,
-  verifyWholeVideos: true,
 };
 
 export const PRESETS: Record<PresetName, Preset> = { default: DEFAULT, paper: PAPER };
 
+/** A preset by name; an unknown name is bad input (INVALID_ARGUMENT), never retried. */
 export function presetByName(name: string): Preset {
   if (name === 'default' || name === 'paper') return PRESETS[name];
-  throw new Error(`unknown preset "${name}" (expected default or paper)`);
+  throw new VdedupError('INVALID_ARGUMENT', `unknown preset "${name}" (expected default or paper)`);
 }

@@ -179,7 +179,7 @@ function fileName(f: PlannedFrame, format: ImageFormat): string {
 }
 
 /**
- * Extract frames (DESIGN §2 `vdedup frames`): one decode pass for dense selections, one seek per
+ * Extract frames (`vdedup frames`, POST /v1/frames): one decode pass for dense selections, one seek per
  * frame for sparse ones; frames stream from ffmpeg to sharp to disk, so memory does not grow with
  * the video's length. Writes the images and `frames.json` into `outDir`.
  */

@@ -1,6 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { HierarchicalNSW as HnswType } from 'hnswlib-node';
 import { VdedupError } from '../errors.js';
 
@@ -98,50 +96,5 @@ export class WindowIndex {
         distance: distances[i]!,
       }));
     }
-  }
-
-  /**
-   * Persist to `dir` (index.hnsw + labels.bin + index.json). Files are written to temp names and
-   * renamed, index.json last, so a reader never sees a half-written index.
-   */
-  async save(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true });
-    const tmp = `.tmp-${process.pid}`;
-    this.hnsw.writeIndexSync(path.join(dir, `index.hnsw${tmp}`));
-    const labels = new Uint32Array(this.size * 2);
-    for (let i = 0; i < this.size; i++) {
-      labels[2 * i] = this.videos[i]!;
-      labels[2 * i + 1] = this.starts[i]!;
-    }
-    await writeFile(path.join(dir, `labels.bin${tmp}`), Buffer.from(labels.buffer));
-    const meta = { format: 1, dim: this.dim, size: this.size, capacity: this.capacity, params: this.params };
-    await writeFile(path.join(dir, `index.json${tmp}`), JSON.stringify(meta));
-    for (const name of ['index.hnsw', 'labels.bin', 'index.json']) {
-      await rename(path.join(dir, `${name}${tmp}`), path.join(dir, name));
-    }
-  }
-
-  /** Load an index written by `save`; more windows can be added afterwards. */
-  static async load(dir: string): Promise<WindowIndex> {
-    let meta: { format: number; dim: number; size: number; capacity: number; params: IndexParams };
-    try {
-      meta = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as typeof meta;
-    } catch (err) {
-      throw new VdedupError('INVALID_ARGUMENT', `no readable window index in ${dir}: ${(err as Error).message}`);
-    }
-    if (meta.format !== 1) throw new VdedupError('INVALID_ARGUMENT', `unsupported index format ${meta.format} in ${dir}`);
-    const index = new WindowIndex(meta.dim, meta.params, 16);
-    index.hnsw.readIndexSync(path.join(dir, 'index.hnsw'));
-    index.capacity = index.hnsw.getMaxElements();
-    const buf = await readFile(path.join(dir, 'labels.bin'));
-    const labels = new Uint32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-    if (labels.length !== meta.size * 2 || index.hnsw.getCurrentCount() !== meta.size) {
-      throw new VdedupError('INVALID_ARGUMENT', `window index in ${dir} is inconsistent (labels ${labels.length / 2}, graph ${index.hnsw.getCurrentCount()}, meta ${meta.size})`);
-    }
-    for (let i = 0; i < meta.size; i++) {
-      index.videos.push(labels[2 * i]!);
-      index.starts.push(labels[2 * i + 1]!);
-    }
-    return index;
   }
 }

@@ -1,8 +1,9 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { Job, UnrecoverableError, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { CollectionMatchers } from './collection-matchers.js';
 import { fingerprintOnce } from './fingerprint-once.js';
 import type {
   CheckJob,
@@ -14,18 +15,20 @@ import type {
   ScanBatchJob,
   ScanBatchResult,
   ScanJob,
+  ScanRef,
   ScanResult,
   VideoRef,
-} from './jobs.js';
-import { COLLECTION_PREFIX } from './jobs.js';
-import { CollectionMatchers, CollectionRegistry } from '../decontam/collections.js';
-import { presetByName } from '../decontam/presets.js';
-import { evidenceOf, runScan, toMatch, type PreparedSide } from '../decontam/scan.js';
-import type { VideoItem, VideoSource } from '../decontam/inputs.js';
-import type { Fingerprint } from '../fingerprint/fingerprint.js';
-import type { FingerprintStore } from '../fingerprint/store.js';
-import { isVdedupError, type ErrorCode } from '../errors.js';
+} from '../service/jobs.js';
+import { COLLECTION_PREFIX } from '../service/jobs.js';
+import type { CollectionRegistry } from '../service/collections.js';
+import { framesDir, reportDir, stripFile } from '../service/paths.js';
 import type { ServiceConfig } from '../service/config.js';
+import type { VideoItem, VideoSource } from '../decontam/inputs.js';
+import { presetByName } from '../decontam/presets.js';
+import { evidenceOf, scanSources, toMatch, type Side } from '../decontam/scan.js';
+import { errorOutcome, type FingerprintOutcome, type FingerprintSource } from '../decontam/scan-sides.js';
+import type { FingerprintStore } from '../fingerprint/store.js';
+import { isBadInput, isBadInputCode, isVdedupError, type ErrorCode } from '../errors.js';
 
 export interface ProcessorDeps {
   config: ServiceConfig;
@@ -33,46 +36,21 @@ export interface ProcessorDeps {
   redis: Redis;
   registry: CollectionRegistry;
   matchers: CollectionMatchers;
+  /** The fingerprint queue, where a scan's child batches live (to read the data of failed ones). */
+  fingerprintQueue: Queue;
   logger: Logger;
 }
 
-/**
- * Failures that another attempt cannot fix: the input is bad. Everything else (ffmpeg killed
- * for lack of memory, Redis away, a worker shut down mid-job) is retried with backoff.
- */
-const BAD_INPUT: ReadonlySet<ErrorCode> = new Set([
-  'FILE_NOT_FOUND',
-  'NOT_A_FILE',
-  'EMPTY_FILE',
-  'INVALID_MEDIA',
-  'NO_VIDEO_STREAM',
-  'TRUNCATED_MEDIA',
-  'NO_FRAMES',
-  'INVALID_ARGUMENT',
-  'TIMEOUT',
-  'MEMORY_LIMIT',
-]);
-
-export function isBadInputCode(code: string): boolean {
-  return BAD_INPUT.has(code as ErrorCode);
-}
-
-export function isBadInput(err: unknown): boolean {
-  return isVdedupError(err) && BAD_INPUT.has(err.code);
-}
+/** Failures no retry can fix: bad input, and a collection the worker cannot see whole. */
+const notRetried = (code: ErrorCode) => isBadInputCode(code) || code === 'COLLECTION_INCOMPLETE';
 
 /** A job's failure as BullMQ stores it: "CODE: message", parsed back by `errorOfJob`. */
 function asJobError(err: unknown): Error {
   if (isVdedupError(err)) {
     const text = `${err.code}: ${err.oneLine()}`;
-    return BAD_INPUT.has(err.code) ? new UnrecoverableError(text) : new Error(text);
+    return notRetried(err.code) ? new UnrecoverableError(text) : new Error(text);
   }
   return err instanceof Error ? err : new Error(String(err));
-}
-
-export function errorOfJob(failedReason: string | undefined): { code: string; message: string } {
-  const m = /^([A-Z][A-Z_]+): ([\s\S]*)$/.exec(failedReason ?? '');
-  return m === null ? { code: 'JOB_FAILED', message: failedReason || 'the job failed' } : { code: m[1]!, message: m[2]! };
 }
 
 /** The job's own time limit (VDEDUP_JOB_TIMEOUT_SECONDS) fired, as opposed to a worker shutdown. */
@@ -134,16 +112,16 @@ export function fingerprintProcessor(deps: ProcessorDeps) {
     if (job.name === 'scan-batch') {
       const data = job.data as ScanBatchJob;
       const videos: ScanBatchResult['videos'] = [];
-      for (const p of data.paths) {
+      for (const { path: p, refs } of data.videos) {
         try {
           const r = await fingerprintOnce(p, lockDeps(deps), { signal, threads: 1 });
-          videos.push({ path: p, key: r.key, frames: r.fingerprint.frameCount, fromStore: r.fromStore });
+          videos.push({ path: p, refs, key: r.key, frames: r.fingerprint.frameCount, fromStore: r.fromStore });
         } catch (err) {
           // A bad video is a result (the scan lists it); anything else fails the batch for a retry.
           if (!isBadInput(err)) throw asJobError(err);
-          videos.push({ path: p, error: { code: (err as { code: string }).code, message: (err as Error).message } });
+          videos.push({ path: p, refs, error: { code: (err as { code: string }).code, message: (err as Error).message } });
         }
-        await job.updateProgress({ done: videos.length, total: data.paths.length });
+        await job.updateProgress({ done: videos.length, total: data.videos.length });
       }
       return { videos };
     }
@@ -179,67 +157,99 @@ export function checkProcessor(deps: ProcessorDeps) {
   };
 }
 
+type BatchVideo = ScanBatchResult['videos'][number];
+
 /**
- * A collection as a scan side: its members (with their YouTube IDs) and their stored
- * fingerprints. A member whose fingerprint has left the store is a warning, not a silent gap.
+ * The files a scan flow's children fingerprinted, in batch order: each with its refs and its store
+ * key or error. A batch that failed for good left no result: its files come back without either
+ * (the parent fingerprints them itself).
  */
-async function collectionSide(deps: ProcessorDeps, name: string): Promise<PreparedSide> {
+async function childVideos(deps: ProcessorDeps, job: Job<ScanJob>): Promise<BatchVideo[]> {
+  const batchIndex = (key: string) => Number(key.slice(key.lastIndexOf('.') + 1));
+  const jobId = (key: string) => key.split(':').slice(2).join(':');
+  const done = Object.entries(await job.getChildrenValues<ScanBatchResult>()).map(([key, r]) => ({ i: batchIndex(key), videos: r.videos }));
+  const failed = await Promise.all(
+    Object.keys(await job.getIgnoredChildrenFailures()).map(async (key) => {
+      const child = await Job.fromId<ScanBatchJob>(deps.fingerprintQueue, jobId(key));
+      return { i: batchIndex(key), videos: (child?.data.videos ?? []) as BatchVideo[] };
+    }),
+  );
+  return [...done, ...failed].sort((a, b) => a.i - b.i).flatMap((b) => b.videos);
+}
+
+/** A collection as a scan side: its members with their store keys, YouTube IDs and paths. */
+async function collectionSide(deps: ProcessorDeps, spec: string): Promise<VideoSource> {
+  const name = spec.slice(COLLECTION_PREFIX.length);
   const got = await deps.registry.get(name);
   if (got === undefined) throw new UnrecoverableError(`INVALID_ARGUMENT: no collection "${name}"`);
-  const items: VideoItem[] = [];
-  const fingerprints = new Map<string, Fingerprint>();
-  const warnings: string[] = [];
-  for (const m of got.videos) {
-    items.push({ id: m.id, path: m.path, youtubeId: m.youtubeId, youtubeIdSource: m.youtubeIdSource });
-    const fp = await deps.store.get(m.key);
-    if (fp !== undefined) fingerprints.set(m.id, fp);
-    else if (m.path === undefined) warnings.push(`collection ${name}: the fingerprint of ${m.id} is no longer in the store (add the video again); it was not compared`);
-    // else: the scan decodes it again from the path it was added from.
-  }
-  return { source: { spec: `${COLLECTION_PREFIX}${name}`, kind: 'collection', items, warnings }, fingerprints };
+  const items: VideoItem[] = got.videos.map((m) => ({ id: m.id, path: m.path, youtubeId: m.youtubeId, youtubeIdSource: m.youtubeIdSource, key: m.key }));
+  return { spec, kind: 'collection', items, warnings: [] };
+}
+
+/** A path side as the flow carries it: the items of the children's refs and the ID-only entries. */
+function pathSide(spec: string, side: Side, videos: BatchVideo[], idOnly: ScanRef[], warnings: string[]): VideoSource {
+  const refs = [...videos.flatMap((v) => v.refs), ...idOnly];
+  return { spec, kind: 'directory', items: refs.filter((r) => r.side === side).map((r) => r.item), warnings };
 }
 
 /**
- * The parent of a scan flow: runs once every child batch has fingerprinted its videos into the
- * store, then matches exactly as `vdedup scan` does (the same runScan, reading the store).
+ * Where the scan job finds fingerprints: a collection member's by its store key; a file's by the
+ * key its child batch returned (the decoding is counted once, for the first side that reads it);
+ * a file whose batch failed, or whose entry left the store, is fingerprinted here.
+ */
+function flowSource(deps: ProcessorDeps, videos: BatchVideo[], signal: AbortSignal | undefined): FingerprintSource {
+  const byPath = new Map(videos.map((v) => [v.path, v]));
+  const counted = new Set<string>();
+  return async (side, item): Promise<FingerprintOutcome> => {
+    const child = item.path === undefined ? undefined : byPath.get(item.path);
+    if (child?.error !== undefined) return { error: child.error };
+    const key = item.key ?? child?.key;
+    const stored = key === undefined ? undefined : await deps.store.get(key);
+    if (stored !== undefined) {
+      const first = child !== undefined && !counted.has(child.path);
+      if (first) counted.add(child.path);
+      return { fp: { ...stored, file: item.path ?? stored.file }, framesDecoded: first && child.fromStore === false ? (child.frames ?? 0) : 0 };
+    }
+    if (item.path === undefined) {
+      return {
+        error: {
+          code: 'COLLECTION_INCOMPLETE',
+          message: 'its fingerprint is no longer in the store and it has no file to decode again (an upload): add it again; it was not compared',
+        },
+      };
+    }
+    try {
+      const r = await fingerprintOnce(item.path, lockDeps(deps), { signal, threads: 1 });
+      return { fp: r.fingerprint, framesDecoded: r.fromStore ? 0 : r.fingerprint.frameCount };
+    } catch (err) {
+      return errorOutcome(side, item, err, signal);
+    }
+  };
+}
+
+/**
+ * The parent of a scan flow: runs once every child batch has fingerprinted its files into the
+ * store, then scans exactly as `vdedup scan` does (the same stages), reading the fingerprints by
+ * the keys its children returned.
  */
 export function scanProcessor(deps: ProcessorDeps) {
   return async (job: Job<ScanJob>, _token?: string, signal?: AbortSignal): Promise<ScanResult> => {
-    const children = Object.values(await job.getChildrenValues<ScanBatchResult>());
-    const failed = new Map<string, { code: string; message: string }>();
-    let decoded = 0;
-    let frames = 0;
-    for (const c of children) {
-      for (const v of c.videos) {
-        if (v.error !== undefined) failed.set(v.path, v.error);
-        else if (v.fromStore === false) {
-          decoded++;
-          frames += v.frames ?? 0;
-        }
-      }
-    }
     try {
       const throttle = progressThrottle();
-      const prepare = (spec: string) => (spec.startsWith(COLLECTION_PREFIX) ? collectionSide(deps, spec.slice(COLLECTION_PREFIX.length)) : undefined);
-      const [train, bench] = await Promise.all([prepare(job.data.train), prepare(job.data.bench)]);
-      const prepared = { train, bench };
-      const report = await runScan({
-        train: job.data.train,
-        bench: job.data.bench,
-        prepared,
-        preset: presetByName(job.data.preset),
-        exact: job.data.exact,
-        store: deps.store,
+      const data = job.data;
+      const videos = await childVideos(deps, job);
+      const side = (spec: string, s: Side, warnings: string[]) =>
+        spec.startsWith(COLLECTION_PREFIX) ? collectionSide(deps, spec) : pathSide(spec, s, videos, data.idOnly ?? [], warnings);
+      const [train, bench] = await Promise.all([side(data.train, 'train', data.warnings?.train ?? []), side(data.bench, 'bench', data.warnings?.bench ?? [])]);
+      const report = await scanSources({
+        train,
+        bench,
+        preset: presetByName(data.preset),
+        exact: data.exact,
+        source: flowSource(deps, videos, signal),
         concurrency: deps.config.concurrency,
-        failedFingerprints: failed,
-        signal,
         onProgress: (p) => throttle(() => job.updateProgress({ phase: p.phase, done: p.done, total: p.total })),
       });
-      // The children did the decoding; this run read their fingerprints from the store (and
-      // decoded only what a failed batch left behind).
-      report.stats.decodedVideos += decoded;
-      report.stats.framesHashed += frames;
-      report.stats.storedVideos = Math.max(0, report.stats.storedVideos - decoded);
       // The served HTML report shows the aligned frames of every near-duplicate: rendered here,
       // where the videos are, and kept next to the job's result for the retention time.
       const dir = reportDir(deps.config, job.id!);
@@ -254,19 +264,6 @@ export function scanProcessor(deps: ProcessorDeps) {
       throw asJobError(err);
     }
   };
-}
-
-/** Evidence strips of a finished scan, one WebP per near-duplicate match (by match index). */
-export function reportDir(config: ServiceConfig, scanId: string): string {
-  return path.join(config.dataDir, 'reports', scanId);
-}
-
-export function stripFile(config: ServiceConfig, scanId: string, matchIndex: number): string {
-  return path.join(reportDir(config, scanId), `strip-${matchIndex}.webp`);
-}
-
-export function framesDir(config: ServiceConfig, jobId: string): string {
-  return path.join(config.dataDir, 'frames', jobId);
 }
 
 export function framesProcessor(deps: ProcessorDeps) {

@@ -1,12 +1,14 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { UnrecoverableError, Worker, type Processor } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
-import { redisConnection } from './connection.js';
-import type { QueueName } from './jobs.js';
+import { redisConnection } from '../service/connection.js';
+import type { QueueName } from '../service/jobs.js';
 import { checkProcessor, fingerprintProcessor, framesProcessor, scanProcessor, timedOut, type ProcessorDeps } from './processors.js';
-import { CollectionMatchers, CollectionRegistry } from '../decontam/collections.js';
+import { CollectionMatchers } from './collection-matchers.js';
+import { fingerprintOnce } from './fingerprint-once.js';
+import { CollectionRegistry } from '../service/collections.js';
 import { FingerprintStore } from '../fingerprint/store.js';
 import { setMediaMemoryLimit } from '../media/process.js';
 import { redactUrl, type ServiceConfig } from '../service/config.js';
@@ -45,7 +47,11 @@ export async function startWorkers(
   const redis = redisConnection(config, 'blocking');
   const registry = new CollectionRegistry(redis, config.prefix);
   const store = new FingerprintStore(config.dataDir);
-  const deps: ProcessorDeps = { config, store, redis, registry, matchers: new CollectionMatchers(registry, store), logger };
+  const lock = { store, redis, prefix: config.prefix, lockMs: config.lockDurationMs };
+  const matchers = new CollectionMatchers(registry, store, async (p) => (await fingerprintOnce(p, lock)).fingerprint);
+  const fingerprintQueue = new Queue('fingerprint', { connection: redis, prefix: config.prefix });
+  fingerprintQueue.on('error', () => undefined);
+  const deps: ProcessorDeps = { config, store, redis, registry, matchers, fingerprintQueue, logger };
   // Every job runs under a time limit: a hung or absurd input cannot hold a worker for ever.
   const limited =
     (p: Processor): Processor =>
@@ -115,6 +121,7 @@ export async function startWorkers(
         logger.warn({ graceMs }, 'jobs still running after the grace period: stopping; another worker takes them over when their lock expires');
         await Promise.all(workers.map((w) => w.close(true)));
       }
+      await fingerprintQueue.close().catch(() => undefined);
       redis.disconnect();
     },
   };

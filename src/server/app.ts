@@ -12,9 +12,9 @@ import { framesRoutes } from './routes/frames.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { scanRoutes } from './routes/scans.js';
-import { Producer } from '../queue/producer.js';
-import { QUEUE_NAMES } from '../queue/jobs.js';
-import { packageVersion } from '../cli/version.js';
+import { Producer } from '../service/producer.js';
+import { QUEUE_NAMES } from '../service/jobs.js';
+import { packageVersion } from '../version.js';
 import { setMediaMemoryLimit } from '../media/process.js';
 import type { ServiceConfig } from '../service/config.js';
 
@@ -44,7 +44,7 @@ const CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'
 const OWN_ASSETS = /^\/(docs|admin)(\/|\?|$)/;
 
 /**
- * The HTTP service: routes of DESIGN §2 over the BullMQ queues. Nothing here decodes or matches;
+ * The HTTP service: its routes over the BullMQ queues. Nothing here decodes or matches;
  * workers (`vdedup worker`) do, through the same engine as the CLI. Tests call `inject` on it;
  * `vdedup serve` listens.
  */

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { isRedisConnectionError, QueueFullError, RedisUnavailableError } from '../queue/producer.js';
+import { isRedisConnectionError, QueueFullError, RedisUnavailableError } from '../service/producer.js';
 import { isVdedupError, type ErrorCode } from '../errors.js';
 
 /** An error with the HTTP status and stable code the client sees as `{ error: { code, message } }`. */

@@ -5,11 +5,11 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
-import { checkCollectionName } from '../decontam/collections.js';
-import type { Producer } from '../queue/producer.js';
+import { checkCollectionName } from '../service/collections.js';
+import type { Producer } from '../service/producer.js';
 import { isVdedupError, VdedupError } from '../errors.js';
 import { probeVideo } from '../media/probe.js';
-import type { VideoRef } from '../queue/jobs.js';
+import type { VideoRef } from '../service/jobs.js';
 import type { ServiceConfig } from '../service/config.js';
 
 const isInside = (root: string, p: string) => p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);

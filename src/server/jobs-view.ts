@@ -1,8 +1,8 @@
 import type { FastifyReply } from 'fastify';
 import type { Job } from 'bullmq';
-import { queueOfJobId, type Producer } from '../queue/producer.js';
-import { errorOfJob, isBadInputCode } from '../queue/processors.js';
-import type { FramesResult } from '../queue/jobs.js';
+import { queueOfJobId, type Producer } from '../service/producer.js';
+import { errorOfJob, type FramesResult } from '../service/jobs.js';
+import { isBadInputCode } from '../errors.js';
 import { ApiError } from './errors.js';
 
 export interface JobViewBody {

@@ -1,14 +1,11 @@
 import type { Redis } from 'ioredis';
-import { BenchMatcher } from './matcher.js';
-import type { Preset } from './presets.js';
-import type { Fingerprint } from '../fingerprint/fingerprint.js';
-import type { FingerprintStore } from '../fingerprint/store.js';
 import { VdedupError } from '../errors.js';
 
 /**
  * Collections: named sets of fingerprinted videos to check against (one per benchmark, say).
  * Membership lives in Redis (atomic across API and worker machines); the fingerprints
- * themselves live in the content-keyed store on the shared data volume.
+ * themselves live in the content-keyed store on the shared data volume. The API and the workers
+ * both read it (src/service: what they share).
  */
 export interface CollectionMember {
   /** Unique within the collection; shown as `bench` in matches. */
@@ -130,59 +127,5 @@ export class CollectionRegistry {
       .map((v) => JSON.parse(v) as CollectionMember)
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return { name, version: Number(r[2]![1] ?? 0), videos };
-  }
-}
-
-export interface LoadedCollection {
-  name: string;
-  version: number;
-  members: CollectionMember[];
-  fingerprints: Fingerprint[];
-  matcher: BenchMatcher;
-  /** Members whose fingerprint is not in this machine's store (data volume not shared?). */
-  missing: string[];
-}
-
-/**
- * Per worker process: the matcher of each collection at its current version, built once from
- * the store and reused by every check until the collection changes.
- */
-export class CollectionMatchers {
-  private readonly cache = new Map<string, Promise<LoadedCollection>>();
-
-  constructor(
-    private readonly registry: CollectionRegistry,
-    private readonly store: FingerprintStore,
-  ) {}
-
-  async load(name: string, preset: Preset): Promise<LoadedCollection> {
-    const version = await this.registry.version(name);
-    const cacheKey = `${name}\u0000${preset.name}\u0000${version}`;
-    let loaded = this.cache.get(cacheKey);
-    if (loaded === undefined) {
-      loaded = this.build(name, preset);
-      // Older versions of this collection are dropped: only the newest is ever asked for again.
-      for (const k of this.cache.keys()) if (k.startsWith(`${name}\u0000${preset.name}\u0000`)) this.cache.delete(k);
-      this.cache.set(cacheKey, loaded);
-      loaded.catch(() => this.cache.delete(cacheKey));
-    }
-    return loaded;
-  }
-
-  private async build(name: string, preset: Preset): Promise<LoadedCollection> {
-    const got = await this.registry.get(name);
-    if (got === undefined) throw new VdedupError('INVALID_ARGUMENT', `no collection named "${name}" (add videos with POST /v1/collections/${name}/videos)`);
-    const members: CollectionMember[] = [];
-    const fingerprints: Fingerprint[] = [];
-    const missing: string[] = [];
-    for (const m of got.videos) {
-      const fp = await this.store.get(m.key);
-      if (fp === undefined) missing.push(m.id);
-      else {
-        members.push(m);
-        fingerprints.push(fp);
-      }
-    }
-    return { name, version: got.version, members, fingerprints, matcher: new BenchMatcher(fingerprints, preset), missing };
   }
 }

@@ -1,6 +1,7 @@
 import type { JobsOptions } from 'bullmq';
-import type { ServiceConfig } from '../service/config.js';
-import type { Match, ScanReport } from '../decontam/scan.js';
+import type { ServiceConfig } from './config.js';
+import type { VideoItem } from '../decontam/inputs.js';
+import type { Match, ScanReport, Side } from '../decontam/scan.js';
 import type { FrameSelection } from '../frames/plan.js';
 import type { Fit, FramesManifest, ImageFormat } from '../frames/extract.js';
 
@@ -34,13 +35,20 @@ export interface CollectionAddResult {
   fromStore: boolean;
 }
 
-/** fingerprint queue, job name "scan-batch": one child of a scan flow. */
+/** A video of a scan side as a scan flow carries it: which side, and the item as read from the input. */
+export interface ScanRef {
+  side: Side;
+  item: VideoItem;
+}
+
+/** fingerprint queue, job name "scan-batch": one child of a scan flow; each file once, with the sides it is on. */
 export interface ScanBatchJob {
   scanId: string;
-  paths: string[];
+  videos: Array<{ path: string; refs: ScanRef[] }>;
 }
+/** Per file: its store key and frames (or why it could not be read), with its refs, for the parent. */
 export interface ScanBatchResult {
-  videos: Array<{ path: string; key?: string; frames?: number; fromStore?: boolean; error?: { code: string; message: string } }>;
+  videos: Array<{ path: string; refs: ScanRef[]; key?: string; frames?: number; fromStore?: boolean; error?: { code: string; message: string } }>;
 }
 
 export interface CheckJob {
@@ -61,12 +69,17 @@ export interface CheckResult {
 }
 
 export interface ScanJob {
+  /** What the request named for each side: a path (made absolute), lmms-eval:..., or collection:<name>. */
   train: string;
   bench: string;
   preset: string;
   exact: boolean;
   /** Paths the flow's children fingerprint, for progress. */
   videos: number;
+  /** Entries without a file (a YouTube ID only): they take part in the YouTube-ID stage. */
+  idOnly: ScanRef[];
+  /** What reading each path side had to say (partial benchmark caches...). */
+  warnings: { train: string[]; bench: string[] };
 }
 export type ScanResult = ScanReport;
 
@@ -102,4 +115,10 @@ export function defaultJobOptions(config: ServiceConfig): JobsOptions {
     removeOnComplete: { age: config.retentionSeconds },
     removeOnFail: { age: config.retentionSeconds },
   };
+}
+
+/** A job's failure as BullMQ stores it ("CODE: message", written by the workers), parsed back. */
+export function errorOfJob(failedReason: string | undefined): { code: string; message: string } {
+  const m = /^([A-Z][A-Z_]+): ([\s\S]*)$/.exec(failedReason ?? '');
+  return m === null ? { code: 'JOB_FAILED', message: failedReason || 'the job failed' } : { code: m[1]!, message: m[2]! };
 }

@@ -12,11 +12,12 @@ import {
   type QueueName,
   type ScanBatchJob,
   type ScanJob,
+  type ScanRef,
 } from './jobs.js';
 import { redisConnection } from './connection.js';
-import { CollectionRegistry } from '../decontam/collections.js';
-import { readVideoSource } from '../decontam/inputs.js';
-import type { ServiceConfig } from '../service/config.js';
+import { CollectionRegistry } from './collections.js';
+import { readVideoSource, type VideoItem } from '../decontam/inputs.js';
+import type { ServiceConfig } from './config.js';
 
 /** Redis is not answering: the API says 503 and keeps running; ioredis reconnects by itself. */
 export class RedisUnavailableError extends Error {
@@ -135,17 +136,17 @@ export class Producer {
     return this.queues[name];
   }
 
-  /**
-   * Add a job under an id derived from its content: a request for work already queued, running
-   * or done joins that job. A failed one is replaced, so a retry after a fix is not stuck with
-   * the old failure for the retention time.
-   */
   /** Backpressure: refuse `adding` more jobs to a queue whose backlog is at the bound. */
   async admit(queue: QueueName, adding = 1): Promise<void> {
     const depth = await this.guard(() => this.queues[queue].getJobCountByTypes('waiting', 'prioritized', 'delayed'));
     if (depth + adding > this.config.maxQueueDepth) throw new QueueFullError(queue, depth);
   }
 
+  /**
+   * Add a job under an id derived from its content: a request for work already queued, running
+   * or done joins that job. A failed one is replaced, so a retry after a fix is not stuck with
+   * the old failure for the retention time.
+   */
   private async addIdempotent(queue: QueueName, name: string, data: object, jobId: string): Promise<Job> {
     return this.guard(async () => {
       const job = await this.queues[queue].add(name, data, { jobId });
@@ -194,17 +195,26 @@ export class Producer {
    */
   async addScan(spec: { train: string; bench: string; preset: string; exact: boolean }): Promise<{ scanId: string; videos: number }> {
     // A collection's videos are fingerprinted already (in the store): only path sides are decoded.
-    const side = (s: string) => (s.startsWith(COLLECTION_PREFIX) ? { items: [] } : readVideoSource(s));
-    const [train, bench] = await Promise.all([side(spec.train), side(spec.bench)]);
-    const paths = [...new Set([...bench.items, ...train.items].map((i) => i.path).filter((p): p is string => p !== undefined))];
+    const read = (s: string) => (s.startsWith(COLLECTION_PREFIX) ? { items: [] as VideoItem[], warnings: [] as string[] } : readVideoSource(s));
+    const [train, bench] = await Promise.all([read(spec.train), read(spec.bench)]);
+    // Each file once (a file on both sides is decoded once), with the sides and items it stands for.
+    const byPath = new Map<string, ScanRef[]>();
+    const idOnly: ScanRef[] = [];
+    for (const [side, items] of [['bench', bench.items], ['train', train.items]] as const) {
+      for (const item of items) {
+        if (item.path === undefined) idOnly.push({ side, item });
+        else byPath.set(item.path, [...(byPath.get(item.path) ?? []), { side, item }]);
+      }
+    }
+    const videos = [...byPath].map(([p, refs]) => ({ path: p, refs }));
     // A scan is admitted while the fingerprint backlog is under the bound (a corpus-sized scan may
     // itself add more batches than the bound: it is one request, not a flood).
     await this.admit('fingerprint');
     const scanUuid = randomUUID();
     const scanId = `scan.${scanUuid}`;
     const children: FlowJob[] = [];
-    for (let i = 0; i * this.config.scanBatch < paths.length; i++) {
-      const data: ScanBatchJob = { scanId, paths: paths.slice(i * this.config.scanBatch, (i + 1) * this.config.scanBatch) };
+    for (let i = 0; i * this.config.scanBatch < videos.length; i++) {
+      const data: ScanBatchJob = { scanId, videos: videos.slice(i * this.config.scanBatch, (i + 1) * this.config.scanBatch) };
       children.push({
         name: 'scan-batch',
         queueName: 'fingerprint',
@@ -212,9 +222,9 @@ export class Producer {
         opts: { ...this.jobOptions, jobId: `batch.${scanUuid}.${i}`, ignoreDependencyOnFailure: true },
       });
     }
-    const data: ScanJob = { ...spec, videos: paths.length };
+    const data: ScanJob = { ...spec, videos: videos.length, idOnly, warnings: { train: train.warnings, bench: bench.warnings } };
     await this.guard(() => this.flows.add({ name: 'scan', queueName: 'scan', data, opts: { ...this.jobOptions, jobId: scanId }, children }));
-    return { scanId, videos: paths.length };
+    return { scanId, videos: videos.length };
   }
 
   async getJob(id: string): Promise<Job | undefined> {

@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisConnection } from '../../src/queue/connection.js';
-import { Producer } from '../../src/queue/producer.js';
+import { redisConnection } from '../../src/service/connection.js';
+import { Producer } from '../../src/service/producer.js';
 import { viewJob, withState } from '../../src/server/jobs-view.js';
 import { testEnv } from '../helpers/service.js';
 

@@ -35,10 +35,9 @@ describe('BenchMatcher', () => {
   it.each([
     ['default', DEFAULT],
     ['paper', PAPER],
-  ])('%s: the index path finds the planted copy exactly where the exhaustive path does', async (_, preset) => {
-    const m = new BenchMatcher(bench, preset);
-    const viaIndex = await m.match(fp(train));
-    const exact = await m.match(fp(train), { exact: true });
+  ])('%s: the preset\'s retrieval finds the planted copy exactly where the exact path does', async (_, preset) => {
+    const viaIndex = await new BenchMatcher(bench, preset).match(fp(train));
+    const exact = await new BenchMatcher(bench, preset, { exact: true }).match(fp(train));
     // (The paper's 30-bit rule also matches random frames a third of the time, so its other
     // segments with this video are chance; the planted alignment is offset 17.)
     const planted = (segs: typeof exact) => segs.filter((s) => s.benchVideo === 17 && s.offset === 17);
@@ -81,16 +80,23 @@ describe('BenchFrameScan binding', () => {
     // One hash and one frame number per frame.
     expect(scan.heapBytes).toBeGreaterThanOrEqual(12 * b.hashes.length);
     expect(['avx512', 'avx2', 'portable']).toContain(scan.kernel);
-    const segs = await scan.matchVideo(train, b, rule);
+    expect(scan.videos).toBe(5);
+    const segs = await scan.matchVideo(train, rule);
     expect(segs).toEqual([expect.objectContaining({ benchVideo: 2, offset: 0, trainStart: 0, trainEnd: 32 })]);
-    expect(segs).toEqual(await native().exactScanVideo(train, b, rule));
+    expect(segs).toEqual(await scan.exactMatchVideo(train, rule));
+    expect(await scan.verifyCandidates(train, Uint32Array.of(2), Int32Array.of(0), rule)).toEqual(segs);
   });
 
-  it('refuses bench sequences other than the ones it was built from', () => {
-    const scan = new (native().BenchFrameScan)(seqs(bench));
-    expect(() => scan.matchVideo(train, seqs(bench.slice(1)), rule)).toThrow(/differ from the ones the scan was built from/);
-    const withCenter = { ...seqs(bench), centerHashes: seqs(bench).hashes };
-    expect(() => scan.matchVideo(train, withCenter, rule)).toThrow(/center hashes/);
-    expect(() => new (native().BenchFrameScan)({ ...seqs(bench), lengths: Uint32Array.of(1) })).toThrow(/lengths add up/);
+  it('owns the benchmark side: refuses inconsistent columns, training columns, rules and kernels with the reason', () => {
+    const b = seqs(bench);
+    expect(() => new (native().BenchFrameScan)({ ...b, lengths: Uint32Array.of(1) })).toThrow(/lengths add up/);
+    expect(() => new (native().BenchFrameScan)({ ...b, centerHashes: b.hashes.subarray(1) })).toThrow(/one hash per frame/);
+    expect(() => new (native().BenchFrameScan)(b, 'sse9')).toThrow(/unknown scan kernel/);
+    const scan = new (native().BenchFrameScan)(b);
+    expect(() => scan.matchVideo({ ...train, flips: train.hashes.subarray(1) }, rule)).toThrow(/flip hashes must be one per frame/);
+    expect(() => scan.matchVideo({ ...train, informative: Uint8Array.of(1) }, rule)).toThrow(/informative flags/);
+    expect(() => scan.matchVideo(train, { ...rule, maxDistance: 65 })).toThrow(/maxDistance must be 0..64/);
+    expect(() => scan.exactMatchVideo(train, { ...rule, window: 0 })).toThrow(/window must be 1..10000/);
+    expect(() => scan.verifyCandidates(train, Uint32Array.of(1, 2), Int32Array.of(0), rule)).toThrow(/same length/);
   });
 });

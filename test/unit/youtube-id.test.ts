@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeYoutubeId, youtubeIdFromFileName } from '../../src/decontam/youtube-id.js';
+import { normalizeYoutubeId, youtubeIdFromFileName } from '../../src/media/youtube-id.js';
 
 const ID = 'dQw4w9WgXcQ';
 

@@ -2,7 +2,7 @@
 //!   [KERNEL=avx2|portable] [CONCURRENT=n] cargo run --release --example scan_speed -- [windows] [queries]
 //! With CONCURRENT=n, also the throughput of n threads matching at once (as n service jobs do).
 use std::time::Instant;
-use vdedup_core::frame_scan::{FrameScan, Kernel};
+use vdedup_core::frame_scan::{FrameScan, Kernel, Search};
 use vdedup_core::matching::{MatchParams, Sequence};
 
 fn main() {
@@ -56,7 +56,6 @@ fn main() {
         scan.heap_bytes() / w,
         scan.kernel().name()
     );
-    let (benches, centers) = (per_video(&bench, &lengths), per_video(&center, &lengths));
     let rule = MatchParams { max_distance: 20, min_window: 6, ..MatchParams::PAPER };
     let mut times = Vec::new();
     for _ in 0..queries {
@@ -67,7 +66,7 @@ fn main() {
         let c = [scan.candidates(&s, 0, &rule).len(), scan.candidates(&f, 0, &rule).len(), scan.candidates(&s, 1, &rule).len()];
         let cand = t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
-        let segs = scan.match_video(&s, Some(&f), &benches, Some(&centers), &rule);
+        let segs = scan.match_video(&s, Some(&f), &rule, Search::Scan).unwrap();
         times.push(t.elapsed().as_secs_f64() * 1e3);
         if times.len() <= 3 {
             println!("candidates {cand:.1} ms, match_video {:.1} ms, {} segments", times[times.len() - 1], segs.len());
@@ -82,11 +81,11 @@ fn main() {
         let t = Instant::now();
         std::thread::scope(|scope| {
             for chunk in videos.chunks(queries) {
-                let (scan, benches, centers) = (&scan, &benches, &centers);
+                let scan = &scan;
                 scope.spawn(move || {
                     for (train, flips) in chunk {
                         let (s, f) = (Sequence::new(train, &[]), Sequence::new(flips, &[]));
-                        scan.match_video(&s, Some(&f), benches, Some(centers), &rule);
+                        scan.match_video(&s, Some(&f), &rule, Search::Scan).unwrap();
                     }
                 });
             }
@@ -94,16 +93,4 @@ fn main() {
         let per_s = videos.len() as f64 / t.elapsed().as_secs_f64();
         println!("{concurrent} threads matching at once: {per_s:.1} queries/s (one at a time: {:.1} queries/s)", 1e3 / times[times.len() / 2]);
     }
-}
-
-/// One sequence per video of a column holding the videos back to back.
-fn per_video<'a>(column: &'a [u64], lengths: &[u32]) -> Vec<Sequence<'a>> {
-    let mut at = 0;
-    lengths
-        .iter()
-        .map(|&l| {
-            at += l as usize;
-            Sequence::new(&column[at - l as usize..at], &[])
-        })
-        .collect()
 }

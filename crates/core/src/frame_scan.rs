@@ -18,7 +18,7 @@
 //! column) and their frame numbers (4 bytes per frame). Time: linear in both sides (about 32 ms
 //! per 5-minute training video against 1M benchmark windows on 2 AVX-512 cores; bench/README.md).
 
-use crate::matching::{match_variants, verify_offset, MatchParams, Segment, Sequence, Variant};
+use crate::matching::{exact_scan, select_segments, verify_candidates, verify_offset, InvalidInput, MatchParams, Segment, Sequence, Variant};
 
 /// Scans over fewer kept frames than this run on the calling thread (a thread costs more than
 /// the scan); larger ones use up to `MAX_THREADS` cores.
@@ -28,23 +28,41 @@ const MAX_THREADS: usize = 8;
 /// The compared training frames (hashes, frame numbers) per sampling step; index 0 unused.
 type Queries = [(Vec<u64>, Vec<u32>); 3];
 
-/// Benchmark frame hashes, one or more columns (e.g. whole-frame and center-crop hashes), video
-/// after video, uninformative frames left out.
+/// The benchmark side of a scan, owned here: one or more hash columns per frame (whole-frame
+/// hashes, and center-crop hashes for cropped copies), video after video, with each frame's
+/// informative flag; and, for the scan's comparison loop, the informative frames' hashes packed
+/// per column. Every way of matching a training video (the scan, the exact path, verification of
+/// hnswlib's candidates) reads these sequences, so they cannot disagree about the benchmark.
 pub struct FrameScan {
-    /// Per column: the kept frames' hashes, video after video.
+    /// Per column: every frame's hash, video after video (what verification reads).
+    columns: Vec<Vec<u64>>,
+    /// Per frame: 1 when informative; empty when every frame is.
+    informative: Vec<u8>,
+    /// Per column: the kept (informative) frames' hashes, video after video (what the scan reads).
     keys: Vec<Vec<u64>>,
     /// Frame number (within its video) of each kept frame, shared by the columns.
     frame: Vec<u32>,
     /// First kept frame of each video in `keys` / `frame` (`videos + 1` entries).
     starts: Vec<u32>,
+    /// First frame of each video in `columns` (`videos + 1` entries).
+    offsets: Vec<usize>,
     /// Frames of each video, kept or not (the alignments' range).
     lengths: Vec<u32>,
     /// The comparison loop this CPU runs (detected once at build).
     kernel: Kernel,
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub struct ScanError(pub String);
+/// How a training video is compared with the benchmark side.
+#[derive(Clone, Copy, Debug)]
+pub enum Search<'a> {
+    /// The frame scan: every alignment that could hold a matching window, found with half the
+    /// comparisons, then verified; the exact path's result.
+    Scan,
+    /// Every alignment of every benchmark video, verified (the reference).
+    Exact,
+    /// Only these alignments `(bench video, offset)` (hnswlib's candidates, for the paper preset).
+    Candidates(&'a [(u32, i64)]),
+}
 
 /// The comparison loop: AVX-512 with VPOPCNTQ (8 hashes per instruction), AVX2 (LLVM vectorizes
 /// the portable loop with byte-table popcounts), or the portable loop for any CPU. All three find
@@ -110,28 +128,46 @@ pub fn sampling_for(rule: &MatchParams, w: u32) -> Sampling {
     }
 }
 
+/// A training video's columns checked against each other: `informative` empty or one per frame,
+/// `flips` (when given) one per frame.
+pub fn check_train(hashes: &[u64], flips: Option<&[u64]>, informative: &[u8]) -> Result<(), InvalidInput> {
+    if !informative.is_empty() && informative.len() != hashes.len() {
+        return Err(InvalidInput("train informative flags must be empty or one per frame".into()));
+    }
+    if flips.is_some_and(|f| f.len() != hashes.len()) {
+        return Err(InvalidInput("train flip hashes must be one per frame".into()));
+    }
+    Ok(())
+}
+
 impl FrameScan {
-    /// Keep `columns` (each one hash per frame, videos back to back with `lengths`). Frames whose
-    /// `informative` flag is 0 are left out (an empty slice: every frame is kept).
-    pub fn build(columns: &[&[u64]], informative: &[u8], lengths: &[u32]) -> Result<FrameScan, ScanError> {
+    /// Own `columns` (each one hash per frame, videos back to back with `lengths`; column 1, when
+    /// given, holds the center-crop hashes). Frames whose `informative` flag is 0 never match and
+    /// are left out of the scan's keys (an empty slice: every frame is informative).
+    pub fn build(columns: &[&[u64]], informative: &[u8], lengths: &[u32]) -> Result<FrameScan, InvalidInput> {
         let total: u64 = lengths.iter().map(|&l| u64::from(l)).sum();
-        if columns.is_empty() {
-            return Err(ScanError("at least one hash column is needed".into()));
+        if columns.is_empty() || columns.len() > 2 {
+            return Err(InvalidInput("one or two hash columns are needed (hashes, and center-crop hashes)".into()));
         }
         if columns.iter().any(|c| c.len() as u64 != total) {
-            return Err(ScanError(format!("every column must hold {total} hashes (the sum of the lengths)")));
+            return Err(InvalidInput(format!(
+                "bench lengths add up to {total} frames, but the hash columns hold {} (every column needs one hash per frame)",
+                columns.iter().map(|c| c.len().to_string()).collect::<Vec<_>>().join(" and ")
+            )));
         }
         if !informative.is_empty() && informative.len() as u64 != total {
-            return Err(ScanError("informative flags must be empty or one per frame".into()));
+            return Err(InvalidInput("bench informative flags must be empty or one per frame".into()));
         }
         if total >= u64::from(u32::MAX) {
-            return Err(ScanError(format!("{total} frames do not fit 32-bit frame numbers")));
+            return Err(InvalidInput(format!("{total} frames do not fit 32-bit frame numbers")));
         }
         let keep = |f: usize| informative.is_empty() || informative[f] != 0;
         let mut keys: Vec<Vec<u64>> = columns.iter().map(|_| Vec::new()).collect();
         let mut frame = Vec::new();
         let mut starts = Vec::with_capacity(lengths.len() + 1);
+        let mut offsets = Vec::with_capacity(lengths.len() + 1);
         starts.push(0u32);
+        offsets.push(0usize);
         let mut at = 0usize;
         for &len in lengths {
             for k in 0..len as usize {
@@ -144,19 +180,29 @@ impl FrameScan {
             }
             at += len as usize;
             starts.push(frame.len() as u32);
+            offsets.push(at);
         }
         for k in &mut keys {
             k.shrink_to_fit();
         }
         frame.shrink_to_fit();
-        Ok(FrameScan { keys, frame, starts, lengths: lengths.to_vec(), kernel: Kernel::detect() })
+        Ok(FrameScan {
+            columns: columns.iter().map(|c| c.to_vec()).collect(),
+            informative: informative.to_vec(),
+            keys,
+            frame,
+            starts,
+            offsets,
+            lengths: lengths.to_vec(),
+            kernel: Kernel::detect(),
+        })
     }
 
     /// The same scan with another kernel (to compare them in tests and benchmarks); a kernel the
     /// CPU cannot run is refused.
-    pub fn with_kernel(mut self, kernel: Kernel) -> Result<FrameScan, ScanError> {
+    pub fn with_kernel(mut self, kernel: Kernel) -> Result<FrameScan, InvalidInput> {
         if !kernel.supported() {
-            return Err(ScanError(format!("this CPU cannot run the {} kernel", kernel.name())));
+            return Err(InvalidInput(format!("this CPU cannot run the {} kernel", kernel.name())));
         }
         self.kernel = kernel;
         Ok(self)
@@ -166,14 +212,17 @@ impl FrameScan {
         self.kernel
     }
 
-    /// Kept entries (frames x columns).
+    /// Kept entries of the scan (informative frames x columns).
     pub fn entries(&self) -> usize {
         self.keys.iter().map(Vec::len).sum()
     }
 
-    /// Bytes held by the scan's arrays.
+    /// Bytes held: the benchmark's columns and flags, and the scan's packed keys.
     pub fn heap_bytes(&self) -> usize {
-        self.keys.iter().map(|k| k.capacity() * 8).sum::<usize>() + (self.frame.capacity() + self.starts.capacity() + self.lengths.capacity()) * 4
+        self.keys.iter().chain(&self.columns).map(|k| k.capacity() * 8).sum::<usize>()
+            + self.informative.capacity()
+            + (self.frame.capacity() + self.starts.capacity() + self.lengths.capacity()) * 4
+            + self.offsets.capacity() * std::mem::size_of::<usize>()
     }
 
     pub fn columns(&self) -> usize {
@@ -186,7 +235,56 @@ impl FrameScan {
 
     /// Frames per column, kept or not (the sum of the lengths).
     pub fn frames(&self) -> usize {
-        self.lengths.iter().map(|&l| l as usize).sum()
+        self.offsets[self.videos()]
+    }
+
+    /// Benchmark video `v`'s sequence in `column`.
+    fn sequence(&self, column: usize, v: usize) -> Sequence<'_> {
+        let (a, b) = (self.offsets[v], self.offsets[v + 1]);
+        let info: &[u8] = if self.informative.is_empty() { &[] } else { &self.informative[a..b] };
+        Sequence::new(&self.columns[column][a..b], info)
+    }
+
+    /// Every benchmark video's sequence in `column`.
+    fn sequences(&self, column: usize) -> Vec<Sequence<'_>> {
+        (0..self.videos()).map(|v| self.sequence(column, v)).collect()
+    }
+
+    /// Match one training video (and its mirror, when `flips` is given) against every benchmark
+    /// video: whole-frame hashes directly and mirrored, and against the center-crop column (when
+    /// the scan holds one) for cropped copies. Per benchmark video, the best non-overlapping
+    /// segments (`matching::select_segments`). The rule and the training columns are checked first.
+    pub fn match_video(&self, train: &Sequence, flips: Option<&Sequence>, rule: &MatchParams, search: Search) -> Result<Vec<Segment>, InvalidInput> {
+        rule.validate()?;
+        check_train(train.hashes, flips.map(|f| f.hashes), train.informative)?;
+        Ok(select_segments(self.segments(train, flips, rule, search)))
+    }
+
+    /// Every matching segment of `match_video`, before the best ones are selected.
+    pub fn segments(&self, train: &Sequence, flips: Option<&Sequence>, rule: &MatchParams, search: Search) -> Vec<Segment> {
+        let mut out = self.compare(train, 0, rule, search, Variant::Direct);
+        if let Some(f) = flips {
+            out.extend(self.compare(f, 0, rule, search, Variant::Flipped));
+        }
+        if self.columns.len() > 1 {
+            out.extend(self.compare(train, 1, rule, search, Variant::Cropped));
+        }
+        out
+    }
+
+    /// `seq` against the benchmark's `column`, the way `search` says.
+    fn compare(&self, seq: &Sequence, column: usize, rule: &MatchParams, search: Search, variant: Variant) -> Vec<Segment> {
+        match search {
+            Search::Scan => {
+                let mut out = Vec::new();
+                for (v, offset) in self.candidates(seq, column as u32, rule) {
+                    verify_offset(seq, &self.sequence(column, v as usize), v, offset, rule, variant, &mut out);
+                }
+                out
+            }
+            Search::Exact => exact_scan(seq, &self.sequences(column), rule, variant),
+            Search::Candidates(c) => verify_candidates(seq, &self.sequences(column), c, rule, variant),
+        }
     }
 
     /// Candidate alignments `(bench video, offset = train frame - bench frame)` of `train` against
@@ -274,35 +372,6 @@ impl FrameScan {
             for d in touched.drain(..) {
                 counts[d] = 0;
             }
-        }
-        out
-    }
-
-    /// Match `train` (and its mirror, when `flips` is given) against the benchmark videos: column 0
-    /// against `benches`, and column 1 (center-crop hashes) against `centers` for cropped copies.
-    /// The segments are the exact scan's (`matching::exact_scan` over every video and variant).
-    pub fn match_video(
-        &self,
-        train: &Sequence,
-        flips: Option<&Sequence>,
-        benches: &[Sequence],
-        centers: Option<&[Sequence]>,
-        rule: &MatchParams,
-    ) -> Vec<Segment> {
-        match_variants(train, flips, benches, centers, |seq, against, variant| self.match_variant(seq, against, rule, variant))
-    }
-
-    /// One comparison of `match_video`: `seq` against `against` (the benchmark sequences of the
-    /// column `variant` reads: the center-crop hashes for `Cropped`, else the whole-frame ones).
-    /// Sides the scan was not built for give no segments.
-    pub fn match_variant(&self, seq: &Sequence, against: &[Sequence], rule: &MatchParams, variant: Variant) -> Vec<Segment> {
-        let column = u32::from(variant == Variant::Cropped);
-        let mut out = Vec::new();
-        if column as usize >= self.keys.len() || against.len() != self.videos() {
-            return out;
-        }
-        for (v, offset) in self.candidates(seq, column, rule) {
-            verify_offset(seq, &against[v as usize], v, offset, rule, variant, &mut out);
         }
         out
     }
@@ -414,7 +483,7 @@ unsafe fn close_pairs_avx512(keys: &[u64], queries: &[u64], max_distance: u32, o
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matching::exact_scan;
+    use crate::matching::{exact_scan, select_segments};
 
     /// xorshift64*: reproducible pseudo-random bits for test data.
     struct Rng(u64);
@@ -530,7 +599,7 @@ mod tests {
                 let expected = sorted(exact);
                 found += expected.len();
                 for s in &kernels {
-                    let got = sorted(s.match_video(&seq, Some(&fseq), &benches, Some(&centers), rule));
+                    let got = sorted(s.segments(&seq, Some(&fseq), rule, Search::Scan));
                     assert_eq!(got, expected, "rule {r}, training video {t}, kernel {:?}", s.kernel());
                 }
             }
@@ -638,6 +707,38 @@ mod tests {
         });
     }
 
+    /// The exact and candidate searches read the same owned sequences as the scan: the exact
+    /// search equals `exact_scan` over the benchmark written out, the candidate search at the
+    /// exact segments' offsets finds those segments, and `match_video` refuses bad input.
+    #[test]
+    fn exact_and_candidate_searches_agree_with_the_written_out_reference() {
+        let mut rng = Rng(11);
+        let lengths: Vec<u32> = (0..12).map(|_| 20 + rng.below(60) as u32).collect();
+        let bench: Vec<u64> = lengths.iter().flat_map(|&l| rng.walk(l as usize)).collect();
+        let scan = FrameScan::build(&[&bench], &[], &lengths).unwrap();
+        let b = split(&bench, &lengths);
+        let benches: Vec<Sequence> = b.iter().map(|h| Sequence::new(h, &[])).collect();
+        let mut train = rng.walk(120);
+        for i in 0..30 {
+            let bits = rng.below(5) as u32;
+            train[40 + i] = rng.flip(b[5][10 + i], bits);
+        }
+        let seq = Sequence::new(&train, &[]);
+        let rule = MatchParams { max_distance: 12, ..MatchParams::PAPER };
+        let reference = exact_scan(&seq, &benches, &rule, Variant::Direct);
+        assert!(!reference.is_empty(), "the planted copy should match");
+        assert_eq!(sorted(scan.segments(&seq, None, &rule, Search::Exact)), sorted(reference.clone()));
+        let at: Vec<(u32, i64)> = reference.iter().map(|s| (s.bench_video, s.offset)).collect();
+        assert_eq!(sorted(scan.segments(&seq, None, &rule, Search::Candidates(&at))), sorted(reference.clone()));
+        assert_eq!(scan.match_video(&seq, None, &rule, Search::Scan).unwrap(), select_segments(reference));
+        let bad_rule = MatchParams { max_distance: 65, ..rule };
+        assert!(scan.match_video(&seq, None, &bad_rule, Search::Scan).unwrap_err().to_string().contains("maxDistance"));
+        let short_flags = [1u8; 3];
+        assert!(scan.match_video(&Sequence { hashes: &train, informative: &short_flags }, None, &rule, Search::Scan).is_err());
+        let short_flips = &train[..5];
+        assert!(scan.match_video(&seq, Some(&Sequence::new(short_flips, &[])), &rule, Search::Scan).is_err());
+    }
+
     #[test]
     fn uninformative_frames_are_left_out_and_bad_columns_refused() {
         let h: Vec<u64> = (0..10).map(|k| k * 0x0101_0101).collect();
@@ -648,5 +749,7 @@ mod tests {
         assert!(FrameScan::build(&[&h, &h[..9]], &[], &[10]).is_err());
         assert!(FrameScan::build(&[&h], &[1, 1], &[10]).is_err());
         assert!(FrameScan::build(&[], &[], &[10]).is_err());
+        assert!(FrameScan::build(&[&h, &h, &h], &[], &[10]).is_err());
+        assert_eq!(scan.frames(), 10);
     }
 }

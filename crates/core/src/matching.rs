@@ -42,6 +42,27 @@ impl MatchParams {
         static_max_mean: 64.0,
     };
 
+    /// Check the rule's ranges: a window of 1..=10000 frames, a short-video floor no longer than
+    /// the window, at most 64 bits, a fraction in (0, 1] and an informative share in [0, 1].
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        if self.window == 0 || self.window > 10_000 {
+            return Err(InvalidInput(format!("window must be 1..10000, got {}", self.window)));
+        }
+        if self.min_window > self.window {
+            return Err(InvalidInput("minWindow must not exceed window".into()));
+        }
+        if self.max_distance > 64 {
+            return Err(InvalidInput(format!("maxDistance must be 0..64, got {}", self.max_distance)));
+        }
+        if !(self.min_fraction > 0.0 && self.min_fraction <= 1.0 && (0.0..=1.0).contains(&self.min_informative)) {
+            return Err(InvalidInput("minFraction must be in (0, 1] and minInformative in [0, 1]".into()));
+        }
+        if self.static_max_mean.is_nan() || self.static_max_mean < 0.0 {
+            return Err(InvalidInput(format!("staticMaxMean must be >= 0, got {}", self.static_max_mean)));
+        }
+        Ok(())
+    }
+
     /// Matching frames a window of `len` frames needs (ceil, so 70% of 20 is 14, not 13).
     pub fn needed(&self, len: u32) -> u32 {
         ((self.min_fraction * f64::from(len)) - 1e-9).ceil().max(1.0) as u32
@@ -63,6 +84,18 @@ impl MatchParams {
         }
     }
 }
+
+/// Input the core refuses (a rule out of range, columns of different lengths), with the reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidInput(pub String);
+
+impl std::fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InvalidInput {}
 
 /// One video's hash sequence. `informative[i] == false` frames (black, uniform, fades) never count
 /// as matching frames; an empty slice means every frame is informative.
@@ -264,28 +297,6 @@ fn make_segment(
         best_train_start: (first + best) as u32,
         variant,
     }
-}
-
-/// The comparisons one match makes, in order: the training hashes against the benchmark hashes
-/// (`Direct`), the training flip hashes against them (`Flipped`, when given), and the training
-/// hashes against the hashes of the benchmark frames' central part (`Cropped`, when given). `run`
-/// compares one pair of sides (exactly, at candidates, or through the frame scan); the segments of
-/// all of them come back together.
-pub fn match_variants(
-    train: &Sequence,
-    flips: Option<&Sequence>,
-    benches: &[Sequence],
-    centers: Option<&[Sequence]>,
-    mut run: impl FnMut(&Sequence, &[Sequence], Variant) -> Vec<Segment>,
-) -> Vec<Segment> {
-    let mut out = run(train, benches, Variant::Direct);
-    if let Some(f) = flips {
-        out.extend(run(f, benches, Variant::Flipped));
-    }
-    if let Some(c) = centers {
-        out.extend(run(train, c, Variant::Cropped));
-    }
-    out
 }
 
 /// Every offset of `train` against every benchmark video (exact, O(frames x frames)).

@@ -9,13 +9,13 @@ use napi::bindgen_prelude::{AsyncTask, BigUint64Array, Buffer, Float32Array, Int
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 use std::sync::Arc;
-use vdedup_core::frame_scan::{FrameScan, Kernel};
-use vdedup_core::matching::{exact_scan, match_variants, select_segments, verify_candidates, MatchParams, Segment, Sequence, Variant};
+use vdedup_core::frame_scan::{check_train, FrameScan, Kernel, Search};
+use vdedup_core::matching::{MatchParams, Segment, Sequence, Variant};
 use vdedup_core::window::{window_embeddings, EMBED_DIM};
 use vdedup_core::{hash_frames as core_hash_frames, FrameHash, HashOptions};
 
-fn invalid(msg: impl Into<String>) -> Error {
-    Error::new(Status::InvalidArg, msg.into())
+fn invalid(msg: impl ToString) -> Error {
+    Error::new(Status::InvalidArg, msg.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -55,7 +55,7 @@ impl Task for HashFramesTask {
     type JsValue = HashedFrames;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        core_hash_frames(&self.frames, self.width, self.height, &self.options).map_err(|e| invalid(e.to_string()))
+        core_hash_frames(&self.frames, self.width, self.height, &self.options).map_err(invalid)
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -107,7 +107,7 @@ pub fn hash_frames(frames: Buffer, width: u32, height: u32, options: Option<Hash
 // ---------------------------------------------------------------------------------------------
 // Matching
 
-/// The window rule (see vdedup_core::matching::MatchParams).
+/// The window rule (see vdedup_core::matching::MatchParams; checked there).
 #[napi(object)]
 #[derive(Clone, Copy)]
 pub struct MatchRule {
@@ -123,19 +123,7 @@ pub struct MatchRule {
 }
 
 fn to_params(rule: &MatchRule) -> Result<MatchParams> {
-    if rule.window == 0 || rule.window > 10_000 {
-        return Err(invalid(format!("window must be 1..10000, got {}", rule.window)));
-    }
-    if rule.min_window > rule.window {
-        return Err(invalid("minWindow must not exceed window"));
-    }
-    if rule.max_distance > 64 {
-        return Err(invalid(format!("maxDistance must be 0..64, got {}", rule.max_distance)));
-    }
-    if !(rule.min_fraction > 0.0 && rule.min_fraction <= 1.0 && (0.0..=1.0).contains(&rule.min_informative)) {
-        return Err(invalid("minFraction must be in (0, 1] and minInformative in [0, 1]"));
-    }
-    Ok(MatchParams {
+    let params = MatchParams {
         window: rule.window,
         min_window: rule.min_window,
         max_distance: rule.max_distance,
@@ -144,7 +132,9 @@ fn to_params(rule: &MatchRule) -> Result<MatchParams> {
         min_distinct: rule.min_distinct.unwrap_or(0),
         distinct_bits: rule.distinct_bits.unwrap_or(0),
         static_max_mean: rule.static_max_mean.unwrap_or(64.0),
-    })
+    };
+    params.validate().map_err(invalid)?;
+    Ok(params)
 }
 
 /// One training video: its hashes, optional flip hashes, and informative-frame flags (empty: all).
@@ -202,55 +192,16 @@ impl From<Segment> for MatchSegment {
     }
 }
 
-fn check_train(train: &TrainSequence) -> Result<()> {
-    let n = train.hashes.len();
-    if !train.informative.is_empty() && train.informative.len() != n {
-        return Err(invalid("train informative flags must be empty or one per frame"));
-    }
-    if train.flips.as_ref().is_some_and(|f| f.len() != n) {
-        return Err(invalid("train flip hashes must be one per frame"));
-    }
-    Ok(())
-}
-
-fn check_bench(bench: &BenchSequences) -> Result<()> {
-    let total: u64 = bench.lengths.iter().map(|&l| u64::from(l)).sum();
-    if total != bench.hashes.len() as u64 {
-        return Err(invalid(format!("bench lengths add up to {total} frames, hashes hold {}", bench.hashes.len())));
-    }
-    if !bench.informative.is_empty() && bench.informative.len() != bench.hashes.len() {
-        return Err(invalid("bench informative flags must be empty or one per frame"));
-    }
-    if bench.center_hashes.as_ref().is_some_and(|c| c.len() != bench.hashes.len()) {
-        return Err(invalid("bench center hashes must be one per frame"));
-    }
-    Ok(())
-}
-
-/// Split the concatenated bench columns into one sequence per video (`hashes` is the column to use).
-fn bench_slices<'a>(bench: &'a BenchSequences, hashes: &'a [u64]) -> Vec<Sequence<'a>> {
-    let mut at = 0usize;
-    bench
-        .lengths
-        .iter()
-        .map(|&len| {
-            let (a, b) = (at, at + len as usize);
-            at = b;
-            let info: &[u8] = if bench.informative.is_empty() { &[] } else { &bench.informative[a..b] };
-            Sequence::new(&hashes[a..b], info)
-        })
-        .collect()
-}
-
+/// How a `MatchTask` searches (vdedup_core::frame_scan::Search, with owned candidates).
 enum Mode {
+    Scan,
     Exact,
     Candidates(Vec<(u32, i64)>),
-    Scanned(Arc<FrameScan>),
 }
 
 pub struct MatchTask {
+    bench: Arc<FrameScan>,
     train: TrainSequence,
-    bench: BenchSequences,
     params: MatchParams,
     mode: Mode,
 }
@@ -261,17 +212,15 @@ impl Task for MatchTask {
     type JsValue = Vec<MatchSegment>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let benches = bench_slices(&self.bench, &self.bench.hashes);
-        let centers = self.bench.center_hashes.as_ref().map(|c| bench_slices(&self.bench, c));
         let info: &[u8] = &self.train.informative;
         let direct = Sequence::new(&self.train.hashes, info);
         let flips = self.train.flips.as_ref().map(|f| Sequence::new(f, info));
-        let segments = match_variants(&direct, flips.as_ref(), &benches, centers.as_deref(), |seq, against, variant| match &self.mode {
-            Mode::Exact => exact_scan(seq, against, &self.params, variant),
-            Mode::Candidates(c) => verify_candidates(seq, against, c, &self.params, variant),
-            Mode::Scanned(scan) => scan.match_variant(seq, against, &self.params, variant),
-        });
-        Ok(select_segments(segments))
+        let search = match &self.mode {
+            Mode::Scan => Search::Scan,
+            Mode::Exact => Search::Exact,
+            Mode::Candidates(c) => Search::Candidates(c),
+        };
+        self.bench.match_video(&direct, flips.as_ref(), &self.params, search).map_err(invalid)
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -279,38 +228,11 @@ impl Task for MatchTask {
     }
 }
 
-/// Compare one training video with every benchmark video at every alignment (exact).
-#[napi]
-pub fn exact_scan_video(train: TrainSequence, bench: BenchSequences, rule: MatchRule) -> Result<AsyncTask<MatchTask>> {
-    check_train(&train)?;
-    check_bench(&bench)?;
-    let params = to_params(&rule)?;
-    Ok(AsyncTask::new(MatchTask { train, bench, params, mode: Mode::Exact }))
-}
-
-/// Verify the alignments proposed by the index: `benchVideos[i]` at `offsets[i]` (train frame minus
-/// bench frame). Flip hashes, when given, are verified at the same candidates.
-#[napi]
-pub fn verify_video_candidates(
-    train: TrainSequence,
-    bench: BenchSequences,
-    bench_videos: Uint32Array,
-    offsets: Int32Array,
-    rule: MatchRule,
-) -> Result<AsyncTask<MatchTask>> {
-    check_train(&train)?;
-    check_bench(&bench)?;
-    if bench_videos.len() != offsets.len() {
-        return Err(invalid("benchVideos and offsets must have the same length"));
-    }
-    let params = to_params(&rule)?;
-    let candidates = bench_videos.iter().zip(offsets.iter()).map(|(&b, &o)| (b, i64::from(o))).collect();
-    Ok(AsyncTask::new(MatchTask { train, bench, params, mode: Mode::Candidates(candidates) }))
-}
-
-/// The benchmark side's frame hashes (whole-frame hashes, and center-crop hashes when the bench
-/// sequences carry them) for the exhaustive frame scan, which finds exactly the exact path's
-/// segments (see vdedup_core::frame_scan).
+/// The benchmark side, owned in Rust: its frame hashes (whole-frame hashes, and center-crop hashes
+/// when the bench sequences carry them) and informative flags. Training videos are matched against
+/// it by the exhaustive frame scan (`matchVideo`, exactly the exact path's segments; see
+/// vdedup_core::frame_scan), every alignment (`exactMatchVideo`), or given alignments
+/// (`verifyCandidates`, hnswlib's candidates for the paper preset).
 #[napi]
 pub struct BenchFrameScan {
     inner: Arc<FrameScan>,
@@ -322,24 +244,29 @@ impl BenchFrameScan {
     /// cannot run is refused.
     #[napi(constructor)]
     pub fn new(bench: BenchSequences, kernel: Option<String>) -> Result<Self> {
-        check_bench(&bench)?;
         let mut columns: Vec<&[u64]> = vec![&bench.hashes];
         columns.extend(bench.center_hashes.as_deref());
-        let mut inner = FrameScan::build(&columns, &bench.informative, &bench.lengths).map_err(|e| invalid(e.0))?;
+        let mut inner = FrameScan::build(&columns, &bench.informative, &bench.lengths).map_err(invalid)?;
         if let Some(name) = kernel {
             let k = Kernel::from_name(&name).ok_or_else(|| invalid(format!("unknown scan kernel \"{name}\" (expected avx512, avx2 or portable)")))?;
-            inner = inner.with_kernel(k).map_err(|e| invalid(e.0))?;
+            inner = inner.with_kernel(k).map_err(invalid)?;
         }
         Ok(BenchFrameScan { inner: Arc::new(inner) })
     }
 
-    /// Kept entries (frames x columns, uninformative frames left out).
+    /// Kept entries of the scan (informative frames x columns).
     #[napi(getter)]
     pub fn entries(&self) -> u32 {
         self.inner.entries() as u32
     }
 
-    /// Bytes held by the scan's arrays (outside the JS heap).
+    /// Benchmark videos held.
+    #[napi(getter)]
+    pub fn videos(&self) -> u32 {
+        self.inner.videos() as u32
+    }
+
+    /// Bytes held (outside the JS heap): the benchmark's columns and the scan's packed keys.
     #[napi(getter)]
     pub fn heap_bytes(&self) -> f64 {
         self.inner.heap_bytes() as f64
@@ -351,19 +278,39 @@ impl BenchFrameScan {
         self.inner.kernel().name()
     }
 
-    /// Match one training video against `bench` (the sequences this scan was built from).
+    fn task(&self, train: TrainSequence, rule: &MatchRule, mode: Mode) -> Result<AsyncTask<MatchTask>> {
+        let params = to_params(rule)?;
+        check_train(&train.hashes, train.flips.as_deref(), &train.informative).map_err(invalid)?;
+        Ok(AsyncTask::new(MatchTask { bench: Arc::clone(&self.inner), train, params, mode }))
+    }
+
+    /// Match one training video by the frame scan (the exact path's segments, with a fraction of its work).
     #[napi]
-    pub fn match_video(&self, train: TrainSequence, bench: BenchSequences, rule: MatchRule) -> Result<AsyncTask<MatchTask>> {
-        check_train(&train)?;
-        check_bench(&bench)?;
-        if bench.lengths.len() != self.inner.videos() || bench.hashes.len() != self.inner.frames() {
-            return Err(invalid("bench sequences differ from the ones the scan was built from"));
+    pub fn match_video(&self, train: TrainSequence, rule: MatchRule) -> Result<AsyncTask<MatchTask>> {
+        self.task(train, &rule, Mode::Scan)
+    }
+
+    /// Match one training video at every alignment with every benchmark video (exact: the reference).
+    #[napi]
+    pub fn exact_match_video(&self, train: TrainSequence, rule: MatchRule) -> Result<AsyncTask<MatchTask>> {
+        self.task(train, &rule, Mode::Exact)
+    }
+
+    /// Verify the alignments proposed by an index: `benchVideos[i]` at `offsets[i]` (train frame minus
+    /// bench frame). Flip hashes, when given, are verified at the same candidates.
+    #[napi]
+    pub fn verify_candidates(
+        &self,
+        train: TrainSequence,
+        bench_videos: Uint32Array,
+        offsets: Int32Array,
+        rule: MatchRule,
+    ) -> Result<AsyncTask<MatchTask>> {
+        if bench_videos.len() != offsets.len() {
+            return Err(invalid("benchVideos and offsets must have the same length"));
         }
-        if bench.center_hashes.is_some() != (self.inner.columns() == 2) {
-            return Err(invalid("bench center hashes must be given exactly when the scan was built with them"));
-        }
-        let params = to_params(&rule)?;
-        Ok(AsyncTask::new(MatchTask { train, bench, params, mode: Mode::Scanned(Arc::clone(&self.inner)) }))
+        let candidates = bench_videos.iter().zip(offsets.iter()).map(|(&b, &o)| (b, i64::from(o))).collect();
+        self.task(train, &rule, Mode::Candidates(candidates))
     }
 }
 
@@ -378,9 +325,7 @@ pub struct WindowVectors {
 /// Embeddings of a video's windows for the approximate index (fast: synchronous).
 #[napi]
 pub fn window_vectors(hashes: BigUint64Array, informative: Uint8Array, rule: MatchRule, stride: u32) -> Result<WindowVectors> {
-    if !informative.is_empty() && informative.len() != hashes.len() {
-        return Err(invalid("informative flags must be empty or one per frame"));
-    }
+    check_train(&hashes, None, &informative).map_err(invalid)?;
     let params = to_params(&rule)?;
     let (vectors, starts) = window_embeddings(&Sequence::new(&hashes, &informative), &params, stride as usize);
     Ok(WindowVectors { vectors: vectors.into(), starts: starts.into(), dim: EMBED_DIM as u32 })

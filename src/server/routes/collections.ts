@@ -7,12 +7,12 @@ import { ApiError } from '../errors.js';
 import { discardUploads, receiveVideos, resolveUnderRoots, screenVideo } from '../inputs.js';
 import { viewJob } from '../jobs-view.js';
 import { errorResponses, WaitQuery } from '../schemas.js';
-import { checkCollectionName } from '../../decontam/collections.js';
+import { checkCollectionName } from '../../service/collections.js';
 import { readVideoSource } from '../../decontam/inputs.js';
-import { youtubeIdFromFileName } from '../../decontam/youtube-id.js';
+import { youtubeIdFromFileName } from '../../media/youtube-id.js';
 import { fingerprintKey } from '../../fingerprint/cached.js';
 import { isVdedupError } from '../../errors.js';
-import type { VideoRef } from '../../queue/jobs.js';
+import type { VideoRef } from '../../service/jobs.js';
 
 /** Videos one request may add (uploads or paths); a whole benchmark comes through `source`. */
 const MAX_VIDEOS_PER_REQUEST = 100;

@@ -7,7 +7,7 @@ import { answerJob } from '../jobs-view.js';
 import { errorResponses, WaitQuery } from '../schemas.js';
 import { intOption, selectionFromOptions } from '../../frames/plan.js';
 import type { Fit, ImageFormat } from '../../frames/extract.js';
-import type { FramesJob } from '../../queue/jobs.js';
+import type { FramesJob } from '../../service/jobs.js';
 
 const num = Type.Union([Type.Number(), Type.String()]);
 

@@ -7,8 +7,8 @@ import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
 import { findJob, viewJob, withState } from '../jobs-view.js';
 import { errorResponses } from '../schemas.js';
-import { framesDir } from '../../queue/processors.js';
-import type { FramesResult } from '../../queue/jobs.js';
+import { framesDir } from '../../service/paths.js';
+import type { FramesResult } from '../../service/jobs.js';
 
 const CONTENT_TYPES: Record<string, string> = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
 

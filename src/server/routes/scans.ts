@@ -9,8 +9,8 @@ import { findJob, withState } from '../jobs-view.js';
 import { errorResponses, PresetName } from '../schemas.js';
 import { presetByName } from '../../decontam/presets.js';
 import { reportToCsv, reportToHtml, scansToHtml, type ScanListItem } from '../../decontam/report-format.js';
-import { errorOfJob, stripFile } from '../../queue/processors.js';
-import { COLLECTION_PREFIX, type ScanJob, type ScanResult } from '../../queue/jobs.js';
+import { COLLECTION_PREFIX, errorOfJob, type ScanJob, type ScanResult } from '../../service/jobs.js';
+import { stripFile } from '../../service/paths.js';
 
 const ScanBody = Type.Object({
   train: Type.String({ description: 'training corpus: directory or JSONL manifest under VDEDUP_ROOTS, or collection:<name> (fingerprinted already)' }),
@@ -169,7 +169,7 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
         summary: 'The scan report: JSON (as `vdedup scan --out`), CSV or a self-contained HTML page',
         params: Type.Object({ id: Type.String() }),
         querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('html')])) }),
-        response: { 200: Type.Unknown({ description: 'report JSON (see DESIGN §2), text/csv, or text/html' }), ...errorResponses(401, 404, 409, 503) },
+        response: { 200: Type.Unknown({ description: 'the report JSON (as `vdedup scan --out` writes it), text/csv, or text/html' }), ...errorResponses(401, 404, 409, 503) },
       },
     },
     async (request, reply) => {

@@ -1,0 +1,45 @@
+import type { VideoItem } from './inputs.js';
+import type { BenchMatcher } from './matcher.js';
+import { mapLimit } from './pool.js';
+import { fingerprintOne, type FingerprintSource, type SideVideo } from './scan-sides.js';
+import { emptyTally, evidenceOf, scanErrorOf, toMatch, type Match, type ScanError, type Tally } from './scan-report.js';
+
+/**
+ * Stage 2 of a scan: every training video against the benchmark side. Training fingerprints are
+ * made (or read) and matched one video at a time, `concurrency` at once, and not kept: memory stays
+ * bounded by the benchmark side whatever the corpus size.
+ */
+export interface MatchedSide {
+  matches: Match[];
+  errors: ScanError[];
+  tally: Tally;
+}
+
+export async function matchTrainSide(
+  matcher: BenchMatcher,
+  bench: SideVideo[],
+  items: VideoItem[],
+  source: FingerprintSource,
+  options: { concurrency: number; onProgress?: (done: number, total: number, tally: Tally) => void },
+): Promise<MatchedSide> {
+  const matches: Match[] = [];
+  const errors: ScanError[] = [];
+  const tally = emptyTally();
+  let done = 0;
+  options.onProgress?.(0, items.length, tally);
+  await mapLimit(items, options.concurrency, async (item) => {
+    const fp = await fingerprintOne(source, 'train', item, tally, errors);
+    try {
+      if (fp === undefined || bench.length === 0) return;
+      for (const s of await matcher.match(fp)) {
+        const b = bench[s.benchVideo]!;
+        matches.push({ ...toMatch(item, b.item, s, fp.fps), evidence: evidenceOf(fp, b.fp, s, matcher.preset) });
+      }
+    } catch (err) {
+      errors.push(scanErrorOf('train', item, err));
+    } finally {
+      options.onProgress?.(++done, items.length, tally);
+    }
+  });
+  return { matches, errors, tally };
+}

@@ -1,0 +1,177 @@
+import type { VideoItem, VideoSource } from './inputs.js';
+import type { Preset } from './presets.js';
+import type { Fingerprint } from '../fingerprint/fingerprint.js';
+import type { MatchSegment } from '../native/binding.js';
+import { isVdedupError } from '../errors.js';
+
+/** Stage 3 of a scan (and the types every stage shares): matches and errors become the report. */
+
+export type Side = 'train' | 'bench';
+
+export interface Match {
+  train: string;
+  bench: string;
+  reason: 'youtube-id' | 'near-duplicate';
+  /** Seconds; null for a YouTube-ID match (decided without decoding). */
+  trainStart: number | null;
+  trainEnd: number | null;
+  benchStart: number | null;
+  benchEnd: number | null;
+  /** Matching frames in the best window, and that window's length in frames. */
+  matchedFrames: number | null;
+  windowFrames: number | null;
+  /** Mean Hamming distance over the matching frames of the best window. */
+  meanDistance: number | null;
+  /** The training video is a mirrored copy. */
+  flipped?: boolean;
+  /** The training video is a copy cropped at the edges. */
+  cropped?: boolean;
+  youtubeId?: string;
+  youtubeIdSource?: string;
+  /** Absolute paths (for evidence rendering; absent for ID-only benchmark entries). */
+  trainPath?: string;
+  benchPath?: string;
+  /** The best window's aligned frame pairs: times in seconds and Hamming distance of each pair. */
+  evidence?: { trainTimes: number[]; benchTimes: number[]; distances: number[]; maxDistance: number };
+}
+
+export interface ScanError {
+  side: Side;
+  video: string;
+  code: string;
+  message: string;
+}
+
+export interface ScanStats {
+  trainVideos: number;
+  benchVideos: number;
+  /** Frames decoded and hashed in this run (0 when every fingerprint came from the store). */
+  framesHashed: number;
+  seconds: number;
+  preset: string;
+  exact: boolean;
+  decodedVideos: number;
+  storedVideos: number;
+  youtubeIdMatches: number;
+  nearDuplicateMatches: number;
+  errors: number;
+  /** 20-s windows the benchmark side holds (with their center-crop twins when crops are matched). */
+  benchWindows: number;
+}
+
+export interface ScanReport {
+  matches: Match[];
+  removed: string[];
+  errors: ScanError[];
+  /** Incomplete inputs worth knowing about (partial benchmark caches, unextracted archives). */
+  warnings: string[];
+  stats: ScanStats;
+  train: string;
+  bench: string;
+  rule: Preset;
+}
+
+/** How many videos a stage decoded (and their frames) or read from the store. */
+export interface Tally {
+  decodedVideos: number;
+  storedVideos: number;
+  framesHashed: number;
+}
+
+export const emptyTally = (): Tally => ({ decodedVideos: 0, storedVideos: 0, framesHashed: 0 });
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+function popcount(x: bigint): number {
+  let n = 0;
+  for (; x !== 0n; x &= x - 1n) n++;
+  return n;
+}
+
+/** Aligned pairs of the best window, compared through the same hashes as the matcher used. */
+export function evidenceOf(train: Fingerprint, bench: Fingerprint, s: MatchSegment, preset: Preset): NonNullable<Match['evidence']> {
+  const th = s.flipped ? train.flips : preset.trimBorders ? train.hashes : train.rawHashes;
+  const bh = s.cropped ? bench.centerHashes : preset.trimBorders ? bench.hashes : bench.rawHashes;
+  const e: NonNullable<Match['evidence']> = { trainTimes: [], benchTimes: [], distances: [], maxDistance: preset.rule.maxDistance };
+  for (let k = 0; k < s.windowFrames; k++) {
+    const ti = s.bestTrainStart + k;
+    const bi = ti - s.offset;
+    if (ti >= th.length || bi < 0 || bi >= bh.length) continue;
+    e.trainTimes.push(ti / train.fps);
+    e.benchTimes.push(bi / bench.fps);
+    e.distances.push(popcount(th[ti]! ^ bh[bi]!));
+  }
+  return e;
+}
+
+/** A near-duplicate segment as a report match, times in seconds. */
+export function toMatch(train: Pick<VideoItem, 'id' | 'path'>, bench: Pick<VideoItem, 'id' | 'path'>, s: MatchSegment, fps: number): Match {
+  return {
+    train: train.id,
+    bench: bench.id,
+    reason: 'near-duplicate',
+    trainStart: s.trainStart / fps,
+    trainEnd: s.trainEnd / fps,
+    benchStart: s.benchStart / fps,
+    benchEnd: s.benchEnd / fps,
+    matchedFrames: s.matchedFrames,
+    windowFrames: s.windowFrames,
+    meanDistance: round1(s.meanDistance),
+    ...(s.flipped ? { flipped: true } : {}),
+    ...(s.cropped ? { cropped: true } : {}),
+    ...(train.path === undefined ? {} : { trainPath: train.path }),
+    ...(bench.path === undefined ? {} : { benchPath: bench.path }),
+  };
+}
+
+/** A failure to read one video, as the report lists it. */
+export function scanErrorOf(side: Side, item: VideoItem, err: unknown): ScanError {
+  if (isVdedupError(err)) return { side, video: item.id, code: err.code, message: err.message };
+  return { side, video: item.id, code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+}
+
+export interface ReportInputs {
+  train: VideoSource;
+  bench: VideoSource;
+  preset: Preset;
+  exact: boolean;
+  matches: Match[];
+  errors: ScanError[];
+  /** Decoding done by both sides' stages. */
+  tally: Tally;
+  benchWindows: number;
+  seconds: number;
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The report: matches in a stable order, the unique training videos to remove, and the counts. */
+export function buildReport(r: ReportInputs): ScanReport {
+  const matches = [...r.matches].sort(
+    (a, b) => compareText(a.train, b.train) || compareText(a.bench, b.bench) || (a.trainStart ?? -1) - (b.trainStart ?? -1),
+  );
+  const errors = [...r.errors].sort((a, b) => (a.side + a.video < b.side + b.video ? -1 : 1));
+  return {
+    matches,
+    removed: [...new Set(matches.map((m) => m.train))].sort(),
+    errors,
+    warnings: [...r.train.warnings, ...r.bench.warnings],
+    stats: {
+      trainVideos: r.train.items.length,
+      benchVideos: r.bench.items.length,
+      framesHashed: r.tally.framesHashed,
+      seconds: Math.round(r.seconds * 100) / 100,
+      preset: r.preset.name,
+      exact: r.exact,
+      decodedVideos: r.tally.decodedVideos,
+      storedVideos: r.tally.storedVideos,
+      youtubeIdMatches: matches.filter((m) => m.reason === 'youtube-id').length,
+      nearDuplicateMatches: matches.filter((m) => m.reason === 'near-duplicate').length,
+      errors: errors.length,
+      benchWindows: r.benchWindows,
+    },
+    train: r.train.spec,
+    bench: r.bench.spec,
+    rule: r.preset,
+  };
+}
