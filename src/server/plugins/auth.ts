@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
-import { ApiError } from './errors.js';
+import fp from 'fastify-plugin';
+import { ApiError } from '../errors.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -17,8 +17,10 @@ const OPEN = [/^\/health(\?|$)/, /^\/docs(\/|\?|$)/];
  * HTTP Basic (any user, the key as password) is accepted too, so a browser can open the pages
  * (queue dashboard, scans list, HTML reports): pages and the dashboard ask for it on a 401.
  */
-export function registerAuth(app: FastifyInstance, apiKey: string | undefined): void {
-  if (apiKey === undefined) return;
+export default fp<{ apiKey: string | undefined }>(
+  async (app, opts) => {
+    const apiKey = opts.apiKey;
+    if (apiKey === undefined) return;
   // preParsing, not onRequest: route-level onRequest hooks (the rate limiter's) run first, so
   // requests with wrong keys are counted too; a body is still not read before the key is checked.
   app.addHook('preParsing', async (request, reply, payload) => {
@@ -33,4 +35,6 @@ export function registerAuth(app: FastifyInstance, apiKey: string | undefined): 
     if (isPage) void reply.header('www-authenticate', 'Basic realm="vdedup"');
     throw new ApiError(401, 'UNAUTHORIZED', header === '' ? 'missing Authorization: Bearer <key>' : 'wrong API key');
   });
-}
+  },
+  { name: 'vdedup-auth' },
+);
