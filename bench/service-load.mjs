@@ -134,7 +134,10 @@ async function burst(url, files) {
       try {
         const r = await fetch(`${url}/v1/check?wait=300`, { method: 'POST', body, signal });
         const json = await r.json();
-        return { ok: r.status === 200 && json.state === 'completed', matched: json.result?.matched, status: r.status, ms: performance.now() - t0 };
+        const ok = r.status === 200 && json.state === 'completed';
+        // What went wrong, for the figures: the status and the error code (e.g. 422 TIMEOUT).
+        const status = ok ? r.status : [r.status, json.error?.code ?? json.state].filter(Boolean).join(' ');
+        return { ok, matched: json.result?.matched, status, ms: performance.now() - t0 };
       } catch (err) {
         return { ok: false, status: String(err?.name ?? err), ms: performance.now() - t0 };
       }
