@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Fit, ImageFormat, Strategy } from '../frames/extract.js';
 import { intOption as int, selectionFromOptions } from '../frames/plan.js';
-import { runCommand } from './output.js';
+import { runCommand, usage } from './output.js';
 
 interface FramesCliOptions {
   fps?: string;
@@ -43,15 +43,16 @@ export function registerFrames(program: Command, setExit: (code: number) => void
     .action((video: string, o: FramesCliOptions) =>
       runCommand(setExit, async ({ signal, progress }) => {
         // sharp is loaded on use (~150 ms): other commands should not pay for it.
-        const [{ extractFrames }, { writeContactSheet }] = await Promise.all([import('../frames/extract.js'), import('../frames/contact-sheet.js')]);
+        const [{ checkOutputOptions, extractFrames }, { writeContactSheet }] = await Promise.all([import('../frames/extract.js'), import('../frames/contact-sheet.js')]);
+        // Flag values are checked before the video is opened: a bad one is a usage error (exit 2).
+        const flags = usage(() => {
+          const output = { format: o.format, width: int('width', o.width), height: int('height', o.height), fit: o.fit, quality: int('quality', o.quality) };
+          checkOutputOptions(output);
+          return { selection: selectionFromOptions(o), ...output };
+        });
         const manifest = await extractFrames(video, {
-          selection: selectionFromOptions(o),
+          ...flags,
           outDir: o.out,
-          format: o.format,
-          width: int('width', o.width),
-          height: int('height', o.height),
-          fit: o.fit,
-          quality: int('quality', o.quality),
           strategy: o.strategy,
           fast: o.fast === true,
           signal,

@@ -1,7 +1,29 @@
 import { isVdedupError } from '../errors.js';
 
-/** One line on stderr for any failure; exit code 1. Internal bugs keep their stack for reports. */
+/** The command line itself is wrong (a flag's value, a missing choice): exit code 2, as for commander's own checks. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Read flags through `parse`: a value it refuses (INVALID_ARGUMENT) is a usage error. */
+export function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (isVdedupError(err) && err.code === 'INVALID_ARGUMENT') throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** One line on stderr for any failure; exit code 1 (2 for a usage error). Internal bugs keep their stack for reports. */
 export function reportFailure(err: unknown): number {
+  if (err instanceof UsageError) {
+    process.stderr.write(`vdedup: ${err.message} (run vdedup --help for usage)\n`);
+    return 2;
+  }
   if (isVdedupError(err)) {
     process.stderr.write(`vdedup: ${err.oneLine()}\n`);
     return 1;

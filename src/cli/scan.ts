@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import type { ScanProgress } from '../decontam/scan.js';
-import { runCommand } from './output.js';
+import { runCommand, UsageError } from './output.js';
 
 interface ScanCliOptions {
   train: string;
@@ -50,7 +50,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
         ]);
         const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
         if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
-          throw new Error(`--concurrency must be a positive integer, got ${opts.concurrency}`);
+          throw new UsageError(`--concurrency must be a positive integer, got ${opts.concurrency}`);
         }
         const report = await runScan({
           train: opts.train,

@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
-import { VdedupError } from '../errors.js';
 import { QUEUE_NAMES, type QueueName } from '../service/jobs.js';
 import { loadConfig, type ServiceConfig } from '../service/config.js';
-import { reportFailure } from './output.js';
+import { reportFailure, UsageError } from './output.js';
 
 function parseQueues(text: string | undefined): QueueName[] {
   if (text === undefined) return [...QUEUE_NAMES];
   const names = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const n of names) {
-    if (!(QUEUE_NAMES as readonly string[]).includes(n)) throw new VdedupError('INVALID_ARGUMENT', `unknown queue "${n}" (queues: ${QUEUE_NAMES.join(', ')})`);
+    if (!(QUEUE_NAMES as readonly string[]).includes(n)) throw new UsageError(`unknown queue "${n}" (queues: ${QUEUE_NAMES.join(', ')})`);
   }
   return names as QueueName[];
 }

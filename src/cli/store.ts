@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { FingerprintStore } from '../fingerprint/store.js';
-import { reportFailure } from './output.js';
+import { reportFailure, UsageError } from './output.js';
 
 /** "30d", "12h", "90m", "0" -> milliseconds. */
 export function parseAge(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/.exec(text.trim());
-  if (m === null) throw new Error(`--older-than: "${text}" is not an age like 30d, 12h, 90m or 0`);
+  if (m === null) throw new UsageError(`--older-than: "${text}" is not an age like 30d, 12h, 90m or 0`);
   const unit = { '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
   return Number(m[1]) * unit;
 }

@@ -93,7 +93,8 @@ function scaleFilter(o: OutputOptions): string | undefined {
   return w !== undefined ? `scale=${w}:-2` : `scale=-2:${h}`;
 }
 
-function validateOutput(o: OutputOptions): void {
+/** Refuse output options out of range (format, sizes, quality, fit) before any decoding. */
+export function checkOutputOptions(o: OutputOptions): void {
   if (o.format !== undefined && !FORMATS.includes(o.format)) {
     throw new VdedupError('INVALID_ARGUMENT', `unknown image format "${o.format}" (expected ${FORMATS.join(', ')})`);
   }
@@ -184,7 +185,7 @@ function fileName(f: PlannedFrame, format: ImageFormat): string {
  * the video's length. Writes the images and `frames.json` into `outDir`.
  */
 export async function extractFrames(video: string, o: ExtractOptions): Promise<FramesManifest> {
-  validateOutput(o);
+  checkOutputOptions(o);
   const format = o.format ?? 'jpg';
   const probe: ProbeResult = await probeVideo(video, { signal: o.signal });
   const frameRate = probe.video.fps ?? 25;

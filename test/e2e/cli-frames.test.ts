@@ -21,14 +21,17 @@ describe('vdedup frames (real CLI)', () => {
   });
 
   it.each([
-    [['--at', '30'], /at or after the end of the video/],
-    [['--at', 'soon'], /"soon" is not a timestamp/],
-    [['--count', '0'], /count must be a positive integer/],
-    [['--count', '5', '--fps', '1'], /exactly one of --fps, --count, --at, --random/],
-    [['--fps', 'fast'], /fps must be a positive number/],
-  ])('%j: one-line error, exit 1', async (args, msg) => {
+    // The video is too short for the time asked: the job could not be done (exit 1).
+    [['--at', '30'], 1, /at or after the end of the video/],
+    // The command line itself is wrong: usage errors (exit 2).
+    [['--at', 'soon'], 2, /"soon" is not a timestamp/],
+    [['--count', '0'], 2, /count must be a positive integer/],
+    [['--count', '5', '--fps', '1'], 2, /exactly one of --fps, --count, --at, --random/],
+    [['--fps', 'fast'], 2, /fps must be a positive number/],
+    [['--count', '2', '--width', '5'], 2, /width must be an integer from 16 to 8192/],
+  ])('%j: exit %i, with a one-line error', async (args, code, msg) => {
     const r = await runCli(['frames', clip('testsrc2.mp4'), ...args, '--out', '/tmp/vdedup-never-written']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(code);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(msg);
   });

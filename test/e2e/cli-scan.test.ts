@@ -166,4 +166,11 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/\/no\/such\/dir: no such file or directory/);
   });
+
+  it('a bad flag value is a usage error: one line, exit 2', async () => {
+    const r = await runCli(['scan', '--train', train, '--bench', bench, '--out', '/tmp/x.json', '--concurrency', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--concurrency must be a positive integer, got 0/);
+  });
 });
