@@ -40,6 +40,11 @@ export interface BenchSequences {
   centerHashes?: BigUint64Array
   informative: Uint8Array
   lengths: Uint32Array
+  /**
+   * The benchmark video each sequence belongs to, one per length (the sub-second phases of one
+   * video are sequences of their own); absent: every sequence is its own video.
+   */
+  groups?: Uint32Array
 }
 
 /** Column-wise results: element i of each array belongs to frame i. */

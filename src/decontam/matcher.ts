@@ -1,10 +1,37 @@
 import { WindowIndex } from '../index/window-index.js';
 import { native, type BenchFrameScan, type BenchSequences, type MatchSegment, type TrainSequence } from '../native/binding.js';
-import type { Fingerprint } from '../fingerprint/fingerprint.js';
+import { atOneFps, subsample, type Fingerprint } from '../fingerprint/fingerprint.js';
 import type { HnswRetrieval, Preset } from './presets.js';
 
 /** The columns of a fingerprint the matcher reads (a stored Fingerprint has them all). */
-export type MatchableFingerprint = Pick<Fingerprint, 'hashes' | 'rawHashes' | 'flips' | 'centerHashes' | 'quality'>;
+export type MatchableFingerprint = Pick<Fingerprint, 'hashes' | 'rawHashes' | 'flips' | 'centerHashes' | 'quality'> & {
+  /** Samples per second (absent: 1). A benchmark fingerprint at P fps is matched as P phases. */
+  fps?: number;
+};
+
+/**
+ * A matched segment, `benchVideo` indexing the benchmark fingerprints given to the matcher.
+ * Frame numbers count 1 fps samples; `benchPhase` (seconds, below 1) is where the benchmark
+ * samples of the matched phase start: bench frame k is at k + benchPhase seconds.
+ */
+export type BenchSegment = MatchSegment & { benchPhase: number };
+
+/** Phases a benchmark fingerprint is matched at: its own samples per second, at most the preset's. */
+function phasesOf(fp: MatchableFingerprint, preset: Preset): number {
+  const fps = fp.fps ?? 1;
+  // A fingerprint taken at more samples per second than the preset asks for is matched at the
+  // preset's phases when its rate is a multiple of them, else at 1 fps (phase 0 is the 1 fps sample).
+  return fps % preset.benchPhases === 0 ? preset.benchPhases : 1;
+}
+
+/** Phase `j` of `phases` of a fingerprint taken at `fp.fps` samples per second, as a 1 fps sequence. */
+function phase(fp: MatchableFingerprint, j: number, phases: number): MatchableFingerprint {
+  const fps = fp.fps ?? 1;
+  const step = fps;
+  const first = j * (fps / phases);
+  if (step === 1) return fp;
+  return subsample(fp as Fingerprint, first, step);
+}
 
 /** What the matcher sees of a fingerprint under a preset: which hashes, which frames count. */
 export function sequenceOf(fp: MatchableFingerprint, preset: Preset): TrainSequence {
@@ -136,21 +163,36 @@ export class BenchMatcher {
   readonly windows: number;
   private readonly bench: BenchFrameScan;
   private readonly hnsw: HnswCandidates | undefined;
+  /** Per benchmark sequence: its video, and the start of its phase in seconds. */
+  private readonly groups: number[];
+  private readonly phaseSeconds: number[] = [];
 
   constructor(fingerprints: MatchableFingerprint[], preset: Preset, options: BenchMatcherOptions = {}) {
     this.preset = preset;
     this.exact = options.exact === true;
     this.videos = fingerprints.length;
-    const seqs = fingerprints.map((fp) => sequenceOf(fp, preset));
+    // Each benchmark fingerprint becomes one 1 fps sequence per phase, grouped as its video.
+    const phased: MatchableFingerprint[] = [];
+    const groups: number[] = [];
+    fingerprints.forEach((fp, video) => {
+      const phases = phasesOf(fp, preset);
+      for (let j = 0; j < phases; j++) {
+        phased.push(phase(fp, j, phases));
+        groups.push(video);
+        this.phaseSeconds.push(j / phases);
+      }
+    });
+    this.groups = groups;
+    const seqs = phased.map((fp) => sequenceOf(fp, preset));
     const w = preset.rule.window;
     this.windows = seqs.reduce((n, s) => n + Math.max(0, s.hashes.length - w + 1), 0) * (preset.matchCrops ? 2 : 1);
-    const columns = concatBench(fingerprints, seqs, preset);
+    const columns = { ...concatBench(phased, seqs, preset), groups: Uint32Array.from(groups) };
     const kernel = options.scanKernel ?? process.env.VDEDUP_SCAN_KERNEL;
     const binding = native();
     this.bench = kernel ? new binding.BenchFrameScan(columns, kernel) : new binding.BenchFrameScan(columns);
     if (!this.exact && preset.retrieval === 'hnsw') {
       if (preset.hnsw === undefined) throw new Error(`preset ${preset.name}: retrieval 'hnsw' needs its hnsw settings`);
-      this.hnsw = new HnswCandidates(fingerprints, seqs, columns.lengths, preset, preset.hnsw);
+      this.hnsw = new HnswCandidates(phased, seqs, columns.lengths, preset, preset.hnsw);
     }
   }
 
@@ -164,10 +206,17 @@ export class BenchMatcher {
     return this.bench.kernel;
   }
 
-  /** Segments of `train` that match benchmark videos (`benchVideo` indexes the constructor's list). */
-  async match(train: MatchableFingerprint): Promise<MatchSegment[]> {
-    const seq = sequenceOf(train, this.preset);
+  /**
+   * Segments of `train` (matched at 1 fps: a fingerprint taken at more samples per second is
+   * reduced to its 1 fps frames) that match benchmark videos.
+   */
+  async match(train: MatchableFingerprint): Promise<BenchSegment[]> {
+    const seq = sequenceOf((train.fps ?? 1) === 1 ? train : atOneFps(train as Fingerprint), this.preset);
     if (this.videos === 0 || seq.hashes.length === 0) return [];
+    return (await this.segments(seq)).map((s) => ({ ...s, benchVideo: this.groups[s.benchVideo]!, benchPhase: this.phaseSeconds[s.benchVideo]! }));
+  }
+
+  private async segments(seq: TrainSequence): Promise<MatchSegment[]> {
     const rule = this.preset.rule;
     if (this.exact) return this.bench.exactMatchVideo(seq, rule);
     if (this.hnsw === undefined) return this.bench.matchVideo(seq, rule);

@@ -20,6 +20,12 @@ export interface Preset {
   /** Frames whose quality is below this never count as matching evidence (0: every frame counts). */
   minQuality: number;
   /**
+   * Samples per second of the benchmark side (training videos stay at 1 fps): P phases, so every
+   * training frame meets a benchmark frame at most 1/(2P) s away whatever the copy's sub-second
+   * start. 1: the paper's 1 fps on both sides.
+   */
+  benchPhases: number;
+  /**
    * How candidate alignments are found before verification: 'scan', every second training frame
    * against every benchmark frame hash, verifying each alignment with enough close frames that a
    * window on it could match (crates/core/src/frame_scan.rs: exactly the exact path's results), or
@@ -57,6 +63,7 @@ export const PAPER: Preset = {
   matchFlips: false,
   matchCrops: false,
   minQuality: 0,
+  benchPhases: 1,
   retrieval: 'hnsw',
   hnsw: { topK: 10, candidateRadius: 0, offsetSlack: 0, verifyWholeVideos: false },
 };
@@ -81,6 +88,7 @@ export const DEFAULT: Preset = {
   matchFlips: true,
   matchCrops: true,
   minQuality: 1.5,
+  benchPhases: 4,
   retrieval: 'scan',
 };
 

@@ -28,12 +28,13 @@ export async function matchTrainSide(
   let done = 0;
   options.onProgress?.(0, items.length, tally);
   await mapLimit(items, options.concurrency, async (item) => {
-    const fp = await fingerprintOne(source, 'train', item, tally, errors);
+    // Training videos are matched at 1 fps (the benchmark side holds the sub-second phases).
+    const fp = await fingerprintOne(source, 'train', item, 1, tally, errors);
     try {
       if (fp === undefined || bench.length === 0) return;
       for (const s of await matcher.match(fp)) {
         const b = bench[s.benchVideo]!;
-        matches.push({ ...toMatch(item, b.item, s, fp.fps), evidence: evidenceOf(fp, b.fp, s, matcher.preset) });
+        matches.push({ ...toMatch(item, b.item, s), evidence: evidenceOf(fp, b.fp, s, matcher.preset) });
       }
     } catch (err) {
       errors.push(scanErrorOf('train', item, err));

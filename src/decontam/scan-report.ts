@@ -88,32 +88,43 @@ function popcount(x: bigint): number {
   return n;
 }
 
+/**
+ * A matched segment: frame numbers count 1 fps samples of both sides; the benchmark's matched
+ * samples start `benchPhase` seconds into each second (its sub-second phase; 0 at 1 fps).
+ */
+export type SegmentAt = MatchSegment & { benchPhase?: number };
+
 /** Aligned pairs of the best window, compared through the same hashes as the matcher used. */
-export function evidenceOf(train: Fingerprint, bench: Fingerprint, s: MatchSegment, preset: Preset): NonNullable<Match['evidence']> {
+export function evidenceOf(train: Fingerprint, bench: Fingerprint, s: SegmentAt, preset: Preset): NonNullable<Match['evidence']> {
   const th = s.flipped ? train.flips : preset.trimBorders ? train.hashes : train.rawHashes;
   const bh = s.cropped ? bench.centerHashes : preset.trimBorders ? bench.hashes : bench.rawHashes;
+  const phase = s.benchPhase ?? 0;
   const e: NonNullable<Match['evidence']> = { trainTimes: [], benchTimes: [], distances: [], maxDistance: preset.rule.maxDistance };
   for (let k = 0; k < s.windowFrames; k++) {
-    const ti = s.bestTrainStart + k;
-    const bi = ti - s.offset;
+    const t = s.bestTrainStart + k; // seconds: training frames are matched at 1 fps
+    const b = t - s.offset + phase;
+    // Sample index in each fingerprint (either may hold several samples per second).
+    const ti = Math.round(t * train.fps);
+    const bi = Math.round(b * bench.fps);
     if (ti >= th.length || bi < 0 || bi >= bh.length) continue;
-    e.trainTimes.push(ti / train.fps);
-    e.benchTimes.push(bi / bench.fps);
+    e.trainTimes.push(t);
+    e.benchTimes.push(b);
     e.distances.push(popcount(th[ti]! ^ bh[bi]!));
   }
   return e;
 }
 
-/** A near-duplicate segment as a report match, times in seconds. */
-export function toMatch(train: Pick<VideoItem, 'id' | 'path'>, bench: Pick<VideoItem, 'id' | 'path'>, s: MatchSegment, fps: number): Match {
+/** A near-duplicate segment as a report match, times in seconds (the benchmark's to its sub-second phase). */
+export function toMatch(train: Pick<VideoItem, 'id' | 'path'>, bench: Pick<VideoItem, 'id' | 'path'>, s: SegmentAt): Match {
+  const phase = s.benchPhase ?? 0;
   return {
     train: train.id,
     bench: bench.id,
     reason: 'near-duplicate',
-    trainStart: s.trainStart / fps,
-    trainEnd: s.trainEnd / fps,
-    benchStart: s.benchStart / fps,
-    benchEnd: s.benchEnd / fps,
+    trainStart: s.trainStart,
+    trainEnd: s.trainEnd,
+    benchStart: s.benchStart + phase,
+    benchEnd: s.benchEnd + phase,
     matchedFrames: s.matchedFrames,
     windowFrames: s.windowFrames,
     meanDistance: round1(s.meanDistance),

@@ -20,12 +20,13 @@ export type FingerprintOutcome =
   | { error: { code: string; message: string } };
 
 /**
- * How a scan gets a video's fingerprint. The CLI decodes through the fingerprint store
+ * How a scan gets a video's fingerprint, at `fps` samples per second (1 for training videos; the
+ * benchmark side takes its preset's phases). The CLI decodes through the fingerprint store
  * (`storeSource`); a service scan reads what its child jobs fingerprinted. A video that cannot be
  * read is an `error` outcome (listed in the report); a throw stops the whole scan (a store that
  * cannot be written, an abort).
  */
-export type FingerprintSource = (side: Side, item: VideoItem) => Promise<FingerprintOutcome>;
+export type FingerprintSource = (side: Side, item: VideoItem, fps: number) => Promise<FingerprintOutcome>;
 
 /**
  * Exact re-uploads: every training video whose YouTube ID equals a benchmark video's, matched
@@ -66,8 +67,15 @@ export function youtubeIdMatches(train: VideoItem[], bench: VideoItem[]): { matc
 }
 
 /** One fingerprint through `source`, counted into `tally`; an error outcome goes to `errors`. */
-export async function fingerprintOne(source: FingerprintSource, side: Side, item: VideoItem, tally: Tally, errors: ScanError[]): Promise<Fingerprint | undefined> {
-  const outcome = await source(side, item);
+export async function fingerprintOne(
+  source: FingerprintSource,
+  side: Side,
+  item: VideoItem,
+  fps: number,
+  tally: Tally,
+  errors: ScanError[],
+): Promise<Fingerprint | undefined> {
+  const outcome = await source(side, item, fps);
   if ('error' in outcome) {
     errors.push({ side, video: item.id, ...outcome.error });
     return undefined;
@@ -91,7 +99,7 @@ export async function fingerprintSide(
   side: Side,
   items: VideoItem[],
   source: FingerprintSource,
-  options: { concurrency: number; onProgress?: (done: number, total: number, tally: Tally) => void },
+  options: { fps: number; concurrency: number; onProgress?: (done: number, total: number, tally: Tally) => void },
 ): Promise<FingerprintedSide> {
   const tally = emptyTally();
   const errors: ScanError[] = [];
@@ -99,7 +107,7 @@ export async function fingerprintSide(
   options.onProgress?.(0, items.length, tally);
   const fps = await mapLimit(items, options.concurrency, async (item) => {
     try {
-      return await fingerprintOne(source, side, item, tally, errors);
+      return await fingerprintOne(source, side, item, options.fps, tally, errors);
     } finally {
       options.onProgress?.(++done, items.length, tally);
     }
@@ -121,11 +129,11 @@ export function storeSource(
   store: FingerprintStore,
   options: { threads: number; fastDecode?: 'train' | 'all' | undefined; signal?: AbortSignal | undefined },
 ): FingerprintSource {
-  return async (side, item) => {
+  return async (side, item, fps) => {
     if (item.path === undefined) return { error: { code: 'FILE_NOT_FOUND', message: 'no file for this entry (a YouTube ID only)' } };
     try {
       const fastDecode = options.fastDecode === 'all' || (options.fastDecode === 'train' && side === 'train');
-      const r = await fingerprintCached(item.path, store, { signal: options.signal, threads: options.threads, fastDecode });
+      const r = await fingerprintCached(item.path, store, { signal: options.signal, threads: options.threads, fastDecode, fps });
       return { fp: r.fingerprint, framesDecoded: r.fromStore ? 0 : r.fingerprint.frameCount };
     } catch (err) {
       return errorOutcome(side, item, err, options.signal);

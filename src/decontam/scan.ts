@@ -52,7 +52,11 @@ export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
 
   // 1. YouTube IDs, then the benchmark side.
   const ids = youtubeIdMatches(opts.train.items, opts.bench.items);
-  const bench = await fingerprintSide('bench', opts.bench.items.filter(hasVideo), opts.source, { concurrency, onProgress: report('bench', 0) });
+  const bench = await fingerprintSide('bench', opts.bench.items.filter(hasVideo), opts.source, {
+    fps: opts.preset.benchPhases,
+    concurrency,
+    onProgress: report('bench', 0),
+  });
   const benchFrames = bench.tally.framesHashed;
   report('prepare', benchFrames)(0, bench.videos.length);
   const matcher = new BenchMatcher(

@@ -1,5 +1,5 @@
 import { contentKey } from './content-key.js';
-import { CENTER_CROP, fingerprintVideo, type Fingerprint, type FingerprintOptions } from './fingerprint.js';
+import { CENTER_CROP, fingerprintFps, fingerprintVideo, type Fingerprint, type FingerprintOptions } from './fingerprint.js';
 import { FingerprintStore } from './store.js';
 import { checkInputFile } from '../media/input.js';
 import { SAMPLE_SIZE } from '../media/sample.js';
@@ -18,10 +18,12 @@ export interface CachedFingerprint {
 }
 
 /** The store key of a video (checks the file first: a clear error for a missing or empty one). */
-export async function fingerprintKey(file: string, fastDecode = false): Promise<string> {
+export async function fingerprintKey(file: string, fastDecode = false, fps = 1): Promise<string> {
   const { absolute } = await checkInputFile(file);
+  // Another sampling rate is another fingerprint (1 fps keeps the key it always had).
+  const pipeline = fps === 1 ? FINGERPRINT_PIPELINE : FINGERPRINT_PIPELINE.replace(':fps=1:', `:fps=${fps}:`);
   // Fast-decoded hashes differ slightly: never served for an exact request, nor the reverse.
-  return contentKey(absolute, fastDecode ? `${FINGERPRINT_PIPELINE}:fastdecode` : FINGERPRINT_PIPELINE);
+  return contentKey(absolute, fastDecode ? `${pipeline}:fastdecode` : pipeline);
 }
 
 /** Fingerprint through the store: an unchanged video is never decoded twice. */
@@ -30,7 +32,7 @@ export async function fingerprintCached(
   store: FingerprintStore,
   options: FingerprintOptions & { key?: string } = {},
 ): Promise<CachedFingerprint> {
-  const key = options.key ?? (await fingerprintKey(file, options.fastDecode === true));
+  const key = options.key ?? (await fingerprintKey(file, options.fastDecode === true, fingerprintFps(options)));
   const stored = await store.get(key);
   if (stored !== undefined) return { key, fingerprint: { ...stored, file }, fromStore: true };
   const fingerprint = await fingerprintVideo(file, options);

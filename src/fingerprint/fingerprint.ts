@@ -6,8 +6,10 @@ import { DecodeFailure, sampleGrayFrames, SAMPLE_SIZE } from '../media/sample.js
 import { MAX_TIMER_MS } from '../media/process.js';
 import { VdedupError } from '../errors.js';
 
-/** Sampling rate of fingerprints: the paper's 1 frame per second. */
+/** Sampling rate of fingerprints: the paper's 1 frame per second (benchmark sides may take more: phases). */
 export const FINGERPRINT_FPS = 1;
+/** Most samples per second a fingerprint may take (the benchmark side's sub-second phases). */
+export const MAX_FINGERPRINT_FPS = 8;
 /** Share of each dimension kept for the center hash: a copy cropped by 10% per side shows 80%. */
 export const CENTER_CROP = 0.8;
 
@@ -42,6 +44,11 @@ export interface FingerprintOptions {
   threads?: number;
   /** Decode less (`--fast`): see SampleOptions.fastDecode. Stored under its own key. */
   fastDecode?: boolean;
+  /**
+   * Samples per second, a whole number (default 1). A benchmark side takes several: frame
+   * `i * fps + j` is phase j of second i, and phase 0 is exactly the 1 fps sample (same frames).
+   */
+  fps?: number;
   hash?: HashFramesOptions;
   /** Called after every batch with frames done so far and the expected total. */
   onProgress?: (framesDone: number, framesExpected: number | undefined) => void;
@@ -66,8 +73,18 @@ function concatColumns<T extends Column>(parts: T[], make: (length: number) => T
   return out;
 }
 
-/** Video file -> 1 fps pHash sequence (plus flip, untrimmed and center hashes, and frame quality). */
+/** The sampling rate a fingerprint request asks for, checked. */
+export function fingerprintFps(options: { fps?: number | undefined }): number {
+  const fps = options.fps ?? FINGERPRINT_FPS;
+  if (!Number.isInteger(fps) || fps < 1 || fps > MAX_FINGERPRINT_FPS) {
+    throw new VdedupError('INVALID_ARGUMENT', `fingerprint fps must be a whole number from 1 to ${MAX_FINGERPRINT_FPS}, got ${fps}`);
+  }
+  return fps;
+}
+
+/** Video file -> pHash sequence at 1 fps, or `options.fps` (plus flip, untrimmed and center hashes, and frame quality). */
 export async function fingerprintVideo(file: string, options: FingerprintOptions = {}): Promise<Fingerprint> {
+  fingerprintFps(options);
   const binding = native(); // fail before decoding when the native module is missing
   const { absolute } = await checkInputFile(file);
   // ffmpeg describes its input on stderr (level-tagged), which replaces a separate ffprobe run.
@@ -97,7 +114,7 @@ export async function fingerprintVideo(file: string, options: FingerprintOptions
       result = await decodeOrExplain(ctx, banner.video.index);
       banner = parseInputBanner(result.stderr);
     }
-    return finish(file, banner, result);
+    return finish(file, banner, result, fingerprintFps(options));
   } catch (err) {
     if (watchdogFired && err instanceof VdedupError && err.code === 'ABORTED') {
       throw new VdedupError('TIMEOUT', 'timed out (ffmpeg made no progress in the time the video length allows)', { file });
@@ -147,6 +164,7 @@ type DecodeResult = Pick<Fingerprint, 'frameCount' | 'hashes' | 'flips' | 'rawHa
 
 async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first'): Promise<DecodeResult> {
   const { binding, absolutePath, file, options, signal, onBanner } = ctx;
+  const fps = fingerprintFps(options);
   // ffmpeg's input description comes first on stderr: parse it as it arrives, until complete.
   let expected: number | undefined;
   let head = '';
@@ -155,7 +173,7 @@ async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first'):
     if (described || head.length > 64 * 1024) return;
     head += chunk;
     const banner = parseInputBanner(head);
-    expected = expectedFrameCount(banner.duration, FINGERPRINT_FPS);
+    expected = expectedFrameCount(banner.duration, fps);
     if (banner.complete) {
       described = true;
       onBanner(banner);
@@ -172,7 +190,7 @@ async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first'):
     absolutePath,
     file,
     streamIndex,
-    fps: FINGERPRINT_FPS,
+    fps,
     width: SAMPLE_SIZE,
     height: SAMPLE_SIZE,
     threads: options.threads,
@@ -217,7 +235,7 @@ async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first'):
   };
 }
 
-function finish(file: string, banner: InputBanner, r: DecodeResult): Fingerprint {
+function finish(file: string, banner: InputBanner, r: DecodeResult, fps: number): Fingerprint {
   const errors = errorLines(r.stderr);
   if (banner.format !== undefined && STILL_IMAGE_FORMAT.test(banner.format)) {
     throw new VdedupError('INVALID_MEDIA', `a still image (${banner.format}), not a video`, { file });
@@ -227,8 +245,8 @@ function finish(file: string, banner: InputBanner, r: DecodeResult): Fingerprint
     throw new VdedupError('NO_FRAMES', `no decodable video frames${why === '' ? '' : ` (ffmpeg: ${why})`}`, { file });
   }
   // A damaged tail makes ffmpeg stop early but exit 0: compare with what the container promised.
-  const expected = expectedFrameCount(banner.duration, FINGERPRINT_FPS);
-  if (expected !== undefined && errors.length > 0 && r.frameCount < expected - 1) {
+  const expected = expectedFrameCount(banner.duration, fps);
+  if (expected !== undefined && errors.length > 0 && r.frameCount < expected - fps) {
     throw new VdedupError(
       'TRUNCATED_MEDIA',
       `truncated or corrupt video: decoded ${r.frameCount} of ${expected} expected frames (ffmpeg: ${errors.slice(-3).join(' | ')})`,
@@ -237,8 +255,8 @@ function finish(file: string, banner: InputBanner, r: DecodeResult): Fingerprint
   }
   return {
     file,
-    duration: banner.duration ?? r.frameCount / FINGERPRINT_FPS,
-    fps: FINGERPRINT_FPS,
+    duration: banner.duration ?? r.frameCount / fps,
+    fps,
     frameCount: r.frameCount,
     hashes: r.hashes,
     flips: r.flips,
@@ -254,4 +272,37 @@ function finish(file: string, banner: InputBanner, r: DecodeResult): Fingerprint
 /** 16 lowercase hex digits, as imagehash prints a 64-bit pHash. */
 export function hashHex(hash: bigint): string {
   return hash.toString(16).padStart(16, '0');
+}
+
+/**
+ * Every `step`-th frame of a fingerprint from frame `first`: phase `first` of a fingerprint taken
+ * at `step` samples per second, as a fingerprint of its own at 1 fps (its times start `first/step`
+ * seconds later). `atOneFps` and the benchmark side's phases are this.
+ */
+export function subsample(fp: Fingerprint, first: number, step: number): Fingerprint {
+  if (step === 1 && first === 0) return fp;
+  const pick = <T extends BigUint64Array | Float32Array>(col: T, make: (n: number) => T): T => {
+    const out = make(Math.max(0, Math.ceil((col.length - first) / step)));
+    for (let i = 0; i < out.length; i++) out[i] = col[first + i * step]!;
+    return out;
+  };
+  const n = Math.max(0, Math.ceil((fp.frameCount - first) / step));
+  const content = new Uint32Array(4 * n);
+  for (let i = 0; i < n; i++) content.set(fp.content.subarray(4 * (first + i * step), 4 * (first + i * step) + 4), 4 * i);
+  return {
+    ...fp,
+    fps: fp.fps / step,
+    frameCount: n,
+    hashes: pick(fp.hashes, (k) => new BigUint64Array(k)),
+    flips: pick(fp.flips, (k) => new BigUint64Array(k)),
+    rawHashes: pick(fp.rawHashes, (k) => new BigUint64Array(k)),
+    centerHashes: pick(fp.centerHashes, (k) => new BigUint64Array(k)),
+    quality: pick(fp.quality, (k) => new Float32Array(k)),
+    content,
+  };
+}
+
+/** The 1 fps fingerprint inside one taken at several samples per second (its phase 0: the same frames). */
+export function atOneFps(fp: Fingerprint): Fingerprint {
+  return fp.fps === 1 ? fp : subsample(fp, 0, fp.fps);
 }

@@ -30,8 +30,8 @@ export class CollectionMatchers {
   constructor(
     private readonly registry: CollectionRegistry,
     private readonly store: FingerprintStore,
-    /** Fingerprint a member again from its file (through the store, once per content key). */
-    private readonly refingerprint: (path: string) => Promise<Fingerprint>,
+    /** Fingerprint a member again from its file at `fps` (through the store, once per content key). */
+    private readonly refingerprint: (path: string, fps: number) => Promise<Fingerprint>,
   ) {}
 
   async load(name: string, preset: Preset): Promise<LoadedCollection> {
@@ -55,7 +55,7 @@ export class CollectionMatchers {
     const fingerprints: Fingerprint[] = [];
     const missing: string[] = [];
     for (const m of got.videos) {
-      const fp = (await this.store.get(m.key)) ?? (m.path === undefined ? undefined : await this.refingerprint(m.path).catch(() => undefined));
+      const fp = (await this.store.get(m.key)) ?? (m.path === undefined ? undefined : await this.refingerprint(m.path, preset.benchPhases).catch(() => undefined));
       if (fp === undefined) missing.push(m.id);
       else fingerprints.push(fp);
     }

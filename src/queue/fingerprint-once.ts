@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { fingerprintCached, fingerprintKey, type CachedFingerprint } from '../fingerprint/cached.js';
-import type { FingerprintOptions } from '../fingerprint/fingerprint.js';
+import { fingerprintFps, type FingerprintOptions } from '../fingerprint/fingerprint.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
 import { VdedupError } from '../errors.js';
 
@@ -25,7 +25,7 @@ export async function fingerprintOnce(
   },
   options: FingerprintOptions = {},
 ): Promise<CachedFingerprint> {
-  const key = await fingerprintKey(file);
+  const key = await fingerprintKey(file, false, fingerprintFps(options));
   const lockKey = `${deps.prefix}:lock:fingerprint:${key}`;
   const token = randomBytes(8).toString('hex');
   for (;;) {

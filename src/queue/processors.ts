@@ -20,7 +20,7 @@ import type {
   VideoRef,
 } from '../service/jobs.js';
 import { COLLECTION_PREFIX } from '../service/jobs.js';
-import type { CollectionRegistry } from '../service/collections.js';
+import { MEMBER_FPS, type CollectionRegistry } from '../service/collections.js';
 import { framesDir, reportDir, stripFile } from '../service/paths.js';
 import type { ServiceConfig } from '../service/config.js';
 import type { VideoItem, VideoSource } from '../decontam/inputs.js';
@@ -93,28 +93,38 @@ export function fingerprintProcessor(deps: ProcessorDeps) {
       const data = job.data as CollectionAddJob;
       return withUpload(job, data.video, signal, async () => {
         const throttle = progressThrottle();
+        // A collection is a benchmark side: its members carry sub-second phases (MEMBER_FPS).
         const r = await fingerprintOnce(data.video.path, lockDeps(deps), {
           signal,
+          fps: MEMBER_FPS,
           onProgress: (done, total) => throttle(() => job.updateProgress({ frames: done, expectedFrames: total ?? null })),
         });
         await deps.registry.add(data.collection, {
           id: data.id,
           key: r.key,
           duration: r.fingerprint.duration,
-          frames: r.fingerprint.frameCount,
+          frames: Math.ceil(r.fingerprint.frameCount / r.fingerprint.fps),
+          fps: r.fingerprint.fps,
           addedAt: new Date().toISOString(),
           ...(data.youtubeId === undefined ? {} : { youtubeId: data.youtubeId, youtubeIdSource: data.youtubeIdSource }),
           ...(data.video.upload ? {} : { path: data.video.path }),
         });
-        return { collection: data.collection, id: data.id, key: r.key, duration: r.fingerprint.duration, frames: r.fingerprint.frameCount, fromStore: r.fromStore };
+        return {
+          collection: data.collection,
+          id: data.id,
+          key: r.key,
+          duration: r.fingerprint.duration,
+          frames: Math.ceil(r.fingerprint.frameCount / r.fingerprint.fps),
+          fromStore: r.fromStore,
+        };
       });
     }
     if (job.name === 'scan-batch') {
       const data = job.data as ScanBatchJob;
       const videos: ScanBatchResult['videos'] = [];
-      for (const { path: p, refs } of data.videos) {
+      for (const { path: p, refs, fps } of data.videos) {
         try {
-          const r = await fingerprintOnce(p, lockDeps(deps), { signal, threads: 1 });
+          const r = await fingerprintOnce(p, lockDeps(deps), { signal, threads: 1, fps: fps ?? 1 });
           videos.push({ path: p, refs, key: r.key, frames: r.fingerprint.frameCount, fromStore: r.fromStore });
         } catch (err) {
           // A bad video is a result (the scan lists it); anything else fails the batch for a retry.
@@ -142,7 +152,7 @@ export function checkProcessor(deps: ProcessorDeps) {
       const matches = segments.map((s) => {
         const member = collection.members[s.benchVideo]!;
         const benchFp = collection.fingerprints[s.benchVideo]!;
-        return { ...toMatch(query, { id: member.id, path: undefined }, s, r.fingerprint.fps), evidence: evidenceOf(r.fingerprint, benchFp, s, preset) };
+        return { ...toMatch(query, { id: member.id, path: undefined }, s), evidence: evidenceOf(r.fingerprint, benchFp, s, preset) };
       });
       return {
         collection: data.collection,
@@ -200,7 +210,7 @@ function pathSide(spec: string, side: Side, videos: BatchVideo[], idOnly: ScanRe
 function flowSource(deps: ProcessorDeps, videos: BatchVideo[], signal: AbortSignal | undefined): FingerprintSource {
   const byPath = new Map(videos.map((v) => [v.path, v]));
   const counted = new Set<string>();
-  return async (side, item): Promise<FingerprintOutcome> => {
+  return async (side, item, fps): Promise<FingerprintOutcome> => {
     const child = item.path === undefined ? undefined : byPath.get(item.path);
     if (child?.error !== undefined) return { error: child.error };
     const key = item.key ?? child?.key;
@@ -219,7 +229,9 @@ function flowSource(deps: ProcessorDeps, videos: BatchVideo[], signal: AbortSign
       };
     }
     try {
-      const r = await fingerprintOnce(item.path, lockDeps(deps), { signal, threads: 1 });
+      // A collection member is fingerprinted again as a member (its sub-second phases), which puts
+      // its entry back in the store for later checks and scans.
+      const r = await fingerprintOnce(item.path, lockDeps(deps), { signal, threads: 1, fps: item.key === undefined ? fps : Math.max(fps, MEMBER_FPS) });
       return { fp: r.fingerprint, framesDecoded: r.fromStore ? 0 : r.fingerprint.frameCount };
     } catch (err) {
       return errorOutcome(side, item, err, signal);

@@ -1,5 +1,18 @@
 import type { Redis } from 'ioredis';
+import { DEFAULT } from '../decontam/presets.js';
+import { fingerprintKey } from '../fingerprint/cached.js';
 import { VdedupError } from '../errors.js';
+
+/**
+ * Samples per second of a member's fingerprint: a collection is a benchmark side, so its members
+ * carry the default preset's sub-second phases (a preset with fewer reads the frames it needs).
+ */
+export const MEMBER_FPS = DEFAULT.benchPhases;
+
+/** The store key of a video as a collection member (what its add job and the member record use). */
+export function memberKey(file: string): Promise<string> {
+  return fingerprintKey(file, false, MEMBER_FPS);
+}
 
 /**
  * Collections: named sets of fingerprinted videos to check against (one per benchmark, say).
@@ -12,7 +25,9 @@ export interface CollectionMember {
   id: string;
   key: string;
   duration: number;
+  /** Seconds sampled (1 fps frames); the fingerprint holds `fps` samples per second. */
   frames: number;
+  fps?: number;
   addedAt: string;
   /** From the file name or the benchmark's metadata: scans against the collection match it first. */
   youtubeId?: string;

@@ -44,7 +44,8 @@ export interface ScanRef {
 /** fingerprint queue, job name "scan-batch": one child of a scan flow; each file once, with the sides it is on. */
 export interface ScanBatchJob {
   scanId: string;
-  videos: Array<{ path: string; refs: ScanRef[] }>;
+  /** `fps`: samples per second to fingerprint at (the preset's phases for a benchmark video, else 1). */
+  videos: Array<{ path: string; refs: ScanRef[]; fps?: number }>;
 }
 /** Per file: its store key and frames (or why it could not be read), with its refs, for the parent. */
 export interface ScanBatchResult {

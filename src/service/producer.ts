@@ -17,6 +17,7 @@ import {
 import { redisConnection } from './connection.js';
 import { CollectionRegistry } from './collections.js';
 import { readVideoSource, type VideoItem } from '../decontam/inputs.js';
+import { presetByName } from '../decontam/presets.js';
 import type { ServiceConfig } from './config.js';
 
 /** Redis is not answering: the API says 503 and keeps running; ioredis reconnects by itself. */
@@ -206,7 +207,10 @@ export class Producer {
         else byPath.set(item.path, [...(byPath.get(item.path) ?? []), { side, item }]);
       }
     }
-    const videos = [...byPath].map(([p, refs]) => ({ path: p, refs }));
+    // A benchmark video is fingerprinted at the preset's phases; a training video at 1 fps (a file
+    // on both sides once, at the phases: its 1 fps frames are among them).
+    const phases = presetByName(spec.preset).benchPhases;
+    const videos = [...byPath].map(([p, refs]) => ({ path: p, refs, fps: refs.some((r) => r.side === 'bench') ? phases : 1 }));
     // A scan is admitted while the fingerprint backlog is under the bound (a corpus-sized scan may
     // itself add more batches than the bound: it is one request, not a flood).
     await this.admit('fingerprint');

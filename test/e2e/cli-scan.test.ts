@@ -160,6 +160,31 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
     });
   });
 
+  it('a copy of fast footage that starts half a second off is found at its sub-second time (phases); at 1 fps it is not', async () => {
+    await withTempDir(async (dir) => {
+      const phaseDir = path.join(repoRoot, 'fixtures', 'phase');
+      const runs = await Promise.all([scan(dir, [], path.join(phaseDir, 'train'), path.join(phaseDir, 'bench')), scan(dir, ['--exact'], path.join(phaseDir, 'train'), path.join(phaseDir, 'bench'))]);
+      for (const { report } of runs) {
+        expect(nearDup(report)).toEqual([
+          expect.objectContaining({ train: 'fast-copy-at-7.5s.mp4', bench: 'fast-zoom.mp4', trainStart: 8, trainEnd: 28, benchStart: 7.5, benchEnd: 27.5, matchedFrames: 20 }),
+        ]);
+        // The evidence pairs each training second with the benchmark frame half a second before.
+        expect(nearDup(report)[0]!.evidence!.benchTimes.slice(0, 3)).toEqual([7.5, 8.5, 9.5]);
+      }
+      // The same rule with the benchmark side at 1 fps (one phase) cannot see it: every training
+      // frame is half a second from the nearest benchmark frame.
+      const { runScan } = await import('../../src/decontam/scan.js');
+      const { DEFAULT } = await import('../../src/decontam/presets.js');
+      const onePhase = await runScan({
+        train: path.join(phaseDir, 'train'),
+        bench: path.join(phaseDir, 'bench'),
+        preset: { ...DEFAULT, benchPhases: 1 },
+        store: new FingerprintStore(path.join(dir, 'cache')),
+      });
+      expect(nearDup(onePhase)).toEqual([]);
+    });
+  });
+
   it('fails with one line when an input does not exist', async () => {
     const r = await runCli(['scan', '--train', '/no/such/dir', '--bench', bench, '--out', '/tmp/x.json']);
     expect(r.code).toBe(1);

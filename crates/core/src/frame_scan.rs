@@ -18,7 +18,7 @@
 //! column) and their frame numbers (4 bytes per frame). Time: linear in both sides (about 32 ms
 //! per 5-minute training video against 1M benchmark windows on 2 AVX-512 cores; bench/README.md).
 
-use crate::matching::{exact_scan, select_segments, verify_candidates, verify_offset, InvalidInput, MatchParams, Segment, Sequence, Variant};
+use crate::matching::{exact_scan, select_segments_by, verify_candidates, verify_offset, InvalidInput, MatchParams, Segment, Sequence, Variant};
 
 /// Scans over fewer kept frames than this run on the calling thread (a thread costs more than
 /// the scan); larger ones use up to `MAX_THREADS` cores.
@@ -48,6 +48,9 @@ pub struct FrameScan {
     offsets: Vec<usize>,
     /// Frames of each video, kept or not (the alignments' range).
     lengths: Vec<u32>,
+    /// The benchmark video each sequence belongs to (the sub-second phases of one video are
+    /// sequences of their own); empty: every sequence is its own video.
+    groups: Vec<u32>,
     /// The comparison loop this CPU runs (detected once at build).
     kernel: Kernel,
 }
@@ -194,8 +197,19 @@ impl FrameScan {
             starts,
             offsets,
             lengths: lengths.to_vec(),
+            groups: Vec::new(),
             kernel: Kernel::detect(),
         })
+    }
+
+    /// Say which benchmark video each sequence belongs to (one per sequence), so that segments of
+    /// several sequences of one video (its phases) are selected together.
+    pub fn with_groups(mut self, groups: &[u32]) -> Result<FrameScan, InvalidInput> {
+        if groups.len() != self.videos() {
+            return Err(InvalidInput(format!("groups must name one video per sequence ({}), got {}", self.videos(), groups.len())));
+        }
+        self.groups = groups.to_vec();
+        Ok(self)
     }
 
     /// The same scan with another kernel (to compare them in tests and benchmarks); a kernel the
@@ -223,6 +237,7 @@ impl FrameScan {
             + self.informative.capacity()
             + (self.frame.capacity() + self.starts.capacity() + self.lengths.capacity()) * 4
             + self.offsets.capacity() * std::mem::size_of::<usize>()
+            + self.groups.capacity() * 4
     }
 
     pub fn columns(&self) -> usize {
@@ -257,7 +272,7 @@ impl FrameScan {
     pub fn match_video(&self, train: &Sequence, flips: Option<&Sequence>, rule: &MatchParams, search: Search) -> Result<Vec<Segment>, InvalidInput> {
         rule.validate()?;
         check_train(train.hashes, flips.map(|f| f.hashes), train.informative)?;
-        Ok(select_segments(self.segments(train, flips, rule, search)))
+        Ok(select_segments_by(self.segments(train, flips, rule, search), |v| self.groups.get(v as usize).copied().unwrap_or(v)))
     }
 
     /// Every matching segment of `match_video`, before the best ones are selected.
@@ -605,6 +620,65 @@ mod tests {
             }
         }
         assert!(found > 20, "the test data should hold matches ({found})");
+    }
+
+    /// Benchmark videos sampled at 4 phases per second (four sequences each, grouped as one video)
+    /// and training videos holding copies that start a fraction of a second off, sampled at 1 fps:
+    /// on every kernel the scan's selected segments are the exact search's, each copy is found on
+    /// the phase nearest its offset, and the phases of one video give one segment per stretch.
+    #[test]
+    fn phases_find_fractional_offsets_exactly_like_the_exact_search() {
+        const P: usize = 4;
+        let mut rng = Rng(0xC0FFEE);
+        // Fast footage: the hash moves 6-12 bits per quarter second, so a copy 0.5 s off is ~20
+        // bits away from every 1 fps benchmark frame, but within a few bits of the right phase.
+        let fine: Vec<Vec<u64>> = (0..8)
+            .map(|_| {
+                let mut h = rng.next();
+                (0..(30 + rng.below(40) as usize) * P)
+                    .map(|_| {
+                        let bits = 6 + rng.below(7) as u32;
+                        h = rng.flip(h, bits);
+                        h
+                    })
+                    .collect()
+            })
+            .collect();
+        let (mut hashes, mut lengths, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+        for (v, f) in fine.iter().enumerate() {
+            for phase in 0..P {
+                let seq: Vec<u64> = f.iter().skip(phase).step_by(P).copied().collect();
+                lengths.push(seq.len() as u32);
+                groups.push(v as u32);
+                hashes.extend(seq);
+            }
+        }
+        let scans: Vec<FrameScan> = [Kernel::Avx512, Kernel::Avx2, Kernel::Portable]
+            .into_iter()
+            .filter(|k| k.supported())
+            .map(|k| FrameScan::build(&[&hashes], &[], &lengths).unwrap().with_groups(&groups).unwrap().with_kernel(k).unwrap())
+            .collect();
+        assert!(FrameScan::build(&[&hashes], &[], &lengths).unwrap().with_groups(&groups[1..]).is_err());
+        let rule = MatchParams { max_distance: 20, min_window: 6, ..MatchParams::PAPER };
+        for t in 0..12 {
+            let v = t % fine.len();
+            let phase = t % P;
+            // 24 s of video v from second 3 + phase/4, at 1 fps, 0-4 bits of noise, between unrelated frames.
+            let mut train = rng.walk(80);
+            for k in 0..24 {
+                let bits = rng.below(5) as u32;
+                train[30 + k] = rng.flip(fine[v][(3 + k) * P + phase], bits);
+            }
+            let seq = Sequence::new(&train, &[]);
+            let exact = scans[0].match_video(&seq, None, &rule, Search::Exact).unwrap();
+            let planted: Vec<&Segment> = exact.iter().filter(|s| groups[s.bench_video as usize] == v as u32).collect();
+            assert_eq!(planted.len(), 1, "training video {t}: one segment for the copied stretch: {exact:?}");
+            assert_eq!(planted[0].bench_video as usize, v * P + phase, "training video {t}: found on the phase of its offset");
+            assert_eq!((planted[0].train_start, planted[0].bench_start), (30, 3));
+            for scan in &scans {
+                assert_eq!(scan.match_video(&seq, None, &rule, Search::Scan).unwrap(), exact, "training video {t}, kernel {:?}", scan.kernel());
+            }
+        }
     }
 
     #[test]

@@ -140,6 +140,9 @@ pub struct Segment {
     pub mean_distance: f32,
     /// Start (train frame) of the best window.
     pub best_train_start: u32,
+    /// Strength of the best window's evidence: over its matching frames, the sum of
+    /// `max_distance + 1 - distance` (more matching frames and closer ones score higher).
+    pub score: u32,
     /// How the pair was compared (a mirrored or a cropped copy, or directly).
     pub variant: Variant,
 }
@@ -234,13 +237,13 @@ pub fn verify_offset(
             }
             (Some(_), false) => {
                 let r = run.take().unwrap();
-                out.push(make_segment(r, k - 1 + w, first, bench_first, &matched, w, bench_video, offset, variant));
+                out.push(make_segment(r, k - 1 + w, first, bench_first, &matched, w, bench_video, offset, variant, params.max_distance));
             }
             (None, false) => {}
         }
     }
     if let Some(r) = run {
-        out.push(make_segment(r, windows - 1 + w, first, bench_first, &matched, w, bench_video, offset, variant));
+        out.push(make_segment(r, windows - 1 + w, first, bench_first, &matched, w, bench_video, offset, variant, params.max_distance));
     }
 }
 
@@ -279,6 +282,7 @@ fn make_segment(
     bench_video: u32,
     offset: i64,
     variant: Variant,
+    max_distance: u32,
 ) -> Segment {
     let (start, best, best_m, best_d) = run;
     // Trim the union of the run's windows to its first and last matching frame.
@@ -295,6 +299,7 @@ fn make_segment(
         window_frames: w as u32,
         mean_distance: if best_m == 0 { 0.0 } else { best_d as f32 / best_m as f32 },
         best_train_start: (first + best) as u32,
+        score: best_m * (max_distance + 1) - best_d,
         variant,
     }
 }
@@ -327,31 +332,41 @@ pub fn verify_candidates(train: &Sequence, benches: &[Sequence], candidates: &[(
     out
 }
 
-/// Keep, per benchmark video, the best non-overlapping segments: a still shot or a slow pan makes
-/// neighbouring offsets match the same stretch, and a reviewer wants one row per stretch.
-pub fn select_segments(mut segments: Vec<Segment>) -> Vec<Segment> {
+/// Keep, per benchmark video, one alignment per stretch of the training video: segments in order of
+/// evidence (`score`, then length, then closeness), each kept unless more than half of its training
+/// range is already covered by a kept segment of the same benchmark video. A still shot or a slow
+/// pan makes neighbouring offsets match the same stretch, and static footage (a street camera)
+/// repeats itself, so one copied stretch can align with several benchmark times; a reviewer acts on
+/// the time ranges, so only the strongest alignment of each stretch is reported. A training video
+/// that holds the same footage twice, at different times, keeps both.
+pub fn select_segments(segments: Vec<Segment>) -> Vec<Segment> {
+    select_segments_by(segments, |v| v)
+}
+
+/// `select_segments`, where several sequences are one benchmark video: `group(bench_video)` names
+/// the video (the sub-second phases of one video are sequences of their own).
+pub fn select_segments_by(mut segments: Vec<Segment>, group: impl Fn(u32) -> u32) -> Vec<Segment> {
     segments.sort_by(|a, b| {
-        a.bench_video
-            .cmp(&b.bench_video)
-            .then(b.matched_frames.cmp(&a.matched_frames))
+        group(a.bench_video)
+            .cmp(&group(b.bench_video))
+            .then(b.score.cmp(&a.score))
             .then((b.train_end - b.train_start).cmp(&(a.train_end - a.train_start)))
             .then(a.mean_distance.total_cmp(&b.mean_distance))
+            .then(a.bench_video.cmp(&b.bench_video))
             .then(a.offset.cmp(&b.offset))
     });
     let mut kept: Vec<Segment> = Vec::new();
     let mut group_start = 0;
     for s in segments {
-        if kept.get(group_start).is_some_and(|k| k.bench_video != s.bench_video) {
+        if kept.get(group_start).is_some_and(|k| group(k.bench_video) != group(s.bench_video)) {
             group_start = kept.len();
         }
-        let overlaps = kept[group_start..]
-            .iter()
-            .any(|k| s.train_start < k.train_end && k.train_start < s.train_end && s.bench_start < k.bench_end && k.bench_start < s.bench_end);
-        if !overlaps {
+        let covered: u32 = kept[group_start..].iter().map(|k| s.train_end.min(k.train_end).saturating_sub(s.train_start.max(k.train_start))).sum();
+        if 2 * covered <= s.train_end - s.train_start {
             kept.push(s);
         }
     }
-    kept.sort_by(|a, b| a.bench_video.cmp(&b.bench_video).then(a.train_start.cmp(&b.train_start)));
+    kept.sort_by(|a, b| group(a.bench_video).cmp(&group(b.bench_video)).then(a.train_start.cmp(&b.train_start)));
     kept
 }
 
@@ -494,6 +509,37 @@ mod tests {
         let moving = pseudo_random(20, 77);
         let moving_copy: Vec<u64> = moving.iter().map(|&h| at_distance(h, 16)).collect();
         assert_eq!(run(&moving_copy, &moving, &p).len(), 1);
+    }
+
+    /// Static footage repeats itself: one copied stretch aligns with the true benchmark time and,
+    /// more weakly, with two others. Only the strongest alignment of the stretch is reported; the
+    /// same footage copied again later in the training video is reported too.
+    #[test]
+    fn one_training_range_keeps_its_strongest_alignment() {
+        let seg = |offset: i64, train: (u32, u32), bench_start: u32, matched: u32, mean: f32| Segment {
+            bench_video: 3,
+            offset,
+            train_start: train.0,
+            train_end: train.1,
+            bench_start,
+            bench_end: bench_start + (train.1 - train.0),
+            matched_frames: matched,
+            window_frames: 20,
+            mean_distance: mean,
+            best_train_start: train.0,
+            score: (matched as f32 * (21.0 - mean)) as u32,
+            variant: Variant::Direct,
+        };
+        let true_alignment = seg(10, (20, 50), 10, 20, 2.1);
+        let echo_a = seg(-30, (18, 48), 48, 20, 12.3);
+        let echo_b = seg(40, (22, 52), 0, 19, 10.6);
+        let again_later = seg(100, (130, 160), 30, 18, 4.0);
+        let other_video = Segment { bench_video: 4, ..echo_a };
+        let kept = select_segments(vec![echo_a, true_alignment, other_video, again_later, echo_b]);
+        assert_eq!(kept, vec![true_alignment, again_later, other_video]);
+        // Grouped: sequences 3 and 4 are one video (two phases of it); the echo on 4 goes too.
+        let grouped = select_segments_by(vec![echo_a, true_alignment, other_video, again_later, echo_b], |v| v.min(3));
+        assert_eq!(grouped, vec![true_alignment, again_later]);
     }
 
     #[test]

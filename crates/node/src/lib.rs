@@ -153,6 +153,9 @@ pub struct BenchSequences {
     pub center_hashes: Option<BigUint64Array>,
     pub informative: Uint8Array,
     pub lengths: Uint32Array,
+    /// The benchmark video each sequence belongs to, one per length (the sub-second phases of one
+    /// video are sequences of their own); absent: every sequence is its own video.
+    pub groups: Option<Uint32Array>,
 }
 
 #[napi(object)]
@@ -247,6 +250,9 @@ impl BenchFrameScan {
         let mut columns: Vec<&[u64]> = vec![&bench.hashes];
         columns.extend(bench.center_hashes.as_deref());
         let mut inner = FrameScan::build(&columns, &bench.informative, &bench.lengths).map_err(invalid)?;
+        if let Some(groups) = &bench.groups {
+            inner = inner.with_groups(groups).map_err(invalid)?;
+        }
         if let Some(name) = kernel {
             let k = Kernel::from_name(&name).ok_or_else(|| invalid(format!("unknown scan kernel \"{name}\" (expected avx512, avx2 or portable)")))?;
             inner = inner.with_kernel(k).map_err(invalid)?;

@@ -7,10 +7,9 @@ import { ApiError } from '../errors.js';
 import { discardUploads, receiveVideos, resolveUnderRoots, screenVideo } from '../inputs.js';
 import { viewJob } from '../jobs-view.js';
 import { errorResponses, WaitQuery } from '../schemas.js';
-import { checkCollectionName } from '../../service/collections.js';
+import { checkCollectionName, memberKey } from '../../service/collections.js';
 import { readVideoSource } from '../../decontam/inputs.js';
 import { youtubeIdFromFileName } from '../../media/youtube-id.js';
-import { fingerprintKey } from '../../fingerprint/cached.js';
 import { isVdedupError } from '../../errors.js';
 import type { VideoRef } from '../../service/jobs.js';
 
@@ -112,7 +111,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
           }
           let key: string;
           try {
-            key = await fingerprintKey(video.path);
+            key = await memberKey(video.path);
           } catch (err) {
             if (!isVdedupError(err)) throw err;
             rejected.push({ id, code: err.code, message: err.message });
@@ -173,7 +172,8 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
                 id: Type.String(),
                 key: Type.String(),
                 duration: Type.Number(),
-                frames: Type.Integer(),
+                frames: Type.Integer({ description: 'seconds sampled (1 fps frames)' }),
+                fps: Type.Optional(Type.Integer({ description: 'samples per second of the fingerprint (the benchmark side\'s sub-second phases)' })),
                 addedAt: Type.String(),
                 youtubeId: Type.Optional(Type.String()),
                 youtubeIdSource: Type.Optional(Type.String()),
