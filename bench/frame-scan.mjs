@@ -6,6 +6,10 @@
 // videos, half of them holding a planted 20-60 s copy. Speed, memory, and recall against --exact.
 //   node --expose-gc bench/frame-scan.mjs [--windows 100000] [--queries 300] [--query-seconds 300]
 //     [--retrieval scan|hnsw] [--whole-videos 0|1] [--topk 10] [--radius 40] [--sweep] [--kernels]
+//     [--phases 4]
+// --phases P: benchmark videos sampled at P phases per second (the default preset's), planted copies
+// taken from a random phase (a copy that starts a fraction of a second off); 'windows' counts
+// benchmark seconds.
 // --kernels (scan): also time the frame scan's fallback loops (AVX2, portable) on the same queries;
 // --sweep (hnsw): a few top-K / radius settings.
 import path from 'node:path';
@@ -24,12 +28,14 @@ const targetWindows = arg('windows', 100_000);
 const queries = arg('queries', 300);
 const querySeconds = arg('query-seconds', 300);
 const retrieval = argText('retrieval', DEFAULT.retrieval);
+const phases = arg('phases', retrieval === 'hnsw' ? 1 : DEFAULT.benchPhases);
 if (retrieval !== 'scan' && retrieval !== 'hnsw') throw new Error(`--retrieval must be scan or hnsw, got ${retrieval}`);
 // The default preset's rule; with hnsw, the paper's retrieval settings (its top-10, here with a
 // radius and whole-video verification unless told otherwise).
 const preset = {
   ...DEFAULT,
   retrieval,
+  benchPhases: phases,
   ...(retrieval === 'hnsw'
     ? { hnsw: { topK: arg('topk', 10), candidateRadius: arg('radius', 40), offsetSlack: 1, verifyWholeVideos: arg('whole-videos', 1) === 1 } }
     : {}),
@@ -64,20 +70,30 @@ function walk(n) {
   }
   return out;
 }
-const fingerprint = (hashes) => ({
+const fingerprint = (hashes, fps = 1) => ({
+  fps,
   hashes,
   rawHashes: hashes,
   flips: walk(hashes.length),
   centerHashes: hashes.map((h) => flipBits(h, rint(2, 8))),
   quality: new Float32Array(hashes.length).fill(20),
 });
+/** A 1 fps walk with P samples per second: the phases between two seconds drift 0-1 bits a step. */
+function phased(seconds) {
+  const out = new BigUint64Array(seconds.length * phases);
+  seconds.forEach((h, i) => {
+    out[i * phases] = h;
+    for (let j = 1; j < phases; j++) out[i * phases + j] = flipBits(out[i * phases + j - 1], rint(0, 1));
+  });
+  return out;
+}
 
 // Benchmark side.
 const bench = [];
 let windows = 0;
 while (windows < targetWindows) {
   const len = rint(60, 300);
-  bench.push(fingerprint(walk(len)));
+  bench.push(fingerprint(phased(walk(len)), phases));
   windows += len - 19;
 }
 // Memory of the benchmark side: resident size before and after the build (run with --expose-gc for a
@@ -101,10 +117,12 @@ for (let q = 0; q < queries; q++) {
   if (q % 2 === 0) {
     source = rint(0, bench.length - 1);
     const b = bench[source].hashes;
-    const len = Math.min(b.length, rint(20, 60));
-    const from = rint(0, b.length - len);
+    const seconds = b.length / phases;
+    const len = Math.min(seconds, rint(20, 60));
+    const from = rint(0, seconds - len);
+    const phase = rint(0, phases - 1);
     const at = rint(0, hashes.length - len);
-    for (let i = 0; i < len; i++) hashes[at + i] = flipBits(b[from + i], rint(0, 12));
+    for (let i = 0; i < len; i++) hashes[at + i] = flipBits(b[(from + i) * phases + phase], rint(0, 12));
   }
   train.push({ fp: fingerprint(hashes), source });
 }
@@ -194,6 +212,7 @@ for (const setting of settings) {
 }
 console.log(JSON.stringify({
   retrieval,
+  phases,
   querySeconds,
   benchVideos: bench.length,
   benchWindows: windows,

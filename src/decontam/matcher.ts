@@ -1,6 +1,6 @@
 import { WindowIndex } from '../index/window-index.js';
 import { native, type BenchFrameScan, type BenchSequences, type MatchSegment, type TrainSequence } from '../native/binding.js';
-import { atOneFps, subsample, type Fingerprint } from '../fingerprint/fingerprint.js';
+import { atOneFps, type Fingerprint } from '../fingerprint/fingerprint.js';
 import type { HnswRetrieval, Preset } from './presets.js';
 
 /** The columns of a fingerprint the matcher reads (a stored Fingerprint has them all). */
@@ -24,13 +24,29 @@ function phasesOf(fp: MatchableFingerprint, preset: Preset): number {
   return fps % preset.benchPhases === 0 ? preset.benchPhases : 1;
 }
 
-/** Phase `j` of `phases` of a fingerprint taken at `fp.fps` samples per second, as a 1 fps sequence. */
-function phase(fp: MatchableFingerprint, j: number, phases: number): MatchableFingerprint {
+/**
+ * Phase `j` of `phases` of a fingerprint taken at `fp.fps` samples per second, as a 1 fps sequence:
+ * only the columns matching reads of a benchmark video (a benchmark side can be millions of
+ * samples: no other column is copied).
+ */
+function phase(fp: MatchableFingerprint, j: number, phases: number, preset: Preset): MatchableFingerprint {
   const fps = fp.fps ?? 1;
-  const step = fps;
+  if (fps === 1) return fp;
   const first = j * (fps / phases);
-  if (step === 1) return fp;
-  return subsample(fp as Fingerprint, first, step);
+  const n = Math.max(0, Math.ceil((fp.hashes.length - first) / fps));
+  const pick = <T extends BigUint64Array | Float32Array>(col: T, make: (k: number) => T): T => {
+    const out = make(n);
+    for (let i = 0; i < n; i++) out[i] = col[first + i * fps]!;
+    return out;
+  };
+  const none = new BigUint64Array(0);
+  return {
+    hashes: preset.trimBorders ? pick(fp.hashes, (k) => new BigUint64Array(k)) : none,
+    rawHashes: preset.trimBorders ? none : pick(fp.rawHashes, (k) => new BigUint64Array(k)),
+    flips: none,
+    centerHashes: preset.matchCrops ? pick(fp.centerHashes, (k) => new BigUint64Array(k)) : none,
+    quality: preset.minQuality > 0 ? pick(fp.quality, (k) => new Float32Array(k)) : new Float32Array(n),
+  };
 }
 
 /** What the matcher sees of a fingerprint under a preset: which hashes, which frames count. */
@@ -177,7 +193,7 @@ export class BenchMatcher {
     fingerprints.forEach((fp, video) => {
       const phases = phasesOf(fp, preset);
       for (let j = 0; j < phases; j++) {
-        phased.push(phase(fp, j, phases));
+        phased.push(phase(fp, j, phases, preset));
         groups.push(video);
         this.phaseSeconds.push(j / phases);
       }

@@ -14,9 +14,10 @@
 //! AVX-512 (VPOPCNTQ) 8 comparisons per instruction, four training hashes sharing one compare
 //! through their lane-wise minimum; other CPUs run the portable loop, which LLVM vectorizes with
 //! AVX2 where it can (all kernels find the same pairs: tested). Large scans split the benchmark
-//! videos over the cores. Memory: the hashes of the informative frames (8 bytes per frame and
-//! column) and their frame numbers (4 bytes per frame). Time: linear in both sides (about 32 ms
-//! per 5-minute training video against 1M benchmark windows on 2 AVX-512 cores; bench/README.md).
+//! videos over the cores. Memory: one copy of the benchmark's hash columns (8 bytes per frame and
+//! column) and informative flags (1 byte per frame), which the loop and verification both read;
+//! close pairs on uninformative frames are dropped before voting. Time: linear in both sides
+//! (figures in bench/README.md, "Frame scan").
 
 use crate::matching::{exact_scan, select_segments_by, verify_candidates, verify_offset, InvalidInput, MatchParams, Segment, Sequence, Variant};
 
@@ -34,16 +35,12 @@ type Queries = [(Vec<u64>, Vec<u32>); 3];
 /// per column. Every way of matching a training video (the scan, the exact path, verification of
 /// hnswlib's candidates) reads these sequences, so they cannot disagree about the benchmark.
 pub struct FrameScan {
-    /// Per column: every frame's hash, video after video (what verification reads).
+    /// Per column: every frame's hash, video after video: what the scan's loop reads, and what
+    /// verification reads.
     columns: Vec<Vec<u64>>,
-    /// Per frame: 1 when informative; empty when every frame is.
+    /// Per frame: 1 when informative; empty when every frame is. The scan compares uninformative
+    /// frames too (one pass over contiguous hashes) and drops their close pairs before voting.
     informative: Vec<u8>,
-    /// Per column: the kept (informative) frames' hashes, video after video (what the scan reads).
-    keys: Vec<Vec<u64>>,
-    /// Frame number (within its video) of each kept frame, shared by the columns.
-    frame: Vec<u32>,
-    /// First kept frame of each video in `keys` / `frame` (`videos + 1` entries).
-    starts: Vec<u32>,
     /// First frame of each video in `columns` (`videos + 1` entries).
     offsets: Vec<usize>,
     /// Frames of each video, kept or not (the alignments' range).
@@ -164,37 +161,14 @@ impl FrameScan {
         if total >= u64::from(u32::MAX) {
             return Err(InvalidInput(format!("{total} frames do not fit 32-bit frame numbers")));
         }
-        let keep = |f: usize| informative.is_empty() || informative[f] != 0;
-        let mut keys: Vec<Vec<u64>> = columns.iter().map(|_| Vec::new()).collect();
-        let mut frame = Vec::new();
-        let mut starts = Vec::with_capacity(lengths.len() + 1);
         let mut offsets = Vec::with_capacity(lengths.len() + 1);
-        starts.push(0u32);
         offsets.push(0usize);
-        let mut at = 0usize;
         for &len in lengths {
-            for k in 0..len as usize {
-                if keep(at + k) {
-                    frame.push(k as u32);
-                    for (col, out) in columns.iter().zip(keys.iter_mut()) {
-                        out.push(col[at + k]);
-                    }
-                }
-            }
-            at += len as usize;
-            starts.push(frame.len() as u32);
-            offsets.push(at);
+            offsets.push(offsets[offsets.len() - 1] + len as usize);
         }
-        for k in &mut keys {
-            k.shrink_to_fit();
-        }
-        frame.shrink_to_fit();
         Ok(FrameScan {
             columns: columns.iter().map(|c| c.to_vec()).collect(),
             informative: informative.to_vec(),
-            keys,
-            frame,
-            starts,
             offsets,
             lengths: lengths.to_vec(),
             groups: Vec::new(),
@@ -226,22 +200,22 @@ impl FrameScan {
         self.kernel
     }
 
-    /// Kept entries of the scan (informative frames x columns).
+    /// Entries that can match (informative frames x columns).
     pub fn entries(&self) -> usize {
-        self.keys.iter().map(Vec::len).sum()
+        let informative = if self.informative.is_empty() { self.frames() } else { self.informative.iter().filter(|&&f| f != 0).count() };
+        informative * self.columns.len()
     }
 
-    /// Bytes held: the benchmark's columns and flags, and the scan's packed keys.
+    /// Bytes held: the benchmark's hash columns and informative flags, and the per-video tables.
     pub fn heap_bytes(&self) -> usize {
-        self.keys.iter().chain(&self.columns).map(|k| k.capacity() * 8).sum::<usize>()
+        self.columns.iter().map(|k| k.capacity() * 8).sum::<usize>()
             + self.informative.capacity()
-            + (self.frame.capacity() + self.starts.capacity() + self.lengths.capacity()) * 4
+            + (self.lengths.capacity() + self.groups.capacity()) * 4
             + self.offsets.capacity() * std::mem::size_of::<usize>()
-            + self.groups.capacity() * 4
     }
 
     pub fn columns(&self) -> usize {
-        self.keys.len()
+        self.columns.len()
     }
 
     pub fn videos(&self) -> usize {
@@ -306,7 +280,7 @@ impl FrameScan {
     /// `column`: every diagonal with enough close pairs that a window on it could match. Large
     /// scans are split over the CPU's cores by ranges of benchmark videos.
     pub fn candidates(&self, train: &Sequence, column: u32, rule: &MatchParams) -> Vec<(u32, i64)> {
-        assert!((column as usize) < self.keys.len());
+        assert!((column as usize) < self.columns.len());
         let informative = |i: usize| train.informative.is_empty() || train.informative[i] != 0;
         // The compared training frames for each step (index 1 and 2), hashes and frame numbers
         // apart (the kernel reads the hashes only).
@@ -316,7 +290,7 @@ impl FrameScan {
         let queries = [(Vec::new(), Vec::new()), pick(1), pick(2)];
         // Several scans at once (service jobs) oversubscribe the cores; measured on 2 cores, giving
         // each its share instead did not raise throughput (bench/README.md, "Frame scan").
-        let parts = if self.keys[column as usize].len() < PARALLEL_KEYS {
+        let parts = if self.columns[column as usize].len() < PARALLEL_KEYS {
             1
         } else {
             std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS)
@@ -326,15 +300,15 @@ impl FrameScan {
 
     /// `candidates` over `parts` threads, each taking a contiguous range of benchmark videos.
     fn candidates_split(&self, train_len: usize, column: u32, queries: &Queries, rule: &MatchParams, parts: usize) -> Vec<(u32, i64)> {
-        let keys = &self.keys[column as usize];
+        let keys = &self.columns[column as usize];
         if parts <= 1 {
             return self.candidates_in(0..self.videos(), train_len, keys, queries, rule);
         }
         // Contiguous video ranges holding about the same number of keys each.
         let mut bounds = vec![0usize];
         for p in 1..parts {
-            let target = (keys.len() * p / parts) as u32;
-            bounds.push(self.starts.partition_point(|&s| s < target).min(self.videos()));
+            let target = keys.len() * p / parts;
+            bounds.push(self.offsets.partition_point(|&s| s < target).min(self.videos()));
         }
         bounds.push(self.videos());
         std::thread::scope(|scope| {
@@ -366,7 +340,7 @@ impl FrameScan {
             let Some(w) = rule.window_for(train_len, b_len) else { continue };
             let s = sampling_for(rule, w);
             let (q_hashes, q_frames) = &queries[s.step];
-            let (lo, hi) = (self.starts[v] as usize, self.starts[v + 1] as usize);
+            let (lo, hi) = (self.offsets[v], self.offsets[v + 1]);
             pairs.clear();
             close_pairs(&keys[lo..hi], q_hashes, rule.max_distance, self.kernel, &mut pairs);
             // Votes per diagonal, indexed by offset + b_len - 1 (offsets run from 1 - b_len to
@@ -375,7 +349,11 @@ impl FrameScan {
                 counts.resize(train_len + b_len, 0);
             }
             for &(q, k) in &pairs {
-                let d = q_frames[q as usize] as usize + b_len - 1 - self.frame[lo + k as usize] as usize;
+                // An uninformative benchmark frame never matches: its close pairs are no evidence.
+                if !self.informative.is_empty() && self.informative[lo + k as usize] == 0 {
+                    continue;
+                }
+                let d = q_frames[q as usize] as usize + b_len - 1 - k as usize;
                 if counts[d] == 0 {
                     touched.push(d);
                 }
