@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 SEED = 20261128
 FPS = 25
-PER_HALF = 5  # copies per family and half of the originals
+PER_HALF = int(os.environ.get('VDEDUP_EVAL_PER_HALF', '3'))  # copies per family and half of the originals
 JOBS = 2  # the machine has 2 cores shared with others: never more than 2 ffmpeg at a time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REAL = os.environ.get('VDEDUP_REAL_DIR', os.path.expanduser('~/.cache/vdedup/real'))
@@ -187,7 +187,13 @@ def main():
         jobs.append((os.path.join(SRC, name + '.mp4'), ['-ss', str(start), '-t', str(secs), '-i', os.path.join(MUSIC, music),
                      '-filter_complex', f'[0:a]{VIZ_FILTER[style]},format=yuv420p,setsar=1[v]', '-map', '[v]', '-r', '25'] + ENC))
     print(f'sources: {produce(jobs)} made', file=sys.stderr)
-    nframes = {os.path.basename(f)[:-4]: frames(os.path.join(SRC, f)) for f in sorted(os.listdir(SRC)) if f.endswith('.mp4') and '.part' not in f}
+    cache = os.path.join(SRC, 'frames.json')
+    nframes = json.load(open(cache)) if os.path.exists(cache) else {}
+    for f in sorted(os.listdir(SRC)):
+        if f.endswith('.mp4') and '.part' not in f and f[:-4] not in nframes:
+            nframes[f[:-4]] = frames(os.path.join(SRC, f))
+    with open(cache, 'w') as fh:
+        json.dump(nframes, fh)
 
     # 2. Benchmark originals (disjoint footage: no two originals share a frame).
     jobs, originals = [], {}
@@ -417,14 +423,16 @@ def main():
         for f in os.listdir(os.path.join(OUT, d)):
             if f not in keep:
                 os.remove(os.path.join(OUT, d, f))
-    print(f'copies and negatives: {produce(jobs)} made', file=sys.stderr)
-
     meta = {'seed': SEED, 'fps': FPS, 'originals': originals,
             'split': {h: sorted(n for n in originals if split[n] == h) for h in ('tuning', 'heldout')},
             'families': FAMILIES, 'train': dict(sorted(truth.items()))}
     with open(os.path.join(OUT, 'truth.json'), 'w') as f:
         json.dump(meta, f, indent=1)
         f.write('\n')
+    # negatives first, then the copies in a seeded order (an interrupted build leaves a spread of families)
+    random.Random(SEED + 2).shuffle(jobs)
+    jobs.sort(key=lambda j: 0 if os.path.basename(j[0]).startswith('neg--') else 1)
+    print(f'copies and negatives: {produce(jobs)} made', file=sys.stderr)
     copies = [t for t in truth.values() if t['kind'] == 'copy']
     fams = {}
     for t in copies:
