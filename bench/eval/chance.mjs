@@ -5,7 +5,9 @@
 // exactScanVideo; the same code as `vdedup scan --exact`):
 //   - every hard negative against every benchmark original,
 //   - every benchmark original against every other original,
-//   - every planted copy against every original other than its own (its filler holds no original).
+//   - every planted copy against every original other than its own (its filler holds no original),
+//   - long unrelated footage made for this count (chance/ in the eval folder: whole game-music tracks
+//     that no original uses, through four visualizers, and a long waveform clip) against every original.
 // Fingerprints are read through the same store as bench/eval/run.mjs (decoded there first if missing).
 // Counted: aligned window pairs compared (a training window against a benchmark window at one
 // alignment; windows of 20 frames, or as long as a shorter benchmark video where the preset allows
@@ -49,6 +51,12 @@ for (const t of trainNames) {
   sides.push({ label: t, group: info.kind === 'copy' ? 'copy-vs-other-original' : 'negative', fp: await fp(path.join(evalDir, 'train', t)), own: info.original });
 }
 for (const b of bench) sides.push({ label: `bench/${b.name}.mp4`, group: 'original-vs-other-original', fp: b.fp, own: b.name });
+// Long unrelated footage made for this count only (build.py: whole game-music tracks no original uses, through four visualizers; the whole soundwave clip).
+let chanceNames = [];
+try {
+  chanceNames = readdirSync(path.join(evalDir, 'chance')).filter((f) => f.endsWith('.mp4') && !f.includes('.part')).sort();
+} catch {}
+for (const c of chanceNames) sides.push({ label: `chance/${c}`, group: 'long-unrelated-footage', fp: await fp(path.join(evalDir, 'chance', c)), own: undefined });
 
 const slice = (f, s, n) => ({
   hashes: f.hashes.subarray(s, s + n),

@@ -138,7 +138,9 @@ for (const presetName of ['default', 'paper']) {
         `${negPairs.size ? `\n    ${[...negPairs].join('\n    ')}` : ''}`,
     );
     const wrong = falsePositives.filter((f) => f.kind === 'wrong-original');
-    console.log(`  copies also matched to another original: ${wrong.length}${wrong.length ? `\n    ${wrong.map((f) => `${f.train} ~ ${f.bench}`).join('\n    ')}` : ''}`);
+    const shown = wrong.slice(0, 20).map((f) => `${f.train} ~ ${f.bench}`);
+    if (wrong.length > 20) shown.push(`... ${wrong.length - 20} more in bench/out/${fastDecode === undefined ? 'eval.json' : `eval-fast-${fastDecode}.json`}`);
+    console.log(`  copies also matched to another original: ${wrong.length}${wrong.length ? `\n    ${shown.join('\n    ')}` : ''}`);
     if (report.errors.length) console.log(`  errors: ${report.errors.map((e) => `${e.video}: ${e.message}`).join('; ')}`);
   }
 }
