@@ -210,11 +210,11 @@ def main():
     print(f'originals: {produce(jobs)} made', file=sys.stderr)
 
     # 2b. Long unrelated footage for bench/eval/chance.mjs only (not in train/): whole game-music tracks that no
-    # original uses, each through four visualizers at 5 fps (the engine samples 1 fps), and the whole soundwave clip.
+    # original uses, each through three visualizers at 5 fps (the engine samples 1 fps), and the whole soundwave clip.
     os.makedirs(os.path.join(OUT, 'chance'), exist_ok=True)
     jobs = []
     for music in ('sing-coherence.ogg', 'sing-deprecation.ogg', 'sing-byproduct.ogg', 'sing-nebula.ogg', 'fillets-rybky01.ogg'):
-        for style in ('cqt', 'scope', 'spectrum', 'waves'):
+        for style in ('cqt', 'scope', 'waves'):  # (showspectrum renders whole tracks too slowly)
             vf = VIZ_FILTER[style].replace('r=25', 'r=5').replace('fps=25', 'fps=5')
             jobs.append((os.path.join(OUT, 'chance', f'{style}-{music[:-4]}.mp4'), ['-i', os.path.join(MUSIC, music),
                          '-filter_complex', f'[0:a]{vf},format=yuv420p,setsar=1[v]', '-map', '[v]', '-r', '5'] + x264(23)))

@@ -7,7 +7,7 @@
 //   - every benchmark original against every other original,
 //   - every planted copy against every original other than its own (its filler holds no original),
 //   - long unrelated footage made for this count (chance/ in the eval folder: whole game-music tracks
-//     that no original uses, through four visualizers, and a long waveform clip) against every original.
+//     that no original uses, through three visualizers, and a long waveform clip) against every original.
 // Fingerprints are read through the same store as bench/eval/run.mjs (decoded there first if missing).
 // Counted: aligned window pairs compared (a training window against a benchmark window at one
 // alignment; windows of 20 frames, or as long as a shorter benchmark video where the preset allows
@@ -51,7 +51,7 @@ for (const t of trainNames) {
   sides.push({ label: t, group: info.kind === 'copy' ? 'copy-vs-other-original' : 'negative', fp: await fp(path.join(evalDir, 'train', t)), own: info.original });
 }
 for (const b of bench) sides.push({ label: `bench/${b.name}.mp4`, group: 'original-vs-other-original', fp: b.fp, own: b.name });
-// Long unrelated footage made for this count only (build.py: whole game-music tracks no original uses, through four visualizers; the whole soundwave clip).
+// Long unrelated footage made for this count only (build.py: whole game-music tracks no original uses, through three visualizers; the whole soundwave clip).
 let chanceNames = [];
 try {
   chanceNames = readdirSync(path.join(evalDir, 'chance')).filter((f) => f.endsWith('.mp4') && !f.includes('.part')).sort();
