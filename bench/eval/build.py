@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 SEED = 20261128
 FPS = 25
-PER_HALF = int(os.environ.get('VDEDUP_EVAL_PER_HALF', '3'))  # copies per family and half of the originals
+PER_HALF = int(os.environ.get('VDEDUP_EVAL_PER_HALF', '5'))  # copies per family and half of the originals
 JOBS = 2  # the machine has 2 cores shared with others: never more than 2 ffmpeg at a time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REAL = os.environ.get('VDEDUP_REAL_DIR', os.path.expanduser('~/.cache/vdedup/real'))
@@ -267,6 +267,9 @@ def main():
         for fam in FAMILIES:
             if (fam, oname) not in chosen:
                 continue
+            # Each copy draws from its own generator: its offsets, filler and parameters do not depend on
+            # which other copies the set holds (VDEDUP_EVAL_PER_HALF can grow the set without changing them).
+            rng = random.Random(f'{SEED}:{fam}:{oname}')
             if fam == 'natural-dup':
                 dups = SHIPPED_DUPS.get(oname)
                 if dups:
