@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// Evaluation: recall per transformation and false positives on hard negatives, for both presets,
+// Evaluation: recall per transformation family, for the tuning half and the held-out half of the
+// benchmark originals separately, and false positives on the hard negatives, for both presets,
 // through the same engine as `vdedup scan` (retrieval: the preset's frame scan or hnswlib; and the exact path).
 //   bench/eval/build.sh && node bench/eval/run.mjs        (npm run eval does both)
-// Ground truth is in the file names made by build.sh:
-//   copy--<transform>--<original>.*  must match bench/<original>.mp4 (or a bench video sharing its footage)
-//   neg--<kind>--<name>.*            must match nothing
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+// Ground truth is in the file names made by build.sh, and in truth.json beside them:
+//   copy--<family>--<original>--<n>.*  must match bench/<original>.mp4 (and nothing else)
+//   neg--<kind>--<name>.*              must match nothing
+// truth.json also holds the tuning/held-out split of the originals (seeded, bench/eval/build.py).
+// Figures: bench/out/eval.json (eval-fast-<train|all>.json with --fast).
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,18 +20,13 @@ const { FingerprintStore } = await import(path.join(root, 'dist/fingerprint/stor
 
 const evalDir = process.env.VDEDUP_EVAL_DIR ?? path.join(os.homedir(), '.cache', 'vdedup', 'eval');
 const store = new FingerprintStore(path.join(evalDir, '..', 'eval-cache'));
-// Benchmark videos that share footage: a match between them is correct, not a false positive.
-const SHARED = {
-  'bird-film': ['megamind-short'],
-  'megamind-short': ['bird-film'],
-  'class-webcam': ['ball-short', 'street'],
-  'ball-short': ['class-webcam'],
-  street: ['class-webcam'],
-};
+const truth = JSON.parse(readFileSync(path.join(evalDir, 'truth.json'), 'utf8'));
+const halfOf = (original) => truth.originals[original]?.half ?? 'unknown';
+const HALVES = ['tuning', 'heldout'];
 
 function parse(id) {
-  const [kind, a, b] = id.replace(/\.[a-z0-9]+$/, '').split('--');
-  return kind === 'copy' ? { kind, transform: a, source: b } : { kind, negKind: a, name: b };
+  const [kind, a, b, n] = id.replace(/\.[a-z0-9]+$/, '').split('--');
+  return kind === 'copy' ? { kind, family: a, source: b, n } : { kind, negKind: a, name: b };
 }
 
 // --fast train|all: decode with fewer decoder steps (the `--fast` of vdedup scan), to measure its recall cost.
@@ -36,9 +34,12 @@ const fastAt = process.argv.indexOf('--fast');
 const fastDecode = fastAt >= 0 ? process.argv[fastAt + 1] : undefined;
 if (fastDecode !== undefined && fastDecode !== 'train' && fastDecode !== 'all') throw new Error('--fast takes train or all');
 
+const pct = (f, n) => (n ? `${((100 * f) / n).toFixed(0)}%` : '-');
 const results = [];
+const t0 = Date.now();
 for (const presetName of ['default', 'paper']) {
   for (const exact of [false, true]) {
+    const started = Date.now();
     const report = await runScan({
       train: path.join(evalDir, 'train'),
       bench: path.join(evalDir, 'bench'),
@@ -51,39 +52,109 @@ for (const presetName of ['default', 'paper']) {
     for (const m of report.matches) {
       if (m.reason !== 'near-duplicate') continue;
       const list = byTrain.get(m.train) ?? [];
-      list.push(m.bench.replace(/\.mp4$/, ''));
+      list.push({ bench: m.bench.replace(/\.mp4$/, ''), m });
       byTrain.set(m.train, list);
     }
-    const perTransform = new Map();
-    const falsePositives = [];
+    // family -> half -> { copies, found, missed }
+    const perFamily = new Map();
+    const overall = Object.fromEntries(HALVES.map((h) => [h, { copies: 0, found: 0 }]));
+    const falsePositives = []; // { train, bench, kind: 'negative' | 'wrong-original', trainStart, benchStart, matchedFrames, meanDistance }
     let negatives = 0;
+    const fp = (train, h, kind) =>
+      falsePositives.push({
+        train,
+        bench: h.bench,
+        kind,
+        trainStart: h.m.trainStart,
+        trainEnd: h.m.trainEnd,
+        benchStart: h.m.benchStart,
+        benchEnd: h.m.benchEnd,
+        matchedFrames: h.m.matchedFrames,
+        windowFrames: h.m.windowFrames,
+        meanDistance: h.m.meanDistance,
+      });
     // Every training video of the set, matched or not.
     for (const id of readdirSync(path.join(evalDir, 'train')).sort()) {
+      if (id.includes('.part')) continue;
       const t = parse(id);
       const hits = byTrain.get(id) ?? [];
       if (t.kind === 'copy') {
-        const ok = hits.includes(t.source);
-        const wrong = hits.filter((b) => b !== t.source && !(SHARED[t.source] ?? []).includes(b));
-        const row = perTransform.get(t.transform) ?? { copies: 0, found: 0, missed: [] };
+        const half = halfOf(t.source);
+        const ok = hits.some((h) => h.bench === t.source);
+        const fam = perFamily.get(t.family) ?? Object.fromEntries(HALVES.map((h) => [h, { copies: 0, found: 0, missed: [] }]));
+        const row = fam[half];
         row.copies++;
-        if (ok) row.found++;
-        else row.missed.push(t.source);
-        perTransform.set(t.transform, row);
-        for (const b of wrong) falsePositives.push(`${id} ~ ${b}`);
+        overall[half].copies++;
+        if (ok) {
+          row.found++;
+          overall[half].found++;
+        } else row.missed.push(id);
+        perFamily.set(t.family, fam);
+        for (const h of hits) if (h.bench !== t.source) fp(id, h, 'wrong-original');
       } else {
         negatives++;
-        for (const b of hits) falsePositives.push(`${id} ~ ${b}`);
+        for (const h of hits) fp(id, h, 'negative');
       }
     }
-    const rows = [...perTransform.entries()].sort().map(([transform, r]) => ({ transform, ...r, recall: r.found / r.copies }));
-    results.push({ preset: presetName, exact, rows, negatives, falsePositives, errors: report.errors, seconds: report.stats.seconds });
+    const families = [...perFamily.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([family, halves]) => ({
+        family,
+        ...Object.fromEntries(HALVES.map((h) => [h, { ...halves[h], recall: halves[h].copies ? halves[h].found / halves[h].copies : null }])),
+      }));
+    const negFp = falsePositives.filter((f) => f.kind === 'negative');
+    const negPairs = new Set(negFp.map((f) => `${f.train} ~ ${f.bench}`));
+    const negVideos = new Set(negFp.map((f) => f.train));
     const mode = exact ? 'exact' : PRESETS[presetName].retrieval;
-    console.log(`\npreset ${presetName} (${mode}): ${report.stats.seconds} s, ${report.stats.decodedVideos} decoded`);
-    for (const r of rows) console.log(`  ${r.transform.padEnd(16)} recall ${(100 * r.recall).toFixed(0).padStart(3)}% (${r.found}/${r.copies})${r.missed.length ? `  missed: ${r.missed.join(', ')}` : ''}`);
-    console.log(`  false positives: ${falsePositives.length} (${negatives} hard negatives)${falsePositives.length ? `\n    ${falsePositives.join('\n    ')}` : ''}`);
+    const wall = (Date.now() - started) / 1000;
+    results.push({
+      preset: presetName,
+      exact,
+      mode,
+      families,
+      overall: Object.fromEntries(HALVES.map((h) => [h, { ...overall[h], recall: overall[h].found / overall[h].copies }])),
+      negatives,
+      falsePositivePairs: negPairs.size,
+      negativesFlagged: negVideos.size,
+      wrongOriginalPairs: falsePositives.length - negFp.length,
+      falsePositives,
+      errors: report.errors,
+      seconds: report.stats.seconds,
+      wallSeconds: wall,
+      decodedVideos: report.stats.decodedVideos,
+    });
+    console.log(`\npreset ${presetName} (${mode}): ${report.stats.seconds} s scan, ${wall.toFixed(1)} s wall, ${report.stats.decodedVideos} decoded`);
+    console.log(`  ${'family'.padEnd(18)} ${'tuning'.padStart(14)} ${'held-out'.padStart(14)}`);
+    for (const f of families) {
+      const cell = (h) => (f[h].copies ? `${pct(f[h].found, f[h].copies)} (${f[h].found}/${f[h].copies})` : '-').padStart(14);
+      console.log(`  ${f.family.padEnd(18)} ${cell('tuning')} ${cell('heldout')}`);
+    }
+    const ov = (h) => `${pct(overall[h].found, overall[h].copies)} (${overall[h].found}/${overall[h].copies})`.padStart(14);
+    console.log(`  ${'overall'.padEnd(18)} ${ov('tuning')} ${ov('heldout')}`);
+    const missed = families.flatMap((f) => HALVES.flatMap((h) => f[h].missed));
+    if (missed.length) console.log(`  missed: ${missed.join(', ')}`);
+    console.log(
+      `  false positives on hard negatives: ${negPairs.size} pairs (${negVideos.size} of ${negatives} negatives)` +
+        `${negPairs.size ? `\n    ${[...negPairs].join('\n    ')}` : ''}`,
+    );
+    const wrong = falsePositives.filter((f) => f.kind === 'wrong-original');
+    const shown = wrong.slice(0, 20).map((f) => `${f.train} ~ ${f.bench}`);
+    if (wrong.length > 20) shown.push(`... ${wrong.length - 20} more in bench/out/${fastDecode === undefined ? 'eval.json' : `eval-fast-${fastDecode}.json`}`);
+    console.log(`  copies also matched to another original: ${wrong.length}${wrong.length ? `\n    ${shown.join('\n    ')}` : ''}`);
     if (report.errors.length) console.log(`  errors: ${report.errors.map((e) => `${e.video}: ${e.message}`).join('; ')}`);
   }
 }
 mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
 const outName = fastDecode === undefined ? 'eval.json' : `eval-fast-${fastDecode}.json`;
-writeFileSync(path.join(root, 'bench', 'out', outName), `${JSON.stringify({ date: new Date().toISOString(), evalDir, fastDecode: fastDecode ?? null, results }, null, 2)}\n`);
+const summary = {
+  date: new Date().toISOString(),
+  evalDir,
+  fastDecode: fastDecode ?? null,
+  seed: truth.seed,
+  split: truth.split,
+  originals: Object.fromEntries(Object.entries(truth.originals).map(([k, o]) => [k, { fast: o.fast, half: o.half, seconds: o.seconds, what: o.what }])),
+  wallSeconds: (Date.now() - t0) / 1000,
+  results,
+};
+writeFileSync(path.join(root, 'bench', 'out', outName), `${JSON.stringify(summary, null, 2)}\n`);
+console.log(`\nfigures: bench/out/${outName} (${summary.wallSeconds.toFixed(0)} s)`);
