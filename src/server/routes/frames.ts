@@ -45,7 +45,7 @@ export function framesRoutes(app: FastifyInstance, ctx: AppContext): void {
         consumes: ['application/json', 'multipart/form-data'],
         querystring: WaitQuery,
         body: FramesBody,
-        response: { 200: Type.Ref('JobView'), 202: Type.Ref('Accepted'), ...errorResponses(400, 401, 403, 404, 413, 503) },
+        response: { 200: Type.Ref('JobView'), 202: Type.Ref('Accepted'), ...errorResponses(400, 401, 403, 404, 413, 422, 503) },
       },
     },
     async (request, reply) => {
