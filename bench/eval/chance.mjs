@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Chance window matches: how often do UNRELATED real windows match under each preset's rule?
 // Every unrelated (training video, benchmark video) pair the evaluation set gives is compared at
-// every alignment through the engine's exact path (BenchMatcher.match with exact: true, the native
-// exactScanVideo; the same code as `vdedup scan --exact`):
+// every alignment through the engine's exact path (a BenchMatcher built with exact: true; the same
+// code as `vdedup scan --exact`), the benchmark side at the preset's phases:
 //   - every hard negative against every benchmark original,
 //   - every benchmark original against every other original,
 //   - every planted copy against every original other than its own (its filler holds no original),
@@ -30,19 +30,22 @@ const store = new FingerprintStore(path.join(evalDir, '..', 'eval-cache'));
 const truth = JSON.parse(readFileSync(path.join(evalDir, 'truth.json'), 'utf8'));
 const started = Date.now();
 
+// Training sides at 1 fps; benchmark videos at each preset's phases (fpAt), as a scan takes them.
 const fps = new Map();
-async function fp(file) {
-  let f = fps.get(file);
+async function fpAt(file, rate) {
+  const key = `${rate}:${file}`;
+  let f = fps.get(key);
   if (f === undefined) {
-    f = (await fingerprintCached(file, store, { threads: 0 })).fingerprint;
-    fps.set(file, f);
+    f = (await fingerprintCached(file, store, { threads: 0, fps: rate })).fingerprint;
+    fps.set(key, f);
   }
   return f;
 }
+const fp = (file) => fpAt(file, 1);
 const benchNames = readdirSync(path.join(evalDir, 'bench')).filter((f) => f.endsWith('.mp4')).sort();
 const trainNames = readdirSync(path.join(evalDir, 'train')).filter((f) => !f.includes('.part')).sort();
 const bench = [];
-for (const b of benchNames) bench.push({ name: b.replace(/\.mp4$/, ''), fp: await fp(path.join(evalDir, 'bench', b)) });
+for (const b of benchNames) bench.push({ name: b.replace(/\.mp4$/, ''), file: path.join(evalDir, 'bench', b), fp: await fp(path.join(evalDir, 'bench', b)) });
 // Training side: [label, group, fingerprint, the original it must not be compared with]
 const sides = [];
 for (const t of trainNames) {
@@ -73,24 +76,27 @@ for (const presetName of ['default', 'paper']) {
   const byGroup = {};
   const matchedPairs = [];
   for (const b of bench) {
+    // The benchmark side as the preset samples it: its phases, each a 1 fps sequence of nB frames.
+    const phases = preset.benchPhases;
+    const benchFp = await fpAt(b.file, phases);
     const nB = b.fp.hashes.length;
     // The window at this benchmark video: the rule's, or as long as a shorter video (if the preset allows it).
     const w = nB >= rule.window ? rule.window : rule.minWindow > 0 && nB >= rule.minWindow ? nB : 0;
-    const matcher = new BenchMatcher([b.fp], preset, { buildIndex: false });
+    const matcher = new BenchMatcher([benchFp], preset, { exact: true });
     for (const t of sides) {
       if (t.own === b.name) continue;
       const g = (byGroup[t.group] ??= { pairs: 0, windowPairs: 0, matchingWindowPairs: 0, matchedVideoPairs: 0 });
       g.pairs++;
       const nT = t.fp.hashes.length;
       if (w === 0 || nT < w) continue;
-      g.windowPairs += (nT - w + 1) * (nB - w + 1);
-      const segments = await matcher.match(t.fp, { exact: true });
+      g.windowPairs += (nT - w + 1) * (nB - w + 1) * phases;
+      const segments = await matcher.match(t.fp);
       if (segments.length === 0) continue;
       // Count matching windows one by one: every training window of a pair that matched, alone, through the same
       // exact path, at every benchmark alignment (segments merge windows, possibly across alignments).
       const hits = new Set();
       for (let s = 0; s <= nT - w; s++) {
-        for (const one of await matcher.match(slice(t.fp, s, w), { exact: true })) hits.add(`${s}:${one.benchStart}`);
+        for (const one of await matcher.match(slice(t.fp, s, w))) hits.add(`${s}:${one.benchStart}:${one.benchPhase}`);
       }
       g.matchingWindowPairs += hits.size;
       g.matchedVideoPairs++;
