@@ -58,7 +58,9 @@ for (const b of bench) sides.push({ label: `bench/${b.name}.mp4`, group: 'origin
 let chanceNames = [];
 try {
   chanceNames = readdirSync(path.join(evalDir, 'chance')).filter((f) => f.endsWith('.mp4') && !f.includes('.part')).sort();
-} catch {}
+} catch {
+  // No chance/ folder (an evaluation set built without it): only the evaluation's own pairs count.
+}
 for (const c of chanceNames) sides.push({ label: `chance/${c}`, group: 'long-unrelated-footage', fp: await fp(path.join(evalDir, 'chance', c)), own: undefined });
 
 const slice = (f, s, n) => ({
