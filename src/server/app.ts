@@ -7,6 +7,7 @@ import openapi from './plugins/openapi.js';
 import { queueBoard } from './plugins/queue-board.js';
 import rateLimit from './plugins/rate-limit.js';
 import securityHeaders from './plugins/security-headers.js';
+import strictQuery from './plugins/strict-query.js';
 import uploads from './plugins/uploads.js';
 import { checkRoutes } from './routes/check.js';
 import { collectionRoutes } from './routes/collections.js';
@@ -69,6 +70,7 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
   await app.register(auth, { apiKey: config.apiKey });
   await app.register(uploads, { maxUploadBytes: config.maxUploadBytes });
   await app.register(openapi, { version: ctx.version, apiKey: config.apiKey });
+  await app.register(strictQuery);
 
   // Routes, one file per resource (src/server/routes).
   healthRoutes(app, ctx);

@@ -111,6 +111,11 @@ export async function receiveVideos(
     const e = err as { code?: string; message?: string };
     if (e.code === 'FST_FILES_LIMIT') throw new ApiError(413, 'TOO_MANY_FILES', `at most ${maxFiles} file(s) per request`);
     if (e.code === 'FST_REQ_FILE_TOO_LARGE') throw new ApiError(413, 'FILE_TOO_LARGE', `larger than the upload limit of ${config.maxUploadBytes} bytes`);
+    // A body that is not well-formed multipart (no boundary, cut short, a broken part header) is
+    // the client's mistake: 400, not an internal error.
+    if (/Boundary not found|Unexpected end of (form|multipart)|Malformed part header|Malformed urlencoded form/i.test(e.message ?? '')) {
+      throw new ApiError(400, 'INVALID_MULTIPART', `not a well-formed multipart/form-data body (${e.message})`);
+    }
     throw err;
   }
   return { fields, videos };

@@ -319,6 +319,24 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     const unknown = await app.inject({ method: 'POST', url: '/v1/check', ...json({ path: 'scan/train/compilation.mp4', colection: 'typo' }) });
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().error.message).toMatch(/additional|colection/);
+    // A query parameter a route does not define is refused, not ignored (the collection belongs in the body).
+    for (const url of ['/v1/check?collection=typo', '/health?verbose=1', '/v1/collections?limit=5', '/v1/scans?limt=5']) {
+      const res = await app.inject({ method: url.startsWith('/v1/check') ? 'POST' : 'GET', url, ...(url.startsWith('/v1/check') ? json({ path: 'scan/train/compilation.mp4' }) : {}) });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().error.code, url).toBe('VALIDATION');
+    }
+    // Multipart bodies that are not well formed are the client's mistake: 400, never 500.
+    const noBoundary = await app.inject({ method: 'POST', url: '/v1/check', headers: { 'content-type': 'multipart/form-data' }, payload: 'whatever' });
+    expect(noBoundary.statusCode).toBe(400);
+    expect(noBoundary.json().error.code).toBe('INVALID_MULTIPART');
+    const cutShort = await app.inject({
+      method: 'POST',
+      url: '/v1/frames',
+      headers: { 'content-type': 'multipart/form-data; boundary=XyZ' },
+      payload: '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\nContent-Type: video/mp4\r\n\r\n0123',
+    });
+    expect(cutShort.statusCode).toBe(400);
+    expect(cutShort.json().error.code).toBe('INVALID_MULTIPART');
 
     const root = path.join(t.config.dataDir, 'root');
     await mkdir(root, { recursive: true });
@@ -361,8 +379,17 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
   it('requires the API key when one is set (timing-safe), keeps /health and /docs open, guards the dashboard', async () => {
     const keyed = await buildApp({ ...t.config, apiKey: 's3cret-key' }, { logger: false });
     try {
-      expect((await keyed.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
-      expect((await keyed.inject({ method: 'GET', url: '/docs/json' })).statusCode).toBe(200);
+      const openHealth = await keyed.inject({ method: 'GET', url: '/health' });
+      expect(openHealth.statusCode).toBe(200);
+      // Open to everyone, but where Redis is only to callers with the key.
+      expect(openHealth.json().redis).toMatchObject({ ok: true, detail: 'reachable' });
+      const keyedHealth = await keyed.inject({ method: 'GET', url: '/health', headers: { authorization: 'Bearer s3cret-key' } });
+      expect(keyedHealth.json().redis.detail).toMatch(/^redis:\/\//);
+      const docs = await keyed.inject({ method: 'GET', url: '/docs/json' });
+      expect(docs.statusCode).toBe(200);
+      // The document says /health needs no key (the rest of the API does).
+      expect(docs.json().paths['/health'].get.security).toEqual([]);
+      expect(docs.json().security).toEqual([{ bearer: [] }]);
       const none = await keyed.inject({ method: 'GET', url: '/v1/collections' });
       expect(none.statusCode).toBe(401);
       expect(none.json().error.code).toBe('UNAUTHORIZED');

@@ -13,7 +13,7 @@ export default fp<{ version: string; apiKey: string | undefined }>(
           title: 'vdedup',
           version: opts.version,
           description:
-            'Video near-duplicate checks against indexed collections, decontamination scans, and frame extraction. Long work is queued (BullMQ); answers carry a job or scan id to poll.',
+            'Video near-duplicate checks against indexed collections, decontamination scans, and frame extraction. Long work is queued (BullMQ); answers carry a job or scan id to poll. Query parameters, JSON members and multipart fields a route does not define answer 400.',
         },
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'VDEDUP_API_KEY, when the service sets one' } } },
         security: opts.apiKey === undefined ? [] : [{ bearer: [] }],

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
+import { keyMatches } from '../plugins/auth.js';
 import { redactUrl } from '../../service/config.js';
 import { binaryVersionLine, ffmpegBinary, ffprobeBinary, type ResolvedBinary } from '../../media/binaries.js';
 import { native } from '../../native/binding.js';
@@ -38,6 +39,12 @@ function describe(resolve: () => ResolvedBinary): { ok: boolean; detail: string;
 
 export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.addSchema(Health);
+  // /health is open; where Redis is, only callers holding the key (when there is one) may see.
+  const hasKey = (authorization: string | undefined) => {
+    if (ctx.config.apiKey === undefined) return true;
+    const bearer = /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]?.trim();
+    return bearer !== undefined && keyMatches(bearer, ctx.config.apiKey);
+  };
   // Binaries and the native module do not change while the process runs: look once.
   let tools: { ffmpeg: ReturnType<typeof describe>; ffprobe: ReturnType<typeof describe>; native: { ok: boolean; detail: string } } | undefined;
   app.get(
@@ -46,10 +53,12 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['service'],
         summary: 'Redis, ffmpeg/ffprobe (which binary), native module, queue depths; 503 when something is missing',
+        description: 'Open to everyone (no key needed); where Redis is (its URL, credentials masked) is shown only to callers with the key when VDEDUP_API_KEY is set.',
+        security: [],
         response: { 200: Type.Ref('Health'), 503: Type.Ref('Health') },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       const looked = tools ?? {
         ffmpeg: describe(ffmpegBinary),
         ffprobe: describe(ffprobeBinary),
@@ -68,7 +77,7 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
       try {
         const latencyMs = await ctx.producer.ping();
         queues = await ctx.producer.counts();
-        redis = { ok: true, detail: redactUrl(ctx.config.redisUrl), latencyMs };
+        redis = { ok: true, detail: hasKey(request.headers.authorization) ? redactUrl(ctx.config.redisUrl) : 'reachable', latencyMs };
       } catch (err) {
         redis = { ok: false, detail: (err as Error).message };
       }
