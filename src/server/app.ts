@@ -20,6 +20,11 @@ import type { ServiceConfig } from '../service/config.js';
 import { setMediaMemoryLimit } from '../media/process.js';
 import { packageVersion } from '../version.js';
 
+/** Credential-looking query parameters (api_key=..., token=...) with their values masked, for logs. */
+export function redactQueryCredentials(url: string): string {
+  return url.replace(/([?&](?:api[_-]?key|key|token|access[_-]?token|auth|password|secret)=)[^&#]*/gi, '$1***');
+}
+
 /** What every route reads: settings, the queues, the version. No other state. */
 export interface AppContext {
   config: ServiceConfig;
@@ -48,6 +53,10 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
             level: process.env.LOG_LEVEL ?? 'info',
             // Fastify logs no headers by default; should a serializer ever add them, keys stay out.
             redact: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'],
+            // A key sent in the query string is refused, and not written to the log either.
+            serializers: {
+              req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactQueryCredentials(req.url), remoteAddress: req.ip }),
+            },
             ...(options.logStream === undefined ? {} : { stream: options.logStream }),
           },
     requestIdHeader: 'x-request-id',

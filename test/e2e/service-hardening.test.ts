@@ -199,7 +199,10 @@ describe('service hardening', () => {
       await local.inject({ method: 'GET', url: '/v1/collections', headers: { authorization: `Bearer ${key}` } });
       await local.inject({ method: 'GET', url: '/v1/collections', headers: { authorization: `Bearer ${key}x` } });
       await local.inject({ method: 'GET', url: `/v1/jobs/check.x?token=1`, headers: { authorization: `Basic ${Buffer.from(`u:${key}`).toString('base64')}` } });
+      // A key in the query string is refused (401), and masked in the log.
+      expect((await local.inject({ method: 'GET', url: `/v1/collections?api_key=${key}` })).statusCode).toBe(401);
       expect(logs).toMatch(/"reqId"/);
+      expect(logs).toContain('api_key=***');
       expect(logs).not.toContain(key);
       expect(logs).not.toContain(Buffer.from(`u:${key}`).toString('base64'));
     } finally {
