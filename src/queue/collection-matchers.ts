@@ -64,7 +64,7 @@ export class CollectionMatchers {
       throw new VdedupError(
         'COLLECTION_INCOMPLETE',
         `collection "${name}": ${missing.length} of ${got.videos.length} members have no fingerprint this worker can read (${listed}); ` +
-          'nothing was compared: give every worker the same VDEDUP_DATA_DIR, or add those videos again',
+          'nothing was compared: give every worker the same VDEDUP_DATA_DIR, or remove those videos from the collection and add them again',
       );
     }
     return { name, version: got.version, members: got.videos, fingerprints, matcher: new BenchMatcher(fingerprints, preset) };

@@ -269,6 +269,28 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     expect(rescanned.warnings).toEqual([]);
   });
 
+  it('a check that cannot read every member fails with COLLECTION_INCOMPLETE, never "no match"; after repair it answers afresh', async () => {
+    // An uploaded member keeps no path: when its fingerprint leaves this worker's store, nothing can rebuild it.
+    const upload = path.join(fixturesDir, 'scan/bench/mandelbrot-zoom.mp4');
+    const added = await app.inject({ method: 'POST', url: '/v1/collections/fragile/videos?wait=60', ...(await formBody(await videoForm(upload, {}))) });
+    expect(added.statusCode).toBe(200);
+    const member = (await app.inject({ method: 'GET', url: '/v1/collections/fragile' })).json().videos[0];
+    expect(member.path).toBeUndefined();
+    const entries = await readdir(path.join(t.config.dataDir, 'fingerprints'), { recursive: true });
+    await rm(path.join(t.config.dataDir, 'fingerprints', entries.find((e) => e.endsWith(`${member.key}.vfp`))!));
+    const check = () => app.inject({ method: 'POST', url: '/v1/check?wait=60', ...json({ path: 'scan/train/compilation.mp4', collection: 'fragile' }) });
+    const broken = (await check()).json();
+    expect(broken).toMatchObject({ state: 'failed', error: { code: 'COLLECTION_INCOMPLETE' } });
+    expect(broken.error.message).toMatch(/1 of 1 members .*mandelbrot-zoom\.mp4/);
+    expect(broken.result).toBeUndefined();
+    // Repaired (the member removed and uploaded again): a new collection version, so a new check, and the match.
+    expect((await app.inject({ method: 'DELETE', url: `/v1/collections/fragile/videos/${encodeURIComponent(member.id)}` })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/v1/collections/fragile/videos?wait=60', ...(await formBody(await videoForm(upload, {}))) })).statusCode).toBe(200);
+    const repaired = (await check()).json();
+    expect(repaired).toMatchObject({ state: 'completed', result: { matched: true } });
+    expect(repaired.result.matches[0]).toMatchObject({ bench: member.id, trainStart: 10 });
+  });
+
   it('removes a video from a collection and a whole collection; a removed video can be added again', async () => {
     const add = (body: object) => app.inject({ method: 'POST', url: '/v1/collections/scratch/videos?wait=60', ...json(body) });
     const check = async () =>
