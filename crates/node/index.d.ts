@@ -14,11 +14,11 @@ export declare class BenchFrameScan {
    * cannot run is refused.
    */
   constructor(bench: BenchSequences, kernel?: string | undefined | null)
-  /** Kept entries of the scan (informative frames x columns). */
+  /** Entries that can match (informative frames x columns). */
   get entries(): number
   /** Benchmark videos held. */
   get videos(): number
-  /** Bytes held (outside the JS heap): the benchmark's columns and the scan's packed keys. */
+  /** Bytes held (outside the JS heap): the benchmark's hash columns and informative flags. */
   get heapBytes(): number
   /** The comparison loop this CPU runs: "avx512", "avx2" or "portable". */
   get kernel(): string

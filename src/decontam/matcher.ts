@@ -1,6 +1,6 @@
 import { WindowIndex } from '../index/window-index.js';
 import { native, type BenchFrameScan, type BenchSequences, type MatchSegment, type TrainSequence } from '../native/binding.js';
-import { atOneFps, type Fingerprint } from '../fingerprint/fingerprint.js';
+import { atOneFps, everyNth, type Fingerprint } from '../fingerprint/fingerprint.js';
 import type { HnswRetrieval, Preset } from './presets.js';
 
 /** The columns of a fingerprint the matcher reads (a stored Fingerprint has them all). */
@@ -33,19 +33,15 @@ function phase(fp: MatchableFingerprint, j: number, phases: number, preset: Pres
   const fps = fp.fps ?? 1;
   if (fps === 1) return fp;
   const first = j * (fps / phases);
-  const n = Math.max(0, Math.ceil((fp.hashes.length - first) / fps));
-  const pick = <T extends BigUint64Array | Float32Array>(col: T, make: (k: number) => T): T => {
-    const out = make(n);
-    for (let i = 0; i < n; i++) out[i] = col[first + i * fps]!;
-    return out;
-  };
+  const pick = <T extends BigUint64Array | Float32Array>(col: T) => everyNth(col, first, fps);
   const none = new BigUint64Array(0);
   return {
-    hashes: preset.trimBorders ? pick(fp.hashes, (k) => new BigUint64Array(k)) : none,
-    rawHashes: preset.trimBorders ? none : pick(fp.rawHashes, (k) => new BigUint64Array(k)),
+    hashes: preset.trimBorders ? pick(fp.hashes) : none,
+    rawHashes: preset.trimBorders ? none : pick(fp.rawHashes),
     flips: none,
-    centerHashes: preset.matchCrops ? pick(fp.centerHashes, (k) => new BigUint64Array(k)) : none,
-    quality: preset.minQuality > 0 ? pick(fp.quality, (k) => new Float32Array(k)) : new Float32Array(n),
+    centerHashes: preset.matchCrops ? pick(fp.centerHashes) : none,
+    // Read only when the preset gates on quality (sequenceOf); otherwise nothing to copy.
+    quality: preset.minQuality > 0 ? pick(fp.quality) : new Float32Array(0),
   };
 }
 
@@ -89,12 +85,13 @@ class HnswCandidates {
   constructor(
     fingerprints: MatchableFingerprint[],
     seqs: TrainSequence[],
+    /** Windows the index will hold (its initial capacity). */
+    windows: number,
     private readonly lengths: Uint32Array,
     private readonly preset: Preset,
     private readonly settings: HnswRetrieval,
   ) {
     const w = preset.rule.window;
-    const windows = seqs.reduce((n, s) => n + Math.max(0, s.hashes.length - w + 1), 0) * (preset.matchCrops ? 2 : 1);
     this.index = new WindowIndex(128, undefined, Math.max(1024, windows));
     const binding = native();
     seqs.forEach((seq, video) => {
@@ -208,11 +205,11 @@ export class BenchMatcher {
     this.bench = kernel ? new binding.BenchFrameScan(columns, kernel) : new binding.BenchFrameScan(columns);
     if (!this.exact && preset.retrieval === 'hnsw') {
       if (preset.hnsw === undefined) throw new Error(`preset ${preset.name}: retrieval 'hnsw' needs its hnsw settings`);
-      this.hnsw = new HnswCandidates(phased, seqs, columns.lengths, preset, preset.hnsw);
+      this.hnsw = new HnswCandidates(phased, seqs, this.windows, columns.lengths, preset, preset.hnsw);
     }
   }
 
-  /** Memory the benchmark side holds outside the JS heap (hash columns and the frame scan's keys). */
+  /** Memory the benchmark side holds outside the JS heap (its hash columns and informative flags, in Rust). */
   get heapBytes(): number {
     return this.bench.heapBytes;
   }

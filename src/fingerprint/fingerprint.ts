@@ -275,34 +275,31 @@ export function hashHex(hash: bigint): string {
 }
 
 /**
- * Every `step`-th frame of a fingerprint from frame `first`: phase `first` of a fingerprint taken
- * at `step` samples per second, as a fingerprint of its own at 1 fps (its times start `first/step`
- * seconds later). `atOneFps` and the benchmark side's phases are this.
+ * Every `step`-th value of a column from index `first`: phase `first` of a column taken at `step`
+ * samples per second, as a 1 fps column. `atOneFps` and the benchmark side's phases read this.
  */
-export function subsample(fp: Fingerprint, first: number, step: number): Fingerprint {
-  if (step === 1 && first === 0) return fp;
-  const pick = <T extends BigUint64Array | Float32Array>(col: T, make: (n: number) => T): T => {
-    const out = make(Math.max(0, Math.ceil((col.length - first) / step)));
-    for (let i = 0; i < out.length; i++) out[i] = col[first + i * step]!;
-    return out;
-  };
-  const n = Math.max(0, Math.ceil((fp.frameCount - first) / step));
-  const content = new Uint32Array(4 * n);
-  for (let i = 0; i < n; i++) content.set(fp.content.subarray(4 * (first + i * step), 4 * (first + i * step) + 4), 4 * i);
-  return {
-    ...fp,
-    fps: fp.fps / step,
-    frameCount: n,
-    hashes: pick(fp.hashes, (k) => new BigUint64Array(k)),
-    flips: pick(fp.flips, (k) => new BigUint64Array(k)),
-    rawHashes: pick(fp.rawHashes, (k) => new BigUint64Array(k)),
-    centerHashes: pick(fp.centerHashes, (k) => new BigUint64Array(k)),
-    quality: pick(fp.quality, (k) => new Float32Array(k)),
-    content,
-  };
+export function everyNth<T extends BigUint64Array | Float32Array>(col: T, first: number, step: number): T {
+  const out = new (col.constructor as new (n: number) => T)(Math.max(0, Math.ceil((col.length - first) / step)));
+  for (let i = 0; i < out.length; i++) out[i] = col[first + i * step]!;
+  return out;
 }
 
 /** The 1 fps fingerprint inside one taken at several samples per second (its phase 0: the same frames). */
 export function atOneFps(fp: Fingerprint): Fingerprint {
-  return fp.fps === 1 ? fp : subsample(fp, 0, fp.fps);
+  if (fp.fps === 1) return fp;
+  const step = fp.fps;
+  const n = Math.ceil(fp.frameCount / step);
+  const content = new Uint32Array(4 * n);
+  for (let i = 0; i < n; i++) content.set(fp.content.subarray(4 * i * step, 4 * i * step + 4), 4 * i);
+  return {
+    ...fp,
+    fps: 1,
+    frameCount: n,
+    hashes: everyNth(fp.hashes, 0, step),
+    flips: everyNth(fp.flips, 0, step),
+    rawHashes: everyNth(fp.rawHashes, 0, step),
+    centerHashes: everyNth(fp.centerHashes, 0, step),
+    quality: everyNth(fp.quality, 0, step),
+    content,
+  };
 }

@@ -260,7 +260,7 @@ impl BenchFrameScan {
         Ok(BenchFrameScan { inner: Arc::new(inner) })
     }
 
-    /// Kept entries of the scan (informative frames x columns).
+    /// Entries that can match (informative frames x columns).
     #[napi(getter)]
     pub fn entries(&self) -> u32 {
         self.inner.entries() as u32
@@ -272,7 +272,7 @@ impl BenchFrameScan {
         self.inner.videos() as u32
     }
 
-    /// Bytes held (outside the JS heap): the benchmark's columns and the scan's packed keys.
+    /// Bytes held (outside the JS heap): the benchmark's hash columns and informative flags.
     #[napi(getter)]
     pub fn heap_bytes(&self) -> f64 {
         self.inner.heap_bytes() as f64
