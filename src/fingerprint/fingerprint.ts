@@ -29,7 +29,10 @@ export interface Fingerprint {
   centerHashes: BigUint64Array;
   /** Information measure of frame i (mean absolute neighbour difference of the 32x32 image, gray levels). */
   quality: Float32Array;
-  /** Kept content rectangle of frame i on the SAMPLE_SIZE grid: x, y, width, height. */
+  /**
+   * Kept content rectangle of frame i on the SAMPLE_SIZE grid: x, y, width, height. Empty in a
+   * fingerprint read back from a service collection (nothing after hashing reads it).
+   */
   content: Uint32Array;
   video: VideoStreamInfo;
   /** Non-fatal decoder complaints (a damaged packet in an otherwise complete video). */
@@ -289,8 +292,8 @@ export function atOneFps(fp: Fingerprint): Fingerprint {
   if (fp.fps === 1) return fp;
   const step = fp.fps;
   const n = Math.ceil(fp.frameCount / step);
-  const content = new Uint32Array(4 * n);
-  for (let i = 0; i < n; i++) content.set(fp.content.subarray(4 * i * step, 4 * i * step + 4), 4 * i);
+  const content = new Uint32Array(fp.content.length === 0 ? 0 : 4 * n);
+  for (let i = 0; i < n && content.length > 0; i++) content.set(fp.content.subarray(4 * i * step, 4 * i * step + 4), 4 * i);
   return {
     ...fp,
     fps: 1,

@@ -17,9 +17,12 @@ import { VdedupError } from '../errors.js';
  * File:   "VDFP" | u32 format | u32 metaLen | meta JSON | columns | sha256(all before)
  * Columns (little-endian, n = frameCount): hashes u64[n], flips u64[n], rawHashes u64[n],
  *         centerHashes u64[n], quality f32[n], content u32[4n].
+ * Format 3 is the same without the content column: what matching reads, and all a service
+ * collection keeps of its members in Redis (36 bytes a sample instead of 52).
  */
 const MAGIC = Buffer.from('VDFP');
 const FORMAT = 2;
+const FORMAT_WITHOUT_CONTENT = 3;
 const SUFFIX = '.vfp';
 /** Temp files older than this are leftovers of a crashed writer. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
@@ -49,7 +52,11 @@ export class StoreCorruptError extends Error {
   }
 }
 
-function encode(key: string, fp: Fingerprint): Buffer {
+/**
+ * A fingerprint as bytes, checksummed; `withContent: false` leaves out the content rectangles
+ * (nothing after hashing reads them), as collections in Redis keep their members.
+ */
+export function encodeFingerprint(key: string, fp: Fingerprint, { withContent = true }: { withContent?: boolean } = {}): Buffer {
   const meta: StoredMeta = {
     key,
     file: fp.file,
@@ -63,27 +70,37 @@ function encode(key: string, fp: Fingerprint): Buffer {
   const metaBuf = Buffer.from(JSON.stringify(meta), 'utf8');
   const header = Buffer.alloc(12);
   MAGIC.copy(header, 0);
-  header.writeUInt32LE(FORMAT, 4);
+  header.writeUInt32LE(withContent ? FORMAT : FORMAT_WITHOUT_CONTENT, 4);
   header.writeUInt32LE(metaBuf.length, 8);
   const col = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   // Columns are written host-order; every supported platform (x64, arm64) is little-endian.
-  const body = Buffer.concat([header, metaBuf, col(fp.hashes), col(fp.flips), col(fp.rawHashes), col(fp.centerHashes), col(fp.quality), col(fp.content)]);
+  const body = Buffer.concat([header, metaBuf, col(fp.hashes), col(fp.flips), col(fp.rawHashes), col(fp.centerHashes), col(fp.quality), ...(withContent ? [col(fp.content)] : [])]);
   return Buffer.concat([body, createHash('sha256').update(body).digest()]);
 }
 
-function decode(entry: string, buf: Buffer): Fingerprint & { key: string; createdAt: string } {
+/**
+ * The fingerprint in bytes made by `encodeFingerprint`, checked (StoreCorruptError when damaged).
+ * One encoded without content rectangles comes back with an empty `content`.
+ */
+export function decodeFingerprint(entry: string, buf: Buffer): Fingerprint & { key: string; createdAt: string } {
   if (buf.length < 12 + 32 || !buf.subarray(0, 4).equals(MAGIC)) throw new StoreCorruptError(entry, 'bad header');
   const body = buf.subarray(0, buf.length - 32);
   if (!createHash('sha256').update(body).digest().equals(buf.subarray(buf.length - 32))) {
     throw new StoreCorruptError(entry, 'checksum mismatch');
   }
   const format = buf.readUInt32LE(4);
-  if (format !== FORMAT) throw new StoreCorruptError(entry, `unknown format ${format}`);
+  if (format !== FORMAT && format !== FORMAT_WITHOUT_CONTENT) throw new StoreCorruptError(entry, `unknown format ${format}`);
+  const contentBytes = format === FORMAT ? 16 : 0;
   const metaLen = buf.readUInt32LE(8);
-  const meta = JSON.parse(buf.subarray(12, 12 + metaLen).toString('utf8')) as StoredMeta;
+  let meta: StoredMeta;
+  try {
+    meta = JSON.parse(buf.subarray(12, 12 + metaLen).toString('utf8')) as StoredMeta;
+  } catch {
+    throw new StoreCorruptError(entry, 'unreadable metadata');
+  }
   const n = meta.frameCount;
   let at = 12 + metaLen;
-  const expected = at + n * (8 * 4 + 4 + 16);
+  const expected = at + n * (8 * 4 + 4 + contentBytes);
   if (expected !== body.length) throw new StoreCorruptError(entry, `size ${body.length}, expected ${expected}`);
   // Copy each column into its own aligned ArrayBuffer (a Buffer slice may be unaligned for u64).
   const take = (bytes: number) => {
@@ -106,7 +123,7 @@ function decode(entry: string, buf: Buffer): Fingerprint & { key: string; create
     rawHashes: new BigUint64Array(take(8 * n)),
     centerHashes: new BigUint64Array(take(8 * n)),
     quality: new Float32Array(take(4 * n)),
-    content: new Uint32Array(take(16 * n)),
+    content: new Uint32Array(take(contentBytes * n)),
   };
 }
 
@@ -154,7 +171,7 @@ export class FingerprintStore {
       throw err;
     }
     try {
-      return decode(file, buf);
+      return decodeFingerprint(file, buf);
     } catch (err) {
       if (!(err instanceof StoreCorruptError) && !(err instanceof SyntaxError)) throw err;
       // Never serve a damaged entry: drop it so the video is fingerprinted again.
@@ -170,7 +187,7 @@ export class FingerprintStore {
       await mkdir(path.dirname(file), { recursive: true });
       const handle = await open(tmp, 'wx');
       try {
-        await handle.writeFile(encode(key, fp));
+        await handle.writeFile(encodeFingerprint(key, fp));
         await handle.sync();
       } finally {
         await handle.close();
@@ -216,7 +233,7 @@ export class FingerprintStore {
     for await (const e of this.entries()) {
       checked++;
       try {
-        decode(e.path, await readFile(e.path));
+        decodeFingerprint(e.path, await readFile(e.path));
       } catch (err) {
         corrupt.push({ key: e.key, reason: (err as Error).message });
       }
@@ -238,7 +255,7 @@ export class FingerprintStore {
       let bad = false;
       if (!old) {
         try {
-          decode(e.path, await readFile(e.path));
+          decodeFingerprint(e.path, await readFile(e.path));
         } catch {
           bad = true;
         }

@@ -2,7 +2,8 @@ import { BenchMatcher } from '../decontam/matcher.js';
 import type { Preset } from '../decontam/presets.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
-import type { CollectionMember, CollectionRegistry } from '../service/collections.js';
+import { MEMBER_FPS, type CollectionMember, type CollectionRegistry } from '../service/collections.js';
+import type { Logger } from 'pino';
 import { VdedupError } from '../errors.js';
 
 export interface LoadedCollection {
@@ -18,11 +19,13 @@ export interface LoadedCollection {
 const LISTED = 10;
 
 /**
- * Per worker process: the matcher of each collection at its current version, built once from
- * the store and reused by every check until the collection changes. A check compares against
- * every member or fails: a member whose fingerprint is not in this worker's store is fingerprinted
- * again from the path it was added from, and when it has none (an upload), the check fails with
- * COLLECTION_INCOMPLETE instead of answering for part of the collection.
+ * Per worker process: the matcher of each collection at its current version, built once from the
+ * fingerprints Redis holds with the collection and reused by every check until the collection
+ * changes. A check compares against every member or fails: a member whose fingerprint Redis lacks
+ * (added before collections kept them) or holds damaged is taken from this worker's store or
+ * fingerprinted again from the path it was added from, and put back in Redis; when neither can
+ * be done (an upload), the check fails with COLLECTION_INCOMPLETE instead of answering for part
+ * of the collection.
  */
 export class CollectionMatchers {
   private readonly cache = new Map<string, Promise<LoadedCollection>>();
@@ -31,7 +34,8 @@ export class CollectionMatchers {
     private readonly registry: CollectionRegistry,
     private readonly store: FingerprintStore,
     /** Fingerprint a member again from its file at `fps` (through the store, once per content key). */
-    private readonly refingerprint: (path: string, fps: number) => Promise<Fingerprint>,
+    private readonly refingerprint: (path: string, fps: number) => Promise<{ key: string; fingerprint: Fingerprint }>,
+    private readonly logger?: Logger,
   ) {}
 
   async load(name: string, preset: Preset): Promise<LoadedCollection> {
@@ -52,21 +56,51 @@ export class CollectionMatchers {
   private async build(name: string, preset: Preset): Promise<LoadedCollection> {
     const got = await this.registry.get(name);
     if (got === undefined) throw new VdedupError('INVALID_ARGUMENT', `no collection named "${name}" (add videos with POST /v1/collections/${name}/videos)`);
+    const held = await this.registry.fingerprints(name, got.videos);
     const fingerprints: Fingerprint[] = [];
-    const missing: string[] = [];
-    for (const m of got.videos) {
-      const fp = (await this.store.get(m.key)) ?? (m.path === undefined ? undefined : await this.refingerprint(m.path, preset.benchPhases).catch(() => undefined));
-      if (fp === undefined) missing.push(m.id);
-      else fingerprints.push(fp);
+    const missing: Array<{ id: string; problem: string }> = [];
+    for (const [i, m] of got.videos.entries()) {
+      const inRedis = held[i]!;
+      if (!('problem' in inRedis)) {
+        fingerprints.push(inRedis);
+        continue;
+      }
+      const fp = await this.recover(m);
+      if (typeof fp === 'string') {
+        missing.push({ id: m.id, problem: `${inRedis.problem}; ${fp}` });
+        continue;
+      }
+      fingerprints.push(fp);
+      const restored = await this.registry.restoreFingerprint(name, m, fp).catch(() => false);
+      this.logger?.warn({ collection: name, member: m.id, problem: inRedis.problem, restored }, 'collection member fingerprint recovered');
     }
     if (missing.length > 0) {
-      const listed = missing.slice(0, LISTED).join(', ') + (missing.length > LISTED ? `, and ${missing.length - LISTED} more` : '');
+      const listed =
+        missing
+          .slice(0, LISTED)
+          .map((m) => `${m.id}: ${m.problem}`)
+          .join('; ') + (missing.length > LISTED ? `; and ${missing.length - LISTED} more` : '');
       throw new VdedupError(
         'COLLECTION_INCOMPLETE',
-        `collection "${name}": ${missing.length} of ${got.videos.length} members have no fingerprint this worker can read (${listed}); ` +
-          'nothing was compared: give every worker the same VDEDUP_DATA_DIR, or remove those videos from the collection and add them again',
+        `collection "${name}": ${missing.length} of ${got.videos.length} members have no usable fingerprint and no file to fingerprint again (${listed}); ` +
+          'nothing was compared: remove those videos from the collection and add them again',
       );
     }
     return { name, version: got.version, members: got.videos, fingerprints, matcher: new BenchMatcher(fingerprints, preset) };
+  }
+
+  /** A member's fingerprint from this worker's store, or decoded again from its path; else why not. */
+  private async recover(m: CollectionMember): Promise<Fingerprint | string> {
+    const stored = await this.store.get(m.key).catch(() => undefined);
+    if (stored !== undefined) return { ...stored, file: m.id };
+    if (m.path === undefined) return 'it was uploaded, so there is no file to fingerprint again';
+    try {
+      const r = await this.refingerprint(m.path, m.fps ?? MEMBER_FPS);
+      // The file at the member's path is another video now: its fingerprint is not the member's.
+      if (r.key !== m.key) return `the file at its path changed since it was added`;
+      return { ...r.fingerprint, file: m.id };
+    } catch (err) {
+      return `its file could not be fingerprinted again (${(err as Error).message.split('\n')[0]})`;
+    }
   }
 }

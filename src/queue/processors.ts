@@ -20,7 +20,7 @@ import type {
   VideoRef,
 } from '../service/jobs.js';
 import { COLLECTION_PREFIX } from '../service/jobs.js';
-import { MEMBER_FPS, type CollectionRegistry } from '../service/collections.js';
+import { MEMBER_FPS, type CollectionMember, type CollectionRegistry } from '../service/collections.js';
 import { framesDir, reportDir, stripFile } from '../service/paths.js';
 import type { ServiceConfig } from '../service/config.js';
 import type { VideoItem, VideoSource } from '../decontam/inputs.js';
@@ -99,7 +99,7 @@ export function fingerprintProcessor(deps: ProcessorDeps) {
           fps: MEMBER_FPS,
           onProgress: (done, total) => throttle(() => job.updateProgress({ frames: done, expectedFrames: total ?? null })),
         });
-        await deps.registry.add(data.collection, {
+        const member = {
           id: data.id,
           key: r.key,
           duration: r.fingerprint.duration,
@@ -108,7 +108,9 @@ export function fingerprintProcessor(deps: ProcessorDeps) {
           addedAt: new Date().toISOString(),
           ...(data.youtubeId === undefined ? {} : { youtubeId: data.youtubeId, youtubeIdSource: data.youtubeIdSource }),
           ...(data.video.upload ? {} : { path: data.video.path }),
-        });
+        };
+        // The fingerprint goes to Redis with the member: any worker can match against it.
+        await deps.registry.add(data.collection, member, r.fingerprint);
         return {
           collection: data.collection,
           id: data.id,
@@ -187,12 +189,19 @@ async function childVideos(deps: ProcessorDeps, job: Job<ScanJob>): Promise<Batc
   return [...done, ...failed].sort((a, b) => a.i - b.i).flatMap((b) => b.videos);
 }
 
+/** The collection and member of each item of a collection side: their fingerprints are in Redis. */
+type MemberOf = Map<VideoItem, { collection: string; member: CollectionMember }>;
+
 /** A collection as a scan side: its members with their store keys, YouTube IDs and paths. */
-async function collectionSide(deps: ProcessorDeps, spec: string): Promise<VideoSource> {
+async function collectionSide(deps: ProcessorDeps, spec: string, memberOf: MemberOf): Promise<VideoSource> {
   const name = spec.slice(COLLECTION_PREFIX.length);
   const got = await deps.registry.get(name);
   if (got === undefined) throw new UnrecoverableError(`INVALID_ARGUMENT: no collection "${name}"`);
-  const items: VideoItem[] = got.videos.map((m) => ({ id: m.id, path: m.path, youtubeId: m.youtubeId, youtubeIdSource: m.youtubeIdSource, key: m.key }));
+  const items = got.videos.map((m) => {
+    const item: VideoItem = { id: m.id, path: m.path, youtubeId: m.youtubeId, youtubeIdSource: m.youtubeIdSource, key: m.key };
+    memberOf.set(item, { collection: name, member: m });
+    return item;
+  });
   return { spec, kind: 'collection', items, warnings: [] };
 }
 
@@ -203,14 +212,22 @@ function pathSide(spec: string, side: Side, videos: BatchVideo[], idOnly: ScanRe
 }
 
 /**
- * Where the scan job finds fingerprints: a collection member's by its store key; a file's by the
- * key its child batch returned (the decoding is counted once, for the first side that reads it);
- * a file whose batch failed, or whose entry left the store, is fingerprinted here.
+ * Where the scan job finds fingerprints: a collection member's in Redis, with its collection; a
+ * file's by the key its child batch returned (the decoding is counted once, for the first side
+ * that reads it). A file whose batch failed, or whose entry left the store, is fingerprinted here;
+ * so is a member whose fingerprint Redis lacks (and it is put back), when it has a path.
  */
-function flowSource(deps: ProcessorDeps, videos: BatchVideo[], signal: AbortSignal | undefined): FingerprintSource {
+function flowSource(deps: ProcessorDeps, videos: BatchVideo[], memberOf: MemberOf, signal: AbortSignal | undefined): FingerprintSource {
   const byPath = new Map(videos.map((v) => [v.path, v]));
   const counted = new Set<string>();
   return async (side, item, fps): Promise<FingerprintOutcome> => {
+    const of = memberOf.get(item);
+    let problem: string | undefined;
+    if (of !== undefined) {
+      const [held] = await deps.registry.fingerprints(of.collection, [of.member]);
+      if (held !== undefined && !('problem' in held)) return { fp: { ...held, file: item.path ?? held.file }, framesDecoded: 0 };
+      problem = held?.problem ?? 'no fingerprint in Redis';
+    }
     const child = item.path === undefined ? undefined : byPath.get(item.path);
     if (child?.error !== undefined) return { error: child.error };
     const key = item.key ?? child?.key;
@@ -218,20 +235,27 @@ function flowSource(deps: ProcessorDeps, videos: BatchVideo[], signal: AbortSign
     if (stored !== undefined) {
       const first = child !== undefined && !counted.has(child.path);
       if (first) counted.add(child.path);
+      if (of !== undefined) await deps.registry.restoreFingerprint(of.collection, of.member, stored).catch(() => false);
       return { fp: { ...stored, file: item.path ?? stored.file }, framesDecoded: first && child.fromStore === false ? (child.frames ?? 0) : 0 };
     }
     if (item.path === undefined) {
       return {
         error: {
           code: 'COLLECTION_INCOMPLETE',
-          message: 'its fingerprint is no longer in the store and it has no file to decode again (an upload): add it again; it was not compared',
+          message: `${problem ?? 'its fingerprint is not in the store'} and it has no file to decode again (an upload): remove it and add it again; it was not compared`,
         },
       };
     }
     try {
-      // A collection member is fingerprinted again as a member (its sub-second phases), which puts
-      // its entry back in the store for later checks and scans.
-      const r = await fingerprintOnce(item.path, lockDeps(deps), { signal, threads: 1, fps: item.key === undefined ? fps : Math.max(fps, MEMBER_FPS) });
+      // A collection member is fingerprinted again as a member (its sub-second phases), and its
+      // fingerprint is put back in Redis for later checks and scans.
+      const r = await fingerprintOnce(item.path, lockDeps(deps), { signal, threads: 1, fps: of === undefined ? fps : (of.member.fps ?? MEMBER_FPS) });
+      if (of !== undefined) {
+        if (r.key !== of.member.key) {
+          return { error: { code: 'COLLECTION_INCOMPLETE', message: `${problem}, and the file at its path changed since it was added: remove it and add it again; it was not compared` } };
+        }
+        await deps.registry.restoreFingerprint(of.collection, of.member, r.fingerprint).catch(() => false);
+      }
       return { fp: r.fingerprint, framesDecoded: r.fromStore ? 0 : r.fingerprint.frameCount };
     } catch (err) {
       return errorOutcome(side, item, err, signal);
@@ -250,15 +274,16 @@ export function scanProcessor(deps: ProcessorDeps) {
       const throttle = progressThrottle();
       const data = job.data;
       const videos = await childVideos(deps, job);
+      const memberOf: MemberOf = new Map();
       const side = (spec: string, s: Side, warnings: string[]) =>
-        spec.startsWith(COLLECTION_PREFIX) ? collectionSide(deps, spec) : pathSide(spec, s, videos, data.idOnly ?? [], warnings);
+        spec.startsWith(COLLECTION_PREFIX) ? collectionSide(deps, spec, memberOf) : pathSide(spec, s, videos, data.idOnly ?? [], warnings);
       const [train, bench] = await Promise.all([side(data.train, 'train', data.warnings?.train ?? []), side(data.bench, 'bench', data.warnings?.bench ?? [])]);
       const report = await scanSources({
         train,
         bench,
         preset: presetByName(data.preset),
         exact: data.exact,
-        source: flowSource(deps, videos, signal),
+        source: flowSource(deps, videos, memberOf, signal),
         concurrency: deps.config.concurrency,
         onProgress: (p) => throttle(() => job.updateProgress({ phase: p.phase, done: p.done, total: p.total })),
       });

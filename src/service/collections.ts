@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import { DEFAULT } from '../decontam/presets.js';
 import { fingerprintKey } from '../fingerprint/cached.js';
+import type { Fingerprint } from '../fingerprint/fingerprint.js';
+import { decodeFingerprint, encodeFingerprint } from '../fingerprint/store.js';
 import { VdedupError } from '../errors.js';
 
 /**
@@ -16,9 +18,11 @@ export function memberKey(file: string): Promise<string> {
 
 /**
  * Collections: named sets of fingerprinted videos to check against (one per benchmark, say).
- * Membership lives in Redis (atomic across API and worker machines); the fingerprints
- * themselves live in the content-keyed store on the shared data volume. The API and the workers
- * both read it (src/service: what they share).
+ * Everything a check or scan needs of a collection lives in Redis, which every API and worker
+ * process reaches by construction: the members, and each member's fingerprint (the columns
+ * matching reads, sub-second phases included; 36 bytes a sample, so about 0.5 MB per benchmark
+ * hour at 4 samples a second). A worker never needs the disk of the worker that added a member.
+ * The API and the workers both use this registry (src/service: what they share).
  */
 export interface CollectionMember {
   /** Unique within the collection; shown as `bench` in matches. */
@@ -48,6 +52,14 @@ export interface CollectionSummary {
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Members whose fingerprints are read per Redis round trip. */
+const FINGERPRINT_CHUNK = 32;
+
+/** HSET of a member's fingerprint only while the member record names the same content key. */
+const RESTORE = `local m = redis.call('hget', KEYS[1], ARGV[1])
+if m and cjson.decode(m).key == ARGV[2] then redis.call('hset', KEYS[2], ARGV[1], ARGV[3]) return 1 end
+return 0`;
+
 export function checkCollectionName(name: string): string {
   if (!NAME.test(name)) throw new VdedupError('INVALID_ARGUMENT', `collection name must be 1-64 of [A-Za-z0-9_-], got "${name}"`);
   return name;
@@ -70,6 +82,10 @@ export class CollectionRegistry {
   private membersKey(name: string) {
     return `${this.prefix}:collection:${name}:videos`;
   }
+  /** Member id -> its fingerprint, encoded without content rectangles (see encodeFingerprint). */
+  private fingerprintsKey(name: string) {
+    return `${this.prefix}:collection:${name}:fingerprints`;
+  }
   private versionKey(name: string) {
     return `${this.prefix}:collection:${name}:version`;
   }
@@ -77,15 +93,60 @@ export class CollectionRegistry {
     return `${this.prefix}:collections`;
   }
 
-  async add(name: string, member: CollectionMember): Promise<number> {
+  /** Add (or replace) a member with its fingerprint, in one transaction: a member never exists without it. */
+  async add(name: string, member: CollectionMember, fingerprint: Fingerprint): Promise<number> {
     checkCollectionName(name);
     const r = await this.redis
       .multi()
       .sadd(this.namesKey, name)
       .hset(this.membersKey(name), member.id, JSON.stringify(member))
+      .hset(this.fingerprintsKey(name), member.id, encodeFingerprint(member.key, fingerprint, { withContent: false }))
       .incr(this.versionKey(name))
       .exec();
-    return Number(resultsOf(r)[2]![1]);
+    return Number(resultsOf(r)[3]![1]);
+  }
+
+  /**
+   * The fingerprints of `members` as Redis holds them, in their order: a Fingerprint, or why there
+   * is none usable (absent: the member was added before collections kept them; damaged; another video's).
+   */
+  async fingerprints(name: string, members: readonly CollectionMember[]): Promise<Array<Fingerprint | { problem: string }>> {
+    const out: Array<Fingerprint | { problem: string }> = [];
+    // Chunks keep each reply bounded (a member is ~0.5 MB per hour of video).
+    for (let i = 0; i < members.length; i += FINGERPRINT_CHUNK) {
+      const chunk = members.slice(i, i + FINGERPRINT_CHUNK);
+      const raw = await this.redis.hmgetBuffer(this.fingerprintsKey(name), ...chunk.map((m) => m.id));
+      chunk.forEach((m, j) => {
+        const buf = raw[j];
+        if (buf === null || buf === undefined) return out.push({ problem: 'no fingerprint in Redis' });
+        try {
+          const fp = decodeFingerprint(`collection ${name} member ${m.id}`, buf);
+          if (fp.key !== m.key) return out.push({ problem: 'the fingerprint in Redis is of another video' });
+          return out.push({ ...fp, file: m.id });
+        } catch (err) {
+          return out.push({ problem: `the fingerprint in Redis is damaged (${(err as Error).message})` });
+        }
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Put back a member's fingerprint that Redis lost or holds damaged (fingerprinted again from its
+   * path, or found in a store). Written only while the member is still the same video (same
+   * content key): a member removed or replaced meanwhile is left alone. True when written.
+   */
+  async restoreFingerprint(name: string, member: CollectionMember, fingerprint: Fingerprint): Promise<boolean> {
+    const written = await this.redis.eval(
+      RESTORE,
+      2,
+      this.membersKey(name),
+      this.fingerprintsKey(name),
+      member.id,
+      member.key,
+      encodeFingerprint(member.key, fingerprint, { withContent: false }),
+    );
+    return written === 1;
   }
 
   /**
@@ -95,8 +156,10 @@ export class CollectionRegistry {
   async removeMember(name: string, id: string): Promise<{ member: CollectionMember; version: number } | undefined> {
     const raw = await this.redis.hget(this.membersKey(name), id);
     if (raw === null) return undefined;
-    const r = resultsOf(await this.redis.multi().hdel(this.membersKey(name), id).incr(this.versionKey(name)).exec());
-    return { member: JSON.parse(raw) as CollectionMember, version: Number(r[1]![1]) };
+    const r = resultsOf(
+      await this.redis.multi().hdel(this.membersKey(name), id).hdel(this.fingerprintsKey(name), id).incr(this.versionKey(name)).exec(),
+    );
+    return { member: JSON.parse(raw) as CollectionMember, version: Number(r[2]![1]) };
   }
 
   /**
@@ -111,6 +174,7 @@ export class CollectionRegistry {
         .srem(this.namesKey, name)
         .hgetall(this.membersKey(name))
         .del(this.membersKey(name))
+        .del(this.fingerprintsKey(name))
         .incr(this.versionKey(name))
         .exec(),
     );

@@ -195,7 +195,7 @@ export class Producer {
    * block it (its videos are then fingerprinted by the parent, or listed as errors).
    */
   async addScan(spec: { train: string; bench: string; preset: string; exact: boolean }): Promise<{ scanId: string; videos: number }> {
-    // A collection's videos are fingerprinted already (in the store): only path sides are decoded.
+    // A collection's members are fingerprinted already (their fingerprints are in Redis): only path sides are decoded.
     const read = (s: string) => (s.startsWith(COLLECTION_PREFIX) ? { items: [] as VideoItem[], warnings: [] as string[] } : readVideoSource(s));
     const [train, bench] = await Promise.all([read(spec.train), read(spec.bench)]);
     // Each file once (a file on both sides is decoded once), with the sides and items it stands for.

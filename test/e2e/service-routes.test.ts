@@ -3,6 +3,7 @@ import path from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
+import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
@@ -20,15 +21,18 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
   let t: Awaited<ReturnType<typeof testEnv>>;
   let app: FastifyInstance;
   let workers: RunningWorkers;
+  let redis: Redis;
 
   beforeAll(async () => {
     t = await testEnv();
+    redis = new Redis(t.config.redisUrl);
     app = await buildApp(t.config, { logger: false });
     workers = await startWorkers(t.config, pino({ level: 'silent' }));
   });
   afterAll(async () => {
     await app?.close();
     await workers?.close(5000);
+    redis?.disconnect();
     await t?.cleanup();
   });
 
@@ -255,8 +259,12 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     }
     expect((await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'collection:nope', bench: 'scan/bench' }) })).json().error.code).toBe('COLLECTION_NOT_FOUND');
 
-    // A member whose fingerprint left the store (pruned, say) is decoded again from its path.
+    // A member whose fingerprint Redis lacks (added before collections kept them) and that this
+    // worker's store lacks too is decoded again from its path, and its fingerprint put back in Redis.
     const member = (await app.inject({ method: 'GET', url: '/v1/collections/corpus' })).json().videos.find((v: { id: string }) => v.id === 'compilation.mp4');
+    const fingerprintsKey = `${t.config.prefix}:collection:corpus:fingerprints`;
+    expect(await redis.hexists(fingerprintsKey, member.id)).toBe(1);
+    await redis.hdel(fingerprintsKey, member.id);
     const entries = await readdir(path.join(t.config.dataDir, 'fingerprints'), { recursive: true });
     const entry = entries.find((e) => e.endsWith(`${member.key}.vfp`));
     expect(entry).toBeDefined();
@@ -267,24 +275,47 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     expectFindings(rescanned);
     expect(rescanned.stats).toMatchObject({ decodedVideos: 1, errors: 0 });
     expect(rescanned.warnings).toEqual([]);
+    expect(await redis.hexists(fingerprintsKey, member.id)).toBe(1);
+  });
+
+  it('matches against the fingerprints Redis holds, not the worker\'s store', async () => {
+    const upload = path.join(fixturesDir, 'scan/bench/mandelbrot-zoom.mp4');
+    expect((await app.inject({ method: 'POST', url: '/v1/collections/held/videos?wait=60', ...(await formBody(await videoForm(upload, {}))) })).statusCode).toBe(200);
+    // The worker's whole store goes (another machine's worker, a pruned store): the check still sees the member.
+    await rm(path.join(t.config.dataDir, 'fingerprints'), { recursive: true, force: true });
+    const check = (await app.inject({ method: 'POST', url: '/v1/check?wait=60', ...json({ path: 'scan/train/compilation.mp4', collection: 'held' }) })).json();
+    expect(check).toMatchObject({ state: 'completed', result: { matched: true } });
+    expect(check.result.matches[0]).toMatchObject({ bench: 'mandelbrot-zoom.mp4', trainStart: 10 });
   });
 
   it('a check that cannot read every member fails with COLLECTION_INCOMPLETE, never "no match"; after repair it answers afresh', async () => {
-    // An uploaded member keeps no path: when its fingerprint leaves this worker's store, nothing can rebuild it.
+    // An uploaded member keeps no path: when its fingerprint in Redis is damaged and the worker's
+    // store lacks it, nothing can rebuild it.
     const upload = path.join(fixturesDir, 'scan/bench/mandelbrot-zoom.mp4');
     const added = await app.inject({ method: 'POST', url: '/v1/collections/fragile/videos?wait=60', ...(await formBody(await videoForm(upload, {}))) });
     expect(added.statusCode).toBe(200);
     const member = (await app.inject({ method: 'GET', url: '/v1/collections/fragile' })).json().videos[0];
     expect(member.path).toBeUndefined();
-    const entries = await readdir(path.join(t.config.dataDir, 'fingerprints'), { recursive: true });
-    await rm(path.join(t.config.dataDir, 'fingerprints', entries.find((e) => e.endsWith(`${member.key}.vfp`))!));
+    const fingerprintsKey = `${t.config.prefix}:collection:fragile:fingerprints`;
+    const held = (await redis.hgetBuffer(fingerprintsKey, member.id))!;
+    held[held.length - 40] ^= 0xff; // one flipped byte: the checksum no longer holds
+    await redis.hset(fingerprintsKey, member.id, held);
+    await rm(path.join(t.config.dataDir, 'fingerprints'), { recursive: true, force: true });
     const check = () => app.inject({ method: 'POST', url: '/v1/check?wait=60', ...json({ path: 'scan/train/compilation.mp4', collection: 'fragile' }) });
     const broken = (await check()).json();
     expect(broken).toMatchObject({ state: 'failed', error: { code: 'COLLECTION_INCOMPLETE' } });
-    expect(broken.error.message).toMatch(/1 of 1 members .*mandelbrot-zoom\.mp4/);
+    expect(broken.error.message).toMatch(/1 of 1 members .*mandelbrot-zoom\.mp4: the fingerprint in Redis is damaged .*checksum mismatch.*uploaded/);
     expect(broken.result).toBeUndefined();
+    // The same check again fails again (a failure is never kept as the answer).
+    expect((await check()).json()).toMatchObject({ state: 'failed', error: { code: 'COLLECTION_INCOMPLETE' } });
+    // A scan against it lists the member as not compared, instead of reporting no match.
+    const scan = await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'scan/train', bench: 'collection:fragile' }) });
+    expect(await scanWhenDone(app, scan.json().scanId, 30_000)).toMatchObject({ state: 'completed' });
+    const report = (await app.inject({ method: 'GET', url: `/v1/scans/${scan.json().scanId}/report` })).json();
+    expect(report.errors).toEqual([expect.objectContaining({ side: 'bench', video: member.id, code: 'COLLECTION_INCOMPLETE' })]);
     // Repaired (the member removed and uploaded again): a new collection version, so a new check, and the match.
     expect((await app.inject({ method: 'DELETE', url: `/v1/collections/fragile/videos/${encodeURIComponent(member.id)}` })).statusCode).toBe(200);
+    expect(await redis.hexists(fingerprintsKey, member.id)).toBe(0);
     expect((await app.inject({ method: 'POST', url: '/v1/collections/fragile/videos?wait=60', ...(await formBody(await videoForm(upload, {}))) })).statusCode).toBe(200);
     const repaired = (await check()).json();
     expect(repaired).toMatchObject({ state: 'completed', result: { matched: true } });
