@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'STORE_WRITE_FAILED'
   | 'MEMORY_LIMIT'
   | 'COLLECTION_INCOMPLETE'
+  | 'DATA_DIR_NOT_SHARED'
   | 'INVALID_ARGUMENT';
 
 export class VdedupError extends Error {

@@ -28,7 +28,8 @@ import { presetByName } from '../decontam/presets.js';
 import { evidenceOf, scanSources, toMatch, type Side } from '../decontam/scan.js';
 import { errorOutcome, type FingerprintOutcome, type FingerprintSource } from '../decontam/scan-sides.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
-import { isBadInput, isBadInputCode, isVdedupError, type ErrorCode } from '../errors.js';
+import { isBadInput, isBadInputCode, isVdedupError, VdedupError, type ErrorCode } from '../errors.js';
+import type { DataDirState } from '../service/data-dir.js';
 
 export interface ProcessorDeps {
   config: ServiceConfig;
@@ -39,10 +40,18 @@ export interface ProcessorDeps {
   /** The fingerprint queue, where a scan's child batches live (to read the data of failed ones). */
   fingerprintQueue: Queue;
   logger: Logger;
+  /** Whether this worker's VDEDUP_DATA_DIR is the API's (uploads, frames and evidence strips need it). */
+  dataDir: () => Promise<DataDirState>;
 }
 
-/** Failures no retry can fix: bad input, and a collection the worker cannot see whole. */
-const notRetried = (code: ErrorCode) => isBadInputCode(code) || code === 'COLLECTION_INCOMPLETE';
+/** Jobs that read the API's files or write files the API serves refuse to run on another volume. */
+async function needSharedDataDir(deps: ProcessorDeps, what: string): Promise<void> {
+  const state = await deps.dataDir();
+  if (state.shared === false) throw new VdedupError('DATA_DIR_NOT_SHARED', `${what} cannot run on this worker: ${state.detail}`);
+}
+
+/** Failures no retry can fix: bad input, a collection the worker cannot see whole, a data dir it does not share. */
+const notRetried = (code: ErrorCode) => isBadInputCode(code) || code === 'COLLECTION_INCOMPLETE' || code === 'DATA_DIR_NOT_SHARED';
 
 /** A job's failure as BullMQ stores it: "CODE: message", parsed back by `errorOfJob`. */
 function asJobError(err: unknown): Error {
@@ -59,9 +68,11 @@ export function timedOut(signal: AbortSignal | undefined): boolean {
 }
 
 /** Uploads are deleted once no attempt will read them again (done, bad input, timed out, or out of attempts). */
-async function withUpload<T>(job: Job, video: VideoRef, signal: AbortSignal | undefined, body: () => Promise<T>): Promise<T> {
+async function withUpload<T>(deps: ProcessorDeps, job: Job, video: VideoRef, signal: AbortSignal | undefined, body: () => Promise<T>): Promise<T> {
   let finished = false;
   try {
+    // An upload is a file in the API's data dir: a worker on another volume would not find it.
+    if (video.upload) await needSharedDataDir(deps, 'a job on an uploaded video');
     const r = await body();
     finished = true;
     return r;
@@ -91,7 +102,7 @@ export function fingerprintProcessor(deps: ProcessorDeps) {
   return async (job: Job, _token?: string, signal?: AbortSignal): Promise<CollectionAddResult | ScanBatchResult> => {
     if (job.name === 'collection-add') {
       const data = job.data as CollectionAddJob;
-      return withUpload(job, data.video, signal, async () => {
+      return withUpload(deps, job, data.video, signal, async () => {
         const throttle = progressThrottle();
         // A collection is a benchmark side: its members carry sub-second phases (MEMBER_FPS).
         const r = await fingerprintOnce(data.video.path, lockDeps(deps), {
@@ -144,7 +155,7 @@ export function fingerprintProcessor(deps: ProcessorDeps) {
 export function checkProcessor(deps: ProcessorDeps) {
   return async (job: Job<CheckJob>, _token?: string, signal?: AbortSignal): Promise<CheckResult> => {
     const data = job.data;
-    return withUpload(job, data.video, signal, async () => {
+    return withUpload(deps, job, data.video, signal, async () => {
       const started = Date.now();
       const preset = presetByName(data.preset);
       const collection = await deps.matchers.load(data.collection, preset);
@@ -289,12 +300,18 @@ export function scanProcessor(deps: ProcessorDeps) {
       });
       // The served HTML report shows the aligned frames of every near-duplicate: rendered here,
       // where the videos are, and kept next to the job's result for the retention time.
-      const dir = reportDir(deps.config, job.id!);
-      await rm(dir, { recursive: true, force: true });
-      const { renderEvidenceStrips } = await import('../decontam/evidence.js');
-      const strips = await renderEvidenceStrips(report, (done, total) => throttle(() => job.updateProgress({ phase: 'evidence', done, total })));
-      if (strips.size > 0) await mkdir(dir, { recursive: true });
-      for (const [i, strip] of strips) await writeFile(stripFile(deps.config, job.id!, i), strip);
+      // A worker on another volume than the API's gives the same matches, without the strips.
+      const dataDir = await deps.dataDir();
+      if (dataDir.shared === false) {
+        report.warnings.push(`no evidence strips in the HTML report: the worker that finished this scan does not share the API's data dir (${dataDir.detail})`);
+      } else {
+        const dir = reportDir(deps.config, job.id!);
+        await rm(dir, { recursive: true, force: true });
+        const { renderEvidenceStrips } = await import('../decontam/evidence.js');
+        const strips = await renderEvidenceStrips(report, (done, total) => throttle(() => job.updateProgress({ phase: 'evidence', done, total })));
+        if (strips.size > 0) await mkdir(dir, { recursive: true });
+        for (const [i, strip] of strips) await writeFile(stripFile(deps.config, job.id!, i), strip);
+      }
       report.stats.seconds = Math.round(((Date.now() - job.timestamp) / 1000) * 100) / 100;
       return report;
     } catch (err) {
@@ -306,7 +323,9 @@ export function scanProcessor(deps: ProcessorDeps) {
 export function framesProcessor(deps: ProcessorDeps) {
   return async (job: Job<FramesJob>, _token?: string, signal?: AbortSignal): Promise<FramesResult> => {
     const data = job.data;
-    return withUpload(job, data.video, signal, async () => {
+    return withUpload(deps, job, data.video, signal, async () => {
+      // The API serves the frames from its data dir.
+      await needSharedDataDir(deps, 'frame extraction');
       const { extractFrames } = await import('../frames/extract.js');
       const throttle = progressThrottle();
       const dir = framesDir(deps.config, job.id!);

@@ -12,6 +12,8 @@ import { CollectionRegistry } from '../service/collections.js';
 import { FingerprintStore } from '../fingerprint/store.js';
 import { setMediaMemoryLimit } from '../media/process.js';
 import { redactUrl, type ServiceConfig } from '../service/config.js';
+import { dataDirState, workersKey, type DataDirState } from '../service/data-dir.js';
+import type { Redis } from 'ioredis';
 
 export interface RunningWorkers {
   workers: Worker[];
@@ -38,6 +40,49 @@ async function sweepExpired(config: ServiceConfig, logger: Logger): Promise<void
   }
 }
 
+/** How long a worker trusts its last look at the data dir marker. */
+const DATA_DIR_TTL_MS = 5_000;
+/** How often a worker tells the API (through Redis) whether it shares the data dir; /health drops older news. */
+export const DATA_DIR_REPORT_MS = 30_000;
+
+/**
+ * This worker's view of the data dir marker: looked at when a job needs it (cached briefly) and
+ * published for the API's /health every DATA_DIR_REPORT_MS.
+ */
+function dataDirWatch(redis: Redis, config: ServiceConfig, name: string, logger: Logger) {
+  let last: { at: number; state: Promise<DataDirState> } | undefined;
+  let said: boolean | null | undefined;
+  const state = (): Promise<DataDirState> => {
+    if (last === undefined || Date.now() - last.at > DATA_DIR_TTL_MS) {
+      const looked = dataDirState(redis, config).then((s) => {
+        // Said once per change: a volume mounted (or lost) while the worker runs is noticed.
+        if (said !== undefined && said !== s.shared) logger.warn({ dataDirShared: s.shared }, s.detail);
+        said = s.shared;
+        return s;
+      });
+      last = { at: Date.now(), state: looked };
+      looked.catch(() => (last = undefined));
+    }
+    return last.state;
+  };
+  const report = async () => {
+    const s = await state();
+    await redis.hset(workersKey(config), name, JSON.stringify({ shared: s.shared, detail: s.detail, at: Date.now() }));
+  };
+  void report().catch(() => undefined);
+  const timer = setInterval(() => void report().catch(() => undefined), DATA_DIR_REPORT_MS);
+  timer.unref();
+  return {
+    state,
+    async stop() {
+      clearInterval(timer);
+      // Redis may be away at shutdown: the entry then ages out of /health by itself.
+      const gone = redis.hdel(workersKey(config), name).catch(() => undefined);
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 1000).unref())]);
+    },
+  };
+}
+
 export async function startWorkers(
   config: ServiceConfig,
   logger: Logger,
@@ -51,7 +96,9 @@ export async function startWorkers(
   const matchers = new CollectionMatchers(registry, store, (p, fps) => fingerprintOnce(p, lock, { fps }), logger);
   const fingerprintQueue = new Queue('fingerprint', { connection: redis, prefix: config.prefix });
   fingerprintQueue.on('error', () => undefined);
-  const deps: ProcessorDeps = { config, store, redis, registry, matchers, fingerprintQueue, logger };
+  const name = `${os.hostname()}:${process.pid}`;
+  const dataDir = dataDirWatch(redis, config, name, logger);
+  const deps: ProcessorDeps = { config, store, redis, registry, matchers, fingerprintQueue, logger, dataDir: dataDir.state };
   // Every job runs under a time limit: a hung or absurd input cannot hold a worker for ever.
   const limited =
     (p: Processor): Processor =>
@@ -73,7 +120,6 @@ export async function startWorkers(
     scan: limited(scanProcessor(deps) as Processor),
     frames: limited(framesProcessor(deps) as Processor),
   };
-  const name = `${os.hostname()}:${process.pid}`;
   // While Redis is away every queue's connection fails on every reconnect attempt: one line per
   // distinct error per 30 s, not hundreds.
   const lastSaid = new Map<string, number>();
@@ -110,11 +156,17 @@ export async function startWorkers(
   void sweepExpired(config, logger);
   const sweeper = setInterval(() => void sweepExpired(config, logger), 3600_000);
   sweeper.unref();
-  logger.info({ queues, concurrency: config.concurrency, name, redis: redactUrl(config.redisUrl), prefix: config.prefix }, 'workers ready');
+  const shared = await dataDir.state();
+  if (shared.shared === false) logger.error({ dataDir: config.dataDir }, `${shared.detail}: jobs on uploads and frame extraction will be refused (DATA_DIR_NOT_SHARED)`);
+  logger.info(
+    { queues, concurrency: config.concurrency, name, redis: redactUrl(config.redisUrl), prefix: config.prefix, dataDirShared: shared.shared },
+    'workers ready',
+  );
   return {
     workers,
     async close(graceMs = 30_000) {
       clearInterval(sweeper);
+      await dataDir.stop();
       const graceful = Promise.all(workers.map((w) => w.close()));
       const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
       if (timedOut) {

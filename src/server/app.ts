@@ -16,6 +16,7 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { scanRoutes } from './routes/scans.js';
 import { Producer } from '../service/producer.js';
+import { publishDataDirMarker } from '../service/data-dir.js';
 import type { ServiceConfig } from '../service/config.js';
 import { setMediaMemoryLimit } from '../media/process.js';
 import { packageVersion } from '../version.js';
@@ -37,6 +38,30 @@ export interface BuildOptions {
   logger?: false;
   /** Where the logs go (default stdout); tests read them to prove no secret is logged. */
   logStream?: NodeJS.WritableStream;
+}
+
+/** How often the API makes sure its data dir marker is published (Redis may restart and lose it). */
+const MARKER_EVERY_MS = 60_000;
+
+/**
+ * The API publishes its data dir marker (src/service/data-dir.ts) when it starts and every minute;
+ * it says once, loudly, when its own data dir is not the one another API published.
+ */
+function publishMarker(app: FastifyInstance, ctx: AppContext): void {
+  let said: boolean | null | undefined;
+  const publish = async () => {
+    const state = await publishDataDirMarker(ctx.producer.redis, ctx.config);
+    if (state.shared === false && said !== false) app.log.error({ dataDir: ctx.config.dataDir }, state.detail);
+    said = state.shared;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    // Redis may be away at start: the API serves 503 meanwhile, and the timer publishes later.
+    await publish().catch(() => undefined);
+    timer = setInterval(() => void publish().catch(() => undefined), MARKER_EVERY_MS);
+    timer.unref();
+  });
+  app.addHook('onClose', async () => clearInterval(timer));
 }
 
 /**
@@ -70,6 +95,7 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
   setMediaMemoryLimit(config.ffmpegMemoryMb); // the ffprobe screening of uploads
   const ctx: AppContext = { config, producer: new Producer(config), version: packageVersion() };
   app.addHook('onClose', async () => ctx.producer.close());
+  publishMarker(app, ctx);
 
   // One plugin per concern (src/server/plugins), in the order requests meet them.
   await app.register(securityHeaders);

@@ -2,8 +2,8 @@ import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fingerprintCached } from '../../src/fingerprint/cached.js';
-import type { Fingerprint } from '../../src/fingerprint/fingerprint.js';
-import { FingerprintStore } from '../../src/fingerprint/store.js';
+import { atOneFps, type Fingerprint } from '../../src/fingerprint/fingerprint.js';
+import { decodeFingerprint, encodeFingerprint, FingerprintStore } from '../../src/fingerprint/store.js';
 import { clip } from '../helpers/paths.js';
 import { withTempDir } from '../helpers/ffmpeg.js';
 
@@ -48,6 +48,25 @@ describe('FingerprintStore', () => {
       expect(back!.video).toEqual(fp.video);
       expect(await store.get('ffffffffffffffffffffffffffffffff')).toBeUndefined();
     });
+  });
+
+  it('encodes without content rectangles for collections (36 bytes a sample), checked like a store entry', () => {
+    const fp = fakeFingerprint(300);
+    const full = encodeFingerprint(KEY, fp);
+    const compact = encodeFingerprint(KEY, fp, { withContent: false });
+    expect(full.length - compact.length).toBe(300 * 16);
+    const back = decodeFingerprint('member', compact);
+    for (const col of ['hashes', 'flips', 'rawHashes', 'centerHashes', 'quality'] as const) {
+      expect(Array.from(back[col] as ArrayLike<number | bigint>)).toEqual(Array.from(fp[col] as ArrayLike<number | bigint>));
+    }
+    expect(back.content.length).toBe(0);
+    expect(back.key).toBe(KEY);
+    // Its 1 fps view keeps the empty content (nothing invented).
+    expect(atOneFps({ ...back, fps: 4, frameCount: 300 }).content.length).toBe(0);
+    const damaged = Buffer.from(compact);
+    damaged[100] = damaged[100]! ^ 1;
+    expect(() => decodeFingerprint('member', damaged)).toThrow(/checksum mismatch/);
+    expect(() => decodeFingerprint('member', compact.subarray(0, 50))).toThrow(/corrupt/);
   });
 
   it('detects a corrupted entry: verify reports it, get drops it instead of serving it', async () => {
