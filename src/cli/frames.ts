@@ -39,7 +39,7 @@ export function registerFrames(program: Command, setExit: (code: number) => void
     .option('--quality <Q>', 'JPEG/WebP quality 1-100')
     .option('--contact-sheet [file]', 'also write a grid of the frames with timestamps (default <out>/contact-sheet.jpg)')
     .option('--fast', 'sparse selections: return the keyframe at or before each time (much faster, not exact; frames.json says which)')
-    .addOption(new Option('--strategy <s>', 'force one decode pass or one seek per frame (default: chosen per request)').choices(['single-pass', 'seek']))
+    .addOption(new Option('--strategy <s>', 'force one decode pass, or a seek to each frame (default: chosen per file from its keyframe interval)').choices(['single-pass', 'seek']))
     .action((video: string, o: FramesCliOptions) =>
       runCommand(setExit, async ({ signal, progress }) => {
         // sharp is loaded on use (~150 ms): other commands should not pay for it.

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { chooseStrategy, decodePlannedFrames } from '../frames/extract.js';
+import { decodePlannedFrames, strategyFor } from '../frames/extract.js';
 import { frameTimeAt, type PlannedFrame } from '../frames/plan.js';
 import type { RgbFrame } from '../frames/ppm.js';
 import { probeVideo } from '../media/probe.js';
@@ -16,7 +16,7 @@ export async function grabFrames(video: string, times: number[], width: number):
     return { index, requested: t, timestamp: frameTimeAt(clamped, { duration, frameRate }) };
   });
   const out: RgbFrame[] = new Array(plan.length);
-  const strategy = chooseStrategy({ mode: 'at', timestamps: times }, plan.length, duration);
+  const strategy = await strategyFor(probe, { mode: 'at', timestamps: times }, plan.length);
   await decodePlannedFrames(video, probe, plan, { strategy, fps: undefined, width }, async (p, f) => {
     out[p.index] = f;
   });

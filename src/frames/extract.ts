@@ -5,7 +5,7 @@ import { planFrames, type FrameSelection, type PlannedFrame, type VideoTiming } 
 import { readPpmStream, type RgbFrame } from './ppm.js';
 import { ffmpegBinary } from '../media/binaries.js';
 import { fileUrl, INPUT_PROTOCOL_ARGS } from '../media/input.js';
-import { classifyMediaFailure, looksLikeMp4, probeVideo, type ProbeResult } from '../media/probe.js';
+import { classifyMediaFailure, keyframeSpacing, looksLikeMp4, probeVideo, type ProbeResult } from '../media/probe.js';
 import { spawnMedia, stderrSummary } from '../media/process.js';
 import { VdedupError } from '../errors.js';
 
@@ -65,15 +65,32 @@ export interface FramesManifest {
 export const FORMATS: readonly ImageFormat[] = ['jpg', 'png', 'webp'];
 
 /**
- * Seek per frame or decode once? A seek costs a process start plus decoding from the previous
- * keyframe; one pass costs decoding everything. Measured (bench/README.md, "Frame extraction"):
- * seeking wins while frames are sparser than one per SEEK_SECONDS_PER_FRAME seconds of video.
+ * Seek per frame or decode once, chosen from what is measured about the file. Both decode: a seek
+ * from the keyframe at or before its target (on average half a keyframe interval of frames, plus
+ * the target), a pass every frame. So seeking wins while
+ *   frames x (keyframe interval x frame rate / 2 + 1) x SEEK_COST < duration x frame rate,
+ * whatever the resolution (both decode the same pictures). SEEK_COST covers what a seek adds per
+ * frame (opening an input, the seek itself, frame threads that restart at every keyframe):
+ * measured in bench/README.md ("Seek or one pass"). The keyframe interval comes from the packet
+ * flags of the file's first KEYFRAME_PROBE_SECONDS (`keyframeSpacing`); a file with fewer than two
+ * keyframes there counts as one keyframe per KEYFRAME_PROBE_SECONDS (at least).
  */
-export const SEEK_SECONDS_PER_FRAME = 10;
+export const SEEK_COST = 1.5;
+export const KEYFRAME_PROBE_SECONDS = 30;
 
-export function chooseStrategy(sel: FrameSelection, frames: number, duration: number): Strategy {
+export function chooseStrategy(sel: FrameSelection, frames: number, timing: VideoTiming, keyframeSeconds: number | undefined): Strategy {
   if (sel.mode === 'fps') return 'single-pass';
-  return duration / frames >= SEEK_SECONDS_PER_FRAME ? 'seek' : 'single-pass';
+  const gopFrames = (keyframeSeconds ?? KEYFRAME_PROBE_SECONDS) * timing.frameRate;
+  const seekFrames = frames * (gopFrames / 2 + 1) * SEEK_COST;
+  return seekFrames < timing.duration * timing.frameRate ? 'seek' : 'single-pass';
+}
+
+/** `chooseStrategy` for a probed file: measures its keyframe interval when the choice needs it. */
+export async function strategyFor(probe: ProbeResult, sel: FrameSelection, frames: number, signal?: AbortSignal): Promise<Strategy> {
+  if (sel.mode === 'fps') return 'single-pass';
+  const timing = { duration: probe.duration ?? 0, frameRate: probe.video.fps ?? 25 };
+  const spacing = await keyframeSpacing(probe.absolutePath, probe.video.index, { seconds: KEYFRAME_PROBE_SECONDS, signal }).catch(() => undefined);
+  return chooseStrategy(sel, frames, timing, spacing);
 }
 
 function scaleFilter(o: OutputOptions): string | undefined {
@@ -119,7 +136,9 @@ export async function encodeImage(frame: RgbFrame, o: OutputOptions): Promise<Bu
     case 'webp':
       return img.webp({ quality: o.quality ?? 85 }).toBuffer();
     default:
-      return img.jpeg({ quality: o.quality ?? 90 }).toBuffer();
+      // Standard Huffman tables, as Pillow and libjpeg write by default: sharp's optimised tables
+      // make files ~10% smaller for twice the encoding time (720p: 8.1 vs 3.9 ms a frame, one core).
+      return img.jpeg({ quality: o.quality ?? 90, optimiseCoding: false }).toBuffer();
   }
 }
 
@@ -195,7 +214,7 @@ export async function extractFrames(video: string, o: ExtractOptions): Promise<F
     throw new VdedupError('INVALID_ARGUMENT', '--fast applies to --count, --at and --random (an --fps pass decodes every frame anyway)');
   }
   if (o.fast === true && o.strategy === 'single-pass') throw new VdedupError('INVALID_ARGUMENT', '--fast always seeks');
-  const strategy = o.fast === true ? 'seek' : (o.strategy ?? chooseStrategy(o.selection, plan.length, timing.duration));
+  const strategy = o.fast === true ? 'seek' : (o.strategy ?? (await strategyFor(probe, o.selection, plan.length, o.signal)));
   await mkdir(o.outDir, { recursive: true });
   const frames: ExtractedFrame[] = [];
   try {
@@ -225,6 +244,50 @@ interface DecodeOptions extends OutputOptions {
   timeoutMs?: number;
 }
 
+/** Seek targets per ffmpeg process: each is an input with its own demuxer and decoder, opened at start. */
+export const SEEK_INPUTS_PER_PROCESS = 16;
+
+/**
+ * Exact frames by seeking, many per ffmpeg process: every target time is an input of its own
+ * (`-ss` before `-i`: the demuxer jumps to the keyframe at or before it and the decoder runs
+ * forward, discarding frames before the time), read for just over one frame (`-t`), trimmed to
+ * its first frame, and the inputs are concatenated into one output. One process start and one
+ * file open per batch instead of per frame; the decoder keeps its threads.
+ */
+async function seekInBatches(
+  video: string,
+  probe: ProbeResult,
+  plan: PlannedFrame[],
+  o: { scale: string | undefined; run: { file: string; signal?: AbortSignal | undefined; timeoutMs?: number | undefined } },
+  onFrame: (planned: PlannedFrame, frame: RgbFrame) => Promise<void>,
+): Promise<void> {
+  const frameRate = probe.video.fps ?? 25;
+  const times = [...new Set(plan.map((p) => p.timestamp))].sort((a, b) => a - b);
+  for (let b = 0; b < times.length; b += SEEK_INPUTS_PER_PROCESS) {
+    const batch = times.slice(b, b + SEEK_INPUTS_PER_PROCESS);
+    const inputs = batch.flatMap((t) => [
+      // Input-side seek lands on the first frame at or after the given time; aim half a frame
+      // early so the planned frame (exactly on the frame grid) is the one returned.
+      '-ss', Math.max(0, t - 0.5 / frameRate).toFixed(6),
+      '-t', (2 / frameRate).toFixed(6),
+      ...INPUT_PROTOCOL_ARGS, '-i', fileUrl(probe.absolutePath),
+    ]);
+    const trims = batch.map((_, k) => `[${k}:${probe.video.index}]trim=end_frame=1,setpts=N[f${k}]`).join(';');
+    const joined = batch.map((_, k) => `[f${k}]`).join('');
+    const graph = `${trims};${joined}concat=n=${batch.length}:v=1:a=0${o.scale === undefined ? '' : `,${o.scale}`}[out]`;
+    const args = [...baseArgs, ...inputs, '-filter_complex', graph, '-map', '[out]', '-fps_mode', 'passthrough', ...outArgs];
+    let k = 0;
+    const got = await runFfmpeg(video, args, o.run, async (f) => {
+      // Frames come in input order: the k-th is the one on screen at batch[k].
+      const t = batch[k++];
+      for (const planned of plan) if (planned.timestamp === t) await onFrame(planned, f);
+    });
+    if (got.frames !== batch.length) {
+      throw new VdedupError('NO_FRAMES', `got ${got.frames} of ${batch.length} frames near ${batch[0]!.toFixed(3)}-${batch.at(-1)!.toFixed(3)} s`, { file: video });
+    }
+  }
+}
+
 /**
  * Decode the planned frames of a probed video and hand each to `onFrame` (with its plan entry;
  * with `fast`, the entry's timestamp is the keyframe's real time). Shared by frame extraction and
@@ -242,33 +305,25 @@ export async function decodePlannedFrames(
   const map = ['-map', `0:${probe.video.index}`];
   const scale = scaleFilter(o);
   const run = { file: video, signal: o.signal, timeoutMs: o.timeoutMs };
+  if (o.strategy === 'seek' && o.fast !== true) return seekInBatches(video, probe, plan, { scale, run }, onFrame);
   if (o.strategy === 'seek') {
     for (const planned of plan) {
-      if (o.fast === true) {
-        // Keyframe only: no decoding from the keyframe up to the time; showinfo reports the
-        // keyframe's own time (timestamps kept with -copyts).
-        const args = [
-          '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-noaccurate_seek', '-skip_frame', 'nokey',
-          '-ss', planned.timestamp.toFixed(6), '-copyts', ...input, ...map, '-frames:v', '1',
-          '-vf', ['showinfo', scale].filter(Boolean).join(','), ...outArgs,
-        ];
-        let frame: RgbFrame | undefined;
-        const got = await runFfmpeg(video, args, run, async (f) => {
-          frame = f;
-        });
-        const pts = /pts_time:(-?[\d.]+)/.exec(got.stderr);
-        if (got.frames !== 1 || frame === undefined || pts === null) {
-          throw new VdedupError('NO_FRAMES', `no keyframe near ${planned.requested.toFixed(3)} s`, { file: video });
-        }
-        await onFrame({ ...planned, timestamp: Number(pts[1]) }, frame);
-        continue;
+      // Keyframe only: no decoding from the keyframe up to the time; showinfo reports the
+      // keyframe's own time (timestamps kept with -copyts).
+      const args = [
+        '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-noaccurate_seek', '-skip_frame', 'nokey',
+        '-ss', planned.timestamp.toFixed(6), '-copyts', ...input, ...map, '-frames:v', '1',
+        '-vf', ['showinfo', scale].filter(Boolean).join(','), ...outArgs,
+      ];
+      let frame: RgbFrame | undefined;
+      const got = await runFfmpeg(video, args, run, async (f) => {
+        frame = f;
+      });
+      const pts = /pts_time:(-?[\d.]+)/.exec(got.stderr);
+      if (got.frames !== 1 || frame === undefined || pts === null) {
+        throw new VdedupError('NO_FRAMES', `no keyframe near ${planned.requested.toFixed(3)} s`, { file: video });
       }
-      // Input-side seek lands on the first frame at or after the given time; aim half a frame early
-      // so the planned frame (exactly on the frame grid) is the one returned.
-      const at = Math.max(0, planned.timestamp - 0.5 / frameRate);
-      const args = [...baseArgs, '-ss', at.toFixed(6), ...input, ...map, '-frames:v', '1', ...(scale === undefined ? [] : ['-vf', scale]), ...outArgs];
-      const got = await runFfmpeg(video, args, run, (f) => onFrame(planned, f));
-      if (got.frames !== 1) throw new VdedupError('NO_FRAMES', `no frame at ${planned.timestamp.toFixed(3)} s`, { file: video });
+      await onFrame({ ...planned, timestamp: Number(pts[1]) }, frame);
     }
     return;
   }

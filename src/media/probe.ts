@@ -189,3 +189,34 @@ export async function probeVideo(file: string, options: ProbeOptions = {}): Prom
     hasAudio,
   };
 }
+
+/**
+ * Mean seconds between keyframes of a video stream, from the packet flags of its first
+ * `seconds` (demuxing only, no decoding: a few tens of milliseconds). Undefined when that stretch
+ * holds fewer than two keyframes (a long or unknown GOP: callers assume the worst).
+ */
+export async function keyframeSpacing(absolutePath: string, streamIndex: number, options: ProbeOptions & { seconds?: number } = {}): Promise<number | undefined> {
+  const args = [
+    '-v', 'error', ...INPUT_PROTOCOL_ARGS, '-select_streams', String(streamIndex), '-read_intervals', `%+${options.seconds ?? 60}`,
+    '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', fileUrl(absolutePath),
+  ];
+  const proc = spawnMedia(ffprobeBinary().path, args, { file: absolutePath, signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 });
+  let text = '';
+  for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
+    text += chunk.toString('utf8');
+    if (text.length > 16 * 1024 * 1024) {
+      proc.kill();
+      break;
+    }
+  }
+  await proc.exited;
+  const keys = text
+    .split('\n')
+    .map((line) => line.split(','))
+    .filter(([t, flags]) => flags?.startsWith('K') === true && t !== undefined && t !== 'N/A')
+    .map(([t]) => Number(t))
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  if (keys.length < 2) return undefined;
+  return (keys.at(-1)! - keys[0]!) / (keys.length - 1);
+}

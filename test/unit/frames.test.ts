@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodePlannedFrames, extractFrames, type Strategy } from '../../src/frames/extract.js';
-import { probeVideo } from '../../src/media/probe.js';
+import { chooseStrategy, decodePlannedFrames, extractFrames, type Strategy } from '../../src/frames/extract.js';
+import { keyframeSpacing, probeVideo } from '../../src/media/probe.js';
 import { parseTimestamp, planFrames, type FrameSelection } from '../../src/frames/plan.js';
 import { isVdedupError } from '../../src/errors.js';
 import { ffmpeg, withTempDir } from '../helpers/ffmpeg.js';
@@ -127,7 +127,9 @@ describe('extractFrames on a clip with a burned-in frame counter', () => {
   });
 
   it('seeking and a single pass return the same frames', async () => {
-    for (const sel of [{ mode: 'count', count: 5 }, { mode: 'at', timestamps: [0, 2.02, 9.96] }] as FrameSelection[]) {
+    // 40 frames: three ffmpeg processes of up to 16 seek inputs; repeated and unordered times too.
+    const many: FrameSelection = { mode: 'at', timestamps: [...Array.from({ length: 38 }, (_, i) => (i * 9.96) / 37), 5, 1.96] };
+    for (const sel of [{ mode: 'count', count: 5 }, { mode: 'at', timestamps: [0, 2.02, 9.96] }, { mode: 'count', count: 40 }, many] as FrameSelection[]) {
       const seek = await extracted(sel, 'seek');
       const pass = await extracted(sel, 'single-pass');
       expect(seek.m.strategy).toBe('seek');
@@ -165,5 +167,27 @@ describe('extractFrames on a clip with a burned-in frame counter', () => {
       );
       expect(isVdedupError(err) && err.code).toBe('INVALID_ARGUMENT');
     }
+  });
+});
+
+describe('seek or one pass', () => {
+  const tenMinutes = { duration: 600, frameRate: 25 };
+  it('seeks while the frames a seek decodes (half a keyframe interval each) cost less than decoding everything', () => {
+    // 10-s keyframe interval: a seek decodes ~126 frames (x1.5 for its overheads), a pass 15,000.
+    expect(chooseStrategy({ mode: 'count', count: 8 }, 8, tenMinutes, 10)).toBe('seek');
+    expect(chooseStrategy({ mode: 'count', count: 32 }, 32, tenMinutes, 10)).toBe('seek');
+    expect(chooseStrategy({ mode: 'count', count: 100 }, 100, tenMinutes, 10)).toBe('single-pass');
+    // All-intra video: every seek decodes one frame.
+    expect(chooseStrategy({ mode: 'count', count: 1000 }, 1000, tenMinutes, 0.04)).toBe('seek');
+    // Unknown interval (no two keyframes in the probed 30 s): counted as 30 s.
+    expect(chooseStrategy({ mode: 'count', count: 32 }, 32, tenMinutes, undefined)).toBe('single-pass');
+    expect(chooseStrategy({ mode: 'count', count: 8 }, 8, tenMinutes, undefined)).toBe('seek');
+    expect(chooseStrategy({ mode: 'fps', fps: 0.01 }, 6, tenMinutes, 1)).toBe('single-pass');
+  });
+
+  it('measures the keyframe interval from packet flags', async () => {
+    // The counter clip has a keyframe every 50 frames (2 s).
+    const probe = await probeVideo(counterClip);
+    expect(await keyframeSpacing(probe.absolutePath, probe.video.index)).toBeCloseTo(2, 5);
   });
 });
