@@ -5,7 +5,7 @@ import { planFrames, type FrameSelection, type PlannedFrame, type VideoTiming } 
 import { readPpmStream, type RgbFrame } from './ppm.js';
 import { ffmpegBinary } from '../media/binaries.js';
 import { fileUrl, INPUT_PROTOCOL_ARGS } from '../media/input.js';
-import { classifyMediaFailure, keyframeSpacing, looksLikeMp4, probeVideo, type ProbeResult } from '../media/probe.js';
+import { classifyMediaFailure, looksLikeMp4, seekBackSeconds, probeVideo, type ProbeResult } from '../media/probe.js';
 import { spawnMedia, stderrSummary } from '../media/process.js';
 import { VdedupError } from '../errors.js';
 
@@ -65,32 +65,31 @@ export interface FramesManifest {
 export const FORMATS: readonly ImageFormat[] = ['jpg', 'png', 'webp'];
 
 /**
- * Seek per frame or decode once, chosen from what is measured about the file. Both decode: a seek
- * from the keyframe at or before its target (on average half a keyframe interval of frames, plus
- * the target), a pass every frame. So seeking wins while
- *   frames x (keyframe interval x frame rate / 2 + 1) x SEEK_COST < duration x frame rate,
- * whatever the resolution (both decode the same pictures). SEEK_COST covers what a seek adds per
- * frame (opening an input, the seek itself, frame threads that restart at every keyframe):
- * measured in bench/README.md ("Seek or one pass"). The keyframe interval comes from the packet
- * flags of the file's first KEYFRAME_PROBE_SECONDS (`keyframeSpacing`); a file with fewer than two
- * keyframes there counts as one keyframe per KEYFRAME_PROBE_SECONDS (at least).
+ * Seek to each frame or decode once, chosen from what is measured about the file. Both decode: a
+ * seek from the keyframe at or before its target (on average `seekBackSeconds` of frames, plus the
+ * target), a pass every frame. So seeking wins while
+ *   frames x (seekBackSeconds x frame rate + 1) x SEEK_COST < duration x frame rate,
+ * whatever the resolution (both decode the same pictures). SEEK_COST is what a decoded frame costs
+ * in a seek against one in a pass: 1.07 measured in CPU time (real footage, 720p, x264 defaults;
+ * bench/README.md, "Seek or one pass"), rounded up to 1.2 because the first 30 s of a file
+ * under-estimate its seek-back distance a little (2.8 against 3.2 s there). A file with fewer
+ * than two keyframes in its first KEYFRAME_PROBE_SECONDS counts as one that far back.
  */
-export const SEEK_COST = 1.5;
+export const SEEK_COST = 1.2;
 export const KEYFRAME_PROBE_SECONDS = 30;
 
-export function chooseStrategy(sel: FrameSelection, frames: number, timing: VideoTiming, keyframeSeconds: number | undefined): Strategy {
+export function chooseStrategy(sel: FrameSelection, frames: number, timing: VideoTiming, seekBack: number | undefined): Strategy {
   if (sel.mode === 'fps') return 'single-pass';
-  const gopFrames = (keyframeSeconds ?? KEYFRAME_PROBE_SECONDS) * timing.frameRate;
-  const seekFrames = frames * (gopFrames / 2 + 1) * SEEK_COST;
+  const seekFrames = frames * ((seekBack ?? KEYFRAME_PROBE_SECONDS) * timing.frameRate + 1) * SEEK_COST;
   return seekFrames < timing.duration * timing.frameRate ? 'seek' : 'single-pass';
 }
 
-/** `chooseStrategy` for a probed file: measures its keyframe interval when the choice needs it. */
+/** `chooseStrategy` for a probed file, with its seek-back distance measured. */
 export async function strategyFor(probe: ProbeResult, sel: FrameSelection, frames: number, signal?: AbortSignal): Promise<Strategy> {
   if (sel.mode === 'fps') return 'single-pass';
   const timing = { duration: probe.duration ?? 0, frameRate: probe.video.fps ?? 25 };
-  const spacing = await keyframeSpacing(probe.absolutePath, probe.video.index, { seconds: KEYFRAME_PROBE_SECONDS, signal }).catch(() => undefined);
-  return chooseStrategy(sel, frames, timing, spacing);
+  const back = await seekBackSeconds(probe.absolutePath, probe.video.index, { seconds: KEYFRAME_PROBE_SECONDS, signal }).catch(() => undefined);
+  return chooseStrategy(sel, frames, timing, back);
 }
 
 function scaleFilter(o: OutputOptions): string | undefined {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseStrategy, decodePlannedFrames, extractFrames, type Strategy } from '../../src/frames/extract.js';
-import { keyframeSpacing, probeVideo } from '../../src/media/probe.js';
+import { probeVideo, seekBackSeconds } from '../../src/media/probe.js';
 import { parseTimestamp, planFrames, type FrameSelection } from '../../src/frames/plan.js';
 import { isVdedupError } from '../../src/errors.js';
 import { ffmpeg, withTempDir } from '../helpers/ffmpeg.js';
@@ -172,22 +172,22 @@ describe('extractFrames on a clip with a burned-in frame counter', () => {
 
 describe('seek or one pass', () => {
   const tenMinutes = { duration: 600, frameRate: 25 };
-  it('seeks while the frames a seek decodes (half a keyframe interval each) cost less than decoding everything', () => {
-    // 10-s keyframe interval: a seek decodes ~126 frames (x1.5 for its overheads), a pass 15,000.
-    expect(chooseStrategy({ mode: 'count', count: 8 }, 8, tenMinutes, 10)).toBe('seek');
-    expect(chooseStrategy({ mode: 'count', count: 32 }, 32, tenMinutes, 10)).toBe('seek');
-    expect(chooseStrategy({ mode: 'count', count: 100 }, 100, tenMinutes, 10)).toBe('single-pass');
+  it('seeks while the frames seeks decode (from the keyframe before each target) cost less than decoding everything', () => {
+    // 3.2 s back on average (real footage with x264 defaults): a seek decodes ~81 frames (x1.2), a pass 15,000.
+    expect(chooseStrategy({ mode: 'count', count: 8 }, 8, tenMinutes, 3.2)).toBe('seek');
+    expect(chooseStrategy({ mode: 'count', count: 128 }, 128, tenMinutes, 3.2)).toBe('seek');
+    expect(chooseStrategy({ mode: 'count', count: 160 }, 160, tenMinutes, 3.2)).toBe('single-pass');
     // All-intra video: every seek decodes one frame.
-    expect(chooseStrategy({ mode: 'count', count: 1000 }, 1000, tenMinutes, 0.04)).toBe('seek');
-    // Unknown interval (no two keyframes in the probed 30 s): counted as 30 s.
+    expect(chooseStrategy({ mode: 'count', count: 1000 }, 1000, tenMinutes, 0)).toBe('seek');
+    // Unknown (no two keyframes in the probed 30 s): counted as 30 s back.
     expect(chooseStrategy({ mode: 'count', count: 32 }, 32, tenMinutes, undefined)).toBe('single-pass');
     expect(chooseStrategy({ mode: 'count', count: 8 }, 8, tenMinutes, undefined)).toBe('seek');
     expect(chooseStrategy({ mode: 'fps', fps: 0.01 }, 6, tenMinutes, 1)).toBe('single-pass');
   });
 
-  it('measures the keyframe interval from packet flags', async () => {
-    // The counter clip has a keyframe every 50 frames (2 s).
+  it('measures how far back a seek starts from packet flags', async () => {
+    // The counter clip has a keyframe every 50 frames (2 s): a uniform time lies 1 s after one on average.
     const probe = await probeVideo(counterClip);
-    expect(await keyframeSpacing(probe.absolutePath, probe.video.index)).toBeCloseTo(2, 5);
+    expect(await seekBackSeconds(probe.absolutePath, probe.video.index)).toBeCloseTo(1, 5);
   });
 });
