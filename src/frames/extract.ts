@@ -243,8 +243,15 @@ interface DecodeOptions extends OutputOptions {
   timeoutMs?: number;
 }
 
-/** Seek targets per ffmpeg process: each is an input with its own demuxer and decoder, opened at start. */
-export const SEEK_INPUTS_PER_PROCESS = 16;
+/**
+ * Seek targets per ffmpeg process: each is an input with its own demuxer and decoder, and a
+ * decoder keeps its frame buffers until the process ends. Measured: 16 inputs of 720p peak at
+ * about 400 MB; so a process gets up to 16 inputs and at most 16 x 720p of pixels (7 at 1080p, 1
+ * at 4K), which bounds its memory whatever the video's length or resolution.
+ */
+export function seekInputsPerProcess(width: number, height: number): number {
+  return Math.max(1, Math.min(16, Math.floor((16 * 1280 * 720) / Math.max(1, width * height))));
+}
 
 /**
  * Exact frames by seeking, many per ffmpeg process: every target time is an input of its own
@@ -262,8 +269,9 @@ async function seekInBatches(
 ): Promise<void> {
   const frameRate = probe.video.fps ?? 25;
   const times = [...new Set(plan.map((p) => p.timestamp))].sort((a, b) => a - b);
-  for (let b = 0; b < times.length; b += SEEK_INPUTS_PER_PROCESS) {
-    const batch = times.slice(b, b + SEEK_INPUTS_PER_PROCESS);
+  const perProcess = seekInputsPerProcess(probe.video.width, probe.video.height);
+  for (let b = 0; b < times.length; b += perProcess) {
+    const batch = times.slice(b, b + perProcess);
     const inputs = batch.flatMap((t) => [
       // Input-side seek lands on the first frame at or after the given time; aim half a frame
       // early so the planned frame (exactly on the frame grid) is the one returned.
