@@ -1,4 +1,5 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { planFrames, type FrameSelection, type PlannedFrame, type VideoTiming } from './plan.js';
@@ -7,6 +8,7 @@ import { ffmpegBinary } from '../media/binaries.js';
 import { fileUrl, INPUT_PROTOCOL_ARGS } from '../media/input.js';
 import { classifyMediaFailure, looksLikeMp4, seekBackSeconds, probeVideo, type ProbeResult } from '../media/probe.js';
 import { spawnMedia, stderrSummary } from '../media/process.js';
+import { mapLimit } from '../decontam/pool.js';
 import { VdedupError } from '../errors.js';
 
 export type ImageFormat = 'jpg' | 'png' | 'webp';
@@ -249,9 +251,17 @@ interface DecodeOptions extends OutputOptions {
  * about 400 MB; so a process gets up to 16 inputs and at most 16 x 720p of pixels (7 at 1080p, 1
  * at 4K), which bounds its memory whatever the video's length or resolution.
  */
-export function seekInputsPerProcess(width: number, height: number): number {
-  return Math.max(1, Math.min(16, Math.floor((16 * 1280 * 720) / Math.max(1, width * height))));
+export function seekInputsPerProcess(width: number, height: number, processes = 1): number {
+  return Math.max(1, Math.min(16, Math.floor((16 * 1280 * 720) / processes / Math.max(1, width * height))));
 }
+
+/**
+ * ffmpeg processes seeking at once, one core each (their inputs share the memory bound above).
+ * 32 frames of 5-min 1080p (bench/README.md): 2 single-threaded processes used the least CPU of
+ * the settings tried and matched PyAV's time, with 180 MB peak instead of 366 MB for one process
+ * of 7 multi-threaded decoders.
+ */
+export const SEEK_PROCESSES = Math.max(1, Math.min(4, os.availableParallelism()));
 
 /**
  * Exact frames by seeking, many per ffmpeg process: every target time is an input of its own
@@ -269,14 +279,22 @@ async function seekInBatches(
 ): Promise<void> {
   const frameRate = probe.video.fps ?? 25;
   const times = [...new Set(plan.map((p) => p.timestamp))].sort((a, b) => a - b);
-  const perProcess = seekInputsPerProcess(probe.video.width, probe.video.height);
-  for (let b = 0; b < times.length; b += perProcess) {
-    const batch = times.slice(b, b + perProcess);
+  const processes = SEEK_PROCESSES;
+  const perProcess = seekInputsPerProcess(probe.video.width, probe.video.height, processes);
+  const batches: number[][] = [];
+  for (let b = 0; b < times.length; b += perProcess) batches.push(times.slice(b, b + perProcess));
+  // A failed batch stops its siblings (their frames would be thrown away).
+  const stop = new AbortController();
+  const signal = o.run.signal === undefined ? stop.signal : AbortSignal.any([o.run.signal, stop.signal]);
+  await mapLimit(batches, processes, async (batch) => {
     const inputs = batch.flatMap((t) => [
       // Input-side seek lands on the first frame at or after the given time; aim half a frame
       // early so the planned frame (exactly on the frame grid) is the one returned.
       '-ss', Math.max(0, t - 0.5 / frameRate).toFixed(6),
       '-t', (2 / frameRate).toFixed(6),
+      // One decoding thread per input: frame threads restart at every seek (their pipeline
+      // fills anew from the keyframe); the cores are used by running SEEK_PROCESSES at once.
+      '-threads', '1',
       ...INPUT_PROTOCOL_ARGS, '-i', fileUrl(probe.absolutePath),
     ]);
     const trims = batch.map((_, k) => `[${k}:${probe.video.index}]trim=end_frame=1,setpts=N[f${k}]`).join(';');
@@ -284,15 +302,20 @@ async function seekInBatches(
     const graph = `${trims};${joined}concat=n=${batch.length}:v=1:a=0${o.scale === undefined ? '' : `,${o.scale}`}[out]`;
     const args = [...baseArgs, ...inputs, '-filter_complex', graph, '-map', '[out]', '-fps_mode', 'passthrough', ...outArgs];
     let k = 0;
-    const got = await runFfmpeg(video, args, o.run, async (f) => {
-      // Frames come in input order: the k-th is the one on screen at batch[k].
-      const t = batch[k++];
-      for (const planned of plan) if (planned.timestamp === t) await onFrame(planned, f);
-    });
-    if (got.frames !== batch.length) {
-      throw new VdedupError('NO_FRAMES', `got ${got.frames} of ${batch.length} frames near ${batch[0]!.toFixed(3)}-${batch.at(-1)!.toFixed(3)} s`, { file: video });
+    try {
+      const got = await runFfmpeg(video, args, { ...o.run, signal }, async (f) => {
+        // Frames come in input order: the k-th is the one on screen at batch[k].
+        const t = batch[k++];
+        for (const planned of plan) if (planned.timestamp === t) await onFrame(planned, f);
+      });
+      if (got.frames !== batch.length) {
+        throw new VdedupError('NO_FRAMES', `got ${got.frames} of ${batch.length} frames near ${batch[0]!.toFixed(3)}-${batch.at(-1)!.toFixed(3)} s`, { file: video });
+      }
+    } catch (err) {
+      stop.abort();
+      throw err;
     }
-  }
+  });
 }
 
 /**
