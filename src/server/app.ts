@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import auth from './plugins/auth.js';
 import cors from './plugins/cors.js';
-import errorHandler from './plugins/error-handler.js';
+import errorHandler, { answerClientError, answerFrameworkError } from './plugins/error-handler.js';
 import openapi from './plugins/openapi.js';
 import { queueBoard } from './plugins/queue-board.js';
 import rateLimit from './plugins/rate-limit.js';
@@ -64,6 +64,13 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
     // Uploads of large videos take their time; a stuck client is cut off after an hour.
     requestTimeout: 3600_000,
     bodyLimit: 1024 * 1024,
+    // Path parameters as long as a request line can be (Node's 16 KiB header limit): a long
+    // collection name or id then reaches the route and is refused by its schema (400) or not found
+    // (404), instead of Fastify's own 414. What Node refuses before Fastify sees it (431), and URLs
+    // Fastify cannot route, still answer { error: { code, message } }:
+    routerOptions: { maxParamLength: 16 * 1024 },
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
