@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import auth from './plugins/auth.js';
+import contract from './plugins/contract.js';
 import cors from './plugins/cors.js';
 import errorHandler, { answerClientError, answerFrameworkError } from './plugins/error-handler.js';
 import openapi from './plugins/openapi.js';
@@ -15,6 +16,7 @@ import { framesRoutes } from './routes/frames.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { scanRoutes } from './routes/scans.js';
+import { validatorCompiler } from './validation.js';
 import { Producer } from '../service/producer.js';
 import type { ServiceConfig } from '../service/config.js';
 import { setMediaMemoryLimit } from '../media/process.js';
@@ -72,8 +74,10 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
     return503OnClosing: true,
-    ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Requests are checked against the schemas the document shows (server/validation.ts): JSON
+  // bodies as sent, query strings and path parameters read as their declared types.
+  app.setValidatorCompiler(validatorCompiler);
   setMediaMemoryLimit(config.ffmpegMemoryMb); // the ffprobe screening of uploads
   const ctx: AppContext = { config, producer: new Producer(config), version: packageVersion() };
   app.addHook('onClose', async () => ctx.producer.close());
@@ -87,6 +91,7 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
   await app.register(uploads, { maxUploadBytes: config.maxUploadBytes });
   await app.register(openapi, { version: ctx.version, apiKey: config.apiKey });
   await app.register(strictQuery);
+  await app.register(contract, { apiKey: config.apiKey, rateLimited: config.rateLimitPerMinute > 0 });
 
   // Routes, one file per resource (src/server/routes).
   healthRoutes(app, ctx);
