@@ -22,11 +22,16 @@ export const CheckBody = Type.Object(
 /** multipart/form-data: the video as a `file` part. */
 export const CheckForm = Type.Object({ file: UploadFile, ...checkFields }, { description: 'an upload', additionalProperties: false });
 
+const jobLinks = { GetJob: { operationId: 'getJob', parameters: { id: '$response.body#/jobId' } } };
+
 export function checkRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.post<{ Querystring: { wait?: number } }>(
     '/v1/check',
     {
+      // The job a check answers with, for clients and the document's readers (and API fuzzers).
+      links: { 200: jobLinks, 202: jobLinks },
       schema: {
+        operationId: 'checkVideo',
         tags: ['check'],
         summary: 'Is this video a near-duplicate of a video in a collection?',
         description:

@@ -74,12 +74,20 @@ const Added = Type.Object(
 
 const noCollection = (name: string) => new ApiError(404, 'COLLECTION_NOT_FOUND', `no collection "${name}"`);
 
+const addedLinks = {
+  GetCollection: { operationId: 'getCollection', parameters: { name: '$request.path.name' } },
+  GetFirstJob: { operationId: 'getJob', parameters: { id: '$response.body#/queued/0/jobId' } },
+  RemoveFirstVideo: { operationId: 'removeCollectionVideo', parameters: { name: '$request.path.name', id: '$response.body#/queued/0/id' } },
+};
+
 export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.addSchema(Added);
   app.post<{ Params: { name: string }; Querystring: { wait?: number } }>(
     '/v1/collections/:name/videos',
     {
+      links: { 200: addedLinks, 202: addedLinks },
       schema: {
+        operationId: 'addCollectionVideos',
         tags: ['collections'],
         summary: 'Fingerprint and index videos into a named collection (created on first use)',
         description:
@@ -195,6 +203,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/collections',
     {
       schema: {
+        operationId: 'listCollections',
         tags: ['collections'],
         summary: 'Collections and their sizes',
         response: { 200: Type.Object({ collections: Type.Array(Summary) }) },
@@ -207,6 +216,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/collections/:name',
     {
       schema: {
+        operationId: 'getCollection',
         tags: ['collections'],
         summary: 'A collection and its videos',
         params: Type.Object({ name: CollectionName() }),
@@ -244,6 +254,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/collections/:name/videos/:id',
     {
       schema: {
+        operationId: 'removeCollectionVideo',
         tags: ['collections'],
         summary: 'Remove one video from a collection',
         description:
@@ -274,6 +285,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
     {
       schema: {
         tags: ['collections'],
+        operationId: 'removeCollection',
         summary: 'Remove a collection and all its videos',
         description:
           'The fingerprints stay in the store (scans and other collections may share them). Videos whose add job is still queued or running join a collection of this name when they finish.',

@@ -65,11 +65,18 @@ export const FramesForm = Type.Object(
 
 const str = (v: unknown) => (v === undefined ? undefined : String(v));
 
+const jobLinks = { GetJob: { operationId: 'getJob', parameters: { id: '$response.body#/jobId' } } };
+
 export function framesRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.post<{ Querystring: { wait?: number } }>(
     '/v1/frames',
     {
+      links: {
+        200: { ...jobLinks, GetFirstFrame: { operationId: 'getJobFrame', parameters: { id: '$response.body#/jobId', n: 0 } } },
+        202: jobLinks,
+      },
       schema: {
+        operationId: 'extractFrames',
         tags: ['frames'],
         summary: 'Extract frames (fps, N uniform, timestamps, random) through the frames queue',
         description: 'Answers 202 { jobId }; the finished job lists frames with exact timestamps and URLs under /v1/jobs/:id/frames/:n.',

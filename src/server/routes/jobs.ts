@@ -17,6 +17,7 @@ export function jobRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/jobs/:id',
     {
       schema: {
+        operationId: 'getJob',
         tags: ['jobs'],
         summary: 'A job: state, progress, result or error',
         params: Type.Object({ id: Type.String({ minLength: 1 }) }),
@@ -30,6 +31,7 @@ export function jobRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/jobs/:id/frames/:n',
     {
       schema: {
+        operationId: 'getJobFrame',
         tags: ['frames'],
         summary: 'Frame n of a finished frames job (the image, as extracted)',
         params: Type.Object({ id: Type.String({ minLength: 1 }), n: Type.Integer({ minimum: 0 }) }),

@@ -96,7 +96,14 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.post<{ Body: { train: string; bench: string; preset?: 'default' | 'paper'; exact?: boolean } }>(
     '/v1/scans',
     {
+      links: {
+        202: {
+          GetScan: { operationId: 'getScan', parameters: { id: '$response.body#/scanId' } },
+          GetScanReport: { operationId: 'getScanReport', parameters: { id: '$response.body#/scanId' } },
+        },
+      },
       schema: {
+        operationId: 'startScan',
         tags: ['scans'],
         summary: 'Scan a training corpus against benchmark videos (a BullMQ flow any number of workers share)',
         body: ScanBody,
@@ -125,6 +132,7 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/scans/:id',
     {
       schema: {
+        operationId: 'getScan',
         tags: ['scans'],
         summary: 'Scan progress: batches fingerprinted, matching step, counts when done',
         params: Type.Object({ id: Type.String({ minLength: 1 }) }),
@@ -138,6 +146,7 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/scans',
     {
       schema: {
+        operationId: 'listScans',
         tags: ['scans'],
         summary: 'Scans, newest first, with their progress (?format=html: a page that refreshes while one runs)',
         querystring: Type.Object({
@@ -171,6 +180,7 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/scans/:id/report',
     {
       schema: {
+        operationId: 'getScanReport',
         tags: ['scans'],
         summary: 'The scan report: JSON (as `vdedup scan --out`), CSV or a self-contained HTML page',
         params: Type.Object({ id: Type.String({ minLength: 1 }) }),
