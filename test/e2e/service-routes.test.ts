@@ -208,6 +208,7 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
       [{ path: 'scan/bench/testsrc2.mp4', count: '2' }, 'VALIDATION'],
       [{ path: 'scan/bench/testsrc2.mp4', count: 2, width: 8 }, 'VALIDATION'],
       [{ path: 'scan/bench/testsrc2.mp4', timestamps: '1:75' }, 'VALIDATION'],
+      [{ path: 'scan/bench/testsrc2.mp4', fps: 1, fast: true }, 'VALIDATION'],
     ] as const) {
       const bad = await app.inject({ method: 'POST', url: '/v1/frames', ...json(body) });
       expect(bad.statusCode, JSON.stringify(body)).toBe(400);

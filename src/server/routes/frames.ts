@@ -29,11 +29,14 @@ const frameFields = {
   height: Type.Optional(Type.Integer({ minimum: 16, maximum: 8192 })),
   fit: Type.Optional(Type.Union([Type.Literal('inside'), Type.Literal('cover'), Type.Literal('fill')])),
   quality: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'JPEG/WebP quality' })),
-  fast: Type.Optional(Type.Boolean({ description: 'seek to keyframes only: faster, frames may be up to a GOP away from the times asked for' })),
+  fast: Type.Optional(Type.Boolean({ description: 'seek to keyframes only (not with fps): faster, frames may be up to a GOP away from the times asked for' })),
 };
 
-/** Exactly one of the ways to choose frames. */
-const oneSelection = ['fps', 'count', 'timestamps', 'random'].map((k) => ({ required: [k] }));
+/** Exactly one of the ways to choose frames; `fast` does not go with fps (an fps pass decodes every frame). */
+const oneSelection = [
+  { required: ['fps'], properties: { fast: { enum: [false] } } },
+  ...['count', 'timestamps', 'random'].map((k) => ({ required: [k] })),
+];
 
 export const FramesBody = Type.Object(
   {
@@ -100,6 +103,10 @@ export function framesRoutes(app: FastifyInstance, ctx: AppContext): void {
         const given = { fps: fields.fps, count: fields.count, at: timestamps, random: fields.random, seed: fields.seed };
         if ([given.fps, given.count, given.at, given.random].filter((v) => v !== undefined).length !== 1) {
           throw new ApiError(400, 'INVALID_ARGUMENT', 'give exactly one of fps, count, timestamps, random');
+        }
+        // Multipart fields are checked one by one: what goes with what is checked here (JSON: by its schema).
+        if (given.fps !== undefined && fields.fast === 'true') {
+          throw new ApiError(400, 'INVALID_ARGUMENT', '`fast` applies to count, timestamps and random (an fps pass decodes every frame anyway)');
         }
         const selection = selectionFromOptions(given);
         const output = {
