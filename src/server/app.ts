@@ -1,8 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import auth from './plugins/auth.js';
+import contract from './plugins/contract.js';
 import cors from './plugins/cors.js';
-import errorHandler from './plugins/error-handler.js';
+import errorHandler, { answerClientError, answerFrameworkError } from './plugins/error-handler.js';
 import openapi from './plugins/openapi.js';
 import { queueBoard } from './plugins/queue-board.js';
 import rateLimit from './plugins/rate-limit.js';
@@ -15,6 +16,7 @@ import { framesRoutes } from './routes/frames.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { scanRoutes } from './routes/scans.js';
+import { validatorCompiler } from './validation.js';
 import { Producer } from '../service/producer.js';
 import { publishDataDirMarker } from '../service/data-dir.js';
 import type { ServiceConfig } from '../service/config.js';
@@ -89,9 +91,18 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
     // Uploads of large videos take their time; a stuck client is cut off after an hour.
     requestTimeout: 3600_000,
     bodyLimit: 1024 * 1024,
+    // Path parameters as long as a request line can be (Node's 16 KiB header limit): a long
+    // collection name or id then reaches the route and is refused by its schema (400) or not found
+    // (404), instead of Fastify's own 414. What Node refuses before Fastify sees it (431), and URLs
+    // Fastify cannot route, still answer { error: { code, message } }:
+    routerOptions: { maxParamLength: 16 * 1024 },
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
     return503OnClosing: true,
-    ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Requests are checked against the schemas the document shows (server/validation.ts): JSON
+  // bodies as sent, query strings and path parameters read as their declared types.
+  app.setValidatorCompiler(validatorCompiler);
   setMediaMemoryLimit(config.ffmpegMemoryMb); // the ffprobe screening of uploads
   const ctx: AppContext = { config, producer: new Producer(config), version: packageVersion() };
   app.addHook('onClose', async () => ctx.producer.close());
@@ -106,6 +117,7 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
   await app.register(uploads, { maxUploadBytes: config.maxUploadBytes });
   await app.register(openapi, { version: ctx.version, apiKey: config.apiKey });
   await app.register(strictQuery);
+  await app.register(contract, { apiKey: config.apiKey, rateLimited: config.rateLimitPerMinute > 0 });
 
   // Routes, one file per resource (src/server/routes).
   healthRoutes(app, ctx);

@@ -4,6 +4,8 @@ import { mkdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
+import type { TSchema } from 'typebox';
+import { Value } from 'typebox/value';
 import { ApiError } from './errors.js';
 import { checkCollectionName } from '../service/collections.js';
 import type { Producer } from '../service/producer.js';
@@ -56,15 +58,35 @@ export async function discardUploads(videos: VideoRef[]): Promise<void> {
 }
 
 /**
+ * A multipart text field checked against the property of the form's schema (the document's
+ * multipart/form-data body) that names it, as Fastify checks JSON members: numbers and booleans
+ * arrive as text and are read as such. Unknown fields are refused.
+ */
+function checkFormField(form: { properties: Record<string, TSchema> }, name: string, value: string): void {
+  const fields = Object.keys(form.properties).filter((k) => k !== 'file');
+  const schema = name === 'file' ? undefined : form.properties[name];
+  if (schema === undefined) {
+    const what = name === 'file' ? 'the `file` part must be a file (a part with a filename)' : `unknown multipart field "${name}"`;
+    throw new ApiError(400, 'INVALID_ARGUMENT', `${what} (fields: file, ${fields.join(', ')})`);
+  }
+  const converted = Value.Convert(schema, value);
+  if (!Value.Check(schema, converted)) {
+    const first = [...Value.Errors(schema, converted)][0];
+    throw new ApiError(400, 'VALIDATION', `multipart field "${name}": ${first?.message ?? 'not a valid value'} (got "${value.slice(0, 100)}")`);
+  }
+}
+
+/**
  * The videos of a request: multipart files streamed to the data volume (never held in memory,
  * capped at VDEDUP_MAX_UPLOAD_BYTES each), or JSON `path`/`paths` under the allowed roots.
- * Other multipart fields and JSON members come back in `fields`.
+ * Other multipart fields (checked against `form`, the operation's multipart schema) and JSON
+ * members (checked by the route's JSON schema) come back in `fields`.
  */
 export async function receiveVideos(
   request: FastifyRequest,
   config: ServiceConfig,
   maxFiles: number,
-  bodySchema: { properties: Record<string, unknown> },
+  form: { properties: Record<string, TSchema> },
 ): Promise<ReceivedInputs> {
   if (!request.isMultipart()) {
     const body = (request.body ?? {}) as Record<string, unknown>;
@@ -84,10 +106,8 @@ export async function receiveVideos(
   try {
     for await (const part of request.parts({ limits: { fileSize: config.maxUploadBytes, files: maxFiles, fields: 50 } })) {
       if (part.type === 'field') {
-        // JSON bodies are checked by the route schema; multipart fields by the same names.
-        if (!(part.fieldname in bodySchema.properties) || part.fieldname === 'path' || part.fieldname === 'paths') {
-          throw new ApiError(400, 'INVALID_ARGUMENT', `unknown multipart field "${part.fieldname}" (fields: file, ${Object.keys(bodySchema.properties).filter((k) => k !== 'path' && k !== 'paths').join(', ')})`);
-        }
+        checkFormField(form, part.fieldname, String(part.value));
+        if (part.fieldname in fields) throw new ApiError(400, 'INVALID_ARGUMENT', `multipart field "${part.fieldname}" given more than once`);
         fields[part.fieldname] = String(part.value);
         continue;
       }
@@ -109,7 +129,8 @@ export async function receiveVideos(
     await discardUploads(videos);
     if (err instanceof ApiError) throw err;
     const e = err as { code?: string; message?: string };
-    if (e.code === 'FST_FILES_LIMIT') throw new ApiError(413, 'TOO_MANY_FILES', `at most ${maxFiles} file(s) per request`);
+    // As many paths over the limit in JSON (the document's maxItems): a request the document refuses, 400.
+    if (e.code === 'FST_FILES_LIMIT') throw new ApiError(400, 'TOO_MANY_FILES', `at most ${maxFiles} file(s) per request`);
     if (e.code === 'FST_REQ_FILE_TOO_LARGE') throw new ApiError(413, 'FILE_TOO_LARGE', `larger than the upload limit of ${config.maxUploadBytes} bytes`);
     // A body that is not well-formed multipart (no boundary, cut short, a broken part header) is
     // the client's mistake: 400, not an internal error.

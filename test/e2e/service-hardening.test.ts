@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -148,6 +149,9 @@ describe('service hardening', () => {
     const other = await buildApp(config, { logger: false });
     try {
       const withKey = { authorization: 'Bearer k3y' };
+      // Both connected to Redis first (/health waits for it and is not counted): a request that
+      // meets a connection still coming up is let through uncounted (skipOnError), by design.
+      for (const api of [local, other]) expect((await api.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
       const ok = [];
       // Two API processes on one Redis: the budget is the key's, whichever process answers.
       for (const api of [local, other, local, other]) ok.push((await api.inject({ method: 'GET', url: '/v1/collections', headers: withKey })).statusCode);
@@ -182,6 +186,78 @@ describe('service hardening', () => {
       expect(other.headers['access-control-allow-origin']).toBeUndefined();
     } finally {
       await local.close();
+    }
+  });
+
+  it('every error answers { error: { code, message } }: long names and URLs, other methods and media types, large bodies, the dashboard', async () => {
+    const shaped = (res: { statusCode: number; headers: Record<string, unknown>; body: string }, status: number, code: string) => {
+      expect(res.statusCode, res.body.slice(0, 200)).toBe(status);
+      expect(String(res.headers['content-type'])).toMatch(/^application\/json/);
+      expect(JSON.parse(res.body)).toEqual({ error: { code, message: expect.any(String) } });
+    };
+    // A 5,000-character collection name reaches the route (not Fastify's own 414) and fails its pattern.
+    shaped(await app.inject({ method: 'GET', url: `/v1/collections/${'a'.repeat(5000)}` }), 400, 'VALIDATION');
+    shaped(await app.inject({ method: 'DELETE', url: `/v1/collections/${'a'.repeat(5000)}/videos/x` }), 400, 'VALIDATION');
+    // A path that is not valid percent-encoding, and a parameter past the router's limit (Fastify's own bodies otherwise).
+    shaped(await app.inject({ method: 'GET', url: '/v1/jobs/%zz' }), 400, 'BAD_URL');
+    // Over 16 KiB a parameter is past the router's limit (Node refuses such a request line first, 431
+    // below; inject() does not): Fastify's 414, in our shape.
+    shaped(await app.inject({ method: 'GET', url: `/v1/jobs/${'a'.repeat(20_000)}` }), 414, 'URI_TOO_LONG');
+    // A method the path does not take: 405 with Allow (before any body is read, so QUERY too), not 404.
+    const trace = await app.inject({ method: 'TRACE', url: '/v1/check' });
+    shaped(trace, 405, 'METHOD_NOT_ALLOWED');
+    expect(trace.headers.allow).toBe('POST');
+    const query = await app.inject({ method: 'QUERY', url: '/v1/jobs/abc' });
+    shaped(query, 405, 'METHOD_NOT_ALLOWED');
+    expect(query.headers.allow).toBe('GET, HEAD');
+    expect((await app.inject({ method: 'GET', url: '/v1/nothing' })).statusCode).toBe(404);
+    // Bodies: a media type the route does not take is 415; a JSON body over 1 MiB is 413 BODY_TOO_LARGE (FILE_TOO_LARGE is for uploads).
+    shaped(await app.inject({ method: 'POST', url: '/v1/check', headers: { 'content-type': 'text/plain' }, payload: 'clips/testsrc2.mp4' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    shaped(await app.inject({ method: 'POST', url: '/v1/scans', headers: { 'content-type': 'application/xml' }, payload: '<a/>' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    const big = await app.inject({ method: 'POST', url: '/v1/check', ...json({ path: 'x'.repeat(2 * 1024 * 1024) }) });
+    shaped(big, 413, 'BODY_TOO_LARGE');
+    expect(big.json().error.message).toMatch(/1 MiB/);
+    // Query strings are read as their declared types, and only then (limit=true is not 1); JSON is taken as sent.
+    shaped(await app.inject({ method: 'GET', url: '/v1/scans?limit=true' }), 400, 'VALIDATION');
+    shaped(await app.inject({ method: 'GET', url: '/v1/scans?limit=501' }), 400, 'VALIDATION');
+    shaped(await app.inject({ method: 'GET', url: '/v1/jobs/frames.x/frames/-1' }), 400, 'VALIDATION');
+    shaped(await app.inject({ method: 'GET', url: '/v1/scans/scan.x/report?format=pdf' }), 400, 'VALIDATION');
+    shaped(await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'scan/train', bench: 'scan/bench', exact: null }) }), 400, 'VALIDATION');
+    // The dashboard's routes have bull-board's error handler: a missing key still answers in the API's shape.
+    const keyed = await buildApp({ ...t.config, apiKey: 'dash-key' }, { logger: false });
+    try {
+      for (const url of ['/admin/queues', '/admin/queues/api/queues']) {
+        const res = await keyed.inject({ method: 'GET', url });
+        shaped(res, 401, 'UNAUTHORIZED');
+        expect(res.headers['www-authenticate']).toMatch(/^Basic/);
+      }
+    } finally {
+      await keyed.close();
+    }
+  });
+
+  it('a URL too long for Node\'s HTTP parser answers 431 in the API\'s shape, over a real socket', async () => {
+    const server = await buildApp(t.config, { logger: false });
+    try {
+      await server.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = server.server.address() as net.AddressInfo;
+      const raw = (request: string) =>
+        new Promise<string>((resolve, reject) => {
+          let out = '';
+          const socket = net.connect(port, '127.0.0.1', () => socket.end(request));
+          socket.setEncoding('utf8').on('data', (d: string) => (out += d));
+          socket.on('close', () => resolve(out)).on('error', reject);
+        });
+      const answer = await raw(`GET /v1/collections/${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      const [head, body] = answer.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 431 /);
+      expect(head).toMatch(/content-type: application\/json/i);
+      expect(JSON.parse(body!)).toEqual({ error: { code: 'HEADERS_TOO_LARGE', message: expect.stringMatching(/KiB/) } });
+      const garbage = await raw('NOT HTTP AT ALL\r\n\r\n');
+      expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(garbage.split('\r\n\r\n')[1]!).error.code).toBe('BAD_REQUEST');
+    } finally {
+      await server.close();
     }
   });
 

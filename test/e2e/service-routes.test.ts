@@ -46,6 +46,43 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     expect([200, 302]).toContain(ui.statusCode);
   });
 
+  it('the document lists every status each operation can answer, both media types of pages, and what requests must be', async () => {
+    const keyed = await buildApp({ ...t.config, apiKey: 'doc-key' }, { logger: false });
+    try {
+      type Op = { responses: Record<string, { content?: Record<string, unknown> }>; parameters?: Array<{ name: string; in: string; schema: Record<string, unknown> }>; requestBody?: { content: Record<string, { schema: { required?: string[] } }> } };
+      const doc = (await keyed.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, Op>> };
+      await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeTruthy();
+      for (const [p, methods] of Object.entries(doc.paths)) {
+        for (const [m, op] of Object.entries(methods)) {
+          const statuses = Object.keys(op.responses);
+          const label = `${m.toUpperCase()} ${p}`;
+          // Unknown query parameters and schema violations (400); a URL and headers over 16 KiB (431).
+          expect(statuses, label).toEqual(expect.arrayContaining(['400', '431']));
+          if (p !== '/health') expect(statuses, label).toEqual(expect.arrayContaining(['401', '429', '503']));
+          if (op.requestBody !== undefined) expect(statuses, label).toEqual(expect.arrayContaining(['413', '415']));
+          for (const param of op.parameters ?? []) {
+            if (param.name === 'name' && param.in === 'path') expect(param.schema, label).toMatchObject({ pattern: '^[A-Za-z0-9_-]{1,64}$', minLength: 1, maxLength: 64 });
+          }
+        }
+      }
+      expect(Object.keys(doc.paths['/health']!.get!.responses).sort()).toEqual(['200', '400', '431', '503']);
+      for (const op of ['/v1/check', '/v1/frames', '/v1/collections/{name}/videos', '/v1/scans']) expect(Object.keys(doc.paths[op]!.post!.responses), op).toContain('429');
+      expect(Object.keys(doc.paths['/v1/frames']!.post!.responses)).toContain('422');
+      expect(Object.keys(doc.paths['/v1/scans']!.get!.responses['200']!.content!).sort()).toEqual(['application/json', 'text/html']);
+      expect(Object.keys(doc.paths['/v1/scans/{id}/report']!.get!.responses['200']!.content!).sort()).toEqual(['application/json', 'text/csv', 'text/html']);
+      expect(Object.keys(doc.paths['/v1/jobs/{id}/frames/{n}']!.get!.responses['200']!.content!).sort()).toEqual(['image/jpeg', 'image/png', 'image/webp']);
+      // JSON names a server-side path; multipart carries the file: each required where it is.
+      const check = doc.paths['/v1/check']!.post!.requestBody!.content;
+      expect(check['application/json']!.schema.required).toEqual(['path']);
+      expect(check['multipart/form-data']!.schema.required).toEqual(['file']);
+      expect(doc.paths['/v1/scans']!.post!.requestBody!.content['application/json']!.schema).toMatchObject({
+        properties: { train: { minLength: 1 }, bench: { minLength: 1 } },
+      });
+    } finally {
+      await keyed.close();
+    }
+  });
+
   it('GET /health reports Redis, the ffmpeg binary in use, the native module and queue depths', async () => {
     const res = await app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(200);
@@ -95,7 +132,8 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error.code).toBe('COLLECTION_NOT_FOUND');
     expect((await app.inject({ method: 'GET', url: '/v1/collections/nope' })).statusCode).toBe(404);
-    expect((await app.inject({ method: 'GET', url: '/v1/collections/bad%20name!' })).json().error.code).toBe('INVALID_ARGUMENT');
+    // The document's pattern for collection names, checked as the document says.
+    expect((await app.inject({ method: 'GET', url: '/v1/collections/bad%20name!' })).json().error.code).toBe('VALIDATION');
   });
 
   it('builds a collection from an LMMs-Eval benchmark found under HF_HOME ({ "benchmark": "videomme" })', async () => {
@@ -119,8 +157,8 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
       const both = await app.inject({ method: 'POST', url: '/v1/collections/videomme/videos', ...json({ benchmark: 'videomme', source: 'scan/bench' }) });
       expect(both.statusCode).toBe(400);
       const unknown = await app.inject({ method: 'POST', url: '/v1/collections/x/videos', ...json({ benchmark: 'no-such-benchmark' }) });
-      expect(unknown.statusCode).toBe(400);
-      expect(unknown.json().error.message).toMatch(/no-such-benchmark/);
+      expect(unknown.statusCode).toBe(404);
+      expect(unknown.json().error).toMatchObject({ code: 'BENCHMARK_NOT_FOUND', message: expect.stringMatching(/no-such-benchmark/) });
     } finally {
       if (saved === undefined) delete process.env.HF_HOME;
       else process.env.HF_HOME = saved;
@@ -165,11 +203,16 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     const ts = await app.inject({ method: 'POST', url: '/v1/frames?wait=60', ...json({ path: 'scan/bench/testsrc2.mp4', timestamps: [1, '0:00:02.5'] }) });
     expect(ts.json().result.frames.map((f: { timestamp: number }) => f.timestamp)).toEqual([1, 2.48]);
 
+    // What the document's schema refuses (exactly one selection, ranges, types as sent): VALIDATION.
     for (const [body, code] of [
-      [{ path: 'scan/bench/testsrc2.mp4' }, 'INVALID_ARGUMENT'],
-      [{ path: 'scan/bench/testsrc2.mp4', fps: 1, count: 3 }, 'INVALID_ARGUMENT'],
-      [{ path: 'scan/bench/testsrc2.mp4', count: 0 }, 'INVALID_ARGUMENT'],
+      [{ path: 'scan/bench/testsrc2.mp4' }, 'VALIDATION'],
+      [{ path: 'scan/bench/testsrc2.mp4', fps: 1, count: 3 }, 'VALIDATION'],
+      [{ path: 'scan/bench/testsrc2.mp4', count: 0 }, 'VALIDATION'],
       [{ path: 'scan/bench/testsrc2.mp4', count: 2, format: 'gif' }, 'VALIDATION'],
+      [{ path: 'scan/bench/testsrc2.mp4', count: '2' }, 'VALIDATION'],
+      [{ path: 'scan/bench/testsrc2.mp4', count: 2, width: 8 }, 'VALIDATION'],
+      [{ path: 'scan/bench/testsrc2.mp4', timestamps: '1:75' }, 'VALIDATION'],
+      [{ path: 'scan/bench/testsrc2.mp4', fps: 1, fast: true }, 'VALIDATION'],
     ] as const) {
       const bad = await app.inject({ method: 'POST', url: '/v1/frames', ...json(body) });
       expect(bad.statusCode, JSON.stringify(body)).toBe(400);
@@ -456,6 +499,8 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
       const board = await keyed.inject({ method: 'GET', url: '/admin/queues' });
       expect(board.statusCode).toBe(401);
       expect(board.headers['www-authenticate']).toMatch(/^Basic/);
+      // The API's shape, not bull-board's own error body.
+      expect(board.json()).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String) } });
       const basic = `Basic ${Buffer.from('admin:s3cret-key').toString('base64')}`;
       const opened = await keyed.inject({ method: 'GET', url: '/admin/queues', headers: { authorization: basic } });
       expect(opened.statusCode).toBe(200);

@@ -33,7 +33,11 @@ export default fp<{ apiKey: string | undefined }>(
     if (password !== undefined && keyMatches(password, apiKey)) return payload;
     const isPage = request.url.startsWith('/admin/') || /[?&]format=html\b/.test(request.url);
     if (isPage) void reply.header('www-authenticate', 'Basic realm="vdedup"');
-    throw new ApiError(401, 'UNAUTHORIZED', header === '' ? 'missing Authorization: Bearer <key>' : 'wrong API key');
+    const refused = new ApiError(401, 'UNAUTHORIZED', header === '' ? 'missing Authorization: Bearer <key>' : 'wrong API key');
+    // Answered here rather than thrown: the dashboard's routes have bull-board's own error handler,
+    // which would answer in its shape (and status) instead of { error: { code, message } }.
+    void reply.status(401).send({ error: { code: refused.code, message: refused.message } });
+    return reply;
   });
   },
   { name: 'vdedup-auth' },

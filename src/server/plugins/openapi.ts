@@ -3,6 +3,20 @@ import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
 import { Accepted, ErrorBody, JobView } from '../schemas.js';
 
+/** `exclusiveMinimum: n` -> `minimum: n, exclusiveMinimum: true` (and the same for maximum), everywhere in the document. */
+export function openapi30Bounds<T>(node: T): T {
+  if (Array.isArray(node)) return node.map(openapi30Bounds) as T;
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if ((k === 'exclusiveMinimum' || k === 'exclusiveMaximum') && typeof v === 'number') {
+      out[k === 'exclusiveMinimum' ? 'minimum' : 'maximum'] = v;
+      out[k] = true;
+    } else out[k] = openapi30Bounds(v);
+  }
+  return out as T;
+}
+
 /** The OpenAPI 3 document (/docs/json), built from the routes' TypeBox schemas, and its UI (/docs). */
 export default fp<{ version: string; apiKey: string | undefined }>(
   async (app, opts) => {
@@ -19,6 +33,16 @@ export default fp<{ version: string; apiKey: string | undefined }>(
         security: opts.apiKey === undefined ? [] : [{ bearer: [] }],
       },
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+      // Bodies that are JSON or multipart (schemas.ts jsonOrMultipart): Fastify validates the JSON
+      // one; the multipart one, checked by the handler as it streams the upload, is shown here.
+      // OpenAPI 3.0 writes an exclusive bound as `minimum: n, exclusiveMinimum: true` (JSON Schema
+      // draft 6 and later, which the server validates with, as `exclusiveMinimum: n`).
+      transformObject: (documentObject) => openapi30Bounds('openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject),
+      transform: ({ schema, url }) => {
+        const body = (schema as { body?: { content?: Record<string, unknown>; multipart?: unknown } } | undefined)?.body;
+        if (body?.multipart === undefined) return { schema, url };
+        return { schema: { ...schema, body: { content: { ...body.content, 'multipart/form-data': { schema: body.multipart } } } }, url };
+      },
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
     for (const s of [ErrorBody, JobView, Accepted]) app.addSchema(s);

@@ -13,7 +13,9 @@ export default fp(
       if (!/^\/(v1\/|health$)/.test(route.url)) return;
       const schema = (route.schema ??= {});
       const query = schema.querystring as (TSchema & { additionalProperties?: unknown }) | undefined;
-      schema.querystring = query === undefined ? Type.Object({}, { additionalProperties: false }) : { ...query, additionalProperties: false };
+      // A copy that keeps TypeBox's (non-enumerable) kind, by which query values are read as their types.
+      const closed = query === undefined ? Type.Object({}) : Object.defineProperties({}, Object.getOwnPropertyDescriptors(query));
+      schema.querystring = Object.assign(closed, { additionalProperties: false });
     });
   },
   { name: 'vdedup-strict-query' },

@@ -17,10 +17,11 @@ export function jobRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/jobs/:id',
     {
       schema: {
+        operationId: 'getJob',
         tags: ['jobs'],
         summary: 'A job: state, progress, result or error',
-        params: Type.Object({ id: Type.String() }),
-        response: { 200: Type.Ref('JobView'), ...errorResponses(401, 404, 503) },
+        params: Type.Object({ id: Type.String({ minLength: 1 }) }),
+        response: { 200: Type.Ref('JobView'), ...errorResponses(404) },
       },
     },
     async (request) => viewJob(ctx.producer, request.params.id),
@@ -30,10 +31,17 @@ export function jobRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/jobs/:id/frames/:n',
     {
       schema: {
+        operationId: 'getJobFrame',
         tags: ['frames'],
         summary: 'Frame n of a finished frames job (the image, as extracted)',
-        params: Type.Object({ id: Type.String(), n: Type.Integer({ minimum: 0 }) }),
-        response: { 200: Type.String({ format: 'binary', description: 'image/jpeg, image/png or image/webp' }), ...errorResponses(401, 404, 409, 503) },
+        params: Type.Object({ id: Type.String({ minLength: 1 }), n: Type.Integer({ minimum: 0 }) }),
+        response: {
+          200: {
+            description: 'The image, in the format the job asked for; X-Frame-Timestamp: its time in seconds',
+            content: Object.fromEntries(Object.values(CONTENT_TYPES).map((type) => [type, { schema: Type.String({ format: 'binary' }) }])),
+          },
+          ...errorResponses(404, 409),
+        },
       },
     },
     async (request, reply) => {

@@ -6,17 +6,15 @@ import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
 import { requireCollection, resolveUnderRoots } from '../inputs.js';
 import { findJob, withState } from '../jobs-view.js';
-import { errorResponses, PresetName } from '../schemas.js';
+import { errorResponse, errorResponses, PresetName, ServerPath } from '../schemas.js';
 import { presetByName } from '../../decontam/presets.js';
 import { reportToCsv, reportToHtml, scansToHtml, type ScanListItem } from '../../decontam/report-format.js';
 import { COLLECTION_PREFIX, errorOfJob, type ScanJob, type ScanResult } from '../../service/jobs.js';
 import { stripFile } from '../../service/paths.js';
 
 const ScanBody = Type.Object({
-  train: Type.String({ description: 'training corpus: directory or JSONL manifest under VDEDUP_ROOTS, or collection:<name> (fingerprinted already)' }),
-  bench: Type.String({
-    description: 'benchmark side: directory or manifest under VDEDUP_ROOTS, lmms-eval:<task>[,<task>|all], or collection:<name> (fingerprinted already)',
-  }),
+  train: ServerPath('training corpus: directory or JSONL manifest under VDEDUP_ROOTS, or collection:<name> (fingerprinted already)'),
+  bench: ServerPath('benchmark side: directory or manifest under VDEDUP_ROOTS, lmms-eval:<task>[,<task>|all], or collection:<name> (fingerprinted already)'),
   preset: Type.Optional(PresetName),
   exact: Type.Optional(Type.Boolean({ description: 'compare every alignment directly (the reference: the default preset frame scan gives the same result faster; with the paper preset it finds what hnswlib misses)' })),
 }, { additionalProperties: false });
@@ -98,13 +96,20 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.post<{ Body: { train: string; bench: string; preset?: 'default' | 'paper'; exact?: boolean } }>(
     '/v1/scans',
     {
+      links: {
+        202: {
+          GetScan: { operationId: 'getScan', parameters: { id: '$response.body#/scanId' } },
+          GetScanReport: { operationId: 'getScanReport', parameters: { id: '$response.body#/scanId' } },
+        },
+      },
       schema: {
+        operationId: 'startScan',
         tags: ['scans'],
         summary: 'Scan a training corpus against benchmark videos (a BullMQ flow any number of workers share)',
         body: ScanBody,
         response: {
           202: Type.Object({ scanId: Type.String(), videos: Type.Integer(), statusUrl: Type.String() }),
-          ...errorResponses(400, 401, 403, 404, 503),
+          ...errorResponses(403, 404, 422, 429),
         },
       },
     },
@@ -127,10 +132,11 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/scans/:id',
     {
       schema: {
+        operationId: 'getScan',
         tags: ['scans'],
         summary: 'Scan progress: batches fingerprinted, matching step, counts when done',
-        params: Type.Object({ id: Type.String() }),
-        response: { 200: Type.Ref('ScanStatus'), ...errorResponses(401, 404, 503) },
+        params: Type.Object({ id: Type.String({ minLength: 1 }) }),
+        response: { 200: Type.Ref('ScanStatus'), ...errorResponses(404) },
       },
     },
     async (request) => scanStatus(ctx, await findScan(request.params.id)),
@@ -140,13 +146,22 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/scans',
     {
       schema: {
+        operationId: 'listScans',
         tags: ['scans'],
         summary: 'Scans, newest first, with their progress (?format=html: a page that refreshes while one runs)',
         querystring: Type.Object({
           format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('html')])),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
         }),
-        response: { 200: Type.Object({ scans: Type.Array(Type.Ref('ScanStatus')) }, { description: 'JSON, or text/html with ?format=html' }), ...errorResponses(401, 503) },
+        response: {
+          200: {
+            description: 'JSON; with ?format=html, a page (text/html)',
+            content: {
+              'application/json': { schema: Type.Object({ scans: Type.Array(Type.Ref('ScanStatus')) }) },
+              'text/html': { schema: Type.String({ description: 'the scans page' }) },
+            },
+          },
+        },
       },
     },
     async (request, reply) => {
@@ -165,11 +180,23 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/v1/scans/:id/report',
     {
       schema: {
+        operationId: 'getScanReport',
         tags: ['scans'],
         summary: 'The scan report: JSON (as `vdedup scan --out`), CSV or a self-contained HTML page',
-        params: Type.Object({ id: Type.String() }),
+        params: Type.Object({ id: Type.String({ minLength: 1 }) }),
         querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('html')])) }),
-        response: { 200: Type.Unknown({ description: 'the report JSON (as `vdedup scan --out` writes it), text/csv, or text/html' }), ...errorResponses(401, 404, 409, 503) },
+        response: {
+          200: {
+            description: 'The report: JSON (as `vdedup scan --out` writes it, the default), CSV (?format=csv) or a self-contained page (?format=html)',
+            content: {
+              'application/json': { schema: Type.Object({}, { additionalProperties: true, description: 'the report' }) },
+              'text/csv': { schema: Type.String() },
+              'text/html': { schema: Type.String() },
+            },
+          },
+          ...errorResponses(404),
+          409: errorResponse(409, 'SCAN_NOT_FINISHED or SCAN_FAILED'),
+        },
       },
     },
     async (request, reply) => {
