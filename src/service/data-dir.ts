@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { ServiceConfig } from './config.js';
@@ -60,12 +60,8 @@ export async function publishDataDirMarker(redis: Redis, config: ServiceConfig):
   const id = randomBytes(16).toString('hex');
   await mkdir(config.dataDir, { recursive: true });
   await writeFile(markerFile(config, id), id);
-  if ((await redis.set(markerKey(config), id, 'NX')) !== 'OK') {
-    await rm(markerFile(config, id), { force: true });
-  } else {
-    // Markers of earlier publications (before Redis lost its id) name nothing any more.
-    const stale = (await readdir(config.dataDir)).filter((f) => f.startsWith(MARKER_PREFIX) && f !== `${MARKER_PREFIX}${id}`);
-    await Promise.all(stale.map((f) => rm(path.join(config.dataDir, f), { force: true })));
-  }
+  // (Marker files of ids Redis lost stay: a few bytes each, and another deployment sharing this
+  // directory with its own Redis may still be using one.)
+  if ((await redis.set(markerKey(config), id, 'NX')) !== 'OK') await rm(markerFile(config, id), { force: true });
   return dataDirState(redis, config);
 }

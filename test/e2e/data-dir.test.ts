@@ -42,7 +42,10 @@ describe('data dir marker (real Redis)', () => {
     expect(await dataDirState(redis, api)).toMatchObject({ shared: null });
     expect(await publishDataDirMarker(redis, api)).toMatchObject({ shared: true });
     expect(await dataDirState(redis, elsewhere)).toMatchObject({ shared: false });
-    // ...and the marker file of the lost id goes.
-    expect((await readdir(api.dataDir)).filter((f) => f.startsWith('.vdedup-data-dir-'))).toHaveLength(1);
+    // Another deployment (its own Redis) sharing the directory: each sees its own marker.
+    const otherDeployment = { ...api, prefix: `${api.prefix}b` };
+    expect(await publishDataDirMarker(redis, otherDeployment)).toMatchObject({ shared: true });
+    expect(await dataDirState(redis, api)).toMatchObject({ shared: true });
+    await redis.del(`${otherDeployment.prefix}:data-dir:marker`);
   });
 });
