@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // One command for the benchmarks:
-//   npm run bench                quick (a few minutes): 3 runs each, frame scan at 100k windows
-//   npm run bench -- --full      5 runs each, frame scan at 1M windows, a long clip, a 4-file corpus
+//   npm run bench                quick (a few minutes): 3 runs each, frame scan at 100k windows,
+//                                frames (8 and 32 uniform frames) against PyAV and decord
+//   npm run bench -- --full      5 runs each, frame scan at 1M windows, a long clip, a 4-file corpus,
+//                                frames at 1 fps against the ffmpeg CLI
 //                                against the Python reference, and the HTTP service under bursts of
 //                                50 and 200 concurrent checks (bench/service-load.mjs)
 // Runs each benchmark script in turn (never two at once: they would slow each other down), keeps
@@ -57,6 +59,9 @@ if (process.argv.includes('--from-results')) {
   // 1M it builds for 10 min).
   results.frameScan = step('frame scan at scale', 'frame-scan.mjs', ['--windows', full ? '1000000' : '100000', '--queries', full ? '60' : '30', '--kernels'], ['--expose-gc']);
   results.hnsw = step('hnswlib window index (paper preset), for comparison', 'frame-scan.mjs', ['--windows', '100000', '--queries', full ? '30' : '20', '--retrieval', 'hnsw', '--whole-videos', '1'], ['--expose-gc']);
+  // Frame extraction against PyAV, decord and the ffmpeg CLI on real footage (the 1 fps pass over
+  // 10 minutes of 720p takes a few minutes a run: full mode only).
+  results.frames = step('frames vs PyAV, decord, ffmpeg', 'frames-vs-python.mjs', ['--runs', String(runs), '--tasks', full ? 'count8,count32,fps1' : 'count8,count32']);
   // The HTTP service through the real stack (API, two workers, local Redis): bursts of concurrent
   // checks. Full mode only: it needs Redis on 127.0.0.1:6379 and takes a minute or two.
   if (full) results.service = step('HTTP service under concurrent checks', 'service-load.mjs', ['--bursts', '50,200']);
@@ -86,6 +91,15 @@ const rows = [
     ? [
         ['corpus of four 720p files: `vdedup scan --fast` vs the reference looping over them', '>= 3x', `${f(results.python.corpus.speedupVsSequentialFast)}x (exact: ${f(results.python.corpus.speedupVsSequential)}x)`, status(results.python.corpus.speedupVsSequentialFast >= 3)],
         ['same, vs the reference with a 2-process pool (equal parallelism)', '>= 3x', `${f(results.python.corpus.speedupVsPoolFast)}x (exact: ${f(results.python.corpus.speedupVsPool)}x)`, status(results.python.corpus.speedupVsPoolFast >= 3)],
+      ]
+    : []),
+  ...(results.frames
+    ? [
+        ['frames: 8 uniform frames of 10-min 720p, vs PyAV', '<= 1.0x', `${f(results.frames.count8?.vdedupVsPyav)}x`, status(results.frames.count8?.vdedupVsPyav <= 1)],
+        ['frames: 32 uniform frames of 5-min 1080p, vs PyAV', '<= 1.0x', `${f(results.frames.count32?.vdedupVsPyav)}x`, status(results.frames.count32?.vdedupVsPyav <= 1)],
+        ...(results.frames.fps1
+          ? [['frames: 1 fps over 10-min 720p, vs `ffmpeg -vf fps=1`', '<= 1.05x', `${f(results.frames.fps1.vdedupVsFfmpeg)}x`, status(results.frames.fps1.vdedupVsFfmpeg <= 1.05)]]
+          : []),
       ]
     : []),
   [`frame scan: match p50 per ${idx.querySeconds / 60}-minute query video (${idx.benchWindows.toLocaleString('en')} windows)`, '<= 50 ms', `${best.matchMsP50} ms (p99 ${best.matchMsP99})`, status(best.matchMsP50 <= 50)],

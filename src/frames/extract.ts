@@ -280,7 +280,8 @@ async function seekInBatches(
   const frameRate = probe.video.fps ?? 25;
   const times = [...new Set(plan.map((p) => p.timestamp))].sort((a, b) => a - b);
   const processes = SEEK_PROCESSES;
-  const perProcess = seekInputsPerProcess(probe.video.width, probe.video.height, processes);
+  // Targets spread over the processes (8 frames: two processes of 4), within the memory bound.
+  const perProcess = Math.min(seekInputsPerProcess(probe.video.width, probe.video.height, processes), Math.ceil(times.length / processes));
   const batches: number[][] = [];
   for (let b = 0; b < times.length; b += perProcess) batches.push(times.slice(b, b + perProcess));
   // A failed batch stops its siblings (their frames would be thrown away).
