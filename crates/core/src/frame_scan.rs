@@ -19,7 +19,10 @@
 //! close pairs on uninformative frames are dropped before voting. Time: linear in both sides
 //! (figures in bench/README.md, "Frame scan").
 
-use crate::matching::{exact_scan, select_segments_by, verify_candidates, verify_offset, InvalidInput, MatchParams, Segment, Sequence, Variant};
+use crate::matching::{
+    exact_lines, exact_scan, select_segments_by, verify_candidates, verify_line, verify_offset, InvalidInput, Line, LineGrid, MatchParams, Phased,
+    Segment, Sequence, Variant,
+};
 
 /// Scans over fewer kept frames than this run on the calling thread (a thread costs more than
 /// the scan); larger ones use up to `MAX_THREADS` cores.
@@ -48,6 +51,9 @@ pub struct FrameScan {
     /// The benchmark video each sequence belongs to (the sub-second phases of one video are
     /// sequences of their own); empty: every sequence is its own video.
     groups: Vec<u32>,
+    /// First sequence of each benchmark video (`videos + 1` entries with the end): its sequences
+    /// are consecutive, and they are its phases in order.
+    group_starts: Vec<usize>,
     /// The comparison loop this CPU runs (detected once at build).
     kernel: Kernel,
 }
@@ -172,17 +178,39 @@ impl FrameScan {
             offsets,
             lengths: lengths.to_vec(),
             groups: Vec::new(),
+            group_starts: (0..=lengths.len()).collect(),
             kernel: Kernel::detect(),
         })
     }
 
     /// Say which benchmark video each sequence belongs to (one per sequence), so that segments of
-    /// several sequences of one video (its phases) are selected together.
+    /// several sequences of one video (its phases) are selected together. A video's sequences are
+    /// consecutive and are its P phases in order: the j-th holds the samples at `m + j / P`
+    /// seconds (so their lengths fall by at most one, from the first to the last); slanted
+    /// alignments read them interleaved (`matching::Phased`).
     pub fn with_groups(mut self, groups: &[u32]) -> Result<FrameScan, InvalidInput> {
         if groups.len() != self.videos() {
             return Err(InvalidInput(format!("groups must name one video per sequence ({}), got {}", self.videos(), groups.len())));
         }
+        let mut starts = vec![0usize];
+        for v in 1..groups.len() {
+            if groups[v] != groups[v - 1] {
+                starts.push(v);
+            }
+        }
+        starts.push(groups.len());
+        for g in starts.windows(2) {
+            let lens = &self.lengths[g[0]..g[1]];
+            let consecutive = groups[g[1]..].iter().all(|&x| x != groups[g[0]]);
+            if !consecutive || lens.windows(2).any(|l| l[1] > l[0]) || lens[0] > lens[lens.len() - 1] + 1 {
+                return Err(InvalidInput(format!(
+                    "the sequences of benchmark video {} must be consecutive and be its phases (lengths falling by at most 1), got lengths {lens:?}",
+                    groups[g[0]]
+                )));
+            }
+        }
         self.groups = groups.to_vec();
+        self.group_starts = if groups.is_empty() { vec![0] } else { starts };
         Ok(self)
     }
 
@@ -249,6 +277,30 @@ impl FrameScan {
         Ok(select_segments_by(self.segments(train, flips, rule, search), |v| self.groups.get(v as usize).copied().unwrap_or(v)))
     }
 
+    /// The benchmark frames the best window of `segment` (one of this scan's, under `rule`)
+    /// compares with its training frames `best_train_start ..`: frames of its sequence for a
+    /// straight segment, samples of its video (all phases, `phases_of` per second) for a slanted one.
+    pub fn window_bench(&self, segment: &Segment, rule: &MatchParams) -> Vec<u32> {
+        let frames = segment.best_train_start..segment.best_train_start + segment.window_frames;
+        if !segment.slanted() {
+            return frames.map(|t| (i64::from(t) - segment.offset).max(0) as u32).collect();
+        }
+        let g = self.group_of(segment.bench_video);
+        let grid = self.grid(g, rule);
+        frames.map(|t| grid.sample(Line { speed: segment.speed, intercept: segment.offset }, i64::from(t)).max(0) as u32).collect()
+    }
+
+    /// Samples per second of the benchmark video that sequence `v` belongs to (its phases).
+    pub fn phases_of(&self, v: u32) -> u32 {
+        let g = self.group_of(v);
+        (self.group_starts[g + 1] - self.group_starts[g]) as u32
+    }
+
+    /// The benchmark video (group) of sequence `v`.
+    fn group_of(&self, v: u32) -> usize {
+        self.group_starts.partition_point(|&s| s <= v as usize) - 1
+    }
+
     /// Every matching segment of `match_video`, before the best ones are selected.
     pub fn segments(&self, train: &Sequence, flips: Option<&Sequence>, rule: &MatchParams, search: Search) -> Vec<Segment> {
         let mut out = self.compare(train, 0, rule, search, Variant::Direct);
@@ -261,25 +313,61 @@ impl FrameScan {
         out
     }
 
-    /// `seq` against the benchmark's `column`, the way `search` says.
+    /// Benchmark videos (groups of sequences).
+    fn group_count(&self) -> usize {
+        self.group_starts.len() - 1
+    }
+
+    /// Benchmark video `g`'s phases in `column`.
+    fn phases(&self, column: usize, g: usize) -> Vec<Sequence<'_>> {
+        (self.group_starts[g]..self.group_starts[g + 1]).map(|v| self.sequence(column, v)).collect()
+    }
+
+    /// The line grid of benchmark video `g` (its phases per second) under `rule`.
+    fn grid(&self, g: usize, rule: &MatchParams) -> LineGrid {
+        LineGrid { phases: (self.group_starts[g + 1] - self.group_starts[g]) as u32, q: rule.speed_intercepts }
+    }
+
+    /// `seq` against the benchmark's `column`, the way `search` says. Slanted alignments (a rule
+    /// with speeds) are searched by the scan and the exact path; hnswlib's candidates are straight.
     fn compare(&self, seq: &Sequence, column: usize, rule: &MatchParams, search: Search, variant: Variant) -> Vec<Segment> {
         match search {
             Search::Scan => {
                 let mut out = Vec::new();
-                for (v, offset) in self.candidates(seq, column as u32, rule) {
+                let found = self.candidates(seq, column as u32, rule);
+                for (v, offset) in found.straight {
                     verify_offset(seq, &self.sequence(column, v as usize), v, offset, rule, variant, &mut out);
+                }
+                let mut at: Option<(u32, Vec<Sequence>)> = None;
+                for (g, line) in found.lines {
+                    if at.as_ref().is_none_or(|(a, _)| *a != g) {
+                        at = Some((g, self.phases(column, g as usize)));
+                    }
+                    let phases = &at.as_ref().unwrap().1;
+                    let first = self.group_starts[g as usize] as u32;
+                    verify_line(seq, Phased { phases }, self.grid(g as usize, rule), first, line, rule, variant, &mut out);
                 }
                 out
             }
-            Search::Exact => exact_scan(seq, &self.sequences(column), rule, variant),
+            Search::Exact => {
+                let mut out = exact_scan(seq, &self.sequences(column), rule, variant);
+                if !rule.speeds().is_empty() {
+                    for g in 0..self.group_count() {
+                        let phases = self.phases(column, g);
+                        exact_lines(seq, Phased { phases: &phases }, self.group_starts[g] as u32, rule, variant, &mut out);
+                    }
+                }
+                out
+            }
             Search::Candidates(c) => verify_candidates(seq, &self.sequences(column), c, rule, variant),
         }
     }
 
-    /// Candidate alignments `(bench video, offset = train frame - bench frame)` of `train` against
-    /// `column`: every diagonal with enough close pairs that a window on it could match. Large
+    /// Candidate alignments of `train` against `column`: every straight diagonal `(bench sequence,
+    /// offset = train frame - bench frame)` and, for a rule with speeds, every slanted line
+    /// `(benchmark video, line)` with enough close pairs that a window on it could match. Large
     /// scans are split over the CPU's cores by ranges of benchmark videos.
-    pub fn candidates(&self, train: &Sequence, column: u32, rule: &MatchParams) -> Vec<(u32, i64)> {
+    pub fn candidates(&self, train: &Sequence, column: u32, rule: &MatchParams) -> Candidates {
         assert!((column as usize) < self.columns.len());
         let informative = |i: usize| train.informative.is_empty() || train.informative[i] != 0;
         // The compared training frames for each step (index 1 and 2), hashes and frame numbers
@@ -299,18 +387,20 @@ impl FrameScan {
     }
 
     /// `candidates` over `parts` threads, each taking a contiguous range of benchmark videos.
-    fn candidates_split(&self, train_len: usize, column: u32, queries: &Queries, rule: &MatchParams, parts: usize) -> Vec<(u32, i64)> {
+    fn candidates_split(&self, train_len: usize, column: u32, queries: &Queries, rule: &MatchParams, parts: usize) -> Candidates {
         let keys = &self.columns[column as usize];
+        let groups = self.group_count();
         if parts <= 1 {
-            return self.candidates_in(0..self.videos(), train_len, keys, queries, rule);
+            return self.candidates_in(0..groups, train_len, keys, queries, rule);
         }
         // Contiguous video ranges holding about the same number of keys each.
+        let starts: Vec<usize> = self.group_starts.iter().map(|&v| self.offsets[v]).collect();
         let mut bounds = vec![0usize];
         for p in 1..parts {
             let target = keys.len() * p / parts;
-            bounds.push(self.offsets.partition_point(|&s| s < target).min(self.videos()));
+            bounds.push(starts.partition_point(|&s| s < target).min(groups));
         }
-        bounds.push(self.videos());
+        bounds.push(groups);
         std::thread::scope(|scope| {
             let handles: Vec<_> = bounds
                 .windows(2)
@@ -319,54 +409,168 @@ impl FrameScan {
                     scope.spawn(move || self.candidates_in(range, train_len, keys, queries, rule))
                 })
                 .collect();
-            handles.into_iter().flat_map(|h| h.join().expect("frame scan thread panicked")).collect()
+            let mut all = Candidates::default();
+            for h in handles {
+                let part = h.join().expect("frame scan thread panicked");
+                all.straight.extend(part.straight);
+                all.lines.extend(part.lines);
+            }
+            all
         })
     }
 
-    fn candidates_in(
-        &self,
-        videos: std::ops::Range<usize>,
-        train_len: usize,
-        keys: &[u64],
-        queries: &Queries,
-        rule: &MatchParams,
-    ) -> Vec<(u32, i64)> {
+    /// Candidates of the benchmark videos (groups) in `groups`.
+    fn candidates_in(&self, groups: std::ops::Range<usize>, train_len: usize, keys: &[u64], queries: &Queries, rule: &MatchParams) -> Candidates {
+        let speeds = rule.speeds();
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         let mut counts: Vec<u16> = Vec::new();
         let mut touched: Vec<usize> = Vec::new();
-        let mut out = Vec::new();
-        for v in videos {
-            let b_len = self.lengths[v] as usize;
-            let Some(w) = rule.window_for(train_len, b_len) else { continue };
-            let s = sampling_for(rule, w);
-            let (q_hashes, q_frames) = &queries[s.step];
-            let (lo, hi) = (self.offsets[v], self.offsets[v + 1]);
-            pairs.clear();
-            close_pairs(&keys[lo..hi], q_hashes, rule.max_distance, self.kernel, &mut pairs);
-            // Votes per diagonal, indexed by offset + b_len - 1 (offsets run from 1 - b_len to
-            // train_len - 1).
-            if counts.len() < train_len + b_len {
-                counts.resize(train_len + b_len, 0);
-            }
-            for &(q, k) in &pairs {
+        let mut line_counts: Vec<u16> = Vec::new();
+        // Close pairs of a video for its slanted lines: (training frame, sample of the video).
+        let mut fine_pairs: Vec<(i64, i64)> = Vec::new();
+        let mut out = Candidates::default();
+        for g in groups {
+            let (s0, s1) = (self.group_starts[g], self.group_starts[g + 1]);
+            let grid = self.grid(g, rule);
+            let fine_len: usize = self.lengths[s0..s1].iter().map(|&l| l as usize).sum();
+            // The window of every alignment family of this video: its straight sequences', and each
+            // speed's (the training frames a line spans across the video).
+            let straight_w: Vec<Option<u32>> = (s0..s1).map(|v| rule.window_for(train_len, self.lengths[v] as usize)).collect();
+            let line_w: Vec<Option<u32>> = speeds.iter().map(|&sp| rule.window_for(train_len, grid.frames_at(sp, fine_len))).collect();
+            // One sampling for the whole video: every second training frame when that leaves a close
+            // pair in every matching window of every family, else every frame.
+            let step = if straight_w.iter().chain(&line_w).flatten().all(|&w| sampling_for(rule, w).step == 2) { 2 } else { 1 };
+            let (q_hashes, q_frames) = &queries[step];
+            let slanted = line_w.iter().any(Option::is_some);
+            fine_pairs.clear();
+            for (p, v) in (s0..s1).enumerate() {
+                let b_len = self.lengths[v] as usize;
+                let (lo, hi) = (self.offsets[v], self.offsets[v + 1]);
+                pairs.clear();
+                close_pairs(&keys[lo..hi], q_hashes, rule.max_distance, self.kernel, &mut pairs);
                 // An uninformative benchmark frame never matches: its close pairs are no evidence.
-                if !self.informative.is_empty() && self.informative[lo + k as usize] == 0 {
-                    continue;
+                if !self.informative.is_empty() {
+                    pairs.retain(|&(_, k)| self.informative[lo + k as usize] != 0);
                 }
-                let d = q_frames[q as usize] as usize + b_len - 1 - k as usize;
-                if counts[d] == 0 {
-                    touched.push(d);
+                if slanted {
+                    fine_pairs.extend(pairs.iter().map(|&(q, k)| (i64::from(q_frames[q as usize]), k as i64 * (s1 - s0) as i64 + p as i64)));
                 }
-                counts[d] = counts[d].saturating_add(1);
-                if u32::from(counts[d]) == s.votes {
-                    out.push((v as u32, d as i64 - (b_len as i64 - 1)));
+                let Some(w) = straight_w[p] else { continue };
+                let votes = votes_at(rule, w, step);
+                // Votes per diagonal, indexed by offset + b_len - 1 (offsets run from 1 - b_len to
+                // train_len - 1).
+                if counts.len() < train_len + b_len {
+                    counts.resize(train_len + b_len, 0);
+                }
+                for &(q, k) in &pairs {
+                    let d = q_frames[q as usize] as usize + b_len - 1 - k as usize;
+                    if counts[d] == 0 {
+                        touched.push(d);
+                    }
+                    counts[d] = counts[d].saturating_add(1);
+                    if u32::from(counts[d]) == votes {
+                        out.straight.push((v as u32, d as i64 - (b_len as i64 - 1)));
+                    }
+                }
+                for d in touched.drain(..) {
+                    counts[d] = 0;
                 }
             }
-            for d in touched.drain(..) {
-                counts[d] = 0;
+            if slanted {
+                self.line_votes(g, grid, fine_len, train_len, &speeds, &line_w, step, rule, &fine_pairs, &mut line_counts, &mut out.lines);
             }
         }
         out
+    }
+
+    /// Votes of one video's close pairs for slanted lines. A close pair (training frame i, sample k)
+    /// lies on exactly `q` lines of each speed (`LineGrid::first_intercept`); a line is a
+    /// candidate once it collects the votes a matching window on it must give (`votes_at`: the
+    /// same bound as a straight diagonal's, since a line's window also compares `w` consecutive
+    /// training frames, each with one benchmark sample).
+    #[allow(clippy::too_many_arguments)]
+    fn line_votes(
+        &self,
+        g: usize,
+        grid: LineGrid,
+        fine_len: usize,
+        train_len: usize,
+        speeds: &[u32],
+        line_w: &[Option<u32>],
+        step: usize,
+        rule: &MatchParams,
+        fine_pairs: &[(i64, i64)],
+        counts: &mut Vec<u16>,
+        out: &mut Vec<(u32, Line)>,
+    ) {
+        let min_votes = line_w.iter().flatten().map(|&w| votes_at(rule, w, step)).min().unwrap_or(u32::MAX);
+        if (fine_pairs.len() as u64) < u64::from(min_votes) {
+            return;
+        }
+        let q = i64::from(grid.q);
+        // Per speed: where its intercepts start in `counts`, and the lowest intercept.
+        let mut base = Vec::with_capacity(speeds.len());
+        let mut size = 0usize;
+        for &sp in speeds {
+            let r = grid.intercepts(sp, train_len, fine_len);
+            base.push((size, *r.start()));
+            size += (r.end() - r.start() + 1) as usize;
+        }
+        counts.clear();
+        counts.resize(size, 0);
+        for (j, &sp) in speeds.iter().enumerate() {
+            let Some(w) = line_w[j] else { continue };
+            let votes = votes_at(rule, w, step);
+            let (at, lo) = base[j];
+            for &(i, k) in fine_pairs {
+                let c0 = grid.first_intercept(sp, i, k);
+                let idx = at + (c0 - lo) as usize;
+                for t in 0..q as usize {
+                    let c = &mut counts[idx + t];
+                    *c = c.saturating_add(1);
+                    if u32::from(*c) == votes {
+                        out.push((g as u32, Line { speed: sp, intercept: c0 + t as i64 }));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Candidate alignments of one training video against one column: straight `(bench sequence,
+/// offset)` and slanted `(benchmark video, line)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Candidates {
+    pub straight: Vec<(u32, i64)>,
+    pub lines: Vec<(u32, Line)>,
+}
+
+impl Candidates {
+    /// Both lists in order (to compare candidate sets).
+    pub fn sorted(mut self) -> Candidates {
+        self.straight.sort_unstable();
+        self.lines.sort_unstable();
+        self
+    }
+
+    pub fn len(&self) -> usize {
+        self.straight.len() + self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Close pairs on one alignment that every matching window of `w` frames gives, when every
+/// `step`-th training frame is compared: `needed(w)` with every frame, and with every second frame
+/// at least `floor(w / 2) - (w - needed(w))` (see `sampling_for`).
+pub fn votes_at(rule: &MatchParams, w: u32, step: usize) -> u32 {
+    let misses = w - rule.needed(w).min(w);
+    if step == 2 {
+        (w / 2).saturating_sub(misses)
+    } else {
+        w - misses
     }
 }
 
@@ -476,7 +680,7 @@ unsafe fn close_pairs_avx512(keys: &[u64], queries: &[u64], max_distance: u32, o
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matching::{exact_scan, select_segments};
+    use crate::matching::{exact_scan, select_segments, SPEED_UNIT};
 
     /// xorshift64*: reproducible pseudo-random bits for test data.
     struct Rng(u64);
@@ -528,8 +732,8 @@ mod tests {
             .collect()
     }
 
-    fn sorted(mut s: Vec<Segment>) -> Vec<(u32, i64, u32, u32, Variant)> {
-        let mut keys: Vec<_> = s.drain(..).map(|s| (s.bench_video, s.offset, s.train_start, s.matched_frames, s.variant)).collect();
+    fn sorted(mut s: Vec<Segment>) -> Vec<(u32, u32, i64, u32, u32, Variant)> {
+        let mut keys: Vec<_> = s.drain(..).map(|s| (s.bench_video, s.speed, s.offset, s.train_start, s.matched_frames, s.variant)).collect();
         keys.sort_by(|a, b| a.partial_cmp(b).unwrap());
         keys
     }
@@ -562,11 +766,16 @@ mod tests {
             min_distinct: 3,
             distinct_bits: 8,
             static_max_mean: 3.0,
+            speed_range: 0.0,
+            speed_step: 0.0,
+            speed_intercepts: 0,
         };
         let low_fraction = MatchParams { min_fraction: 0.4, ..default_like };
         let paper = MatchParams::PAPER;
+        // Slanted alignments too (every sequence its own video, one sample per second).
+        let speedy = MatchParams { speed_range: 0.1, speed_step: 0.02, speed_intercepts: 2, ..default_like };
         let mut found = 0;
-        for (r, rule) in [default_like, low_fraction, paper].iter().enumerate() {
+        for (r, rule) in [default_like, low_fraction, paper, speedy].iter().enumerate() {
             for t in 0..12 {
                 let len = [300usize, 90, 25, 12][t % 4];
                 let mut train = rng.walk(len);
@@ -589,6 +798,12 @@ mod tests {
                 let mut exact = exact_scan(&seq, &benches, rule, Variant::Direct);
                 exact.extend(exact_scan(&fseq, &benches, rule, Variant::Flipped));
                 exact.extend(exact_scan(&seq, &centers, rule, Variant::Cropped));
+                for (v, (b, c)) in benches.iter().zip(&centers).enumerate() {
+                    let v = v as u32;
+                    exact_lines(&seq, Phased { phases: std::slice::from_ref(b) }, v, rule, Variant::Direct, &mut exact);
+                    exact_lines(&fseq, Phased { phases: std::slice::from_ref(b) }, v, rule, Variant::Flipped, &mut exact);
+                    exact_lines(&seq, Phased { phases: std::slice::from_ref(c) }, v, rule, Variant::Cropped, &mut exact);
+                }
                 let expected = sorted(exact);
                 found += expected.len();
                 for s in &kernels {
@@ -655,6 +870,129 @@ mod tests {
             assert_eq!((planted[0].train_start, planted[0].bench_start), (30, 3));
             for scan in &scans {
                 assert_eq!(scan.match_video(&seq, None, &rule, Search::Scan).unwrap(), exact, "training video {t}, kernel {:?}", scan.kernel());
+            }
+        }
+    }
+
+    /// The default preset's rule, with or without slanted alignments.
+    fn default_rule(speeds: bool) -> MatchParams {
+        MatchParams {
+            window: 20,
+            min_window: 6,
+            max_distance: 20,
+            min_fraction: 0.7,
+            min_informative: 0.5,
+            min_distinct: 3,
+            distinct_bits: 10,
+            static_max_mean: 6.0,
+            speed_range: if speeds { 0.1 } else { 0.0 },
+            speed_step: if speeds { 0.01 } else { 0.0 },
+            speed_intercepts: if speeds { 2 } else { 0 },
+        }
+    }
+
+    /// Fast footage at 16 samples per second whose hash moves 5-6 bits a sample (~10 bits in an
+    /// eighth of a second, ~17 in a quarter, ~25 in half a second).
+    fn fast_footage(rng: &mut Rng, seconds: usize) -> Vec<u64> {
+        let mut h = rng.next();
+        (0..seconds * 16)
+            .map(|_| {
+                let bits = 5 + rng.below(2) as u32;
+                h = rng.flip(h, bits);
+                h
+            })
+            .collect()
+    }
+
+    /// Benchmark videos as 4 phases each (samples at m + j/4 s of 16-per-second footage), grouped.
+    fn phased_bench(footage: &[Vec<u64>]) -> (Vec<u64>, Vec<u32>, Vec<u32>) {
+        let (mut hashes, mut lengths, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+        for (v, f) in footage.iter().enumerate() {
+            for phase in 0..4 {
+                let seq: Vec<u64> = f.iter().skip(phase * 4).step_by(16).copied().collect();
+                lengths.push(seq.len() as u32);
+                groups.push(v as u32);
+                hashes.extend(seq);
+            }
+        }
+        (hashes, lengths, groups)
+    }
+
+    /// Copies of fast footage played at 0.9, 0.95, 1.04, 1.05 and 1.1 times (and 1/1.04, 1/1.05),
+    /// starting a fraction of a second into the benchmark video, at 1 fps with 0-4 bits of noise:
+    /// straight alignments miss the 10% ones; slanted ones find each on its own benchmark video, at a
+    /// speed within 0.02 of the true one and at the right benchmark time; unrelated footage
+    /// matches nothing. On every kernel the scan's segments (before selection) are the exact
+    /// search's.
+    #[test]
+    fn speed_changed_copies_are_found_on_slanted_lines_exactly_like_the_exact_search() {
+        let mut rng = Rng(0x5EED_5EED);
+        let footage: Vec<Vec<u64>> = (0..6)
+            .map(|_| {
+                let seconds = 50 + rng.below(40) as usize;
+                fast_footage(&mut rng, seconds)
+            })
+            .collect();
+        let (hashes, lengths, groups) = phased_bench(&footage);
+        let center: Vec<u64> = hashes.iter().map(|&h| rng.flip(h, 6)).collect();
+        let scans: Vec<FrameScan> = [Kernel::Avx512, Kernel::Avx2, Kernel::Portable]
+            .into_iter()
+            .filter(|k| k.supported())
+            .map(|k| FrameScan::build(&[&hashes, &center], &[], &lengths).unwrap().with_groups(&groups).unwrap().with_kernel(k).unwrap())
+            .collect();
+        let (straight, slanted) = (default_rule(false), default_rule(true));
+        let mut found = 0;
+        for (t, &speed) in [0.9, 0.95, 1.04, 1.05, 1.1, 1.0 / 1.04, 1.0 / 1.05, 1.0].iter().enumerate() {
+            let v = t % footage.len();
+            let b0 = 3.0 + 0.3 * t as f64 + 0.07;
+            let mut train = rng.walk(90);
+            let copy = 30;
+            for i in 0..copy {
+                let at = (16.0 * (b0 + speed * i as f64)).round() as usize;
+                let bits = rng.below(5) as u32;
+                train[25 + i] = rng.flip(footage[v][at], bits);
+            }
+            let flips = rng.walk(90);
+            let (seq, fseq) = (Sequence::new(&train, &[]), Sequence::new(&flips, &[]));
+            let of_v = |segs: &[Segment]| -> Vec<Segment> { segs.iter().filter(|s| groups[s.bench_video as usize] == v as u32).copied().collect() };
+            let plain = of_v(&scans[0].match_video(&seq, Some(&fseq), &straight, Search::Exact).unwrap());
+            if (speed - 1.0f64).abs() >= 0.09 {
+                assert!(plain.is_empty(), "speed {speed}: straight alignments should miss it: {plain:?}");
+            }
+            let exact = scans[0].match_video(&seq, Some(&fseq), &slanted, Search::Exact).unwrap();
+            let planted = of_v(&exact);
+            assert_eq!(planted.len(), 1, "speed {speed}: one segment for the copy: {exact:?}");
+            let s = planted[0];
+            assert_eq!(exact.len(), 1, "speed {speed}: nothing else matches: {exact:?}");
+            let got = f64::from(s.speed) / f64::from(SPEED_UNIT);
+            assert!((got - speed).abs() <= 0.02, "speed {speed}: found at {got}");
+            assert!(s.train_start <= 27 && s.train_end >= 53, "speed {speed}: {s:?}");
+            // Benchmark time of the first matched frame (a slanted segment counts samples of the
+            // video, 4 per second; a straight one seconds of its phase).
+            let bench_time = if s.slanted() { f64::from(s.bench_start) / 4.0 } else { f64::from(s.bench_start) + (s.bench_video % 4) as f64 / 4.0 };
+            let expected = b0 + speed * f64::from(s.train_start - 25);
+            assert!((bench_time - expected).abs() <= 0.26, "speed {speed}: bench time {bench_time}, expected {expected}");
+            assert_eq!(s.slanted(), speed != 1.0, "a copy at speed 1 keeps its straight alignment");
+            found += 1;
+            for scan in &scans {
+                assert_eq!(
+                    sorted(scan.segments(&seq, Some(&fseq), &slanted, Search::Scan)),
+                    sorted(scan.segments(&seq, Some(&fseq), &slanted, Search::Exact)),
+                    "speed {speed}, kernel {:?}",
+                    scan.kernel()
+                );
+                assert_eq!(scan.match_video(&seq, Some(&fseq), &slanted, Search::Scan).unwrap(), exact, "speed {speed}, kernel {:?}", scan.kernel());
+            }
+        }
+        assert_eq!(found, 8);
+        // Unrelated fast footage: no alignment of any speed matches.
+        for _ in 0..4 {
+            let other = fast_footage(&mut rng, 60);
+            let train: Vec<u64> = other.iter().step_by(16).copied().collect();
+            let seq = Sequence::new(&train, &[]);
+            for scan in &scans {
+                assert!(scan.match_video(&seq, None, &slanted, Search::Exact).unwrap().is_empty());
+                assert!(scan.match_video(&seq, None, &slanted, Search::Scan).unwrap().is_empty());
             }
         }
     }
@@ -739,18 +1077,16 @@ mod tests {
         let mut total = 0;
         for train in &trains {
             let queries = sampled(train);
-            let mut one = scan.candidates_split(train.len(), 0, &queries, &rule, 1);
-            one.sort_unstable();
+            let one = scan.candidates_split(train.len(), 0, &queries, &rule, 1).sorted();
             total += one.len();
             for parts in [2, 3, 8, 29, 30, 45] {
-                let mut got = scan.candidates_split(train.len(), 0, &queries, &rule, parts);
-                got.sort_unstable();
+                let got = scan.candidates_split(train.len(), 0, &queries, &rule, parts).sorted();
                 assert_eq!(got, one, "{parts} parts");
             }
         }
         assert!(total >= 18, "the copies should give candidates ({total})");
         let seqs: Vec<Sequence> = trains.iter().map(|t| Sequence::new(t, &[])).collect();
-        let alone: Vec<Vec<(u32, i64)>> = seqs.iter().map(|s| scan.candidates(s, 0, &rule)).collect();
+        let alone: Vec<Candidates> = seqs.iter().map(|s| scan.candidates(s, 0, &rule)).collect();
         std::thread::scope(|scope| {
             let runs: Vec<_> = seqs.iter().map(|s| scope.spawn(|| scan.candidates(s, 0, &rule))).collect();
             for (run, expected) in runs.into_iter().zip(&alone) {
