@@ -21,7 +21,7 @@
 
 use crate::matching::{
     exact_lines, exact_scan, select_segments_by, verify_candidates, verify_line, verify_offset, InvalidInput, Line, LineGrid, MatchParams, Phased,
-    Segment, Sequence, Variant,
+    Segment, Sequence, Variant, SPEED_UNIT,
 };
 
 /// Scans over fewer kept frames than this run on the calling thread (a thread costs more than
@@ -425,7 +425,15 @@ impl FrameScan {
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         let mut counts: Vec<u16> = Vec::new();
         let mut touched: Vec<usize> = Vec::new();
-        let mut line_counts: Vec<u16> = Vec::new();
+        let mut scratch = LineScratch::default();
+        // The training video by frame (its informative frames, from the every-frame queries), for
+        // the odd frames of `line_votes`.
+        let mut train_at = vec![None; if speeds.is_empty() { 0 } else { train_len }];
+        if !speeds.is_empty() {
+            for (&h, &i) in queries[1].0.iter().zip(&queries[1].1) {
+                train_at[i as usize] = Some(h);
+            }
+        }
         // Close pairs of a video for its slanted lines: (training frame, sample of the video).
         let mut fine_pairs: Vec<(i64, i64)> = Vec::new();
         let mut out = Candidates::default();
@@ -477,64 +485,208 @@ impl FrameScan {
                 }
             }
             if slanted {
-                self.line_votes(g, grid, fine_len, train_len, &speeds, &line_w, step, rule, &fine_pairs, &mut line_counts, &mut out.lines);
+                let at = LineVotes { g, keys, train: &train_at, grid, fine_len, train_len, speeds: &speeds, line_w: &line_w, step };
+                self.line_votes(&at, rule, &fine_pairs, &mut scratch, &mut out.lines);
             }
         }
         out
     }
 
-    /// Votes of one video's close pairs for slanted lines. A close pair (training frame i, sample k)
-    /// lies on exactly `q` lines of each speed (`LineGrid::first_intercept`); a line is a
-    /// candidate once it collects the votes a matching window on it must give (`votes_at`: the
-    /// same bound as a straight diagonal's, since a line's window also compares `w` consecutive
-    /// training frames, each with one benchmark sample).
-    #[allow(clippy::too_many_arguments)]
-    fn line_votes(
-        &self,
-        g: usize,
-        grid: LineGrid,
-        fine_len: usize,
-        train_len: usize,
-        speeds: &[u32],
-        line_w: &[Option<u32>],
-        step: usize,
-        rule: &MatchParams,
-        fine_pairs: &[(i64, i64)],
-        counts: &mut Vec<u16>,
-        out: &mut Vec<(u32, Line)>,
-    ) {
+    /// Candidate slanted lines of one video from its close pairs. A pair (training frame i, sample
+    /// k) lies on exactly `q` lines of each speed (`LineGrid::first_intercept`); a line is a
+    /// candidate once it collects the votes a matching window on it must give.
+    ///
+    /// Cells: along any line of the speed range, a window of at most `W` frames stays within
+    /// `B_d - 1` of a diagonal `d = k - P i` (`B_d = floor(P * max|s - 1| * (W - 1)) + 2`: the
+    /// line's drift plus rounding), so all its frame pairs fall in one 2 x 2 square of cells `W`
+    /// frames by `B_d` diagonals. The kernel's close pairs (every `step`-th training frame) are
+    /// counted per cell; a matching window gives its square at least `votes_at(w, step)` of them
+    /// (the bound of the straight diagonals), so only squares with that many can hold one. In the
+    /// cells of those squares the other training frames are compared too (a few hundred
+    /// comparisons per cell), and every close pair there votes; a line is a candidate with
+    /// `needed(w)` votes, as many close pairs as a matching window holds. Unrelated footage that
+    /// coincides for a few seconds (two still shots) crosses many lines with a handful of votes
+    /// each, and none of them reaches `needed(w)`; every line holding a matching window does
+    /// (test `line_votes_keep_every_window_with_enough_pairs`, and the scan equals the exact path).
+    fn line_votes(&self, at: &LineVotes, rule: &MatchParams, fine_pairs: &[(i64, i64)], scratch: &mut LineScratch, out: &mut Vec<(u32, Line)>) {
+        let LineVotes { g, keys, train, grid, fine_len, train_len, speeds, line_w, step } = *at;
         let min_votes = line_w.iter().flatten().map(|&w| votes_at(rule, w, step)).min().unwrap_or(u32::MAX);
         if (fine_pairs.len() as u64) < u64::from(min_votes) {
             return;
         }
-        let q = i64::from(grid.q);
-        // Per speed: where its intercepts start in `counts`, and the lowest intercept.
-        let mut base = Vec::with_capacity(speeds.len());
-        let mut size = 0usize;
-        for &sp in speeds {
-            let r = grid.intercepts(sp, train_len, fine_len);
-            base.push((size, *r.start()));
-            size += (r.end() - r.start() + 1) as usize;
+        let p = i64::from(grid.phases);
+        // Cells: W training frames by B_d diagonals, padded by one on each side.
+        let big_w = line_w.iter().flatten().max().copied().unwrap_or(1) as i64;
+        let max_dev = speeds.iter().map(|&sp| (i64::from(sp) - i64::from(SPEED_UNIT)).abs()).max().unwrap_or(0);
+        let b_d = p * max_dev * (big_w - 1) / i64::from(SPEED_UNIT) + 2;
+        let d_shift = p * (train_len as i64 - 1); // d + d_shift >= 0
+        let rows = (train_len as i64 / big_w + 3) as usize;
+        let cols = ((fine_len as i64 + d_shift) / b_d + 3) as usize;
+        let cell = |i: i64, k: i64| -> usize { (i / big_w + 1) as usize * cols + ((k - p * i + d_shift) / b_d + 1) as usize };
+        if scratch.cells.len() < rows * cols {
+            scratch.cells.resize(rows * cols, 0);
+            scratch.marked.resize(rows * cols, false);
+            scratch.frames.resize(rows * cols, 0);
         }
-        counts.clear();
-        counts.resize(size, 0);
+        // A line meets one sample per training frame, so the pairs a window gives its line are on
+        // distinct training frames: with cells of at most 64 frames a square counts its frames with a
+        // pair (bit `i % W` per cell; a still shot against a still shot is one frame's pairs, not
+        // dozens), else its pairs.
+        let distinct = big_w <= 64;
+        for &(i, k) in fine_pairs {
+            let c = cell(i, k);
+            if scratch.cells[c] == 0 {
+                scratch.touched.push(c);
+            }
+            scratch.cells[c] = scratch.cells[c].saturating_add(1);
+            if distinct {
+                scratch.frames[c] |= 1u64 << (i % big_w);
+            }
+        }
+        // Mark the four cells of every square with enough pairs.
+        scratch.marks.clear();
+        for &c in &scratch.touched {
+            for s in [c - cols - 1, c - cols, c - 1, c] {
+                let (cells, f) = (&scratch.cells, &scratch.frames);
+                let square = if distinct {
+                    (f[s] | f[s + 1]).count_ones() + (f[s + cols] | f[s + cols + 1]).count_ones()
+                } else {
+                    u32::from(cells[s]) + u32::from(cells[s + 1]) + u32::from(cells[s + cols]) + u32::from(cells[s + cols + 1])
+                };
+                if square >= min_votes {
+                    for m in [s, s + 1, s + cols, s + cols + 1] {
+                        if !scratch.marked[m] {
+                            scratch.marked[m] = true;
+                            scratch.marks.push(m);
+                        }
+                    }
+                }
+            }
+        }
+        for c in scratch.touched.drain(..) {
+            scratch.cells[c] = 0;
+            scratch.frames[c] = 0;
+        }
+        scratch.voters.clear();
+        if !scratch.marks.is_empty() {
+            scratch.voters.extend(fine_pairs.iter().copied().filter(|&(i, k)| scratch.marked[cell(i, k)]));
+            if step == 2 {
+                // The odd training frames of the marked cells, against the cells' samples.
+                let phase_at: Vec<usize> = (self.group_starts[g]..self.group_starts[g + 1]).map(|v| self.offsets[v]).collect();
+                for &m in &scratch.marks {
+                    let (row, col) = ((m / cols) as i64 - 1, (m % cols) as i64 - 1);
+                    let frames = (row * big_w).max(0)..((row + 1) * big_w).min(train_len as i64);
+                    for i in frames.filter(|i| i % 2 == 1) {
+                        let Some(h) = train[i as usize] else { continue };
+                        let ks = (col * b_d - d_shift + p * i).max(0)..((col + 1) * b_d - d_shift + p * i).min(fine_len as i64);
+                        // Sample k is frame k / P of phase k % P: walked without dividing.
+                        let (mut m, mut j) = ((ks.start / p) as usize, (ks.start % p) as usize);
+                        for k in ks {
+                            let at = phase_at[j] + m;
+                            if (h ^ keys[at]).count_ones() <= rule.max_distance && (self.informative.is_empty() || self.informative[at] != 0) {
+                                scratch.voters.push((i, k));
+                            }
+                            j += 1;
+                            if j == phase_at.len() {
+                                j = 0;
+                                m += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // A line meets one sample per training frame, so a line holding a matching window has close
+        // pairs on `needed(w)` distinct training frames of the window's square: a voter counts only
+        // when one of its squares has that many frames with a pair (a few seconds of coincidence
+        // between two still shots have too few). Frames per cell as bits (cells of at most 64 frames).
+        let min_needed = line_w.iter().flatten().map(|&w| votes_at(rule, w, 1)).min().unwrap_or(u32::MAX);
+        if distinct && !scratch.voters.is_empty() {
+            for &(i, k) in &scratch.voters {
+                scratch.frames[cell(i, k)] |= 1u64 << (i % big_w);
+            }
+            let f = &scratch.frames;
+            let square = |s: usize| (f[s] | f[s + 1]).count_ones() + (f[s + cols] | f[s + cols + 1]).count_ones();
+            let keep: Vec<bool> = scratch
+                .voters
+                .iter()
+                .map(|&(i, k)| {
+                    let c = cell(i, k);
+                    [c - cols - 1, c - cols, c - 1, c].into_iter().any(|s| square(s) >= min_needed)
+                })
+                .collect();
+            let mut n = 0;
+            scratch.voters.retain(|_| {
+                n += 1;
+                keep[n - 1]
+            });
+        }
+        for m in scratch.marks.drain(..) {
+            scratch.marked[m] = false;
+            scratch.frames[m] = 0;
+        }
+        let q = i64::from(grid.q);
         for (j, &sp) in speeds.iter().enumerate() {
             let Some(w) = line_w[j] else { continue };
-            let votes = votes_at(rule, w, step);
-            let (at, lo) = base[j];
-            for &(i, k) in fine_pairs {
+            // Every training frame of the marked cells votes: a matching window's close pairs.
+            let votes = votes_at(rule, w, 1);
+            if (scratch.voters.len() as u64) < u64::from(votes) {
+                continue;
+            }
+            let range = grid.intercepts(sp, train_len, fine_len);
+            let lo = *range.start();
+            let size = (range.end() - lo + 1) as usize;
+            if scratch.counts.len() < size {
+                scratch.counts.resize(size, 0);
+            }
+            for &(i, k) in &scratch.voters {
                 let c0 = grid.first_intercept(sp, i, k);
-                let idx = at + (c0 - lo) as usize;
+                let idx = (c0 - lo) as usize;
                 for t in 0..q as usize {
-                    let c = &mut counts[idx + t];
+                    let c = &mut scratch.counts[idx + t];
+                    if *c == 0 {
+                        scratch.touched.push(idx + t);
+                    }
                     *c = c.saturating_add(1);
                     if u32::from(*c) == votes {
                         out.push((g as u32, Line { speed: sp, intercept: c0 + t as i64 }));
                     }
                 }
             }
+            for c in scratch.touched.drain(..) {
+                scratch.counts[c] = 0;
+            }
         }
     }
+}
+
+/// What `line_votes` needs to know of one benchmark video and the training video.
+#[derive(Clone, Copy)]
+struct LineVotes<'a> {
+    g: usize,
+    /// The column compared (every sequence's hashes).
+    keys: &'a [u64],
+    /// The training video's hash per frame (None: an uninformative frame).
+    train: &'a [Option<u64>],
+    grid: LineGrid,
+    fine_len: usize,
+    train_len: usize,
+    speeds: &'a [u32],
+    line_w: &'a [Option<u32>],
+    step: usize,
+}
+
+/// Reused buffers of `line_votes` (zero between calls).
+#[derive(Default)]
+pub struct LineScratch {
+    cells: Vec<u16>,
+    /// Per cell, its training frames with a close pair (bit `i % W`).
+    frames: Vec<u64>,
+    marked: Vec<bool>,
+    marks: Vec<usize>,
+    counts: Vec<u16>,
+    touched: Vec<usize>,
+    voters: Vec<(i64, i64)>,
 }
 
 /// Candidate alignments of one training video against one column: straight `(bench sequence,
@@ -994,6 +1146,59 @@ mod tests {
                 assert!(scan.match_video(&seq, None, &slanted, Search::Exact).unwrap().is_empty());
                 assert!(scan.match_video(&seq, None, &slanted, Search::Scan).unwrap().is_empty());
             }
+        }
+    }
+
+    /// `line_votes` finds every line holding a matching window from the kernel's pairs alone:
+    /// windows at the extreme speeds (the widest drift from a diagonal) with exactly the 14 close
+    /// frames of 20 the rule needs, the 6 misses on even frames (4 even close pairs: the fewest the
+    /// kernel can give), among random frames, always make the line a candidate; random frames
+    /// alone make none.
+    #[test]
+    fn line_votes_keep_every_window_with_enough_pairs() {
+        let mut rng = Rng(99);
+        let rule = default_rule(true);
+        let speeds = rule.speeds();
+        let (train_len, fine_len) = (300usize, 1200usize);
+        let fine: Vec<u64> = (0..fine_len).map(|_| rng.next()).collect();
+        let phases: Vec<Vec<u64>> = (0..4).map(|j| fine.iter().skip(j).step_by(4).copied().collect()).collect();
+        let lengths: Vec<u32> = phases.iter().map(|p| p.len() as u32).collect();
+        let keys: Vec<u64> = phases.concat();
+        let scan = FrameScan::build(&[&keys], &[], &lengths).unwrap().with_groups(&[0, 0, 0, 0]).unwrap();
+        let grid = LineGrid { phases: 4, q: 2 };
+        let line_w: Vec<Option<u32>> = speeds.iter().map(|&sp| rule.window_for(train_len, grid.frames_at(sp, fine_len))).collect();
+        assert_eq!((votes_at(&rule, 20, 2), votes_at(&rule, 20, 1)), (4, 14));
+        let mut scratch = LineScratch::default();
+        let mut candidates = |train: &[u64]| -> Vec<(u32, Line)> {
+            // The kernel's pairs: even training frames against every sample.
+            let pairs: Vec<(i64, i64)> = (0..train_len)
+                .step_by(2)
+                .flat_map(|i| {
+                    fine.iter().enumerate().filter(move |(_, &h)| (h ^ train[i]).count_ones() <= 20).map(move |(k, _)| (i as i64, k as i64))
+                })
+                .collect();
+            let by_frame: Vec<Option<u64>> = train.iter().map(|&h| Some(h)).collect();
+            let at = LineVotes { g: 0, keys: &keys, train: &by_frame, grid, fine_len, train_len, speeds: &speeds, line_w: &line_w, step: 2 };
+            let mut out = Vec::new();
+            scan.line_votes(&at, &rule, &pairs, &mut scratch, &mut out);
+            out
+        };
+        for t in 0..60 {
+            let sp = [9000u32, 11000, 9100, 10900, 9500, 10400][t % 6];
+            let i0 = rng.below((train_len - 20) as u64) as i64;
+            let k0 = 40 + rng.below(fine_len as u64 - 200) as i64;
+            let line = Line { speed: sp, intercept: grid.first_intercept(sp, i0, k0) + rng.below(2) as i64 };
+            let mut train: Vec<u64> = (0..train_len).map(|_| rng.next()).collect();
+            let evens: Vec<i64> = (i0..i0 + 20).filter(|i| i % 2 == 0).collect();
+            for i in i0..i0 + 20 {
+                if i % 2 == 1 || evens[4..].iter().all(|&e| e != i) {
+                    let bits = rng.below(12) as u32;
+                    train[i as usize] = rng.flip(fine[grid.sample(line, i) as usize], bits);
+                }
+            }
+            assert!(candidates(&train).contains(&(0, line)), "trial {t}: {line:?} from frame {i0} not a candidate");
+            let random: Vec<u64> = (0..train_len).map(|_| rng.next()).collect();
+            assert!(candidates(&random).is_empty(), "trial {t}: random frames made candidates");
         }
     }
 

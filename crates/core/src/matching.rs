@@ -474,25 +474,27 @@ pub fn verify_line(
     }
     let overlap = end - first;
     let needed = params.needed(w as u32);
-    // The samples met, found incrementally (one division per line, not per frame).
+    // The samples met, found incrementally (one division per line, not per frame); the same early
+    // exit as `verify_offset` first, without allocating (most candidate lines stop here).
     let (den, step) = (grid.den(), grid.slope(line.speed));
-    let mut num = grid.num(line, first as i64);
-    let mut k = num.div_euclid(den);
-    let mut rem = num - k * den;
-    let mut samples = Vec::with_capacity(overlap);
-    for _ in 0..overlap {
-        samples.push(k as usize);
-        rem += step;
-        k += rem.div_euclid(den);
-        rem = rem.rem_euclid(den);
-    }
-    num += step * overlap as i64;
-    debug_assert_eq!(k, num.div_euclid(den));
-    // The same early exit as `verify_offset`.
-    let close = samples.iter().enumerate().filter(|&(n, &k)| (train.hashes[first + n] ^ bench.at(k).0).count_ones() <= params.max_distance).count();
+    let samples = || {
+        let num = grid.num(line, first as i64);
+        let (mut k, mut rem) = (num.div_euclid(den), num.rem_euclid(den));
+        (0..overlap).map(move |_| {
+            let at = k as usize;
+            rem += step;
+            while rem >= den {
+                rem -= den;
+                k += 1;
+            }
+            at
+        })
+    };
+    let close = samples().enumerate().filter(|&(n, k)| (train.hashes[first + n] ^ bench.at(k).0).count_ones() <= params.max_distance).count();
     if (close as u32) < needed {
         return;
     }
+    let samples: Vec<usize> = samples().collect();
     let mut a = Aligned {
         matched: Vec::with_capacity(overlap),
         good: Vec::with_capacity(overlap),
