@@ -86,6 +86,8 @@ export interface MatchRule {
   speedRange?: number
   speedStep?: number
   speedIntercepts?: number
+  /** Slanted windows also need a mean distance over their matching frames at most this (absent: 64). */
+  speedMaxMean?: number
 }
 
 /**

@@ -93,6 +93,10 @@ export const DEFAULT: Preset = {
     speedRange: 0.1,
     speedStep: 0.01,
     speedIntercepts: 2,
+    // Slanted alignments are ~40x as many as straight ones, so chance windows find one ~40x as
+    // often: their windows also need a mean distance <= 12 bits over the matching frames (chance
+    // windows along them measured 13-19, speed-changed copies of the tuning half 0-9).
+    speedMaxMean: 12,
   },
   trimBorders: true,
   matchFlips: true,

@@ -921,6 +921,7 @@ mod tests {
             speed_range: 0.0,
             speed_step: 0.0,
             speed_intercepts: 0,
+            speed_max_mean: 64.0,
         };
         let low_fraction = MatchParams { min_fraction: 0.4, ..default_like };
         let paper = MatchParams::PAPER;
@@ -1040,6 +1041,7 @@ mod tests {
             speed_range: if speeds { 0.1 } else { 0.0 },
             speed_step: if speeds { 0.01 } else { 0.0 },
             speed_intercepts: if speeds { 2 } else { 0 },
+            speed_max_mean: 12.0,
         }
     }
 

@@ -34,6 +34,11 @@ pub struct MatchParams {
     pub speed_step: f64,
     /// Intercepts of slanted alignments per benchmark sample step (see `LineGrid`).
     pub speed_intercepts: u32,
+    /// A window on a slanted alignment also needs its matching frames at most this far apart on
+    /// average (64: no further condition). Slanted alignments are ~40 times as many as straight
+    /// ones, so chance windows find one ~40 times as often; measured, those sit at 13-19 bits on
+    /// average, copies played faster or slower at 0-9 (bench/README.md, "Speed changes").
+    pub speed_max_mean: f64,
 }
 
 impl MatchParams {
@@ -50,6 +55,7 @@ impl MatchParams {
         speed_range: 0.0,
         speed_step: 0.0,
         speed_intercepts: 0,
+        speed_max_mean: 64.0,
     };
 
     /// Check the rule's ranges: a window of 1..=10000 frames, a short-video floor no longer than
@@ -69,6 +75,9 @@ impl MatchParams {
         }
         if self.static_max_mean.is_nan() || self.static_max_mean < 0.0 {
             return Err(InvalidInput(format!("staticMaxMean must be >= 0, got {}", self.static_max_mean)));
+        }
+        if self.speed_max_mean.is_nan() || self.speed_max_mean < 0.0 {
+            return Err(InvalidInput(format!("speedMaxMean must be >= 0, got {}", self.speed_max_mean)));
         }
         if !(0.0..=0.5).contains(&self.speed_range) {
             return Err(InvalidInput(format!("speedRange must be in [0, 0.5], got {}", self.speed_range)));
@@ -332,7 +341,7 @@ struct Aligned {
 type Run = ((usize, usize, u32, u32), usize);
 
 /// Every run of consecutive matching windows of `w` pairs over `a`.
-fn window_runs(a: &Aligned, w: usize, params: &MatchParams) -> Vec<Run> {
+fn window_runs(a: &Aligned, w: usize, params: &MatchParams, max_mean: f64) -> Vec<Run> {
     let overlap = a.matched.len();
     let needed = params.needed(w as u32);
     let needed_good = params.needed_informative(w as u32);
@@ -356,7 +365,10 @@ fn window_runs(a: &Aligned, w: usize, params: &MatchParams) -> Vec<Run> {
                 d_sum += dist[in_k];
             }
         }
-        let ok = m_sum >= needed && g_sum >= needed_good && enough_evidence(&a.bench[k..k + w], &matched[k..k + w], m_sum, d_sum, params);
+        let ok = m_sum >= needed
+            && g_sum >= needed_good
+            && f64::from(d_sum) <= max_mean * f64::from(m_sum)
+            && enough_evidence(&a.bench[k..k + w], &matched[k..k + w], m_sum, d_sum, params);
         match (&mut run, ok) {
             (None, true) => run = Some((k, k, m_sum, d_sum)),
             (Some(r), true) => {
@@ -423,7 +435,7 @@ pub fn verify_offset(
         a.dist.push(d);
     }
     a.bench = bench.hashes[bench_first..bench_first + overlap].to_vec();
-    for (r, end) in window_runs(&a, w, params) {
+    for (r, end) in window_runs(&a, w, params, 64.0) {
         let (lo, hi) = trimmed(r, end, &a.matched);
         out.push(make_segment(
             r,
@@ -511,7 +523,7 @@ pub fn verify_line(
         a.dist.push(d);
         a.bench.push(h);
     }
-    for (r, run_end) in window_runs(&a, w, params) {
+    for (r, run_end) in window_runs(&a, w, params, params.speed_max_mean) {
         let (lo, hi) = trimmed(r, run_end, &a.matched);
         out.push(make_segment(
             r,

@@ -125,6 +125,8 @@ pub struct MatchRule {
     pub speed_range: Option<f64>,
     pub speed_step: Option<f64>,
     pub speed_intercepts: Option<u32>,
+    /// Slanted windows also need a mean distance over their matching frames at most this (absent: 64).
+    pub speed_max_mean: Option<f64>,
 }
 
 fn to_params(rule: &MatchRule) -> Result<MatchParams> {
@@ -140,6 +142,7 @@ fn to_params(rule: &MatchRule) -> Result<MatchParams> {
         speed_range: rule.speed_range.unwrap_or(0.0),
         speed_step: rule.speed_step.unwrap_or(0.0),
         speed_intercepts: rule.speed_intercepts.unwrap_or(0),
+        speed_max_mean: rule.speed_max_mean.unwrap_or(64.0),
     };
     params.validate().map_err(invalid)?;
     Ok(params)
