@@ -75,6 +75,12 @@ const results = [];
 for (const presetName of ['default', 'paper']) {
   const preset = PRESETS[presetName];
   const rule = preset.rule;
+  // The speeds of slanted alignments (none: straight only), as crates/core MatchParams::speeds.
+  const speeds = [];
+  if ((rule.speedRange ?? 0) > 0) {
+    const k = Math.floor(rule.speedRange / rule.speedStep + 1e-9);
+    for (let j = -k; j <= k; j++) if (j !== 0) speeds.push(1 + j * rule.speedStep);
+  }
   const byGroup = {};
   const matchedPairs = [];
   for (const b of bench) {
@@ -87,18 +93,21 @@ for (const presetName of ['default', 'paper']) {
     const matcher = new BenchMatcher([benchFp], preset, { exact: true });
     for (const t of sides) {
       if (t.own === b.name) continue;
-      const g = (byGroup[t.group] ??= { pairs: 0, windowPairs: 0, matchingWindowPairs: 0, matchedVideoPairs: 0 });
+      const g = (byGroup[t.group] ??= { pairs: 0, windowPairs: 0, slantedWindowPairs: 0, matchingWindowPairs: 0, matchedVideoPairs: 0 });
       g.pairs++;
       const nT = t.fp.hashes.length;
       if (w === 0 || nT < w) continue;
       g.windowPairs += (nT - w + 1) * (nB - w + 1) * phases;
+      // Slanted alignments (a preset with speeds): per speed, speedIntercepts lines per benchmark
+      // sample, a training window on each that stays within the benchmark video.
+      for (const sp of speeds) g.slantedWindowPairs += (nT - w + 1) * Math.max(0, Math.floor(nB * phases - phases * sp * (w - 1))) * rule.speedIntercepts;
       const segments = await matcher.match(t.fp);
       if (segments.length === 0) continue;
       // Count matching windows one by one: every training window of a pair that matched, alone, through the same
       // exact path, at every benchmark alignment (segments merge windows, possibly across alignments).
       const hits = new Set();
       for (let s = 0; s <= nT - w; s++) {
-        for (const one of await matcher.match(slice(t.fp, s, w))) hits.add(`${s}:${one.benchStart}:${one.benchPhase}`);
+        for (const one of await matcher.match(slice(t.fp, s, w))) hits.add(`${s}:${one.speed}:${one.offset}:${one.benchStart}:${one.benchPhase}`);
       }
       g.matchingWindowPairs += hits.size;
       g.matchedVideoPairs++;
@@ -109,20 +118,21 @@ for (const presetName of ['default', 'paper']) {
         group: t.group,
         matchingWindows: hits.size,
         segments: segments.length,
-        best: { trainStart: best.trainStart, benchStart: best.benchStart, matchedFrames: best.matchedFrames, windowFrames: best.windowFrames, meanDistance: Math.round(best.meanDistance * 10) / 10, flipped: best.flipped, cropped: best.cropped },
+        best: { trainStart: best.trainStart, benchStart: best.benchStart / best.benchPerSecond + best.benchPhase, matchedFrames: best.matchedFrames, windowFrames: best.windowFrames, meanDistance: Math.round(best.meanDistance * 10) / 10, speed: best.speed, flipped: best.flipped, cropped: best.cropped },
       });
     }
   }
   const total = Object.values(byGroup).reduce(
-    (a, g) => ({ pairs: a.pairs + g.pairs, windowPairs: a.windowPairs + g.windowPairs, matchingWindowPairs: a.matchingWindowPairs + g.matchingWindowPairs, matchedVideoPairs: a.matchedVideoPairs + g.matchedVideoPairs }),
-    { pairs: 0, windowPairs: 0, matchingWindowPairs: 0, matchedVideoPairs: 0 },
+    (a, g) => ({ pairs: a.pairs + g.pairs, windowPairs: a.windowPairs + g.windowPairs, slantedWindowPairs: a.slantedWindowPairs + g.slantedWindowPairs, matchingWindowPairs: a.matchingWindowPairs + g.matchingWindowPairs, matchedVideoPairs: a.matchedVideoPairs + g.matchedVideoPairs }),
+    { pairs: 0, windowPairs: 0, slantedWindowPairs: 0, matchingWindowPairs: 0, matchedVideoPairs: 0 },
   );
   results.push({ preset: presetName, rule, total, byGroup, matchedPairs });
   const rate = total.windowPairs ? total.matchingWindowPairs / total.windowPairs : 0;
-  console.log(`\npreset ${presetName}: ${total.windowPairs.toLocaleString('en')} aligned window pairs compared over ${total.pairs} unrelated video pairs; ` +
+  console.log(`\npreset ${presetName}: ${total.windowPairs.toLocaleString('en')} aligned window pairs compared over ${total.pairs} unrelated video pairs` +
+    `${total.slantedWindowPairs ? ` (and ${total.slantedWindowPairs.toLocaleString('en')} along slanted alignments)` : ''}; ` +
     `${total.matchingWindowPairs} matching windows (${rate.toExponential(2)} per window pair) in ${total.matchedVideoPairs} video pairs`);
   for (const [k, g] of Object.entries(byGroup)) console.log(`  ${k.padEnd(28)} ${g.pairs} video pairs, ${g.windowPairs.toLocaleString('en')} window pairs, ${g.matchingWindowPairs} matching windows, ${g.matchedVideoPairs} matched video pairs`);
-  for (const m of matchedPairs.slice(0, 40)) console.log(`    ${m.train} ~ ${m.bench}: ${m.matchingWindows} windows, best ${m.best.matchedFrames}/${m.best.windowFrames} frames, mean ${m.best.meanDistance} bits`);
+  for (const m of matchedPairs.slice(0, 40)) console.log(`    ${m.train} ~ ${m.bench}: ${m.matchingWindows} windows, best ${m.best.matchedFrames}/${m.best.windowFrames} frames, mean ${m.best.meanDistance} bits, speed ${m.best.speed}`);
   if (matchedPairs.length > 40) console.log(`    ... ${matchedPairs.length - 40} more in bench/out/chance.json`);
 }
 mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });

@@ -79,8 +79,23 @@ export interface MatchRule {
   minDistinct?: number
   distinctBits?: number
   staticMaxMean?: number
+  /**
+   * Slanted alignments: speeds 1 +- k * speedStep up to speedRange (absent or 0: straight only),
+   * intercepts per benchmark sample step (see vdedup_core::matching::LineGrid).
+   */
+  speedRange?: number
+  speedStep?: number
+  speedIntercepts?: number
+  /** Slanted windows also need a mean distance over their matching frames at most this (absent: 64). */
+  speedMaxMean?: number
 }
 
+/**
+ * A matched segment. Straight (`speed` 1): `benchVideo` is a benchmark sequence (one phase of a
+ * video), `benchStart`/`benchEnd`/`windowBench` count its frames (one per second). Slanted (a copy
+ * played faster or slower): `benchVideo` is the video's first sequence, and they count samples of
+ * the video, `benchPerSecond` a second (all its phases); `offset` is the line's intercept.
+ */
 export interface MatchSegment {
   benchVideo: number
   offset: number
@@ -96,6 +111,12 @@ export interface MatchSegment {
   flipped: boolean
   /** The training video is a copy cropped at the edges. */
   cropped: boolean
+  /** Benchmark seconds per training second (1: straight; 1.04: the copy plays 4% faster). */
+  speed: number
+  /** Units of `benchStart`, `benchEnd` and `windowBench` per second (1 for straight segments). */
+  benchPerSecond: number
+  /** The benchmark frame (or sample) aligned with each training frame of the best window. */
+  windowBench: Array<number>
 }
 
 /** The core crate's version, for health and `--version` output. */

@@ -11,8 +11,10 @@ export type MatchableFingerprint = Pick<Fingerprint, 'hashes' | 'rawHashes' | 'f
 
 /**
  * A matched segment, `benchVideo` indexing the benchmark fingerprints given to the matcher.
- * Frame numbers count 1 fps samples; `benchPhase` (seconds, below 1) is where the benchmark
- * samples of the matched phase start: bench frame k is at k + benchPhase seconds.
+ * Training frame numbers count seconds. Benchmark positions (`benchStart`, `benchEnd`,
+ * `windowBench`) are at `x / benchPerSecond + benchPhase` seconds: a straight segment counts 1 fps
+ * frames of one phase (`benchPhase`, below 1, is where its samples start); a slanted one (`speed`
+ * other than 1) counts samples of the video, all phases (`benchPerSecond` of them a second).
  */
 export type BenchSegment = MatchSegment & { benchPhase: number };
 

@@ -20,6 +20,10 @@ export interface Preset {
   /** Frames whose quality is below this never count as matching evidence (0: every frame counts). */
   minQuality: number;
   /**
+   * Slanted alignments (in `rule`: speedRange, speedStep, speedIntercepts): copies played faster
+   * or slower, at speeds 1 +- k * speedStep up to speedRange, are matched along lines of that
+   * slope under the same window rule (crates/core/src/matching.rs, `LineGrid`). Off when absent.
+   *
    * Samples per second of the benchmark side (training videos stay at 1 fps): P phases, so every
    * training frame meets a benchmark frame at most 1/(2P) s away whatever the copy's sub-second
    * start. 1: the paper's 1 fps on both sides.
@@ -83,6 +87,16 @@ export const DEFAULT: Preset = {
     minDistinct: 3,
     distinctBits: 10,
     staticMaxMean: 6,
+    // Copies played up to 10% faster or slower (PAL 25/24 is 4%), speeds 0.01 apart, intercepts
+    // half a benchmark sample apart: along the best line every frame meets a benchmark sample at
+    // most 0.235 s from what it shows (bench/README.md, "Speed changes").
+    speedRange: 0.1,
+    speedStep: 0.01,
+    speedIntercepts: 2,
+    // Slanted alignments are ~40x as many as straight ones, so chance windows find one ~40x as
+    // often: their windows also need a mean distance <= 12 bits over the matching frames (chance
+    // windows along them measured 13-19, speed-changed copies of the tuning half 0-9).
+    speedMaxMean: 12,
   },
   trimBorders: true,
   matchFlips: true,

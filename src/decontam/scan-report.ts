@@ -22,6 +22,11 @@ export interface Match {
   windowFrames: number | null;
   /** Mean Hamming distance over the matching frames of the best window. */
   meanDistance: number | null;
+  /**
+   * Benchmark seconds per training second along the matched alignment: 1, or for a copy played
+   * faster or slower its speed (1.04: 4% faster); null for a YouTube-ID match.
+   */
+  speed: number | null;
   /** The training video is a mirrored copy. */
   flipped?: boolean;
   /** The training video is a copy cropped at the edges. */
@@ -89,20 +94,23 @@ function popcount(x: bigint): number {
 }
 
 /**
- * A matched segment: frame numbers count 1 fps samples of both sides; the benchmark's matched
- * samples start `benchPhase` seconds into each second (its sub-second phase; 0 at 1 fps).
+ * A matched segment: training frame numbers count seconds; a benchmark position x is at
+ * `x / benchPerSecond + benchPhase` seconds (see BenchSegment in matcher.ts; `benchPhase` is 0 at 1 fps).
  */
 export type SegmentAt = MatchSegment & { benchPhase?: number };
+
+/** Seconds of a benchmark position of `s`. */
+const benchSeconds = (s: SegmentAt, x: number) => x / (s.benchPerSecond || 1) + (s.benchPhase ?? 0);
 
 /** Aligned pairs of the best window, compared through the same hashes as the matcher used. */
 export function evidenceOf(train: Fingerprint, bench: Fingerprint, s: SegmentAt, preset: Preset): NonNullable<Match['evidence']> {
   const th = s.flipped ? train.flips : preset.trimBorders ? train.hashes : train.rawHashes;
   const bh = s.cropped ? bench.centerHashes : preset.trimBorders ? bench.hashes : bench.rawHashes;
-  const phase = s.benchPhase ?? 0;
   const e: NonNullable<Match['evidence']> = { trainTimes: [], benchTimes: [], distances: [], maxDistance: preset.rule.maxDistance };
   for (let k = 0; k < s.windowFrames; k++) {
     const t = s.bestTrainStart + k; // seconds: training frames are matched at 1 fps
-    const b = t - s.offset + phase;
+    // The benchmark frame the matcher compared (older callers without windowBench: the diagonal).
+    const b = benchSeconds(s, s.windowBench?.[k] ?? t - s.offset);
     // Sample index in each fingerprint (either may hold several samples per second).
     const ti = Math.round(t * train.fps);
     const bi = Math.round(b * bench.fps);
@@ -116,18 +124,18 @@ export function evidenceOf(train: Fingerprint, bench: Fingerprint, s: SegmentAt,
 
 /** A near-duplicate segment as a report match, times in seconds (the benchmark's to its sub-second phase). */
 export function toMatch(train: Pick<VideoItem, 'id' | 'path'>, bench: Pick<VideoItem, 'id' | 'path'>, s: SegmentAt): Match {
-  const phase = s.benchPhase ?? 0;
   return {
     train: train.id,
     bench: bench.id,
     reason: 'near-duplicate',
     trainStart: s.trainStart,
     trainEnd: s.trainEnd,
-    benchStart: s.benchStart + phase,
-    benchEnd: s.benchEnd + phase,
+    benchStart: benchSeconds(s, s.benchStart),
+    benchEnd: benchSeconds(s, s.benchEnd),
     matchedFrames: s.matchedFrames,
     windowFrames: s.windowFrames,
     meanDistance: round1(s.meanDistance),
+    speed: Math.round((s.speed ?? 1) * 10000) / 10000,
     ...(s.flipped ? { flipped: true } : {}),
     ...(s.cropped ? { cropped: true } : {}),
     ...(train.path === undefined ? {} : { trainPath: train.path }),

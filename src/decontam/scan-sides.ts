@@ -58,6 +58,7 @@ export function youtubeIdMatches(train: VideoItem[], bench: VideoItem[]): { matc
         matchedFrames: null,
         windowFrames: null,
         meanDistance: null,
+        speed: null,
         youtubeId: t.youtubeId,
         youtubeIdSource: t.youtubeIdSource === b.youtubeIdSource ? t.youtubeIdSource : `${t.youtubeIdSource} / ${b.youtubeIdSource}`,
       });

@@ -47,7 +47,7 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
       expect(report.stats.decodedVideos).toBe(5);
       expect(r.stdout).toMatch(/compilation\.mp4 \d+-\d+s\s+~\s+mandelbrot-zoom\.mp4/);
       const csv = await readFile(path.join(dir, 'r.csv'), 'utf8');
-      expect(csv.split('\n')[0]).toBe('train,bench,reason,trainStart,trainEnd,benchStart,benchEnd,matchedFrames,windowFrames,meanDistance,flipped,cropped,youtubeId');
+      expect(csv.split('\n')[0]).toBe('train,bench,reason,trainStart,trainEnd,benchStart,benchEnd,matchedFrames,windowFrames,meanDistance,speed,flipped,cropped,youtubeId');
       expect(csv).toMatch(/^compilation\.mp4,mandelbrot-zoom\.mp4,near-duplicate,/m);
       expect(await readFile(path.join(dir, 'r.html'), 'utf8')).toMatch(/<td><code>compilation\.mp4<\/code><\/td>/);
     });
@@ -182,6 +182,39 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
         store: new FingerprintStore(path.join(dir, 'cache')),
       });
       expect(nearDup(onePhase)).toEqual([]);
+    });
+  });
+
+  it('a copy of fast footage played 5% faster is found along a slanted alignment, with its speed and time ranges; straight alignments miss it', async () => {
+    await withTempDir(async (dir) => {
+      const speedTrain = path.join(repoRoot, 'fixtures', 'speed', 'train');
+      const phaseBench = path.join(repoRoot, 'fixtures', 'phase', 'bench');
+      const runs = await Promise.all([scan(dir, [], speedTrain, phaseBench), scan(dir, ['--exact'], speedTrain, phaseBench)]);
+      for (const { report } of runs) {
+        // 24 s of the benchmark video from second 4.3, played at 1.05x from training second 6
+        // to 28.9: training time t shows benchmark time 4.3 + 1.05 (t - 6).
+        const [m, ...rest] = nearDup(report);
+        expect(rest).toEqual([]);
+        expect(m).toEqual(expect.objectContaining({ train: 'fast-copy-1.05x-at-4.3s.mp4', bench: 'fast-zoom.mp4', speed: 1.05, trainStart: 6, trainEnd: 29 }));
+        expect(Math.abs(m!.benchStart! - 4.3)).toBeLessThanOrEqual(0.25);
+        expect(Math.abs(m!.benchEnd! - (4.3 + 1.05 * 23))).toBeLessThanOrEqual(0.5);
+        expect(m!.matchedFrames).toBeGreaterThanOrEqual(14);
+        // The evidence pairs each training second with the benchmark sample the slanted line meets.
+        const e = m!.evidence!;
+        e.trainTimes.forEach((t, k) => expect(Math.abs(e.benchTimes[k]! - (4.3 + 1.05 * (t - 6)))).toBeLessThanOrEqual(0.25));
+      }
+      expect(runs[0]!.report.matches).toEqual(runs[1]!.report.matches);
+      // The same preset without slanted alignments finds nothing: over a 20-s window the copy
+      // drifts a second from any straight one.
+      const { runScan } = await import('../../src/decontam/scan.js');
+      const { DEFAULT } = await import('../../src/decontam/presets.js');
+      const straight = await runScan({
+        train: speedTrain,
+        bench: phaseBench,
+        preset: { ...DEFAULT, rule: { ...DEFAULT.rule, speedRange: 0 } },
+        store: new FingerprintStore(path.join(dir, 'cache')),
+      });
+      expect(nearDup(straight)).toEqual([]);
     });
   });
 

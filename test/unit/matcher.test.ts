@@ -58,6 +58,47 @@ describe('BenchMatcher', () => {
   });
 });
 
+describe('BenchMatcher: copies played faster or slower', () => {
+  /** Fast footage at 16 samples per second, 5-6 bits a sample (a quarter second is ~17 bits). */
+  function footage(seconds: number): bigint[] {
+    const out: bigint[] = [];
+    let h = randomHash();
+    for (let i = 0; i < seconds * 16; i++) out.push((h = flip(h, 5 + (next32() % 2))));
+    return out;
+  }
+  const sources = Array.from({ length: 6 }, (_, i) => footage(50 + 7 * i));
+  // Benchmark fingerprints at 4 samples per second (the default preset's phases).
+  const bench = sources.map((f) => ({ ...fp(BigUint64Array.from(f.filter((_, k) => k % 4 === 0))), fps: 4 }));
+  const kernels = ['avx512', 'avx2', 'portable'].filter((k) => {
+    try {
+      new BenchMatcher(bench.slice(0, 1), DEFAULT, { scanKernel: k });
+      return true;
+    } catch {
+      return false; // a loop this CPU cannot run
+    }
+  });
+
+  it.each([0.9, 0.95, 1.04, 1.05, 1.1])('speed %s: found at its speed and benchmark time, the scan equal to the exact path on every kernel', async (speed) => {
+    const v = 3;
+    const b0 = 4.3;
+    const train = walk(80);
+    for (let i = 0; i < 30; i++) train[20 + i] = flip(sources[v]![Math.round(16 * (b0 + speed * i))]!, next32() % 5);
+    const exact = await new BenchMatcher(bench, DEFAULT, { exact: true }).match(fp(train));
+    expect(exact).toHaveLength(1);
+    const s = exact[0]!;
+    expect(s.benchVideo).toBe(v);
+    expect(Math.abs(s.speed - speed)).toBeLessThanOrEqual(0.02);
+    const seconds = (x: number) => x / s.benchPerSecond + s.benchPhase;
+    expect(Math.abs(seconds(s.benchStart) - (b0 + speed * (s.trainStart - 20)))).toBeLessThanOrEqual(0.26);
+    expect(s.trainStart).toBeLessThanOrEqual(22);
+    expect(s.trainEnd).toBeGreaterThanOrEqual(48);
+    for (const scanKernel of kernels) expect(await new BenchMatcher(bench, DEFAULT, { scanKernel }).match(fp(train))).toEqual(exact);
+    // Without slanted alignments, a 10% change is lost.
+    const straight = { ...DEFAULT, rule: { ...DEFAULT.rule, speedRange: 0 } };
+    if (Math.abs(speed - 1) >= 0.09) expect(await new BenchMatcher(bench, straight, { exact: true }).match(fp(train))).toEqual([]);
+  });
+});
+
 describe('BenchFrameScan binding', () => {
   const bench = Array.from({ length: 5 }, (_, i) => fp(walk(30 + i)));
   const seqs = (list: MatchableFingerprint[]) => {

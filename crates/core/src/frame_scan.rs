@@ -19,7 +19,10 @@
 //! close pairs on uninformative frames are dropped before voting. Time: linear in both sides
 //! (figures in bench/README.md, "Frame scan").
 
-use crate::matching::{exact_scan, select_segments_by, verify_candidates, verify_offset, InvalidInput, MatchParams, Segment, Sequence, Variant};
+use crate::matching::{
+    exact_lines, exact_scan, select_segments_by, verify_candidates, verify_line, verify_offset, InvalidInput, Line, LineGrid, MatchParams, Phased,
+    Segment, Sequence, Variant, SPEED_UNIT,
+};
 
 /// Scans over fewer kept frames than this run on the calling thread (a thread costs more than
 /// the scan); larger ones use up to `MAX_THREADS` cores.
@@ -48,6 +51,9 @@ pub struct FrameScan {
     /// The benchmark video each sequence belongs to (the sub-second phases of one video are
     /// sequences of their own); empty: every sequence is its own video.
     groups: Vec<u32>,
+    /// First sequence of each benchmark video (`videos + 1` entries with the end): its sequences
+    /// are consecutive, and they are its phases in order.
+    group_starts: Vec<usize>,
     /// The comparison loop this CPU runs (detected once at build).
     kernel: Kernel,
 }
@@ -172,17 +178,39 @@ impl FrameScan {
             offsets,
             lengths: lengths.to_vec(),
             groups: Vec::new(),
+            group_starts: (0..=lengths.len()).collect(),
             kernel: Kernel::detect(),
         })
     }
 
     /// Say which benchmark video each sequence belongs to (one per sequence), so that segments of
-    /// several sequences of one video (its phases) are selected together.
+    /// several sequences of one video (its phases) are selected together. A video's sequences are
+    /// consecutive and are its P phases in order: the j-th holds the samples at `m + j / P`
+    /// seconds (so their lengths fall by at most one, from the first to the last); slanted
+    /// alignments read them interleaved (`matching::Phased`).
     pub fn with_groups(mut self, groups: &[u32]) -> Result<FrameScan, InvalidInput> {
         if groups.len() != self.videos() {
             return Err(InvalidInput(format!("groups must name one video per sequence ({}), got {}", self.videos(), groups.len())));
         }
+        let mut starts = vec![0usize];
+        for v in 1..groups.len() {
+            if groups[v] != groups[v - 1] {
+                starts.push(v);
+            }
+        }
+        starts.push(groups.len());
+        for g in starts.windows(2) {
+            let lens = &self.lengths[g[0]..g[1]];
+            let consecutive = groups[g[1]..].iter().all(|&x| x != groups[g[0]]);
+            if !consecutive || lens.windows(2).any(|l| l[1] > l[0]) || lens[0] > lens[lens.len() - 1] + 1 {
+                return Err(InvalidInput(format!(
+                    "the sequences of benchmark video {} must be consecutive and be its phases (lengths falling by at most 1), got lengths {lens:?}",
+                    groups[g[0]]
+                )));
+            }
+        }
         self.groups = groups.to_vec();
+        self.group_starts = if groups.is_empty() { vec![0] } else { starts };
         Ok(self)
     }
 
@@ -249,6 +277,30 @@ impl FrameScan {
         Ok(select_segments_by(self.segments(train, flips, rule, search), |v| self.groups.get(v as usize).copied().unwrap_or(v)))
     }
 
+    /// The benchmark frames the best window of `segment` (one of this scan's, under `rule`)
+    /// compares with its training frames `best_train_start ..`: frames of its sequence for a
+    /// straight segment, samples of its video (all phases, `phases_of` per second) for a slanted one.
+    pub fn window_bench(&self, segment: &Segment, rule: &MatchParams) -> Vec<u32> {
+        let frames = segment.best_train_start..segment.best_train_start + segment.window_frames;
+        if !segment.slanted() {
+            return frames.map(|t| (i64::from(t) - segment.offset).max(0) as u32).collect();
+        }
+        let g = self.group_of(segment.bench_video);
+        let grid = self.grid(g, rule);
+        frames.map(|t| grid.sample(Line { speed: segment.speed, intercept: segment.offset }, i64::from(t)).max(0) as u32).collect()
+    }
+
+    /// Samples per second of the benchmark video that sequence `v` belongs to (its phases).
+    pub fn phases_of(&self, v: u32) -> u32 {
+        let g = self.group_of(v);
+        (self.group_starts[g + 1] - self.group_starts[g]) as u32
+    }
+
+    /// The benchmark video (group) of sequence `v`.
+    fn group_of(&self, v: u32) -> usize {
+        self.group_starts.partition_point(|&s| s <= v as usize) - 1
+    }
+
     /// Every matching segment of `match_video`, before the best ones are selected.
     pub fn segments(&self, train: &Sequence, flips: Option<&Sequence>, rule: &MatchParams, search: Search) -> Vec<Segment> {
         let mut out = self.compare(train, 0, rule, search, Variant::Direct);
@@ -261,25 +313,61 @@ impl FrameScan {
         out
     }
 
-    /// `seq` against the benchmark's `column`, the way `search` says.
+    /// Benchmark videos (groups of sequences).
+    fn group_count(&self) -> usize {
+        self.group_starts.len() - 1
+    }
+
+    /// Benchmark video `g`'s phases in `column`.
+    fn phases(&self, column: usize, g: usize) -> Vec<Sequence<'_>> {
+        (self.group_starts[g]..self.group_starts[g + 1]).map(|v| self.sequence(column, v)).collect()
+    }
+
+    /// The line grid of benchmark video `g` (its phases per second) under `rule`.
+    fn grid(&self, g: usize, rule: &MatchParams) -> LineGrid {
+        LineGrid { phases: (self.group_starts[g + 1] - self.group_starts[g]) as u32, q: rule.speed_intercepts }
+    }
+
+    /// `seq` against the benchmark's `column`, the way `search` says. Slanted alignments (a rule
+    /// with speeds) are searched by the scan and the exact path; hnswlib's candidates are straight.
     fn compare(&self, seq: &Sequence, column: usize, rule: &MatchParams, search: Search, variant: Variant) -> Vec<Segment> {
         match search {
             Search::Scan => {
                 let mut out = Vec::new();
-                for (v, offset) in self.candidates(seq, column as u32, rule) {
+                let found = self.candidates(seq, column as u32, rule);
+                for (v, offset) in found.straight {
                     verify_offset(seq, &self.sequence(column, v as usize), v, offset, rule, variant, &mut out);
+                }
+                let mut at: Option<(u32, Vec<Sequence>)> = None;
+                for (g, line) in found.lines {
+                    if at.as_ref().is_none_or(|(a, _)| *a != g) {
+                        at = Some((g, self.phases(column, g as usize)));
+                    }
+                    let phases = &at.as_ref().unwrap().1;
+                    let first = self.group_starts[g as usize] as u32;
+                    verify_line(seq, Phased { phases }, self.grid(g as usize, rule), first, line, rule, variant, &mut out);
                 }
                 out
             }
-            Search::Exact => exact_scan(seq, &self.sequences(column), rule, variant),
+            Search::Exact => {
+                let mut out = exact_scan(seq, &self.sequences(column), rule, variant);
+                if !rule.speeds().is_empty() {
+                    for g in 0..self.group_count() {
+                        let phases = self.phases(column, g);
+                        exact_lines(seq, Phased { phases: &phases }, self.group_starts[g] as u32, rule, variant, &mut out);
+                    }
+                }
+                out
+            }
             Search::Candidates(c) => verify_candidates(seq, &self.sequences(column), c, rule, variant),
         }
     }
 
-    /// Candidate alignments `(bench video, offset = train frame - bench frame)` of `train` against
-    /// `column`: every diagonal with enough close pairs that a window on it could match. Large
+    /// Candidate alignments of `train` against `column`: every straight diagonal `(bench sequence,
+    /// offset = train frame - bench frame)` and, for a rule with speeds, every slanted line
+    /// `(benchmark video, line)` with enough close pairs that a window on it could match. Large
     /// scans are split over the CPU's cores by ranges of benchmark videos.
-    pub fn candidates(&self, train: &Sequence, column: u32, rule: &MatchParams) -> Vec<(u32, i64)> {
+    pub fn candidates(&self, train: &Sequence, column: u32, rule: &MatchParams) -> Candidates {
         assert!((column as usize) < self.columns.len());
         let informative = |i: usize| train.informative.is_empty() || train.informative[i] != 0;
         // The compared training frames for each step (index 1 and 2), hashes and frame numbers
@@ -299,18 +387,20 @@ impl FrameScan {
     }
 
     /// `candidates` over `parts` threads, each taking a contiguous range of benchmark videos.
-    fn candidates_split(&self, train_len: usize, column: u32, queries: &Queries, rule: &MatchParams, parts: usize) -> Vec<(u32, i64)> {
+    fn candidates_split(&self, train_len: usize, column: u32, queries: &Queries, rule: &MatchParams, parts: usize) -> Candidates {
         let keys = &self.columns[column as usize];
+        let groups = self.group_count();
         if parts <= 1 {
-            return self.candidates_in(0..self.videos(), train_len, keys, queries, rule);
+            return self.candidates_in(0..groups, train_len, keys, queries, rule);
         }
         // Contiguous video ranges holding about the same number of keys each.
+        let starts: Vec<usize> = self.group_starts.iter().map(|&v| self.offsets[v]).collect();
         let mut bounds = vec![0usize];
         for p in 1..parts {
             let target = keys.len() * p / parts;
-            bounds.push(self.offsets.partition_point(|&s| s < target).min(self.videos()));
+            bounds.push(starts.partition_point(|&s| s < target).min(groups));
         }
-        bounds.push(self.videos());
+        bounds.push(groups);
         std::thread::scope(|scope| {
             let handles: Vec<_> = bounds
                 .windows(2)
@@ -319,54 +409,320 @@ impl FrameScan {
                     scope.spawn(move || self.candidates_in(range, train_len, keys, queries, rule))
                 })
                 .collect();
-            handles.into_iter().flat_map(|h| h.join().expect("frame scan thread panicked")).collect()
+            let mut all = Candidates::default();
+            for h in handles {
+                let part = h.join().expect("frame scan thread panicked");
+                all.straight.extend(part.straight);
+                all.lines.extend(part.lines);
+            }
+            all
         })
     }
 
-    fn candidates_in(
-        &self,
-        videos: std::ops::Range<usize>,
-        train_len: usize,
-        keys: &[u64],
-        queries: &Queries,
-        rule: &MatchParams,
-    ) -> Vec<(u32, i64)> {
+    /// Candidates of the benchmark videos (groups) in `groups`.
+    fn candidates_in(&self, groups: std::ops::Range<usize>, train_len: usize, keys: &[u64], queries: &Queries, rule: &MatchParams) -> Candidates {
+        let speeds = rule.speeds();
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         let mut counts: Vec<u16> = Vec::new();
         let mut touched: Vec<usize> = Vec::new();
-        let mut out = Vec::new();
-        for v in videos {
-            let b_len = self.lengths[v] as usize;
-            let Some(w) = rule.window_for(train_len, b_len) else { continue };
-            let s = sampling_for(rule, w);
-            let (q_hashes, q_frames) = &queries[s.step];
-            let (lo, hi) = (self.offsets[v], self.offsets[v + 1]);
-            pairs.clear();
-            close_pairs(&keys[lo..hi], q_hashes, rule.max_distance, self.kernel, &mut pairs);
-            // Votes per diagonal, indexed by offset + b_len - 1 (offsets run from 1 - b_len to
-            // train_len - 1).
-            if counts.len() < train_len + b_len {
-                counts.resize(train_len + b_len, 0);
+        let mut scratch = LineScratch::default();
+        // The training video by frame (its informative frames, from the every-frame queries), for
+        // the odd frames of `line_votes`.
+        let mut train_at = vec![None; if speeds.is_empty() { 0 } else { train_len }];
+        if !speeds.is_empty() {
+            for (&h, &i) in queries[1].0.iter().zip(&queries[1].1) {
+                train_at[i as usize] = Some(h);
             }
-            for &(q, k) in &pairs {
+        }
+        // Close pairs of a video for its slanted lines: (training frame, sample of the video).
+        let mut fine_pairs: Vec<(i64, i64)> = Vec::new();
+        let mut out = Candidates::default();
+        for g in groups {
+            let (s0, s1) = (self.group_starts[g], self.group_starts[g + 1]);
+            let grid = self.grid(g, rule);
+            let fine_len: usize = self.lengths[s0..s1].iter().map(|&l| l as usize).sum();
+            // The window of every alignment family of this video: its straight sequences', and each
+            // speed's (the training frames a line spans across the video).
+            let straight_w: Vec<Option<u32>> = (s0..s1).map(|v| rule.window_for(train_len, self.lengths[v] as usize)).collect();
+            let line_w: Vec<Option<u32>> = speeds.iter().map(|&sp| rule.window_for(train_len, grid.frames_at(sp, fine_len))).collect();
+            // One sampling for the whole video: every second training frame when that leaves a close
+            // pair in every matching window of every family, else every frame.
+            let step = if straight_w.iter().chain(&line_w).flatten().all(|&w| sampling_for(rule, w).step == 2) { 2 } else { 1 };
+            let (q_hashes, q_frames) = &queries[step];
+            let slanted = line_w.iter().any(Option::is_some);
+            fine_pairs.clear();
+            for (p, v) in (s0..s1).enumerate() {
+                let b_len = self.lengths[v] as usize;
+                let (lo, hi) = (self.offsets[v], self.offsets[v + 1]);
+                pairs.clear();
+                close_pairs(&keys[lo..hi], q_hashes, rule.max_distance, self.kernel, &mut pairs);
                 // An uninformative benchmark frame never matches: its close pairs are no evidence.
-                if !self.informative.is_empty() && self.informative[lo + k as usize] == 0 {
-                    continue;
+                if !self.informative.is_empty() {
+                    pairs.retain(|&(_, k)| self.informative[lo + k as usize] != 0);
                 }
-                let d = q_frames[q as usize] as usize + b_len - 1 - k as usize;
-                if counts[d] == 0 {
-                    touched.push(d);
+                if slanted {
+                    fine_pairs.extend(pairs.iter().map(|&(q, k)| (i64::from(q_frames[q as usize]), k as i64 * (s1 - s0) as i64 + p as i64)));
                 }
-                counts[d] = counts[d].saturating_add(1);
-                if u32::from(counts[d]) == s.votes {
-                    out.push((v as u32, d as i64 - (b_len as i64 - 1)));
+                let Some(w) = straight_w[p] else { continue };
+                let votes = votes_at(rule, w, step);
+                // Votes per diagonal, indexed by offset + b_len - 1 (offsets run from 1 - b_len to
+                // train_len - 1).
+                if counts.len() < train_len + b_len {
+                    counts.resize(train_len + b_len, 0);
+                }
+                for &(q, k) in &pairs {
+                    let d = q_frames[q as usize] as usize + b_len - 1 - k as usize;
+                    if counts[d] == 0 {
+                        touched.push(d);
+                    }
+                    counts[d] = counts[d].saturating_add(1);
+                    if u32::from(counts[d]) == votes {
+                        out.straight.push((v as u32, d as i64 - (b_len as i64 - 1)));
+                    }
+                }
+                for d in touched.drain(..) {
+                    counts[d] = 0;
                 }
             }
-            for d in touched.drain(..) {
-                counts[d] = 0;
+            if slanted {
+                let at = LineVotes { g, keys, train: &train_at, grid, fine_len, train_len, speeds: &speeds, line_w: &line_w, step };
+                self.line_votes(&at, rule, &fine_pairs, &mut scratch, &mut out.lines);
             }
         }
         out
+    }
+
+    /// Candidate slanted lines of one video from its close pairs. A pair (training frame i, sample
+    /// k) lies on exactly `q` lines of each speed (`LineGrid::first_intercept`); a line is a
+    /// candidate once it collects the votes a matching window on it must give.
+    ///
+    /// Cells: along any line of the speed range, a window of at most `W` frames stays within
+    /// `B_d - 1` of a diagonal `d = k - P i` (`B_d = floor(P * max|s - 1| * (W - 1)) + 2`: the
+    /// line's drift plus rounding), so all its frame pairs fall in one 2 x 2 square of cells `W`
+    /// frames by `B_d` diagonals. The kernel's close pairs (every `step`-th training frame) are
+    /// counted per cell; a matching window gives its square at least `votes_at(w, step)` of them
+    /// (the bound of the straight diagonals), so only squares with that many can hold one. In the
+    /// cells of those squares the other training frames are compared too (a few hundred
+    /// comparisons per cell), and every close pair there votes; a line is a candidate with
+    /// `needed(w)` votes, as many close pairs as a matching window holds. Unrelated footage that
+    /// coincides for a few seconds (two still shots) crosses many lines with a handful of votes
+    /// each, and none of them reaches `needed(w)`; every line holding a matching window does
+    /// (test `line_votes_keep_every_window_with_enough_pairs`, and the scan equals the exact path).
+    fn line_votes(&self, at: &LineVotes, rule: &MatchParams, fine_pairs: &[(i64, i64)], scratch: &mut LineScratch, out: &mut Vec<(u32, Line)>) {
+        let LineVotes { g, keys, train, grid, fine_len, train_len, speeds, line_w, step } = *at;
+        let min_votes = line_w.iter().flatten().map(|&w| votes_at(rule, w, step)).min().unwrap_or(u32::MAX);
+        if (fine_pairs.len() as u64) < u64::from(min_votes) {
+            return;
+        }
+        let p = i64::from(grid.phases);
+        // Cells: W training frames by B_d diagonals, padded by one on each side.
+        let big_w = line_w.iter().flatten().max().copied().unwrap_or(1) as i64;
+        let max_dev = speeds.iter().map(|&sp| (i64::from(sp) - i64::from(SPEED_UNIT)).abs()).max().unwrap_or(0);
+        let b_d = p * max_dev * (big_w - 1) / i64::from(SPEED_UNIT) + 2;
+        let d_shift = p * (train_len as i64 - 1); // d + d_shift >= 0
+        let rows = (train_len as i64 / big_w + 3) as usize;
+        let cols = ((fine_len as i64 + d_shift) / b_d + 3) as usize;
+        let cell = |i: i64, k: i64| -> usize { (i / big_w + 1) as usize * cols + ((k - p * i + d_shift) / b_d + 1) as usize };
+        if scratch.cells.len() < rows * cols {
+            scratch.cells.resize(rows * cols, 0);
+            scratch.marked.resize(rows * cols, false);
+            scratch.frames.resize(rows * cols, 0);
+        }
+        // A line meets one sample per training frame, so the pairs a window gives its line are on
+        // distinct training frames: with cells of at most 64 frames a square counts its frames with a
+        // pair (bit `i % W` per cell; a still shot against a still shot is one frame's pairs, not
+        // dozens), else its pairs.
+        let distinct = big_w <= 64;
+        for &(i, k) in fine_pairs {
+            let c = cell(i, k);
+            if scratch.cells[c] == 0 {
+                scratch.touched.push(c);
+            }
+            scratch.cells[c] = scratch.cells[c].saturating_add(1);
+            if distinct {
+                scratch.frames[c] |= 1u64 << (i % big_w);
+            }
+        }
+        // Mark the four cells of every square with enough pairs.
+        scratch.marks.clear();
+        for &c in &scratch.touched {
+            for s in [c - cols - 1, c - cols, c - 1, c] {
+                let (cells, f) = (&scratch.cells, &scratch.frames);
+                let square = if distinct {
+                    (f[s] | f[s + 1]).count_ones() + (f[s + cols] | f[s + cols + 1]).count_ones()
+                } else {
+                    u32::from(cells[s]) + u32::from(cells[s + 1]) + u32::from(cells[s + cols]) + u32::from(cells[s + cols + 1])
+                };
+                if square >= min_votes {
+                    for m in [s, s + 1, s + cols, s + cols + 1] {
+                        if !scratch.marked[m] {
+                            scratch.marked[m] = true;
+                            scratch.marks.push(m);
+                        }
+                    }
+                }
+            }
+        }
+        for c in scratch.touched.drain(..) {
+            scratch.cells[c] = 0;
+            scratch.frames[c] = 0;
+        }
+        scratch.voters.clear();
+        if !scratch.marks.is_empty() {
+            scratch.voters.extend(fine_pairs.iter().copied().filter(|&(i, k)| scratch.marked[cell(i, k)]));
+            if step == 2 {
+                // The odd training frames of the marked cells, against the cells' samples.
+                let phase_at: Vec<usize> = (self.group_starts[g]..self.group_starts[g + 1]).map(|v| self.offsets[v]).collect();
+                for &m in &scratch.marks {
+                    let (row, col) = ((m / cols) as i64 - 1, (m % cols) as i64 - 1);
+                    let frames = (row * big_w).max(0)..((row + 1) * big_w).min(train_len as i64);
+                    for i in frames.filter(|i| i % 2 == 1) {
+                        let Some(h) = train[i as usize] else { continue };
+                        let ks = (col * b_d - d_shift + p * i).max(0)..((col + 1) * b_d - d_shift + p * i).min(fine_len as i64);
+                        // Sample k is frame k / P of phase k % P: walked without dividing.
+                        let (mut m, mut j) = ((ks.start / p) as usize, (ks.start % p) as usize);
+                        for k in ks {
+                            let at = phase_at[j] + m;
+                            if (h ^ keys[at]).count_ones() <= rule.max_distance && (self.informative.is_empty() || self.informative[at] != 0) {
+                                scratch.voters.push((i, k));
+                            }
+                            j += 1;
+                            if j == phase_at.len() {
+                                j = 0;
+                                m += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // A line meets one sample per training frame, so a line holding a matching window has close
+        // pairs on `needed(w)` distinct training frames of the window's square: a voter counts only
+        // when one of its squares has that many frames with a pair (a few seconds of coincidence
+        // between two still shots have too few). Frames per cell as bits (cells of at most 64 frames).
+        let min_needed = line_w.iter().flatten().map(|&w| votes_at(rule, w, 1)).min().unwrap_or(u32::MAX);
+        if distinct && !scratch.voters.is_empty() {
+            for &(i, k) in &scratch.voters {
+                scratch.frames[cell(i, k)] |= 1u64 << (i % big_w);
+            }
+            let f = &scratch.frames;
+            let square = |s: usize| (f[s] | f[s + 1]).count_ones() + (f[s + cols] | f[s + cols + 1]).count_ones();
+            let keep: Vec<bool> = scratch
+                .voters
+                .iter()
+                .map(|&(i, k)| {
+                    let c = cell(i, k);
+                    [c - cols - 1, c - cols, c - 1, c].into_iter().any(|s| square(s) >= min_needed)
+                })
+                .collect();
+            let mut n = 0;
+            scratch.voters.retain(|_| {
+                n += 1;
+                keep[n - 1]
+            });
+        }
+        for m in scratch.marks.drain(..) {
+            scratch.marked[m] = false;
+            scratch.frames[m] = 0;
+        }
+        let q = i64::from(grid.q);
+        for (j, &sp) in speeds.iter().enumerate() {
+            let Some(w) = line_w[j] else { continue };
+            // Every training frame of the marked cells votes: a matching window's close pairs.
+            let votes = votes_at(rule, w, 1);
+            if (scratch.voters.len() as u64) < u64::from(votes) {
+                continue;
+            }
+            let range = grid.intercepts(sp, train_len, fine_len);
+            let lo = *range.start();
+            let size = (range.end() - lo + 1) as usize;
+            if scratch.counts.len() < size {
+                scratch.counts.resize(size, 0);
+            }
+            for &(i, k) in &scratch.voters {
+                let c0 = grid.first_intercept(sp, i, k);
+                let idx = (c0 - lo) as usize;
+                for t in 0..q as usize {
+                    let c = &mut scratch.counts[idx + t];
+                    if *c == 0 {
+                        scratch.touched.push(idx + t);
+                    }
+                    *c = c.saturating_add(1);
+                    if u32::from(*c) == votes {
+                        out.push((g as u32, Line { speed: sp, intercept: c0 + t as i64 }));
+                    }
+                }
+            }
+            for c in scratch.touched.drain(..) {
+                scratch.counts[c] = 0;
+            }
+        }
+    }
+}
+
+/// What `line_votes` needs to know of one benchmark video and the training video.
+#[derive(Clone, Copy)]
+struct LineVotes<'a> {
+    g: usize,
+    /// The column compared (every sequence's hashes).
+    keys: &'a [u64],
+    /// The training video's hash per frame (None: an uninformative frame).
+    train: &'a [Option<u64>],
+    grid: LineGrid,
+    fine_len: usize,
+    train_len: usize,
+    speeds: &'a [u32],
+    line_w: &'a [Option<u32>],
+    step: usize,
+}
+
+/// Reused buffers of `line_votes` (zero between calls).
+#[derive(Default)]
+pub struct LineScratch {
+    cells: Vec<u16>,
+    /// Per cell, its training frames with a close pair (bit `i % W`).
+    frames: Vec<u64>,
+    marked: Vec<bool>,
+    marks: Vec<usize>,
+    counts: Vec<u16>,
+    touched: Vec<usize>,
+    voters: Vec<(i64, i64)>,
+}
+
+/// Candidate alignments of one training video against one column: straight `(bench sequence,
+/// offset)` and slanted `(benchmark video, line)`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Candidates {
+    pub straight: Vec<(u32, i64)>,
+    pub lines: Vec<(u32, Line)>,
+}
+
+impl Candidates {
+    /// Both lists in order (to compare candidate sets).
+    pub fn sorted(mut self) -> Candidates {
+        self.straight.sort_unstable();
+        self.lines.sort_unstable();
+        self
+    }
+
+    pub fn len(&self) -> usize {
+        self.straight.len() + self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Close pairs on one alignment that every matching window of `w` frames gives, when every
+/// `step`-th training frame is compared: `needed(w)` with every frame, and with every second frame
+/// at least `floor(w / 2) - (w - needed(w))` (see `sampling_for`).
+pub fn votes_at(rule: &MatchParams, w: u32, step: usize) -> u32 {
+    let misses = w - rule.needed(w).min(w);
+    if step == 2 {
+        (w / 2).saturating_sub(misses)
+    } else {
+        w - misses
     }
 }
 
@@ -476,7 +832,7 @@ unsafe fn close_pairs_avx512(keys: &[u64], queries: &[u64], max_distance: u32, o
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matching::{exact_scan, select_segments};
+    use crate::matching::{exact_scan, select_segments, SPEED_UNIT};
 
     /// xorshift64*: reproducible pseudo-random bits for test data.
     struct Rng(u64);
@@ -528,8 +884,8 @@ mod tests {
             .collect()
     }
 
-    fn sorted(mut s: Vec<Segment>) -> Vec<(u32, i64, u32, u32, Variant)> {
-        let mut keys: Vec<_> = s.drain(..).map(|s| (s.bench_video, s.offset, s.train_start, s.matched_frames, s.variant)).collect();
+    fn sorted(mut s: Vec<Segment>) -> Vec<(u32, u32, i64, u32, u32, Variant)> {
+        let mut keys: Vec<_> = s.drain(..).map(|s| (s.bench_video, s.speed, s.offset, s.train_start, s.matched_frames, s.variant)).collect();
         keys.sort_by(|a, b| a.partial_cmp(b).unwrap());
         keys
     }
@@ -562,11 +918,17 @@ mod tests {
             min_distinct: 3,
             distinct_bits: 8,
             static_max_mean: 3.0,
+            speed_range: 0.0,
+            speed_step: 0.0,
+            speed_intercepts: 0,
+            speed_max_mean: 64.0,
         };
         let low_fraction = MatchParams { min_fraction: 0.4, ..default_like };
         let paper = MatchParams::PAPER;
+        // Slanted alignments too (every sequence its own video, one sample per second).
+        let speedy = MatchParams { speed_range: 0.1, speed_step: 0.02, speed_intercepts: 2, ..default_like };
         let mut found = 0;
-        for (r, rule) in [default_like, low_fraction, paper].iter().enumerate() {
+        for (r, rule) in [default_like, low_fraction, paper, speedy].iter().enumerate() {
             for t in 0..12 {
                 let len = [300usize, 90, 25, 12][t % 4];
                 let mut train = rng.walk(len);
@@ -589,6 +951,12 @@ mod tests {
                 let mut exact = exact_scan(&seq, &benches, rule, Variant::Direct);
                 exact.extend(exact_scan(&fseq, &benches, rule, Variant::Flipped));
                 exact.extend(exact_scan(&seq, &centers, rule, Variant::Cropped));
+                for (v, (b, c)) in benches.iter().zip(&centers).enumerate() {
+                    let v = v as u32;
+                    exact_lines(&seq, Phased { phases: std::slice::from_ref(b) }, v, rule, Variant::Direct, &mut exact);
+                    exact_lines(&fseq, Phased { phases: std::slice::from_ref(b) }, v, rule, Variant::Flipped, &mut exact);
+                    exact_lines(&seq, Phased { phases: std::slice::from_ref(c) }, v, rule, Variant::Cropped, &mut exact);
+                }
                 let expected = sorted(exact);
                 found += expected.len();
                 for s in &kernels {
@@ -656,6 +1024,183 @@ mod tests {
             for scan in &scans {
                 assert_eq!(scan.match_video(&seq, None, &rule, Search::Scan).unwrap(), exact, "training video {t}, kernel {:?}", scan.kernel());
             }
+        }
+    }
+
+    /// The default preset's rule, with or without slanted alignments.
+    fn default_rule(speeds: bool) -> MatchParams {
+        MatchParams {
+            window: 20,
+            min_window: 6,
+            max_distance: 20,
+            min_fraction: 0.7,
+            min_informative: 0.5,
+            min_distinct: 3,
+            distinct_bits: 10,
+            static_max_mean: 6.0,
+            speed_range: if speeds { 0.1 } else { 0.0 },
+            speed_step: if speeds { 0.01 } else { 0.0 },
+            speed_intercepts: if speeds { 2 } else { 0 },
+            speed_max_mean: 12.0,
+        }
+    }
+
+    /// Fast footage at 16 samples per second whose hash moves 5-6 bits a sample (~10 bits in an
+    /// eighth of a second, ~17 in a quarter, ~25 in half a second).
+    fn fast_footage(rng: &mut Rng, seconds: usize) -> Vec<u64> {
+        let mut h = rng.next();
+        (0..seconds * 16)
+            .map(|_| {
+                let bits = 5 + rng.below(2) as u32;
+                h = rng.flip(h, bits);
+                h
+            })
+            .collect()
+    }
+
+    /// Benchmark videos as 4 phases each (samples at m + j/4 s of 16-per-second footage), grouped.
+    fn phased_bench(footage: &[Vec<u64>]) -> (Vec<u64>, Vec<u32>, Vec<u32>) {
+        let (mut hashes, mut lengths, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+        for (v, f) in footage.iter().enumerate() {
+            for phase in 0..4 {
+                let seq: Vec<u64> = f.iter().skip(phase * 4).step_by(16).copied().collect();
+                lengths.push(seq.len() as u32);
+                groups.push(v as u32);
+                hashes.extend(seq);
+            }
+        }
+        (hashes, lengths, groups)
+    }
+
+    /// Copies of fast footage played at 0.9, 0.95, 1.04, 1.05 and 1.1 times (and 1/1.04, 1/1.05),
+    /// starting a fraction of a second into the benchmark video, at 1 fps with 0-4 bits of noise:
+    /// straight alignments miss the 10% ones; slanted ones find each on its own benchmark video, at a
+    /// speed within 0.02 of the true one and at the right benchmark time; unrelated footage
+    /// matches nothing. On every kernel the scan's segments (before selection) are the exact
+    /// search's.
+    #[test]
+    fn speed_changed_copies_are_found_on_slanted_lines_exactly_like_the_exact_search() {
+        let mut rng = Rng(0x5EED_5EED);
+        let footage: Vec<Vec<u64>> = (0..6)
+            .map(|_| {
+                let seconds = 50 + rng.below(40) as usize;
+                fast_footage(&mut rng, seconds)
+            })
+            .collect();
+        let (hashes, lengths, groups) = phased_bench(&footage);
+        let center: Vec<u64> = hashes.iter().map(|&h| rng.flip(h, 6)).collect();
+        let scans: Vec<FrameScan> = [Kernel::Avx512, Kernel::Avx2, Kernel::Portable]
+            .into_iter()
+            .filter(|k| k.supported())
+            .map(|k| FrameScan::build(&[&hashes, &center], &[], &lengths).unwrap().with_groups(&groups).unwrap().with_kernel(k).unwrap())
+            .collect();
+        let (straight, slanted) = (default_rule(false), default_rule(true));
+        let mut found = 0;
+        for (t, &speed) in [0.9, 0.95, 1.04, 1.05, 1.1, 1.0 / 1.04, 1.0 / 1.05, 1.0].iter().enumerate() {
+            let v = t % footage.len();
+            let b0 = 3.0 + 0.3 * t as f64 + 0.07;
+            let mut train = rng.walk(90);
+            let copy = 30;
+            for i in 0..copy {
+                let at = (16.0 * (b0 + speed * i as f64)).round() as usize;
+                let bits = rng.below(5) as u32;
+                train[25 + i] = rng.flip(footage[v][at], bits);
+            }
+            let flips = rng.walk(90);
+            let (seq, fseq) = (Sequence::new(&train, &[]), Sequence::new(&flips, &[]));
+            let of_v = |segs: &[Segment]| -> Vec<Segment> { segs.iter().filter(|s| groups[s.bench_video as usize] == v as u32).copied().collect() };
+            let plain = of_v(&scans[0].match_video(&seq, Some(&fseq), &straight, Search::Exact).unwrap());
+            if (speed - 1.0f64).abs() >= 0.09 {
+                assert!(plain.is_empty(), "speed {speed}: straight alignments should miss it: {plain:?}");
+            }
+            let exact = scans[0].match_video(&seq, Some(&fseq), &slanted, Search::Exact).unwrap();
+            let planted = of_v(&exact);
+            assert_eq!(planted.len(), 1, "speed {speed}: one segment for the copy: {exact:?}");
+            let s = planted[0];
+            assert_eq!(exact.len(), 1, "speed {speed}: nothing else matches: {exact:?}");
+            let got = f64::from(s.speed) / f64::from(SPEED_UNIT);
+            assert!((got - speed).abs() <= 0.02, "speed {speed}: found at {got}");
+            assert!(s.train_start <= 27 && s.train_end >= 53, "speed {speed}: {s:?}");
+            // Benchmark time of the first matched frame (a slanted segment counts samples of the
+            // video, 4 per second; a straight one seconds of its phase).
+            let bench_time = if s.slanted() { f64::from(s.bench_start) / 4.0 } else { f64::from(s.bench_start) + (s.bench_video % 4) as f64 / 4.0 };
+            let expected = b0 + speed * f64::from(s.train_start - 25);
+            assert!((bench_time - expected).abs() <= 0.26, "speed {speed}: bench time {bench_time}, expected {expected}");
+            assert_eq!(s.slanted(), speed != 1.0, "a copy at speed 1 keeps its straight alignment");
+            found += 1;
+            for scan in &scans {
+                assert_eq!(
+                    sorted(scan.segments(&seq, Some(&fseq), &slanted, Search::Scan)),
+                    sorted(scan.segments(&seq, Some(&fseq), &slanted, Search::Exact)),
+                    "speed {speed}, kernel {:?}",
+                    scan.kernel()
+                );
+                assert_eq!(scan.match_video(&seq, Some(&fseq), &slanted, Search::Scan).unwrap(), exact, "speed {speed}, kernel {:?}", scan.kernel());
+            }
+        }
+        assert_eq!(found, 8);
+        // Unrelated fast footage: no alignment of any speed matches.
+        for _ in 0..4 {
+            let other = fast_footage(&mut rng, 60);
+            let train: Vec<u64> = other.iter().step_by(16).copied().collect();
+            let seq = Sequence::new(&train, &[]);
+            for scan in &scans {
+                assert!(scan.match_video(&seq, None, &slanted, Search::Exact).unwrap().is_empty());
+                assert!(scan.match_video(&seq, None, &slanted, Search::Scan).unwrap().is_empty());
+            }
+        }
+    }
+
+    /// `line_votes` finds every line holding a matching window from the kernel's pairs alone:
+    /// windows at the extreme speeds (the widest drift from a diagonal) with exactly the 14 close
+    /// frames of 20 the rule needs, the 6 misses on even frames (4 even close pairs: the fewest the
+    /// kernel can give), among random frames, always make the line a candidate; random frames
+    /// alone make none.
+    #[test]
+    fn line_votes_keep_every_window_with_enough_pairs() {
+        let mut rng = Rng(99);
+        let rule = default_rule(true);
+        let speeds = rule.speeds();
+        let (train_len, fine_len) = (300usize, 1200usize);
+        let fine: Vec<u64> = (0..fine_len).map(|_| rng.next()).collect();
+        let phases: Vec<Vec<u64>> = (0..4).map(|j| fine.iter().skip(j).step_by(4).copied().collect()).collect();
+        let lengths: Vec<u32> = phases.iter().map(|p| p.len() as u32).collect();
+        let keys: Vec<u64> = phases.concat();
+        let scan = FrameScan::build(&[&keys], &[], &lengths).unwrap().with_groups(&[0, 0, 0, 0]).unwrap();
+        let grid = LineGrid { phases: 4, q: 2 };
+        let line_w: Vec<Option<u32>> = speeds.iter().map(|&sp| rule.window_for(train_len, grid.frames_at(sp, fine_len))).collect();
+        assert_eq!((votes_at(&rule, 20, 2), votes_at(&rule, 20, 1)), (4, 14));
+        let mut scratch = LineScratch::default();
+        let mut candidates = |train: &[u64]| -> Vec<(u32, Line)> {
+            // The kernel's pairs: even training frames against every sample.
+            let pairs: Vec<(i64, i64)> = (0..train_len)
+                .step_by(2)
+                .flat_map(|i| {
+                    fine.iter().enumerate().filter(move |(_, &h)| (h ^ train[i]).count_ones() <= 20).map(move |(k, _)| (i as i64, k as i64))
+                })
+                .collect();
+            let by_frame: Vec<Option<u64>> = train.iter().map(|&h| Some(h)).collect();
+            let at = LineVotes { g: 0, keys: &keys, train: &by_frame, grid, fine_len, train_len, speeds: &speeds, line_w: &line_w, step: 2 };
+            let mut out = Vec::new();
+            scan.line_votes(&at, &rule, &pairs, &mut scratch, &mut out);
+            out
+        };
+        for t in 0..60 {
+            let sp = [9000u32, 11000, 9100, 10900, 9500, 10400][t % 6];
+            let i0 = rng.below((train_len - 20) as u64) as i64;
+            let k0 = 40 + rng.below(fine_len as u64 - 200) as i64;
+            let line = Line { speed: sp, intercept: grid.first_intercept(sp, i0, k0) + rng.below(2) as i64 };
+            let mut train: Vec<u64> = (0..train_len).map(|_| rng.next()).collect();
+            let evens: Vec<i64> = (i0..i0 + 20).filter(|i| i % 2 == 0).collect();
+            for i in i0..i0 + 20 {
+                if i % 2 == 1 || evens[4..].iter().all(|&e| e != i) {
+                    let bits = rng.below(12) as u32;
+                    train[i as usize] = rng.flip(fine[grid.sample(line, i) as usize], bits);
+                }
+            }
+            assert!(candidates(&train).contains(&(0, line)), "trial {t}: {line:?} from frame {i0} not a candidate");
+            let random: Vec<u64> = (0..train_len).map(|_| rng.next()).collect();
+            assert!(candidates(&random).is_empty(), "trial {t}: random frames made candidates");
         }
     }
 
@@ -739,18 +1284,16 @@ mod tests {
         let mut total = 0;
         for train in &trains {
             let queries = sampled(train);
-            let mut one = scan.candidates_split(train.len(), 0, &queries, &rule, 1);
-            one.sort_unstable();
+            let one = scan.candidates_split(train.len(), 0, &queries, &rule, 1).sorted();
             total += one.len();
             for parts in [2, 3, 8, 29, 30, 45] {
-                let mut got = scan.candidates_split(train.len(), 0, &queries, &rule, parts);
-                got.sort_unstable();
+                let got = scan.candidates_split(train.len(), 0, &queries, &rule, parts).sorted();
                 assert_eq!(got, one, "{parts} parts");
             }
         }
         assert!(total >= 18, "the copies should give candidates ({total})");
         let seqs: Vec<Sequence> = trains.iter().map(|t| Sequence::new(t, &[])).collect();
-        let alone: Vec<Vec<(u32, i64)>> = seqs.iter().map(|s| scan.candidates(s, 0, &rule)).collect();
+        let alone: Vec<Candidates> = seqs.iter().map(|s| scan.candidates(s, 0, &rule)).collect();
         std::thread::scope(|scope| {
             let runs: Vec<_> = seqs.iter().map(|s| scope.spawn(|| scan.candidates(s, 0, &rule))).collect();
             for (run, expected) in runs.into_iter().zip(&alone) {

@@ -27,6 +27,18 @@ pub struct MatchParams {
     /// A window short of distinct evidence still matches when its matching frames are this close
     /// on average (a genuine copy of a still shot is near-identical).
     pub static_max_mean: f64,
+    /// Copies played faster or slower: besides the straight alignments (speed 1), slanted ones at
+    /// speeds `1 +- k * speed_step` for `k = 1 ..= speed_range / speed_step` (0: straight only).
+    /// See `Line`.
+    pub speed_range: f64,
+    pub speed_step: f64,
+    /// Intercepts of slanted alignments per benchmark sample step (see `LineGrid`).
+    pub speed_intercepts: u32,
+    /// A window on a slanted alignment also needs its matching frames at most this far apart on
+    /// average (64: no further condition). Slanted alignments are ~40 times as many as straight
+    /// ones, so chance windows find one ~40 times as often; measured, those sit at 13-19 bits on
+    /// average, copies played faster or slower at 0-9 (bench/README.md, "Speed changes").
+    pub speed_max_mean: f64,
 }
 
 impl MatchParams {
@@ -40,6 +52,10 @@ impl MatchParams {
         min_distinct: 0,
         distinct_bits: 0,
         static_max_mean: 64.0,
+        speed_range: 0.0,
+        speed_step: 0.0,
+        speed_intercepts: 0,
+        speed_max_mean: 64.0,
     };
 
     /// Check the rule's ranges: a window of 1..=10000 frames, a short-video floor no longer than
@@ -60,7 +76,36 @@ impl MatchParams {
         if self.static_max_mean.is_nan() || self.static_max_mean < 0.0 {
             return Err(InvalidInput(format!("staticMaxMean must be >= 0, got {}", self.static_max_mean)));
         }
+        if self.speed_max_mean.is_nan() || self.speed_max_mean < 0.0 {
+            return Err(InvalidInput(format!("speedMaxMean must be >= 0, got {}", self.speed_max_mean)));
+        }
+        if !(0.0..=0.5).contains(&self.speed_range) {
+            return Err(InvalidInput(format!("speedRange must be in [0, 0.5], got {}", self.speed_range)));
+        }
+        if self.speed_range > 0.0 {
+            let step = self.speed_step * f64::from(SPEED_UNIT);
+            if !(step >= 1.0 && (step - step.round()).abs() < 1e-6) || self.speed_range / self.speed_step > 500.0 {
+                return Err(InvalidInput(format!(
+                    "speedStep must be a multiple of 1/{SPEED_UNIT}, at least speedRange/500, got {}",
+                    self.speed_step
+                )));
+            }
+            if !(1..=16).contains(&self.speed_intercepts) {
+                return Err(InvalidInput(format!("speedIntercepts must be 1..16, got {}", self.speed_intercepts)));
+            }
+        }
         Ok(())
+    }
+
+    /// The speeds of slanted alignments, in units of `1 / SPEED_UNIT`, ascending (speed 1, the
+    /// straight alignments, is not among them); empty when `speed_range` is 0.
+    pub fn speeds(&self) -> Vec<u32> {
+        if self.speed_range <= 0.0 || self.speed_step <= 0.0 {
+            return Vec::new();
+        }
+        let step = (self.speed_step * f64::from(SPEED_UNIT)).round() as i64;
+        let k = (self.speed_range / self.speed_step + 1e-9).floor() as i64;
+        (-k..=k).filter(|&j| j != 0).map(|j| (i64::from(SPEED_UNIT) + j * step) as u32).collect()
     }
 
     /// Matching frames a window of `len` frames needs (ceil, so 70% of 20 is 14, not 13).
@@ -124,11 +169,15 @@ impl<'a> Sequence<'a> {
 /// A run of matching aligned windows between a training and a benchmark video.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Segment {
-    /// Index of the benchmark video in the caller's list.
+    /// Index of the benchmark sequence in the caller's list (a slanted segment: the first sequence
+    /// of its benchmark video, see `speed`).
     pub bench_video: u32,
-    /// Train frame index minus bench frame index along the matched diagonal.
+    /// Straight alignment (`speed == SPEED_UNIT`): train frame index minus bench frame index along
+    /// the matched diagonal. Slanted: the line's intercept (`Line::intercept`).
     pub offset: i64,
-    /// Matched frame ranges, [start, end), trimmed to the first and last matching frame.
+    /// Matched frame ranges, [start, end), trimmed to the first and last matching frame. A slanted
+    /// segment counts benchmark samples of its video (`LineGrid`: all phases interleaved, `phases`
+    /// per second), and its end is the sample the line reaches at `train_end`.
     pub train_start: u32,
     pub train_end: u32,
     pub bench_start: u32,
@@ -145,6 +194,16 @@ pub struct Segment {
     pub score: u32,
     /// How the pair was compared (a mirrored or a cropped copy, or directly).
     pub variant: Variant,
+    /// Benchmark seconds per training second, in units of `1 / SPEED_UNIT` (`SPEED_UNIT`: a
+    /// straight alignment).
+    pub speed: u32,
+}
+
+impl Segment {
+    /// Whether the segment lies on a slanted alignment (a copy played faster or slower).
+    pub fn slanted(&self) -> bool {
+        self.speed != SPEED_UNIT
+    }
 }
 
 /// Which hashes were compared: train hashes against bench hashes (`Direct`), train flip hashes
@@ -155,6 +214,177 @@ pub enum Variant {
     Direct,
     Flipped,
     Cropped,
+}
+
+/// Speeds count in units of 1/10000 (a 4% speed-up is 10400).
+pub const SPEED_UNIT: u32 = 10_000;
+
+/// A slanted alignment: training frame `i` (at `i` seconds) meets the benchmark at `b0 + s * i`
+/// seconds for a speed `s = speed / SPEED_UNIT` (a copy played faster has s > 1: more benchmark
+/// time passes per training second). `intercept` is `b0` on a grid (`LineGrid`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Line {
+    pub speed: u32,
+    pub intercept: i64,
+}
+
+/// How slanted lines meet a benchmark video sampled at `phases` samples per second (sample `k` at
+/// `k / phases` s; the sub-second phases interleaved), intercepts on a grid of `1 / q` sample.
+///
+/// Line `(s, c)` lies at `x(i) = c / q + phases * s * i` samples at training frame `i`, and meets
+/// the nearest sample, `k(i) = floor(x(i) + 1/2)`. How far that sample is from a copy at speed
+/// `s*` starting at `b0`, within a window of `w` frames, for the best line of the grid (speeds
+/// `step` apart, s* within the range): at most `1/2` sample (rounding to the nearest sample) +
+/// `1 / (2q)` sample (the intercept grid) + `phases * step/2 * (w-1)/2` samples (the speed grid's
+/// drift from the window's middle to its ends), i.e. in seconds
+/// `1/(2P) + 1/(2Pq) + step (w-1) / 4`: 0.125 + 0.0625 + 0.0475 = 0.235 s for 4 phases, q = 2,
+/// steps of 0.01 and 20-frame windows (at the straight alignments, 0.125 s). Every copy whose speed
+/// is within the range is therefore compared, along some line, with benchmark samples at most that
+/// far from the frames it shows (test `slanted_lines_stay_near_every_speed_in_the_range`).
+///
+/// Integer arithmetic throughout (the exact path and the scan must agree on every sample):
+/// `k(i) = floor((2cU + qU + 2Pqn i) / (2qU))` with `U = SPEED_UNIT`, `n = speed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineGrid {
+    pub phases: u32,
+    pub q: u32,
+}
+
+impl LineGrid {
+    const U: i64 = SPEED_UNIT as i64;
+
+    fn den(&self) -> i64 {
+        2 * i64::from(self.q) * Self::U
+    }
+
+    fn num(&self, line: Line, i: i64) -> i64 {
+        2 * line.intercept * Self::U + i64::from(self.q) * Self::U + self.slope(line.speed) * i
+    }
+
+    /// `num`'s growth per training frame.
+    fn slope(&self, speed: u32) -> i64 {
+        2 * i64::from(self.phases) * i64::from(self.q) * i64::from(speed)
+    }
+
+    /// The benchmark sample line `line` meets at training frame `i`.
+    pub fn sample(&self, line: Line, i: i64) -> i64 {
+        self.num(line, i).div_euclid(self.den())
+    }
+
+    /// Lines at `speed` through training frame `i` and benchmark sample `k` are exactly the `q`
+    /// intercepts from this one on (the intercept range that rounds to `k` is `q` long).
+    pub fn first_intercept(&self, speed: u32, i: i64, k: i64) -> i64 {
+        let a = k * self.den() - i64::from(self.q) * Self::U - self.slope(speed) * i;
+        -((-a).div_euclid(2 * Self::U))
+    }
+
+    /// Training frames `[first, end)` of a `t_len`-frame video at which `line` meets one of
+    /// `fine_len` benchmark samples.
+    pub fn span(&self, line: Line, t_len: usize, fine_len: usize) -> (usize, usize) {
+        let slope = self.slope(line.speed);
+        let base = 2 * line.intercept * Self::U + i64::from(self.q) * Self::U;
+        let ceil_div = |a: i64| -((-a).div_euclid(slope));
+        let first = ceil_div(-base).clamp(0, t_len as i64);
+        let end = ceil_div(fine_len as i64 * self.den() - base).clamp(0, t_len as i64);
+        (first as usize, end.max(first) as usize)
+    }
+
+    /// The intercepts of every line at `speed` that meets the benchmark within `t_len` frames.
+    pub fn intercepts(&self, speed: u32, t_len: usize, fine_len: usize) -> std::ops::RangeInclusive<i64> {
+        let lo = self.first_intercept(speed, t_len as i64 - 1, 0);
+        let hi = self.first_intercept(speed, 0, fine_len as i64 - 1) + i64::from(self.q) - 1;
+        lo..=hi
+    }
+
+    /// Training frames one line spans across a benchmark video of `fine_len` samples, rounded down
+    /// (its window length, like the frame count of a straight alignment).
+    pub fn frames_at(&self, speed: u32, fine_len: usize) -> usize {
+        (fine_len as u64 * u64::from(SPEED_UNIT) / (u64::from(self.phases) * u64::from(speed))) as usize
+    }
+}
+
+/// One benchmark video as its sub-second phases (`phases[j]`'s frame `m` is sample `m * P + j`,
+/// at `m + j / P` seconds), for slanted alignments: sample `k` is `phases[k % P]`'s frame `k / P`.
+#[derive(Clone, Copy, Debug)]
+pub struct Phased<'s, 'a> {
+    pub phases: &'s [Sequence<'a>],
+}
+
+impl Phased<'_, '_> {
+    /// Samples of the video (every phase).
+    pub fn len(&self) -> usize {
+        self.phases.iter().map(|p| p.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn at(&self, k: usize) -> (u64, bool) {
+        let p = &self.phases[k % self.phases.len()];
+        let m = k / self.phases.len();
+        (p.hashes[m], p.informative(m))
+    }
+}
+
+/// Per aligned pair: matching?, informative on both sides?, distance.
+struct Aligned {
+    matched: Vec<bool>,
+    good: Vec<bool>,
+    dist: Vec<u32>,
+    /// The benchmark hash of each pair (read by the distinct-evidence rule).
+    bench: Vec<u64>,
+}
+
+/// A run of matching windows: (first window, best window, its matching frames, its distance sum)
+/// and the end (exclusive) of its last window, in aligned-pair indices.
+type Run = ((usize, usize, u32, u32), usize);
+
+/// Every run of consecutive matching windows of `w` pairs over `a`.
+fn window_runs(a: &Aligned, w: usize, params: &MatchParams, max_mean: f64) -> Vec<Run> {
+    let overlap = a.matched.len();
+    let needed = params.needed(w as u32);
+    let needed_good = params.needed_informative(w as u32);
+    let (matched, good, dist) = (&a.matched, &a.good, &a.dist);
+    // Sliding sums over the window.
+    let mut m_sum: u32 = matched[..w].iter().map(|&m| m as u32).sum();
+    let mut g_sum: u32 = good[..w].iter().map(|&g| g as u32).sum();
+    let mut d_sum: u32 = (0..w).filter(|&k| matched[k]).map(|k| dist[k]).sum();
+    let mut run: Option<(usize, usize, u32, u32)> = None; // (first k, best k, best m, best d)
+    let mut out = Vec::new();
+    let windows = overlap - w + 1;
+    for k in 0..windows {
+        if k > 0 {
+            let (out_k, in_k) = (k - 1, k + w - 1);
+            m_sum = m_sum - matched[out_k] as u32 + matched[in_k] as u32;
+            g_sum = g_sum - good[out_k] as u32 + good[in_k] as u32;
+            if matched[out_k] {
+                d_sum -= dist[out_k];
+            }
+            if matched[in_k] {
+                d_sum += dist[in_k];
+            }
+        }
+        let ok = m_sum >= needed
+            && g_sum >= needed_good
+            && f64::from(d_sum) <= max_mean * f64::from(m_sum)
+            && enough_evidence(&a.bench[k..k + w], &matched[k..k + w], m_sum, d_sum, params);
+        match (&mut run, ok) {
+            (None, true) => run = Some((k, k, m_sum, d_sum)),
+            (Some(r), true) => {
+                // Best window: most matching frames, then the smallest total distance.
+                if m_sum > r.2 || (m_sum == r.2 && d_sum < r.3) {
+                    *r = (r.0, k, m_sum, d_sum);
+                }
+            }
+            (Some(_), false) => out.push((run.take().unwrap(), k - 1 + w)),
+            (None, false) => {}
+        }
+    }
+    if let Some(r) = run {
+        out.push((r, windows - 1 + w));
+    }
+    out
 }
 
 /// Verify one alignment (diagonal) of `train` against `bench`, appending every run of consecutive
@@ -194,62 +424,135 @@ pub fn verify_offset(
         return;
     }
 
-    // Per aligned pair: matching?, informative on both sides?, distance.
-    let mut matched = Vec::with_capacity(overlap);
-    let mut good = Vec::with_capacity(overlap);
-    let mut dist = Vec::with_capacity(overlap);
+    let mut a =
+        Aligned { matched: Vec::with_capacity(overlap), good: Vec::with_capacity(overlap), dist: Vec::with_capacity(overlap), bench: Vec::new() };
     for k in 0..overlap {
         let (i, j) = (first + k, bench_first + k);
         let d = (train.hashes[i] ^ bench.hashes[j]).count_ones();
         let g = train.informative(i) && bench.informative(j);
-        good.push(g);
-        matched.push(g && d <= params.max_distance);
-        dist.push(d);
+        a.good.push(g);
+        a.matched.push(g && d <= params.max_distance);
+        a.dist.push(d);
     }
-    let needed_good = params.needed_informative(w as u32);
+    a.bench = bench.hashes[bench_first..bench_first + overlap].to_vec();
+    for (r, end) in window_runs(&a, w, params, 64.0) {
+        let (lo, hi) = trimmed(r, end, &a.matched);
+        out.push(make_segment(
+            r,
+            &a.matched,
+            w,
+            params.max_distance,
+            Segment {
+                bench_video,
+                offset,
+                train_start: (first + lo) as u32,
+                train_end: (first + hi) as u32,
+                bench_start: (bench_first + lo) as u32,
+                bench_end: (bench_first + hi) as u32,
+                best_train_start: (first + r.1) as u32,
+                variant,
+                speed: SPEED_UNIT,
+                matched_frames: 0,
+                window_frames: 0,
+                mean_distance: 0.0,
+                score: 0,
+            },
+        ));
+    }
+}
 
-    // Sliding sums over the window.
-    let mut m_sum: u32 = matched[..w].iter().map(|&m| m as u32).sum();
-    let mut g_sum: u32 = good[..w].iter().map(|&g| g as u32).sum();
-    let mut d_sum: u32 = (0..w).filter(|&k| matched[k]).map(|k| dist[k]).sum();
-    let mut run: Option<(usize, usize, u32, u32)> = None; // (first k, best k, best m, best d)
-    let windows = overlap - w + 1;
-    for k in 0..windows {
-        if k > 0 {
-            let (out_k, in_k) = (k - 1, k + w - 1);
-            m_sum = m_sum - matched[out_k] as u32 + matched[in_k] as u32;
-            g_sum = g_sum - good[out_k] as u32 + good[in_k] as u32;
-            if matched[out_k] {
-                d_sum -= dist[out_k];
-            }
-            if matched[in_k] {
-                d_sum += dist[in_k];
-            }
-        }
-        let ok = m_sum >= needed && g_sum >= needed_good && enough_evidence(bench, bench_first + k, &matched[k..k + w], m_sum, d_sum, params);
-        match (&mut run, ok) {
-            (None, true) => run = Some((k, k, m_sum, d_sum)),
-            (Some(r), true) => {
-                // Best window: most matching frames, then the smallest total distance.
-                if m_sum > r.2 || (m_sum == r.2 && d_sum < r.3) {
-                    *r = (r.0, k, m_sum, d_sum);
-                }
-            }
-            (Some(_), false) => {
-                let r = run.take().unwrap();
-                out.push(make_segment(r, k - 1 + w, first, bench_first, &matched, w, bench_video, offset, variant, params.max_distance));
-            }
-            (None, false) => {}
-        }
+/// Verify one slanted alignment `line` of `train` against a benchmark video given as its phases,
+/// under the same window rule as `verify_offset` (windows of `w` consecutive training frames, each
+/// compared with the sample the line meets), appending every run of matching windows as a segment
+/// reported against `bench_video` (the video's first sequence). The window is the rule's, or as long
+/// as the training frames the line spans across a shorter benchmark video (`LineGrid::frames_at`).
+#[allow(clippy::too_many_arguments)]
+pub fn verify_line(
+    train: &Sequence,
+    bench: Phased,
+    grid: LineGrid,
+    bench_video: u32,
+    line: Line,
+    params: &MatchParams,
+    variant: Variant,
+    out: &mut Vec<Segment>,
+) {
+    let fine_len = bench.len();
+    let Some(w) = params.window_for(train.len(), grid.frames_at(line.speed, fine_len)) else { return };
+    let w = w as usize;
+    let (first, end) = grid.span(line, train.len(), fine_len);
+    if end - first < w {
+        return;
     }
-    if let Some(r) = run {
-        out.push(make_segment(r, windows - 1 + w, first, bench_first, &matched, w, bench_video, offset, variant, params.max_distance));
+    let overlap = end - first;
+    let needed = params.needed(w as u32);
+    // The samples met, found incrementally (one division per line, not per frame); the same early
+    // exit as `verify_offset` first, without allocating (most candidate lines stop here).
+    let (den, step) = (grid.den(), grid.slope(line.speed));
+    let samples = || {
+        let num = grid.num(line, first as i64);
+        let (mut k, mut rem) = (num.div_euclid(den), num.rem_euclid(den));
+        (0..overlap).map(move |_| {
+            let at = k as usize;
+            rem += step;
+            while rem >= den {
+                rem -= den;
+                k += 1;
+            }
+            at
+        })
+    };
+    let close = samples().enumerate().filter(|&(n, k)| (train.hashes[first + n] ^ bench.at(k).0).count_ones() <= params.max_distance).count();
+    if (close as u32) < needed {
+        return;
+    }
+    let samples: Vec<usize> = samples().collect();
+    let mut a = Aligned {
+        matched: Vec::with_capacity(overlap),
+        good: Vec::with_capacity(overlap),
+        dist: Vec::with_capacity(overlap),
+        bench: Vec::with_capacity(overlap),
+    };
+    for (n, &k) in samples.iter().enumerate() {
+        let i = first + n;
+        let (h, inf) = bench.at(k);
+        let d = (train.hashes[i] ^ h).count_ones();
+        let g = train.informative(i) && inf;
+        a.good.push(g);
+        a.matched.push(g && d <= params.max_distance);
+        a.dist.push(d);
+        a.bench.push(h);
+    }
+    for (r, run_end) in window_runs(&a, w, params, params.speed_max_mean) {
+        let (lo, hi) = trimmed(r, run_end, &a.matched);
+        out.push(make_segment(
+            r,
+            &a.matched,
+            w,
+            params.max_distance,
+            Segment {
+                bench_video,
+                offset: line.intercept,
+                train_start: (first + lo) as u32,
+                train_end: (first + hi) as u32,
+                bench_start: samples[lo] as u32,
+                bench_end: grid.sample(line, (first + hi) as i64).min(fine_len as i64) as u32,
+                best_train_start: (first + r.1) as u32,
+                variant,
+                speed: line.speed,
+                matched_frames: 0,
+                window_frames: 0,
+                mean_distance: 0.0,
+                score: 0,
+            },
+        ));
     }
 }
 
 /// Distinct-evidence test for one window (see `MatchParams::min_distinct`): greedily count matching
-/// bench frames that differ from the previously counted one by more than `distinct_bits`.
-fn enough_evidence(bench: &Sequence, bench_start: usize, matched: &[bool], m_sum: u32, d_sum: u32, params: &MatchParams) -> bool {
+/// bench frames (`bench[k]`, aligned with the window's frame `k`) that differ from the previously
+/// counted one by more than `distinct_bits`.
+fn enough_evidence(bench: &[u64], matched: &[bool], m_sum: u32, d_sum: u32, params: &MatchParams) -> bool {
     if params.min_distinct <= 1 {
         return true;
     }
@@ -259,7 +562,7 @@ fn enough_evidence(bench: &Sequence, bench_start: usize, matched: &[bool], m_sum
         if !m {
             continue;
         }
-        let h = bench.hashes[bench_start + k];
+        let h = bench[k];
         if last.is_none_or(|l| (l ^ h).count_ones() > params.distinct_bits) {
             distinct += 1;
             if distinct >= params.min_distinct {
@@ -271,36 +574,24 @@ fn enough_evidence(bench: &Sequence, bench_start: usize, matched: &[bool], m_sum
     f64::from(d_sum) <= params.static_max_mean * f64::from(m_sum)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn make_segment(
-    run: (usize, usize, u32, u32),
-    end: usize,
-    first: usize,
-    bench_first: usize,
-    matched: &[bool],
-    w: usize,
-    bench_video: u32,
-    offset: i64,
-    variant: Variant,
-    max_distance: u32,
-) -> Segment {
-    let (start, best, best_m, best_d) = run;
-    // Trim the union of the run's windows to its first and last matching frame.
+/// The union of a run's windows, trimmed to its first and last matching pair: `[lo, hi)`.
+fn trimmed(run: (usize, usize, u32, u32), end: usize, matched: &[bool]) -> (usize, usize) {
+    let start = run.0;
     let lo = (start..end).find(|&k| matched[k]).unwrap_or(start);
     let hi = (start..end).rev().find(|&k| matched[k]).map_or(end, |k| k + 1);
+    (lo, hi)
+}
+
+/// `at` (its ranges and alignment filled in) with the best window's figures.
+fn make_segment(run: (usize, usize, u32, u32), matched: &[bool], w: usize, max_distance: u32, at: Segment) -> Segment {
+    let (_, _, best_m, best_d) = run;
+    debug_assert!(matched.len() >= w);
     Segment {
-        bench_video,
-        offset,
-        train_start: (first + lo) as u32,
-        train_end: (first + hi) as u32,
-        bench_start: (bench_first + lo) as u32,
-        bench_end: (bench_first + hi) as u32,
         matched_frames: best_m,
         window_frames: w as u32,
         mean_distance: if best_m == 0 { 0.0 } else { best_d as f32 / best_m as f32 },
-        best_train_start: (first + best) as u32,
         score: best_m * (max_distance + 1) - best_d,
-        variant,
+        ..at
     }
 }
 
@@ -332,6 +623,21 @@ pub fn verify_candidates(train: &Sequence, benches: &[Sequence], candidates: &[(
     out
 }
 
+/// Every slanted alignment (every speed of `params.speeds()`, every intercept) of `train` against
+/// one benchmark video given as its phases (exact: the reference the frame scan is tested against).
+pub fn exact_lines(train: &Sequence, bench: Phased, bench_video: u32, params: &MatchParams, variant: Variant, out: &mut Vec<Segment>) {
+    let grid = LineGrid { phases: bench.phases.len() as u32, q: params.speed_intercepts };
+    let fine_len = bench.len();
+    if train.is_empty() || fine_len == 0 {
+        return;
+    }
+    for speed in params.speeds() {
+        for intercept in grid.intercepts(speed, train.len(), fine_len) {
+            verify_line(train, bench, grid, bench_video, Line { speed, intercept }, params, variant, out);
+        }
+    }
+}
+
 /// Keep, per benchmark video, one alignment per stretch of the training video: segments in order of
 /// evidence (`score`, then length, then closeness), each kept unless more than half of its training
 /// range is already covered by a kept segment of the same benchmark video. A still shot or a slow
@@ -339,6 +645,11 @@ pub fn verify_candidates(train: &Sequence, benches: &[Sequence], candidates: &[(
 /// repeats itself, so one copied stretch can align with several benchmark times; a reviewer acts on
 /// the time ranges, so only the strongest alignment of each stretch is reported. A training video
 /// that holds the same footage twice, at different times, keeps both.
+///
+/// Slanted segments (a copy played faster or slower) compete on the same evidence: a copy at 5%
+/// can give straight segments on two phases, each over part of it, and one slanted segment over
+/// all of it with a stronger best window; the slanted one is reported. On equal evidence (a still
+/// shot fits lines of any speed) the straight alignment wins.
 pub fn select_segments(segments: Vec<Segment>) -> Vec<Segment> {
     select_segments_by(segments, |v| v)
 }
@@ -352,8 +663,12 @@ pub fn select_segments_by(mut segments: Vec<Segment>, group: impl Fn(u32) -> u32
             .then(b.score.cmp(&a.score))
             .then((b.train_end - b.train_start).cmp(&(a.train_end - a.train_start)))
             .then(a.mean_distance.total_cmp(&b.mean_distance))
+            .then(a.slanted().cmp(&b.slanted()))
             .then(a.bench_video.cmp(&b.bench_video))
+            .then(a.speed.cmp(&b.speed))
             .then(a.offset.cmp(&b.offset))
+            .then(a.variant.cmp(&b.variant))
+            .then(a.train_start.cmp(&b.train_start))
     });
     let mut kept: Vec<Segment> = Vec::new();
     let mut group_start = 0;
@@ -529,6 +844,7 @@ mod tests {
             best_train_start: train.0,
             score: (matched as f32 * (21.0 - mean)) as u32,
             variant: Variant::Direct,
+            speed: SPEED_UNIT,
         };
         let true_alignment = seg(10, (20, 50), 10, 20, 2.1);
         let echo_a = seg(-30, (18, 48), 48, 20, 12.3);
@@ -540,6 +856,92 @@ mod tests {
         // Grouped: sequences 3 and 4 are one video (two phases of it); the echo on 4 goes too.
         let grouped = select_segments_by(vec![echo_a, true_alignment, other_video, again_later, echo_b], |v| v.min(3));
         assert_eq!(grouped, vec![true_alignment, again_later]);
+    }
+
+    /// The bound of `LineGrid`: for any speed in [0.9, 1.1], any start and any 20-frame window,
+    /// some line of the grid (4 phases, 2 intercepts per sample, speeds 0.01 apart; speed 1 being
+    /// the straight diagonals) meets, at every frame of the window, a benchmark sample at most
+    /// 1/8 + 1/16 + 0.01 * 19 / 4 = 0.235 s from the time the copy shows; and the bound is nearly
+    /// reached (it is not loose).
+    #[test]
+    fn slanted_lines_stay_near_every_speed_in_the_range() {
+        let p = MatchParams { speed_range: 0.1, speed_step: 0.01, speed_intercepts: 2, ..MatchParams::PAPER };
+        let (phases, q, w) = (4u32, 2u32, 20i64);
+        let bound = 1.0 / (2.0 * f64::from(phases)) + 1.0 / (2.0 * f64::from(phases * q)) + p.speed_step * (w - 1) as f64 / 4.0;
+        assert!((bound - 0.235).abs() < 1e-9);
+        let speeds = p.speeds();
+        assert_eq!((speeds.len(), speeds[0], speeds[19]), (20, 9000, 11000));
+        let mut worst: f64 = 0.0;
+        for s_star in (9000..=11000).step_by(13) {
+            let s = f64::from(s_star) / f64::from(SPEED_UNIT);
+            for b0 in [0.0, 3.37, 7.9, 12.125, 40.61] {
+                for t0 in [0i64, 13, 57, 240] {
+                    let mut best = f64::MAX;
+                    // The two grid speeds either side of s* (speed 1: the straight diagonals, one
+                    // intercept per sample).
+                    for &sp in speeds.iter().chain(&[SPEED_UNIT]) {
+                        if (f64::from(sp) - f64::from(s_star)).abs() > 100.0 {
+                            continue;
+                        }
+                        let grid = LineGrid { phases, q: if sp == SPEED_UNIT { 1 } else { q } };
+                        let mid = b0 + s * (t0 as f64 + 9.5) - f64::from(sp) / f64::from(SPEED_UNIT) * (t0 as f64 + 9.5);
+                        let c_mid = (mid * f64::from(phases * grid.q)).round() as i64;
+                        for intercept in c_mid - 8..=c_mid + 8 {
+                            let line = Line { speed: sp, intercept };
+                            let err = (t0..t0 + w)
+                                .map(|i| (grid.sample(line, i) as f64 / f64::from(phases) - (b0 + s * i as f64)).abs())
+                                .fold(0.0, f64::max);
+                            best = best.min(err);
+                        }
+                    }
+                    assert!(best <= bound + 1e-9, "speed {s} start {b0} window {t0}: nearest line {best} s off");
+                    worst = worst.max(best);
+                }
+            }
+        }
+        assert!(worst > 0.18, "the bound should be nearly reached ({worst})");
+    }
+
+    /// The grid's integer geometry: the lines through a point are exactly `q` consecutive
+    /// intercepts, `span` is where a line meets the video, and `intercepts` holds every line that
+    /// meets it.
+    #[test]
+    fn line_grid_geometry_is_consistent() {
+        for grid in [LineGrid { phases: 4, q: 2 }, LineGrid { phases: 1, q: 3 }, LineGrid { phases: 4, q: 1 }] {
+            for speed in [9000u32, 9500, 9900, 10100, 10400, 11000] {
+                let (t_len, fine_len) = (37usize, 50usize);
+                let range = grid.intercepts(speed, t_len, fine_len);
+                for i in 0..t_len as i64 {
+                    for k in 0..fine_len as i64 {
+                        let c0 = grid.first_intercept(speed, i, k);
+                        assert!(range.contains(&c0) && range.contains(&(c0 + i64::from(grid.q) - 1)));
+                        for c in c0 - 2..c0 + i64::from(grid.q) + 2 {
+                            let on = grid.sample(Line { speed, intercept: c }, i) == k;
+                            assert_eq!(on, (c0..c0 + i64::from(grid.q)).contains(&c), "{grid:?} speed {speed} ({i}, {k}) c {c}");
+                        }
+                    }
+                }
+                for c in *range.start() - 3..=*range.end() + 3 {
+                    let line = Line { speed, intercept: c };
+                    let inside: Vec<i64> = (0..t_len as i64).filter(|&i| (0..fine_len as i64).contains(&grid.sample(line, i))).collect();
+                    let (a, b) = grid.span(line, t_len, fine_len);
+                    assert_eq!(inside, (a as i64..b as i64).collect::<Vec<_>>(), "{grid:?} speed {speed} c {c}");
+                    assert_eq!(!inside.is_empty(), range.contains(&c), "{grid:?} speed {speed} c {c}");
+                    assert!(inside.len() <= grid.frames_at(speed, fine_len) + 1);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn speed_settings_are_checked() {
+        let p = MatchParams { speed_range: 0.1, speed_step: 0.01, speed_intercepts: 2, ..MatchParams::PAPER };
+        assert!(p.validate().is_ok());
+        assert!(MatchParams { speed_step: 0.000_05, ..p }.validate().is_err());
+        assert!(MatchParams { speed_intercepts: 0, ..p }.validate().is_err());
+        assert!(MatchParams { speed_range: 0.6, ..p }.validate().is_err());
+        assert!(MatchParams::PAPER.speeds().is_empty());
+        assert_eq!(MatchParams { speed_range: 0.05, speed_step: 0.025, ..p }.speeds(), vec![9500, 9750, 10250, 10500]);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 use std::sync::Arc;
 use vdedup_core::frame_scan::{check_train, FrameScan, Kernel, Search};
-use vdedup_core::matching::{MatchParams, Segment, Sequence, Variant};
+use vdedup_core::matching::{MatchParams, Segment, Sequence, Variant, SPEED_UNIT};
 use vdedup_core::window::{window_embeddings, EMBED_DIM};
 use vdedup_core::{hash_frames as core_hash_frames, FrameHash, HashOptions};
 
@@ -120,6 +120,13 @@ pub struct MatchRule {
     pub min_distinct: Option<u32>,
     pub distinct_bits: Option<u32>,
     pub static_max_mean: Option<f64>,
+    /// Slanted alignments: speeds 1 +- k * speedStep up to speedRange (absent or 0: straight only),
+    /// intercepts per benchmark sample step (see vdedup_core::matching::LineGrid).
+    pub speed_range: Option<f64>,
+    pub speed_step: Option<f64>,
+    pub speed_intercepts: Option<u32>,
+    /// Slanted windows also need a mean distance over their matching frames at most this (absent: 64).
+    pub speed_max_mean: Option<f64>,
 }
 
 fn to_params(rule: &MatchRule) -> Result<MatchParams> {
@@ -132,6 +139,10 @@ fn to_params(rule: &MatchRule) -> Result<MatchParams> {
         min_distinct: rule.min_distinct.unwrap_or(0),
         distinct_bits: rule.distinct_bits.unwrap_or(0),
         static_max_mean: rule.static_max_mean.unwrap_or(64.0),
+        speed_range: rule.speed_range.unwrap_or(0.0),
+        speed_step: rule.speed_step.unwrap_or(0.0),
+        speed_intercepts: rule.speed_intercepts.unwrap_or(0),
+        speed_max_mean: rule.speed_max_mean.unwrap_or(64.0),
     };
     params.validate().map_err(invalid)?;
     Ok(params)
@@ -158,6 +169,10 @@ pub struct BenchSequences {
     pub groups: Option<Uint32Array>,
 }
 
+/// A matched segment. Straight (`speed` 1): `benchVideo` is a benchmark sequence (one phase of a
+/// video), `benchStart`/`benchEnd`/`windowBench` count its frames (one per second). Slanted (a copy
+/// played faster or slower): `benchVideo` is the video's first sequence, and they count samples of
+/// the video, `benchPerSecond` a second (all its phases); `offset` is the line's intercept.
 #[napi(object)]
 pub struct MatchSegment {
     pub bench_video: u32,
@@ -174,6 +189,22 @@ pub struct MatchSegment {
     pub flipped: bool,
     /// The training video is a copy cropped at the edges.
     pub cropped: bool,
+    /// Benchmark seconds per training second (1: straight; 1.04: the copy plays 4% faster).
+    pub speed: f64,
+    /// Units of `benchStart`, `benchEnd` and `windowBench` per second (1 for straight segments).
+    pub bench_per_second: u32,
+    /// The benchmark frame (or sample) aligned with each training frame of the best window.
+    pub window_bench: Vec<u32>,
+}
+
+/// A core segment, with its best window's benchmark frames, as JavaScript sees it.
+fn to_js(s: Segment, scan: &FrameScan, params: &MatchParams) -> MatchSegment {
+    MatchSegment {
+        speed: f64::from(s.speed) / f64::from(SPEED_UNIT),
+        bench_per_second: if s.slanted() { scan.phases_of(s.bench_video) } else { 1 },
+        window_bench: scan.window_bench(&s, params),
+        ..MatchSegment::from(s)
+    }
 }
 
 impl From<Segment> for MatchSegment {
@@ -191,6 +222,9 @@ impl From<Segment> for MatchSegment {
             best_train_start: s.best_train_start,
             flipped: s.variant == Variant::Flipped,
             cropped: s.variant == Variant::Cropped,
+            speed: 1.0,
+            bench_per_second: 1,
+            window_bench: Vec::new(),
         }
     }
 }
@@ -227,7 +261,7 @@ impl Task for MatchTask {
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output.into_iter().map(MatchSegment::from).collect())
+        Ok(output.into_iter().map(|s| to_js(s, &self.bench, &self.params)).collect())
     }
 }
 
