@@ -44,26 +44,41 @@ export interface BuildOptions {
 
 /** How often the API makes sure its data dir marker is published (Redis may restart and lose it). */
 const MARKER_EVERY_MS = 60_000;
+/** Until a first publication succeeds (Redis still connecting at start, or away), it is retried this often. */
+const MARKER_RETRY_MS = 500;
 
 /**
- * The API publishes its data dir marker (src/service/data-dir.ts) when it starts and every minute;
- * it says once, loudly, when its own data dir is not the one another API published.
+ * The API publishes its data dir marker (src/service/data-dir.ts) as soon as Redis answers, then
+ * every minute; it says once, loudly, when its own data dir is not the one another API published.
+ * Not awaited at start: the API serves (503 while Redis is away) whether or not it has published.
  */
 function publishMarker(app: FastifyInstance, ctx: AppContext): void {
   let said: boolean | null | undefined;
-  const publish = async () => {
-    const state = await publishDataDirMarker(ctx.producer.redis, ctx.config);
-    if (state.shared === false && said !== false) app.log.error({ dataDir: ctx.config.dataDir }, state.detail);
-    said = state.shared;
-  };
   let timer: NodeJS.Timeout | undefined;
-  app.addHook('onReady', async () => {
-    // Redis may be away at start: the API serves 503 meanwhile, and the timer publishes later.
-    await publish().catch(() => undefined);
-    timer = setInterval(() => void publish().catch(() => undefined), MARKER_EVERY_MS);
+  let closed = false;
+  const publish = async (): Promise<boolean> => {
+    try {
+      const state = await publishDataDirMarker(ctx.producer.redis, ctx.config);
+      if (state.shared === false && said !== false) app.log.error({ dataDir: ctx.config.dataDir }, state.detail);
+      said = state.shared;
+      return true;
+    } catch {
+      // The producer's connection does not queue commands while it connects: try again shortly.
+      return false;
+    }
+  };
+  const schedule = (ok: boolean) => {
+    if (closed) return;
+    timer = setTimeout(() => void publish().then(schedule), ok ? MARKER_EVERY_MS : MARKER_RETRY_MS);
     timer.unref();
+  };
+  app.addHook('onReady', async () => {
+    schedule(await publish());
   });
-  app.addHook('onClose', async () => clearInterval(timer));
+  app.addHook('onClose', async () => {
+    closed = true;
+    clearTimeout(timer);
+  });
 }
 
 /**
