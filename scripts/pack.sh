@@ -41,5 +41,5 @@ for target in "${built[@]}"; do npm pack --silent --pack-destination "$out" "$ro
 (cd "$root" && npm pack --silent --pack-destination "$out" >/dev/null)
 rm -rf "$stage"
 for f in "$out"/*.tgz; do
-  echo "pack: $(basename "$f") $(du -k "$f" | cut -f1) kB packed, $(tar -tzf "$f" | wc -l) files"
+  echo "pack: $(basename "$f") $(stat -c %s "$f") bytes packed, $(tar -tzf "$f" | wc -l) files"
 done

@@ -93,4 +93,4 @@ npx --no-install vdedup --version | grep -q '^native: not available (native modu
   || fail "without the platform package, --version does not say so"
 mv "$work/platform-aside" node_modules/vdedup-linux-x64-gnu
 
-echo "test:pack: ok on node $(node --version): $(basename "$main_tgz") $(du -k "$main_tgz" | cut -f1) kB ($(wc -l < "$work/main-files.txt") files), $(basename "$platform_tgz") $(du -k "$platform_tgz" | cut -f1) kB; install without cargo $((t2 - t1)) s, whole test $(($(date +%s) - t0)) s"
+echo "test:pack: ok on node $(node --version): $(basename "$main_tgz") $(stat -c %s "$main_tgz") bytes ($(wc -l < "$work/main-files.txt") files), $(basename "$platform_tgz") $(stat -c %s "$platform_tgz") bytes; install without cargo $((t2 - t1)) s, whole test $(($(date +%s) - t0)) s"
