@@ -95,6 +95,10 @@ docker image inspect -f '{{json .Config.Healthcheck.Test}}' "$image" | grep -q /
 if docker image inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$image" | grep -Ei '^[A-Z_]*(KEY|TOKEN|SECRET|PASSWORD|REDIS_URL)[A-Z_]*='; then
   fail "the image's environment holds a secret"
 fi
+docker run --rm "$image" --version >"$work/version.txt" || fail "vdedup --version in the image"
+grep -q '^native: vdedup-core .*(platform package vdedup-linux-x64-gnu@' "$work/version.txt" \
+  || fail "the image does not load the platform package: $(cat "$work/version.txt")"
+grep -q '^ffmpeg: /usr/bin/ffmpeg (from PATH' "$work/version.txt" || fail "the image does not use Debian's ffmpeg"
 leaks=$(docker run --rm --entrypoint sh "$image" -c 'find / -xdev \( -name .npmrc -o -name "*.pem" -path "*/app/*" -o -name .env \) 2>/dev/null' || true)
 [ -z "$leaks" ] || fail "files that may hold secrets in the image: $leaks"
 
