@@ -1,5 +1,5 @@
 import { binaryVersionLine, ffmpegBinary, ffprobeBinary, type ResolvedBinary } from '../media/binaries.js';
-import { native, nativeModulePath } from '../native/binding.js';
+import { native, nativeOrigin } from '../native/binding.js';
 import { packageVersion } from '../version.js';
 
 function describeBinary(name: string, resolve: () => ResolvedBinary): string {
@@ -22,7 +22,8 @@ function describeBinary(name: string, resolve: () => ResolvedBinary): string {
 export function versionText(): string {
   let nativeLine: string;
   try {
-    nativeLine = `native: vdedup-core ${native().nativeVersion()}, frame scan ${native().scanKernel()} (${nativeModulePath()})`;
+    const origin = nativeOrigin();
+    nativeLine = `native: vdedup-core ${native().nativeVersion()}, frame scan ${native().scanKernel()} (${origin.source}: ${origin.file})`;
   } catch (err) {
     nativeLine = `native: not available (${(err as Error).message})`;
   }

@@ -83,6 +83,8 @@ describe('vdedup fingerprint (real CLI process)', () => {
     expect(r.stdout).toMatch(/^ffmpeg: \S+ \(from (PATH|env|ffmpeg-static); ffmpeg version /m);
     expect(r.stdout).toMatch(/^ffprobe: \S+ \(from (PATH|env|ffmpeg-static); ffprobe version /m);
     expect(r.stdout).toMatch(/^native: vdedup-core \S+, frame scan (avx512|avx2|portable) /m);
+    // A source checkout has no platform package installed: the module built by `npm run setup`.
+    expect(r.stdout).toMatch(/^native: .* \(local build: \S+\/crates\/node\/vdedup\.node\)$/m);
   });
 
   it('honours FFMPEG_PATH', async () => {

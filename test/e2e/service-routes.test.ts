@@ -341,7 +341,7 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     expect(member.path).toBeUndefined();
     const fingerprintsKey = `${t.config.prefix}:collection:fragile:fingerprints`;
     const held = (await redis.hgetBuffer(fingerprintsKey, member.id))!;
-    held[held.length - 40] ^= 0xff; // one flipped byte: the checksum no longer holds
+    held.writeUInt8(held.readUInt8(held.length - 40) ^ 0xff, held.length - 40); // one flipped byte: the checksum no longer holds
     await redis.hset(fingerprintsKey, member.id, held);
     await rm(path.join(t.config.dataDir, 'fingerprints'), { recursive: true, force: true });
     const check = () => app.inject({ method: 'POST', url: '/v1/check?wait=60', ...json({ path: 'scan/train/compilation.mp4', collection: 'fragile' }) });

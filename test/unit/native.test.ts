@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { native } from '../../src/native/binding.js';
+import { native, nativeOrigin, platformArchAbi, platformPackageName } from '../../src/native/binding.js';
 
 const W = 128;
 const H = 128;
@@ -14,6 +14,24 @@ const uniform = frame(() => 128);
 const black = frame(() => 0);
 const gradient = frame((x, y) => (x * 2 + y) % 256);
 const rings = frame((x, y) => Math.round(127 + 120 * Math.sin(Math.hypot(x - 50, y - 70) / 6)));
+
+describe('native module loader', () => {
+  it('names the prebuilt package of the running platform the napi-rs way', () => {
+    if (process.platform === 'linux' && process.arch === 'x64') {
+      // This machine (glibc): the package npm/linux-x64-gnu builds.
+      expect(platformArchAbi()).toBe('linux-x64-gnu');
+      expect(platformPackageName()).toBe('vdedup-linux-x64-gnu');
+    }
+    expect(platformPackageName()).toMatch(/^vdedup-(linux|darwin|win32)-/);
+  });
+
+  it('says which module it loaded', () => {
+    native();
+    const origin = nativeOrigin();
+    expect(origin.source).toMatch(/^(VDEDUP_NATIVE_PATH|local build|platform package vdedup-\S+@\S+)$/);
+    expect(origin.file).toMatch(/\.node$/);
+  });
+});
 
 describe('native hashFrames binding', () => {
   it('hashes a whole batch in one call and returns typed arrays', async () => {
