@@ -90,6 +90,8 @@ export function chooseStrategy(sel: FrameSelection, frames: number, timing: Vide
 export async function strategyFor(probe: ProbeResult, sel: FrameSelection, frames: number, signal?: AbortSignal): Promise<Strategy> {
   if (sel.mode === 'fps') return 'single-pass';
   const timing = { duration: probe.duration ?? 0, frameRate: probe.video.fps ?? 25 };
+  // Sparse enough that seeking wins even from the farthest keyframe the probe would allow: no probe.
+  if (chooseStrategy(sel, frames, timing, undefined) === 'seek') return 'seek';
   const back = await seekBackSeconds(probe.absolutePath, probe.video.index, { seconds: KEYFRAME_PROBE_SECONDS, signal }).catch(() => undefined);
   return chooseStrategy(sel, frames, timing, back);
 }
