@@ -199,7 +199,9 @@ impl FrameScan {
             }
         }
         starts.push(groups.len());
-        for g in starts.windows(2) {
+        // No benchmark video at all (an empty collection): nothing to check.
+        let checked: &[usize] = if groups.is_empty() { &[] } else { &starts };
+        for g in checked.windows(2) {
             let lens = &self.lengths[g[0]..g[1]];
             let consecutive = groups[g[1]..].iter().all(|&x| x != groups[g[0]]);
             if !consecutive || lens.windows(2).any(|l| l[1] > l[0]) || lens[0] > lens[lens.len() - 1] + 1 {
@@ -1023,6 +1025,21 @@ mod tests {
             assert_eq!((planted[0].train_start, planted[0].bench_start), (30, 3));
             for scan in &scans {
                 assert_eq!(scan.match_video(&seq, None, &rule, Search::Scan).unwrap(), exact, "training video {t}, kernel {:?}", scan.kernel());
+            }
+        }
+    }
+
+    /// An empty benchmark side (a collection with no member) matches nothing, with either rule,
+    /// instead of failing (a panic here aborts the whole Node process).
+    #[test]
+    fn empty_benchmark_matches_nothing() {
+        let scan = FrameScan::build(&[&[]], &[], &[]).unwrap().with_groups(&[]).unwrap();
+        let mut rng = Rng(5);
+        let train = rng.walk(60);
+        let seq = Sequence::new(&train, &[]);
+        for speeds in [false, true] {
+            for search in [Search::Scan, Search::Exact] {
+                assert!(scan.match_video(&seq, None, &default_rule(speeds), search).unwrap().is_empty());
             }
         }
     }
