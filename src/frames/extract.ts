@@ -286,10 +286,14 @@ async function seekInBatches(
   const perProcess = Math.min(seekInputsPerProcess(probe.video.width, probe.video.height, processes), Math.ceil(times.length / processes));
   const batches: number[][] = [];
   for (let b = 0; b < times.length; b += perProcess) batches.push(times.slice(b, b + perProcess));
-  // A failed batch stops its siblings (their frames would be thrown away).
+  // A failed batch stops its siblings (their frames would be thrown away), and the error is
+  // thrown only once every batch has settled: no frame is still being written when the caller
+  // removes what was written.
   const stop = new AbortController();
   const signal = o.run.signal === undefined ? stop.signal : AbortSignal.any([o.run.signal, stop.signal]);
+  let failure: { err: unknown } | undefined;
   await mapLimit(batches, processes, async (batch) => {
+    if (failure !== undefined) return;
     const inputs = batch.flatMap((t) => [
       // Input-side seek lands on the first frame at or after the given time; aim half a frame
       // early so the planned frame (exactly on the frame grid) is the one returned.
@@ -315,10 +319,11 @@ async function seekInBatches(
         throw new VdedupError('NO_FRAMES', `got ${got.frames} of ${batch.length} frames near ${batch[0]!.toFixed(3)}-${batch.at(-1)!.toFixed(3)} s`, { file: video });
       }
     } catch (err) {
+      failure ??= { err };
       stop.abort();
-      throw err;
     }
   });
+  if (failure !== undefined) throw failure.err;
 }
 
 /**

@@ -47,14 +47,25 @@ export function answerClientError(err: Error & { code?: string }, socket: Socket
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
         : [400, 'BAD_REQUEST', 'not a well-formed HTTP/1.1 request'];
+  if (answered.has(socket)) return;
+  answered.add(socket);
   const body = JSON.stringify({ error: { code, message } });
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+  if (!socket.writable) {
+    socket.destroy(err);
+    return;
   }
-  socket.destroy(err);
+  // Close after the answer (FIN), reading and dropping what the client still sends: destroying a
+  // socket with unread request bytes makes the kernel reset the connection, and the client may
+  // lose the answer with it (seen on Node 24 and 26 with a 100 KB URL). Cut off after 2 s.
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  socket.resume();
+  socket.setTimeout(2000, () => socket.destroy());
 }
+
+/** Sockets already answered by `answerClientError` (the parser may report more than one error). */
+const answered = new WeakSet<Socket>();
 
 /** URLs Fastify's router cannot take (bad percent-encoding, a parameter over its length limit): our shape, not Fastify's. */
 export function answerFrameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
