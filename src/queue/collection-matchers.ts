@@ -15,6 +15,21 @@ export interface LoadedCollection {
   matcher: BenchMatcher;
 }
 
+export interface RefingerprintOptions {
+  signal?: AbortSignal | undefined;
+  threads?: number;
+}
+
+interface Refingerprinted {
+  key: string;
+  fingerprint: Fingerprint;
+  /** True when nothing was decoded (the store had it). */
+  fromStore: boolean;
+}
+
+/** A member's fingerprint and the frames decoded to get it; or why there is none usable. */
+export type MemberFingerprint = { fp: Fingerprint; framesDecoded: number } | { problem: string };
+
 /** Members listed in an error: enough to act on, short enough for one line. */
 const LISTED = 10;
 
@@ -34,7 +49,7 @@ export class CollectionMatchers {
     private readonly registry: CollectionRegistry,
     private readonly store: FingerprintStore,
     /** Fingerprint a member again from its file at `fps` (through the store, once per content key). */
-    private readonly refingerprint: (path: string, fps: number) => Promise<{ key: string; fingerprint: Fingerprint }>,
+    private readonly refingerprint: (path: string, fps: number, options: RefingerprintOptions) => Promise<Refingerprinted>,
     private readonly logger?: Logger,
   ) {}
 
@@ -65,14 +80,11 @@ export class CollectionMatchers {
         fingerprints.push(inRedis);
         continue;
       }
-      const fp = await this.recover(m);
-      if (typeof fp === 'string') {
-        missing.push({ id: m.id, problem: `${inRedis.problem}; ${fp}` });
-        continue;
-      }
-      fingerprints.push(fp);
-      const restored = await this.registry.restoreFingerprint(name, m, fp).catch(() => false);
-      this.logger?.warn({ collection: name, member: m.id, problem: inRedis.problem, restored }, 'collection member fingerprint recovered');
+      const got = await this.recover(name, m, inRedis.problem, {}).catch(
+        (err: unknown) => ({ problem: `${inRedis.problem}; its file could not be fingerprinted again (${(err as Error).message.split('\n')[0]})` }),
+      );
+      if ('problem' in got) missing.push({ id: m.id, problem: got.problem });
+      else fingerprints.push(got.fp);
     }
     if (missing.length > 0) {
       const listed =
@@ -89,18 +101,36 @@ export class CollectionMatchers {
     return { name, version: got.version, members: got.videos, fingerprints, matcher: new BenchMatcher(fingerprints, preset) };
   }
 
-  /** A member's fingerprint from this worker's store, or decoded again from its path; else why not. */
-  private async recover(m: CollectionMember): Promise<Fingerprint | string> {
+  /**
+   * One member's fingerprint, as a scan reads a collection side: Redis's, else recovered like a
+   * check's (see `recover`). Throws only when decoding the member's file fails.
+   */
+  async member(name: string, m: CollectionMember, options: RefingerprintOptions): Promise<MemberFingerprint> {
+    const [held] = await this.registry.fingerprints(name, [m]);
+    if (held !== undefined && !('problem' in held)) return { fp: held, framesDecoded: 0 };
+    return this.recover(name, m, held?.problem ?? 'no fingerprint in Redis', options);
+  }
+
+  /**
+   * A member whose fingerprint Redis lacks or holds damaged (`problem`): taken from this worker's
+   * store, or decoded again from its path, and put back in Redis; else why not (an upload, or a
+   * file changed since it was added). Throws only when decoding the member's file fails.
+   */
+  private async recover(name: string, m: CollectionMember, problem: string, options: RefingerprintOptions): Promise<MemberFingerprint> {
+    let got: { fp: Fingerprint; framesDecoded: number };
     const stored = await this.store.get(m.key).catch(() => undefined);
-    if (stored !== undefined) return { ...stored, file: m.id };
-    if (m.path === undefined) return 'it was uploaded, so there is no file to fingerprint again';
-    try {
-      const r = await this.refingerprint(m.path, m.fps ?? MEMBER_FPS);
+    if (stored !== undefined) {
+      got = { fp: { ...stored, file: m.id }, framesDecoded: 0 };
+    } else if (m.path === undefined) {
+      return { problem: `${problem}; it was uploaded, so there is no file to fingerprint again` };
+    } else {
+      const r = await this.refingerprint(m.path, m.fps ?? MEMBER_FPS, options);
       // The file at the member's path is another video now: its fingerprint is not the member's.
-      if (r.key !== m.key) return `the file at its path changed since it was added`;
-      return { ...r.fingerprint, file: m.id };
-    } catch (err) {
-      return `its file could not be fingerprinted again (${(err as Error).message.split('\n')[0]})`;
+      if (r.key !== m.key) return { problem: `${problem}; the file at its path changed since it was added` };
+      got = { fp: { ...r.fingerprint, file: m.id }, framesDecoded: r.fromStore ? 0 : r.fingerprint.frameCount };
     }
+    const restored = await this.registry.restoreFingerprint(name, m, got.fp).catch(() => false);
+    this.logger?.warn({ collection: name, member: m.id, problem, restored }, 'collection member fingerprint recovered');
+    return got;
   }
 }

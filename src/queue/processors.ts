@@ -223,21 +223,24 @@ function pathSide(spec: string, side: Side, videos: BatchVideo[], idOnly: ScanRe
 }
 
 /**
- * Where the scan job finds fingerprints: a collection member's in Redis, with its collection; a
- * file's by the key its child batch returned (the decoding is counted once, for the first side
- * that reads it). A file whose batch failed, or whose entry left the store, is fingerprinted here;
- * so is a member whose fingerprint Redis lacks (and it is put back), when it has a path.
+ * Where the scan job finds fingerprints: a collection member's as its collection holds it (Redis,
+ * else recovered and put back: `CollectionMatchers.member`); a file's by the key its child batch
+ * returned (the decoding is counted once, for the first side that reads it). A file whose batch
+ * failed, or whose entry left the store, is fingerprinted here.
  */
 function flowSource(deps: ProcessorDeps, videos: BatchVideo[], memberOf: MemberOf, signal: AbortSignal | undefined): FingerprintSource {
   const byPath = new Map(videos.map((v) => [v.path, v]));
   const counted = new Set<string>();
   return async (side, item, fps): Promise<FingerprintOutcome> => {
     const of = memberOf.get(item);
-    let problem: string | undefined;
     if (of !== undefined) {
-      const [held] = await deps.registry.fingerprints(of.collection, [of.member]);
-      if (held !== undefined && !('problem' in held)) return { fp: { ...held, file: item.path ?? held.file }, framesDecoded: 0 };
-      problem = held?.problem ?? 'no fingerprint in Redis';
+      try {
+        const got = await deps.matchers.member(of.collection, of.member, { signal, threads: 1 });
+        if ('problem' in got) return { error: { code: 'COLLECTION_INCOMPLETE', message: `${got.problem}: remove it and add it again; it was not compared` } };
+        return { fp: { ...got.fp, file: item.path ?? got.fp.file }, framesDecoded: got.framesDecoded };
+      } catch (err) {
+        return errorOutcome(side, item, err, signal);
+      }
     }
     const child = item.path === undefined ? undefined : byPath.get(item.path);
     if (child?.error !== undefined) return { error: child.error };
@@ -246,27 +249,12 @@ function flowSource(deps: ProcessorDeps, videos: BatchVideo[], memberOf: MemberO
     if (stored !== undefined) {
       const first = child !== undefined && !counted.has(child.path);
       if (first) counted.add(child.path);
-      if (of !== undefined) await deps.registry.restoreFingerprint(of.collection, of.member, stored).catch(() => false);
       return { fp: { ...stored, file: item.path ?? stored.file }, framesDecoded: first && child.fromStore === false ? (child.frames ?? 0) : 0 };
     }
-    if (item.path === undefined) {
-      return {
-        error: {
-          code: 'COLLECTION_INCOMPLETE',
-          message: `${problem ?? 'its fingerprint is not in the store'} and it has no file to decode again (an upload): remove it and add it again; it was not compared`,
-        },
-      };
-    }
+    // An entry with no file (a YouTube ID only), said as `vdedup scan` says it (storeSource).
+    if (item.path === undefined) return { error: { code: 'FILE_NOT_FOUND', message: 'no file for this entry (a YouTube ID only)' } };
     try {
-      // A collection member is fingerprinted again as a member (its sub-second phases), and its
-      // fingerprint is put back in Redis for later checks and scans.
-      const r = await fingerprintOnce(item.path, lockDeps(deps), { signal, threads: 1, fps: of === undefined ? fps : (of.member.fps ?? MEMBER_FPS) });
-      if (of !== undefined) {
-        if (r.key !== of.member.key) {
-          return { error: { code: 'COLLECTION_INCOMPLETE', message: `${problem}, and the file at its path changed since it was added: remove it and add it again; it was not compared` } };
-        }
-        await deps.registry.restoreFingerprint(of.collection, of.member, r.fingerprint).catch(() => false);
-      }
+      const r = await fingerprintOnce(item.path, lockDeps(deps), { signal, threads: 1, fps });
       return { fp: r.fingerprint, framesDecoded: r.fromStore ? 0 : r.fingerprint.frameCount };
     } catch (err) {
       return errorOutcome(side, item, err, signal);

@@ -93,7 +93,7 @@ export async function startWorkers(
   const registry = new CollectionRegistry(redis, config.prefix);
   const store = new FingerprintStore(config.dataDir);
   const lock = { store, redis, prefix: config.prefix, lockMs: config.lockDurationMs };
-  const matchers = new CollectionMatchers(registry, store, (p, fps) => fingerprintOnce(p, lock, { fps }), logger);
+  const matchers = new CollectionMatchers(registry, store, (p, fps, options) => fingerprintOnce(p, lock, { ...options, fps }), logger);
   const fingerprintQueue = new Queue('fingerprint', { connection: redis, prefix: config.prefix });
   fingerprintQueue.on('error', () => undefined);
   const name = `${os.hostname()}:${process.pid}`;
