@@ -112,6 +112,28 @@ export function classifyMediaFailure(stderr: string, file: string, isMp4: boolea
   return new VdedupError('INVALID_MEDIA', `cannot read media (ffmpeg: ${summary})`, { file });
 }
 
+/**
+ * Run ffprobe and read its output, at most `maxBytes` of it (then it is stopped, and `overflow`
+ * says so): the reading both probes share.
+ */
+async function runFfprobe(args: string[], file: string, options: ProbeOptions, maxBytes: number) {
+  const proc = spawnMedia(ffprobeBinary().path, args, { file, signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 });
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let overflow = false;
+  for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
+    if (total + chunk.length > maxBytes) {
+      overflow = true;
+      proc.kill();
+      break;
+    }
+    total += chunk.length;
+    chunks.push(chunk);
+  }
+  const exit = await proc.exited;
+  return { stdout: Buffer.concat(chunks).toString('utf8'), overflow, exit };
+}
+
 /** Container and first-video-stream facts, with a precise error for every non-video input. */
 export async function probeVideo(file: string, options: ProbeOptions = {}): Promise<ProbeResult> {
   const { absolute, size } = await checkInputFile(file);
@@ -125,28 +147,14 @@ export async function probeVideo(file: string, options: ProbeOptions = {}): Prom
     '-show_streams',
     fileUrl(absolute),
   ];
-  const proc = spawnMedia(ffprobeBinary().path, args, {
-    file,
-    signal: options.signal,
-    timeoutMs: options.timeoutMs ?? 30_000,
-  });
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    // A hostile container can declare thousands of streams; 8 MiB of JSON is far beyond any real file.
-    if (total > 8 * 1024 * 1024) {
-      proc.kill();
-      throw new VdedupError('INVALID_MEDIA', 'ffprobe output too large (hostile or broken container)', { file });
-    }
-    chunks.push(chunk);
-  }
-  const exit = await proc.exited;
-  if (exit.code !== 0) throw classifyMediaFailure(exit.stderr, file, await looksLikeMp4(absolute));
+  // A hostile container can declare thousands of streams; 8 MiB of JSON is far beyond any real file.
+  const out = await runFfprobe(args, file, options, 8 * 1024 * 1024);
+  if (out.overflow) throw new VdedupError('INVALID_MEDIA', 'ffprobe output too large (hostile or broken container)', { file });
+  if (out.exit.code !== 0) throw classifyMediaFailure(out.exit.stderr, file, await looksLikeMp4(absolute));
 
   let parsed: FfprobeOutput;
   try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as FfprobeOutput;
+    parsed = JSON.parse(out.stdout) as FfprobeOutput;
   } catch (err) {
     throw new VdedupError('INVALID_MEDIA', 'ffprobe printed unreadable output', { file, cause: err });
   }
@@ -203,16 +211,8 @@ export async function seekBackSeconds(absolutePath: string, streamIndex: number,
     '-v', 'error', ...INPUT_PROTOCOL_ARGS, '-select_streams', String(streamIndex), '-read_intervals', `%+${options.seconds ?? 60}`,
     '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', fileUrl(absolutePath),
   ];
-  const proc = spawnMedia(ffprobeBinary().path, args, { file: absolutePath, signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 });
-  let text = '';
-  for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
-    text += chunk.toString('utf8');
-    if (text.length > 16 * 1024 * 1024) {
-      proc.kill();
-      break;
-    }
-  }
-  await proc.exited;
+  // A packet a line: 16 MiB is far more than 30 s of any real stream; past it, what was read serves.
+  const text = (await runFfprobe(args, absolutePath, options, 16 * 1024 * 1024)).stdout;
   const keys = text
     .split('\n')
     .map((line) => line.split(','))
