@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
+import { deleteRedisPrefix } from '../scripts/redis-prefix.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'bin', 'vdedup.js');
@@ -93,21 +93,6 @@ async function stopAll() {
   );
 }
 
-async function deleteKeys() {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 const ffmpeg = (args) => exec(ffmpegPath, ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...args], { timeout: 120_000 });
 
 async function peakRssMiB(pid) {
@@ -162,7 +147,7 @@ let cleaningUp;
 const cleanup = () =>
   (cleaningUp ??= (async () => {
     await stopAll();
-    await deleteKeys().catch((err) => log(`could not delete the Redis keys ${prefix}:*: ${err.message}`));
+    await deleteRedisPrefix(REDIS_URL, prefix).catch((err) => log(`could not delete the Redis keys ${prefix}:*: ${err.message}`));
     await rm(dataDir, { recursive: true, force: true });
   })());
 for (const sig of ['SIGINT', 'SIGTERM']) {

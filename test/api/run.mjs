@@ -21,7 +21,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { deleteRedisPrefix } from '../../scripts/redis-prefix.mjs';
 
 /** The version this suite was written and tested against; a new one is a deliberate change here. */
 const SCHEMATHESIS_VERSION = '4.32.5';
@@ -119,21 +119,6 @@ function startVdedup(args, env, ready, logFile) {
   };
 }
 
-async function deletePrefix(prefix) {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 /** One schemathesis run; resolves with its exit code. */
 function runSchemathesis(bin, label, docUrl, headers, reportDir) {
   const args = [
@@ -225,7 +210,7 @@ async function main() {
     for (const [label, headers] of runs) codes[label] = await runSchemathesis(bin, label, docUrl, headers, path.join(tmp, 'reports'));
   } finally {
     const [serveExit, workerExit] = await Promise.all([server.stop(), worker.stop()]);
-    await deletePrefix(prefix).catch((err) => log(`could not delete Redis keys ${prefix}:*: ${err.message}`));
+    await deleteRedisPrefix(redisUrl, prefix).catch((err) => log(`could not delete Redis keys ${prefix}:*: ${err.message}`));
     // Both stop cleanly on SIGTERM (exit 0); the API logs nothing at error level (a 5xx, an unhandled failure).
     for (const [name, code, file] of [['serve', serveExit, 'serve.log'], ['worker', workerExit, 'worker.log']]) {
       if (code !== 0) {
