@@ -280,7 +280,14 @@ async function seekInBatches(
   onFrame: (planned: PlannedFrame, frame: RgbFrame) => Promise<void>,
 ): Promise<void> {
   const frameRate = probe.video.fps ?? 25;
-  const times = [...new Set(plan.map((p) => p.timestamp))].sort((a, b) => a - b);
+  // Each distinct time once, with the plan entries that ask for it (explicit times may repeat).
+  const askedAt = new Map<number, PlannedFrame[]>();
+  for (const p of plan) {
+    const asked = askedAt.get(p.timestamp);
+    if (asked === undefined) askedAt.set(p.timestamp, [p]);
+    else asked.push(p);
+  }
+  const times = [...askedAt.keys()].sort((a, b) => a - b);
   const processes = SEEK_PROCESSES;
   // Targets spread over the processes (8 frames: two processes of 4), within the memory bound.
   const perProcess = Math.min(seekInputsPerProcess(probe.video.width, probe.video.height, processes), Math.ceil(times.length / processes));
@@ -313,7 +320,7 @@ async function seekInBatches(
       const got = await runFfmpeg(video, args, { ...o.run, signal }, async (f) => {
         // Frames come in input order: the k-th is the one on screen at batch[k].
         const t = batch[k++];
-        for (const planned of plan) if (planned.timestamp === t) await onFrame(planned, f);
+        for (const planned of askedAt.get(t!)!) await onFrame(planned, f);
       });
       if (got.frames !== batch.length) {
         throw new VdedupError('NO_FRAMES', `got ${got.frames} of ${batch.length} frames near ${batch[0]!.toFixed(3)}-${batch.at(-1)!.toFixed(3)} s`, { file: video });
