@@ -13,6 +13,7 @@
 // --exact 0: skip the exact path (with slanted alignments it compares ~40 lines per benchmark sample
 // and speed: minutes per query at 1M windows); no identity or recall figures then.
 // --speeds 0: the default preset without slanted alignments (speedRange 0).
+// --rule JSON: fields merged into the default preset's rule (e.g. '{"nearDistance":0}': without the near tier).
 // --kernels (scan): also time the frame scan's fallback loops (AVX2, portable) on the same queries;
 // --sweep (hnsw): a few top-K / radius settings.
 import path from 'node:path';
@@ -38,7 +39,7 @@ if (retrieval !== 'scan' && retrieval !== 'hnsw') throw new Error(`--retrieval m
 const withExact = arg('exact', 1) === 1;
 const preset = {
   ...DEFAULT,
-  ...(arg('speeds', 1) === 0 ? { rule: { ...DEFAULT.rule, speedRange: 0 } } : {}),
+  rule: { ...DEFAULT.rule, ...(arg('speeds', 1) === 0 ? { speedRange: 0 } : {}), ...JSON.parse(argText('rule', '{}')) },
   retrieval,
   benchPhases: phases,
   ...(retrieval === 'hnsw'

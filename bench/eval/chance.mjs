@@ -71,9 +71,13 @@ const slice = (f, s, n) => ({
   quality: f.quality.subarray(s, s + n),
 });
 
+// --only default|paper: one preset; --rule '{"shortWindow":10}' is merged into the default preset's rule
+// (to measure a candidate rule before it becomes the default).
+const argAfter = (flag) => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
+const ruleOverride = argAfter('--rule') === undefined ? undefined : JSON.parse(argAfter('--rule'));
 const results = [];
-for (const presetName of ['default', 'paper']) {
-  const preset = PRESETS[presetName];
+for (const presetName of ['default', 'paper'].filter((p) => argAfter('--only') === undefined || argAfter('--only') === p)) {
+  const preset = presetName === 'default' && ruleOverride ? { ...PRESETS.default, rule: { ...PRESETS.default.rule, ...ruleOverride } } : PRESETS[presetName];
   const rule = preset.rule;
   // The speeds of slanted alignments (none: straight only), as crates/core MatchParams::speeds.
   const speeds = [];
@@ -136,5 +140,5 @@ for (const presetName of ['default', 'paper']) {
   if (matchedPairs.length > 40) console.log(`    ... ${matchedPairs.length - 40} more in bench/out/chance.json`);
 }
 mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
-writeFileSync(path.join(root, 'bench', 'out', 'chance.json'), `${JSON.stringify({ date: new Date().toISOString(), evalDir, seconds: (Date.now() - started) / 1000, results }, null, 2)}\n`);
-console.log(`\nfigures: bench/out/chance.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+writeFileSync(path.join(root, 'bench', 'out', argAfter('--out') ?? 'chance.json'), `${JSON.stringify({ date: new Date().toISOString(), evalDir, ruleOverride: ruleOverride ?? null, seconds: (Date.now() - started) / 1000, results }, null, 2)}\n`);
+console.log(`\nfigures: bench/out/${argAfter('--out') ?? 'chance.json'} (${((Date.now() - started) / 1000).toFixed(0)} s)`);

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Evidence for the copies a preset missed (bench/out/eval.json): for each missed copy, its
-// fingerprints (same store as run.mjs) against its original's at every alignment, and the best
-// window under the preset's frame threshold: how many frames of the window are within the
-// threshold (plain, mirrored or center-crop hashes, whichever is closest per frame) and their mean
-// distance. A window needs ceil(minFraction * window) such frames to match.
-//   node bench/eval/missed.mjs [default|paper]   -> bench/out/missed-<preset>.json
+// Evidence for the copies a preset missed (bench/out/eval.json): each missed copy against its
+// original along the TRUE alignment (truth.json: where the copy sits in the training video, where
+// it comes from in the original, its speed), the original at the preset's phases. Per training
+// frame inside the copy: the distance to the benchmark sample nearest the time it shows (plain,
+// mirrored or center-crop hashes, whichever is closest, as the preset compares them) and whether
+// both frames are informative (quality gate). Then the best 20-frame window (or the whole copy when
+// shorter) by close frames, and a histogram of distances: what a rule would need to accept it.
+//   node bench/eval/missed.mjs [default|paper] [--all]   -> bench/out/missed-<preset>.json
+//   (--all: every copy, not only the missed ones; for calibrating a rule on the tuning half)
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,62 +20,76 @@ const { fingerprintCached } = await import(path.join(root, 'dist/fingerprint/cac
 const evalDir = process.env.VDEDUP_EVAL_DIR ?? path.join(os.homedir(), '.cache', 'vdedup', 'eval');
 const store = new FingerprintStore(path.join(evalDir, '..', 'eval-cache'));
 const truth = JSON.parse(readFileSync(path.join(evalDir, 'truth.json'), 'utf8'));
-const evalOut = JSON.parse(readFileSync(path.join(root, 'bench', 'out', 'eval.json'), 'utf8'));
-const presetName = process.argv[2] ?? 'default';
+const presetName = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 'default';
+const all = process.argv.includes('--all');
 const preset = PRESETS[presetName];
 const rule = preset.rule;
+const phases = preset.benchPhases;
 
 const pop = (x) => {
   let n = 0;
   for (; x; x &= x - 1n) n++;
   return n;
 };
-const missed = new Set();
-for (const r of evalOut.results.filter((r) => r.preset === presetName)) for (const f of r.families) for (const h of ['tuning', 'heldout']) for (const id of f[h].missed) missed.add(id);
+let ids;
+if (all) ids = Object.keys(truth.train).filter((id) => truth.train[id].kind === 'copy');
+else {
+  const evalOut = JSON.parse(readFileSync(path.join(root, 'bench', 'out', 'eval.json'), 'utf8'));
+  const missed = new Set();
+  for (const r of evalOut.results.filter((r) => r.preset === presetName && !r.exact)) for (const f of r.families) for (const h of ['tuning', 'heldout']) for (const id of f[h].missed) missed.add(id);
+  ids = [...missed];
+}
 
 const out = [];
-for (const id of [...missed].sort()) {
+for (const id of ids.sort()) {
   const t = truth.train[id];
-  const tf = (await fingerprintCached(path.join(evalDir, 'train', id), store)).fingerprint;
-  const bf = (await fingerprintCached(path.join(evalDir, 'bench', `${t.original}.mp4`), store)).fingerprint;
+  const tf = (await fingerprintCached(path.join(evalDir, 'train', id), store, { threads: 0, fps: 1 })).fingerprint;
+  const bf = (await fingerprintCached(path.join(evalDir, 'bench', `${t.original}.mp4`), store, { threads: 0, fps: phases })).fingerprint;
   const th = preset.trimBorders ? tf.hashes : tf.rawHashes;
   const bh = preset.trimBorders ? bf.hashes : bf.rawHashes;
-  const nT = th.length;
-  const nB = bh.length;
-  const w = Math.min(nB >= rule.window ? rule.window : rule.minWindow > 0 ? nB : rule.window, nT);
+  const frames = [];
+  for (let i = Math.ceil(t.trainStart); i < t.trainEnd && i < th.length; i++) {
+    const benchTime = t.origStart + (i - t.trainStart) * t.speed;
+    const k = Math.round(benchTime * phases);
+    if (k < 0 || k >= bh.length) continue;
+    let d = pop(th[i] ^ bh[k]);
+    let variant = 'direct';
+    if (preset.matchFlips && pop(tf.flips[i] ^ bh[k]) < d) [d, variant] = [pop(tf.flips[i] ^ bh[k]), 'flipped'];
+    if (preset.matchCrops && pop(th[i] ^ bf.centerHashes[k]) < d) [d, variant] = [pop(th[i] ^ bf.centerHashes[k]), 'cropped'];
+    const informative = tf.quality[i] >= preset.minQuality && bf.quality[k] >= preset.minQuality;
+    frames.push({ train: i, bench: +(k / phases).toFixed(2), d, variant, informative, hash: bh[k] });
+  }
+  const w = Math.min(rule.window, frames.length);
   let best = null;
-  for (let off = -(nB - 1); off < nT; off++) {
-    // train frame i aligned with bench frame i - off
-    for (let s = Math.max(0, off); s + w <= nT && s - off + w <= nB; s++) {
-      let close = 0;
-      let sum = 0;
-      const d = [];
-      for (let i = s; i < s + w; i++) {
-        const j = i - off;
-        let dist = pop(th[i] ^ bh[j]);
-        if (preset.matchFlips) dist = Math.min(dist, pop(tf.flips[i] ^ bh[j]));
-        if (preset.matchCrops) dist = Math.min(dist, pop(th[i] ^ bf.centerHashes[j]));
-        d.push(dist);
-        sum += dist;
-        if (dist <= rule.maxDistance) close++;
-      }
-      if (best === null || close > best.close || (close === best.close && sum < best.sum)) best = { close, sum, trainStart: s, benchStart: s - off, distances: d };
+  for (let s = 0; s + w <= frames.length; s++) {
+    const win = frames.slice(s, s + w);
+    const close = win.filter((f) => f.informative && f.d <= rule.maxDistance).length;
+    if (best === null || close > best.close) {
+      // The window's other conditions (matching.rs): informative share, distinct evidence (matching
+      // bench frames more than distinctBits apart from the last counted one), mean distance.
+      const matching = win.filter((f) => f.informative && f.d <= rule.maxDistance);
+      let distinct = 0;
+      let last = null;
+      for (const f of matching) if (last === null || pop(last ^ f.hash) > (rule.distinctBits ?? 0)) [distinct, last] = [distinct + 1, f.hash];
+      const mean = matching.length ? matching.reduce((a, f) => a + f.d, 0) / matching.length : null;
+      best = {
+        close,
+        start: win[0].train,
+        informative: win.filter((f) => f.informative).length,
+        distinct,
+        mean: mean === null ? null : +mean.toFixed(1),
+        distances: win.map((f) => (f.informative ? f.d : `(${f.d})`)),
+      };
     }
   }
-  const need = Math.ceil(rule.minFraction * w - 1e-9);
-  const row = {
-    id,
-    original: t.original,
-    family: t.family,
-    half: truth.originals[t.original].half,
-    trainFrames: nT,
-    benchFrames: nB,
-    window: w,
-    needed: need,
-    truth: { origStart: t.origStart, trainStart: t.trainStart, speed: t.speed },
-    best: best && { matched: best.close, trainStart: best.trainStart, benchStart: best.benchStart, meanDistance: Math.round((best.sum / w) * 10) / 10, distances: best.distances },
-  };
-  out.push(row);
-  console.log(`${id}: best window ${row.best?.matched ?? 0}/${w} frames within ${rule.maxDistance} bits (needs ${need}), mean ${row.best?.meanDistance} bits, train ${row.best?.trainStart}s ~ bench ${row.best?.benchStart}s; distances ${row.best?.distances.join(' ')}`);
+  const hist = {};
+  for (const f of frames) hist[f.d] = (hist[f.d] ?? 0) + 1;
+  const half = truth.originals[t.original]?.half;
+  for (const f of frames) delete f.hash;
+  out.push({ id, half, copySeconds: +(t.trainEnd - t.trainStart).toFixed(2), speed: t.speed, window: w, needed: Math.ceil(rule.minFraction * w - 1e-9), best, frames });
+  console.log(
+    `${id} [${half}] ${frames.length} frames; best ${w}-frame window ${best?.close ?? 0} close, ${best?.informative} informative, ` +
+      `${best?.distinct} distinct, mean ${best?.mean}: ${best?.distances.join(' ') ?? '-'}`,
+  );
 }
-writeFileSync(path.join(root, 'bench', 'out', `missed-${presetName}.json`), `${JSON.stringify(out, null, 2)}\n`);
+writeFileSync(path.join(root, 'bench', 'out', `missed-${presetName}${all ? '-all' : ''}.json`), `${JSON.stringify(out, null, 1)}\n`);

@@ -34,16 +34,26 @@ const fastAt = process.argv.indexOf('--fast');
 const fastDecode = fastAt >= 0 ? process.argv[fastAt + 1] : undefined;
 if (fastDecode !== undefined && fastDecode !== 'train' && fastDecode !== 'all') throw new Error('--fast takes train or all');
 
+// Tuning: --only default[:scan|:exact] restricts the runs; --rule '{"nearDistance":26}' is merged
+// into the default preset's rule (choose on the tuning half; --out names the figures file).
+const argAfter = (flag) => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
+const only = argAfter('--only');
+const ruleOverride = argAfter('--rule') === undefined ? undefined : JSON.parse(argAfter('--rule'));
+const presetFor = (name) => (name === 'default' && ruleOverride ? { ...PRESETS.default, rule: { ...PRESETS.default.rule, ...ruleOverride } } : PRESETS[name]);
+const runs = ['default', 'paper'].flatMap((presetName) => [false, true].map((exact) => ({ presetName, exact })));
+const selected = runs.filter(({ presetName, exact }) => only === undefined || only === presetName || only === `${presetName}:${exact ? 'exact' : 'scan'}`);
+if (selected.length === 0) throw new Error(`--only ${only}: expected default, paper, default:scan, default:exact, paper:scan or paper:exact`);
+
 const pct = (f, n) => (n ? `${((100 * f) / n).toFixed(0)}%` : '-');
 const results = [];
 const t0 = Date.now();
-for (const presetName of ['default', 'paper']) {
-  for (const exact of [false, true]) {
+for (const { presetName, exact } of selected) {
+  {
     const started = Date.now();
     const report = await runScan({
       train: path.join(evalDir, 'train'),
       bench: path.join(evalDir, 'bench'),
-      preset: PRESETS[presetName],
+      preset: presetFor(presetName),
       exact,
       store,
       fastDecode,
@@ -145,11 +155,12 @@ for (const presetName of ['default', 'paper']) {
   }
 }
 mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
-const outName = fastDecode === undefined ? 'eval.json' : `eval-fast-${fastDecode}.json`;
+const outName = argAfter('--out') ?? (fastDecode === undefined ? 'eval.json' : `eval-fast-${fastDecode}.json`);
 const summary = {
   date: new Date().toISOString(),
   evalDir,
   fastDecode: fastDecode ?? null,
+  ruleOverride: ruleOverride ?? null,
   seed: truth.seed,
   split: truth.split,
   originals: Object.fromEntries(Object.entries(truth.originals).map(([k, o]) => [k, { fast: o.fast, half: o.half, seconds: o.seconds, what: o.what }])),

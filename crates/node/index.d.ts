@@ -88,6 +88,13 @@ export interface MatchRule {
   speedIntercepts?: number
   /** Slanted windows also need a mean distance over their matching frames at most this (absent: 64). */
   speedMaxMean?: number
+  /**
+   * Short excerpts: windows of shortWindow frames matching at shortFraction with a mean
+   * distance at most shortMaxMean also count (absent or 0: off).
+   */
+  shortWindow?: number
+  shortFraction?: number
+  shortMaxMean?: number
 }
 
 /**

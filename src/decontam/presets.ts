@@ -97,6 +97,13 @@ export const DEFAULT: Preset = {
     // often: their windows also need a mean distance <= 12 bits over the matching frames (chance
     // windows along them measured 13-19, speed-changed copies of the tuning half 0-9).
     speedMaxMean: 12,
+    // Excerpts shorter than the window (a 12-s clip of a long benchmark video cannot fill 14 of 20
+    // frames): 10-frame windows with 9 frames within maxDistance at a mean of at most 12 bits also
+    // match (chosen on the tuning half: its 12-s excerpts sit at 3-10 bits on average, chance
+    // windows between unrelated footage at 13-19; bench/README.md, "Short excerpts").
+    shortWindow: 10,
+    shortFraction: 0.9,
+    shortMaxMean: 12,
   },
   trimBorders: true,
   matchFlips: true,

@@ -185,6 +185,31 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
     });
   });
 
+  it('a 12-s excerpt of fast footage inside a longer video is found by the short-excerpt window; the 20-s window alone misses it', async () => {
+    await withTempDir(async (dir) => {
+      const shortTrain = path.join(repoRoot, 'fixtures', 'short', 'train');
+      const phaseBench = path.join(repoRoot, 'fixtures', 'phase', 'bench');
+      const runs = await Promise.all([scan(dir, [], shortTrain, phaseBench), scan(dir, ['--exact'], shortTrain, phaseBench)]);
+      for (const { report } of runs) {
+        // 12 s from benchmark second 10.25 at training second 8: frames 8..19 hold it.
+        expect(nearDup(report)).toEqual([
+          expect.objectContaining({ train: 'fast-excerpt-12s-at-10.25s.mp4', bench: 'fast-zoom.mp4', trainStart: 8, trainEnd: 20, benchStart: 10.25, benchEnd: 22.25, windowFrames: 10 }),
+        ]);
+        expect(nearDup(report)[0]!.matchedFrames).toBeGreaterThanOrEqual(9);
+        expect(nearDup(report)[0]!.meanDistance).toBeLessThanOrEqual(12);
+      }
+      const { runScan } = await import('../../src/decontam/scan.js');
+      const { DEFAULT } = await import('../../src/decontam/presets.js');
+      const windowOnly = await runScan({
+        train: shortTrain,
+        bench: phaseBench,
+        preset: { ...DEFAULT, rule: { ...DEFAULT.rule, shortWindow: 0 } },
+        store: new FingerprintStore(path.join(dir, 'cache')),
+      });
+      expect(nearDup(windowOnly)).toEqual([]);
+    });
+  });
+
   it('a copy of fast footage played 5% faster is found along a slanted alignment, with its speed and time ranges; straight alignments miss it', async () => {
     await withTempDir(async (dir) => {
       const speedTrain = path.join(repoRoot, 'fixtures', 'speed', 'train');

@@ -125,12 +125,11 @@ pub struct Sampling {
 /// The sampling that cannot miss a matching window of `w` frames: every second training frame
 /// when that still leaves at least one close pair per matching window, else every frame.
 pub fn sampling_for(rule: &MatchParams, w: u32) -> Sampling {
-    let misses = w - rule.needed(w).min(w);
-    let even = (w / 2).saturating_sub(misses);
+    let even = votes_at(rule, w, 2, false);
     if even >= 1 {
         Sampling { step: 2, votes: even }
     } else {
-        Sampling { step: 1, votes: w - misses }
+        Sampling { step: 1, votes: votes_at(rule, w, 1, false) }
     }
 }
 
@@ -466,7 +465,7 @@ impl FrameScan {
                     fine_pairs.extend(pairs.iter().map(|&(q, k)| (i64::from(q_frames[q as usize]), k as i64 * (s1 - s0) as i64 + p as i64)));
                 }
                 let Some(w) = straight_w[p] else { continue };
-                let votes = votes_at(rule, w, step);
+                let votes = votes_at(rule, w, step, false);
                 // Votes per diagonal, indexed by offset + b_len - 1 (offsets run from 1 - b_len to
                 // train_len - 1).
                 if counts.len() < train_len + b_len {
@@ -512,7 +511,7 @@ impl FrameScan {
     /// (test `line_votes_keep_every_window_with_enough_pairs`, and the scan equals the exact path).
     fn line_votes(&self, at: &LineVotes, rule: &MatchParams, fine_pairs: &[(i64, i64)], scratch: &mut LineScratch, out: &mut Vec<(u32, Line)>) {
         let LineVotes { g, keys, train, grid, fine_len, train_len, speeds, line_w, step } = *at;
-        let min_votes = line_w.iter().flatten().map(|&w| votes_at(rule, w, step)).min().unwrap_or(u32::MAX);
+        let min_votes = line_w.iter().flatten().map(|&w| votes_at(rule, w, step, true)).min().unwrap_or(u32::MAX);
         if (fine_pairs.len() as u64) < u64::from(min_votes) {
             return;
         }
@@ -602,7 +601,7 @@ impl FrameScan {
         // pairs on `needed(w)` distinct training frames of the window's square: a voter counts only
         // when one of its squares has that many frames with a pair (a few seconds of coincidence
         // between two still shots have too few). Frames per cell as bits (cells of at most 64 frames).
-        let min_needed = line_w.iter().flatten().map(|&w| votes_at(rule, w, 1)).min().unwrap_or(u32::MAX);
+        let min_needed = line_w.iter().flatten().map(|&w| votes_at(rule, w, 1, true)).min().unwrap_or(u32::MAX);
         if distinct && !scratch.voters.is_empty() {
             for &(i, k) in &scratch.voters {
                 scratch.frames[cell(i, k)] |= 1u64 << (i % big_w);
@@ -631,7 +630,7 @@ impl FrameScan {
         for (j, &sp) in speeds.iter().enumerate() {
             let Some(w) = line_w[j] else { continue };
             // Every training frame of the marked cells votes: a matching window's close pairs.
-            let votes = votes_at(rule, w, 1);
+            let votes = votes_at(rule, w, 1, true);
             if (scratch.voters.len() as u64) < u64::from(votes) {
                 continue;
             }
@@ -719,13 +718,17 @@ impl Candidates {
 /// Close pairs on one alignment that every matching window of `w` frames gives, when every
 /// `step`-th training frame is compared: `needed(w)` with every frame, and with every second frame
 /// at least `floor(w / 2) - (w - needed(w))` (see `sampling_for`).
-pub fn votes_at(rule: &MatchParams, w: u32, step: usize) -> u32 {
-    let misses = w - rule.needed(w).min(w);
-    if step == 2 {
-        (w / 2).saturating_sub(misses)
-    } else {
-        w - misses
-    }
+///
+/// With several window rules (a short-excerpt window besides the main one, on straight
+/// alignments: `slanted` false), the fewest of them: every window that matches under any rule of
+/// the alignment gives at least that many. The sampling (`sampling_for`) takes the straight
+/// alignments' votes, which are never more than the slanted ones'.
+pub fn votes_at(rule: &MatchParams, w: u32, step: usize, slanted: bool) -> u32 {
+    rule.window_bounds(w, slanted)
+        .into_iter()
+        .map(|(len, core)| if step == 2 { (len / 2).saturating_sub(len - core) } else { core })
+        .min()
+        .unwrap_or(0)
 }
 
 /// Every pair (query index, key index) whose hashes are within `max_distance` bits.
@@ -924,13 +927,18 @@ mod tests {
             speed_step: 0.0,
             speed_intercepts: 0,
             speed_max_mean: 64.0,
+            short_window: 0,
+            short_fraction: 1.0,
+            short_max_mean: 64.0,
         };
         let low_fraction = MatchParams { min_fraction: 0.4, ..default_like };
         let paper = MatchParams::PAPER;
         // Slanted alignments too (every sequence its own video, one sample per second).
         let speedy = MatchParams { speed_range: 0.1, speed_step: 0.02, speed_intercepts: 2, ..default_like };
+        // Short excerpts (10-frame windows at 90%) besides the 20-frame ones.
+        let shorts = MatchParams { short_window: 10, short_fraction: 0.9, short_max_mean: 12.0, ..speedy };
         let mut found = 0;
-        for (r, rule) in [default_like, low_fraction, paper, speedy].iter().enumerate() {
+        for (r, rule) in [default_like, low_fraction, paper, speedy, shorts].iter().enumerate() {
             for t in 0..12 {
                 let len = [300usize, 90, 25, 12][t % 4];
                 let mut train = rng.walk(len);
@@ -1059,6 +1067,9 @@ mod tests {
             speed_step: if speeds { 0.01 } else { 0.0 },
             speed_intercepts: if speeds { 2 } else { 0 },
             speed_max_mean: 12.0,
+            short_window: 0,
+            short_fraction: 1.0,
+            short_max_mean: 64.0,
         }
     }
 
@@ -1186,7 +1197,7 @@ mod tests {
         let scan = FrameScan::build(&[&keys], &[], &lengths).unwrap().with_groups(&[0, 0, 0, 0]).unwrap();
         let grid = LineGrid { phases: 4, q: 2 };
         let line_w: Vec<Option<u32>> = speeds.iter().map(|&sp| rule.window_for(train_len, grid.frames_at(sp, fine_len))).collect();
-        assert_eq!((votes_at(&rule, 20, 2), votes_at(&rule, 20, 1)), (4, 14));
+        assert_eq!((votes_at(&rule, 20, 2, true), votes_at(&rule, 20, 1, true)), (4, 14));
         let mut scratch = LineScratch::default();
         let mut candidates = |train: &[u64]| -> Vec<(u32, Line)> {
             // The kernel's pairs: even training frames against every sample.
@@ -1231,14 +1242,19 @@ mod tests {
         // 40%: 12 of 20 may miss, more than the 10 even frames: every frame, 8 pairs.
         let low = MatchParams { min_fraction: 0.4, ..rule };
         assert_eq!(sampling_for(&low, 20), Sampling { step: 1, votes: 8 });
-        // Brute force: every placement of the misses in every window length leaves that many.
+        // A short-excerpt window of 10 frames at 90% besides: 5 even frames, 1 miss, 4 pairs.
+        let short = MatchParams { short_window: 10, short_fraction: 0.9, short_max_mean: 12.0, ..rule };
+        assert_eq!(sampling_for(&short, 20), Sampling { step: 2, votes: 4 });
+        // Brute force: every placement of the misses in every window (of every rule) leaves that many.
         for w in 1..=30u32 {
-            for r in [rule, low] {
+            for r in [rule, low, short] {
                 let s = sampling_for(&r, w);
-                let misses = w - r.needed(w).min(w);
-                for first in 0..2u32 {
-                    let sampled = (first..first + w).filter(|i| i % s.step as u32 == 0).count() as u32;
-                    assert!(sampled.saturating_sub(misses) >= s.votes && s.votes >= 1, "w {w} first {first} {s:?}");
+                for (len, core) in r.window_bounds(w, false).into_iter().chain(r.window_bounds(w, true)) {
+                    let misses = len - core;
+                    for first in 0..2u32 {
+                        let sampled = (first..first + len).filter(|i| i % s.step as u32 == 0).count() as u32;
+                        assert!(sampled.saturating_sub(misses) >= s.votes && s.votes >= 1, "w {w} len {len} first {first} {s:?}");
+                    }
                 }
             }
         }

@@ -39,6 +39,23 @@ pub struct MatchParams {
     /// ones, so chance windows find one ~40 times as often; measured, those sit at 13-19 bits on
     /// average, copies played faster or slower at 0-9 (bench/README.md, "Speed changes").
     pub speed_max_mean: f64,
+    /// Short excerpts: a window of `short_window` frames (shorter than `window`) also matches when
+    /// at least `short_fraction` of its frames are within `max_distance` and their mean distance
+    /// is at most `short_max_mean`, under the same informative-share and distinct-evidence rules
+    /// (0: off). A 12-s excerpt of a long benchmark video cannot fill 70% of a 20-frame window.
+    pub short_window: u32,
+    pub short_fraction: f64,
+    pub short_max_mean: f64,
+}
+
+/// One window rule an alignment is verified under: its length, the matching frames it needs,
+/// informative pairs, and the largest mean distance of its matching frames.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WindowRule {
+    pub len: u32,
+    pub needed: u32,
+    pub needed_good: u32,
+    pub max_mean: f64,
 }
 
 impl MatchParams {
@@ -56,6 +73,9 @@ impl MatchParams {
         speed_step: 0.0,
         speed_intercepts: 0,
         speed_max_mean: 64.0,
+        short_window: 0,
+        short_fraction: 1.0,
+        short_max_mean: 64.0,
     };
 
     /// Check the rule's ranges: a window of 1..=10000 frames, a short-video floor no longer than
@@ -78,6 +98,14 @@ impl MatchParams {
         }
         if self.speed_max_mean.is_nan() || self.speed_max_mean < 0.0 {
             return Err(InvalidInput(format!("speedMaxMean must be >= 0, got {}", self.speed_max_mean)));
+        }
+        if self.short_window > 0 {
+            if self.short_window >= self.window {
+                return Err(InvalidInput(format!("shortWindow must be below window, got {}", self.short_window)));
+            }
+            if !(self.short_fraction > 0.0 && self.short_fraction <= 1.0) || self.short_max_mean.is_nan() || self.short_max_mean < 0.0 {
+                return Err(InvalidInput("shortFraction must be in (0, 1] and shortMaxMean >= 0".into()));
+            }
         }
         if !(0.0..=0.5).contains(&self.speed_range) {
             return Err(InvalidInput(format!("speedRange must be in [0, 0.5], got {}", self.speed_range)));
@@ -111,6 +139,35 @@ impl MatchParams {
     /// Matching frames a window of `len` frames needs (ceil, so 70% of 20 is 14, not 13).
     pub fn needed(&self, len: u32) -> u32 {
         ((self.min_fraction * f64::from(len)) - 1e-9).ceil().max(1.0) as u32
+    }
+
+    /// The window rules of an alignment whose window is `w` frames (`window_for`): that window,
+    /// then, on a straight alignment, the short-excerpt window when it is on and shorter. `max_mean`
+    /// caps the first's mean distance (64 on straight alignments, `speed_max_mean` on slanted
+    /// ones). Short excerpts are matched at their own speed only: along slanted lines they would
+    /// lower the lines' candidate bound from 14 votes to 9 and cost the scan about a third more
+    /// (bench/README.md, "Short excerpts").
+    pub fn window_rules(&self, w: u32, max_mean: f64, slanted: bool) -> Vec<WindowRule> {
+        let mut rules = vec![WindowRule { len: w, needed: self.needed(w), needed_good: self.needed_informative(w), max_mean }];
+        if self.short_window > 0 && self.short_window < w && !slanted {
+            let ws = self.short_window;
+            let needed = ((self.short_fraction * f64::from(ws)) - 1e-9).ceil().max(1.0) as u32;
+            rules.push(WindowRule { len: ws, needed, needed_good: self.needed_informative(ws), max_mean: max_mean.min(self.short_max_mean) });
+        }
+        rules
+    }
+
+    /// The window rules of a `w`-frame alignment as `(window length, matching frames a matching
+    /// window of that rule holds at least)`: what the frame scan's candidate bounds count
+    /// (`frame_scan::votes_at`), and the early exit of verification.
+    pub fn window_bounds(&self, w: u32, slanted: bool) -> Vec<(u32, u32)> {
+        self.window_rules(w, 64.0, slanted).iter().map(|r| (r.len, r.needed.min(r.len))).collect()
+    }
+
+    /// The shortest window of the rules of a `w`-frame alignment: an alignment overlapping by
+    /// fewer frames cannot match.
+    pub fn shortest_window(&self, w: u32, slanted: bool) -> u32 {
+        self.window_rules(w, 64.0, slanted).iter().map(|r| r.len).min().unwrap_or(w)
     }
 
     fn needed_informative(&self, len: u32) -> u32 {
@@ -336,15 +393,29 @@ struct Aligned {
     bench: Vec<u64>,
 }
 
+impl Aligned {
+    fn with_capacity(n: usize) -> Aligned {
+        Aligned { matched: Vec::with_capacity(n), good: Vec::with_capacity(n), dist: Vec::with_capacity(n), bench: Vec::with_capacity(n) }
+    }
+
+    /// One aligned pair at distance `d`, informative on both sides or not (`good`).
+    fn push(&mut self, d: u32, good: bool, bench: u64, params: &MatchParams) {
+        self.good.push(good);
+        self.matched.push(good && d <= params.max_distance);
+        self.dist.push(d);
+        self.bench.push(bench);
+    }
+}
+
 /// A run of matching windows: (first window, best window, its matching frames, its distance sum)
 /// and the end (exclusive) of its last window, in aligned-pair indices.
 type Run = ((usize, usize, u32, u32), usize);
 
 /// Every run of consecutive matching windows of `w` pairs over `a`.
-fn window_runs(a: &Aligned, w: usize, params: &MatchParams, max_mean: f64) -> Vec<Run> {
+fn window_runs(a: &Aligned, rule: &WindowRule, params: &MatchParams) -> Vec<Run> {
     let overlap = a.matched.len();
-    let needed = params.needed(w as u32);
-    let needed_good = params.needed_informative(w as u32);
+    let w = rule.len as usize;
+    let (needed, needed_good, max_mean) = (rule.needed, rule.needed_good, rule.max_mean);
     let (matched, good, dist) = (&a.matched, &a.good, &a.dist);
     // Sliding sums over the window.
     let mut m_sum: u32 = matched[..w].iter().map(|&m| m as u32).sum();
@@ -387,6 +458,28 @@ fn window_runs(a: &Aligned, w: usize, params: &MatchParams, max_mean: f64) -> Ve
     out
 }
 
+/// Runs of matching windows under each of the rules (`MatchParams::window_rules`), with their
+/// window length: every run of the first (the main window), then the short-excerpt runs that
+/// overlap none of those (a copy long enough for the main window is reported by it, over its whole
+/// length, not by a short window inside it).
+fn runs_by_rule(a: &Aligned, w: u32, params: &MatchParams, max_mean: f64, slanted: bool) -> Vec<(Run, usize)> {
+    let mut out: Vec<(Run, usize)> = Vec::new();
+    for (n, rule) in params.window_rules(w, max_mean, slanted).iter().enumerate() {
+        if rule.len as usize > a.matched.len() {
+            continue;
+        }
+        let main_runs = out.len();
+        for run in window_runs(a, rule, params) {
+            let (start, end) = (run.0 .0, run.1);
+            if n > 0 && out[..main_runs].iter().any(|((m, m_end), _)| m.0 < end && start < *m_end) {
+                continue;
+            }
+            out.push((run, rule.len as usize));
+        }
+    }
+    out
+}
+
 /// Verify one alignment (diagonal) of `train` against `bench`, appending every run of consecutive
 /// matching windows as a segment.
 pub fn verify_offset(
@@ -404,17 +497,17 @@ pub fn verify_offset(
     let b_len = bench.len() as i64;
     let first = offset.max(0);
     let last = t_len.min(b_len + offset); // exclusive, train coordinates
-    if last - first < w as i64 {
+    if last - first < params.shortest_window(w as u32, false) as i64 {
         return;
     }
     let overlap = (last - first) as usize;
     let first = first as usize;
     let bench_first = (first as i64 - offset) as usize;
-    let needed = params.needed(w as u32);
+    let needed = params.window_bounds(w as u32, false).iter().map(|b| b.1).min().unwrap_or(0);
 
     // Most alignments of unrelated videos have almost no frame within the distance: count them in
     // a tight loop first (an upper bound of the window's matching frames, informative or not) and
-    // skip the alignment when even the whole overlap holds fewer than one window needs.
+    // skip the alignment when even the whole overlap holds fewer than any window rule needs.
     let close = train.hashes[first..first + overlap]
         .iter()
         .zip(&bench.hashes[bench_first..bench_first + overlap])
@@ -424,18 +517,13 @@ pub fn verify_offset(
         return;
     }
 
-    let mut a =
-        Aligned { matched: Vec::with_capacity(overlap), good: Vec::with_capacity(overlap), dist: Vec::with_capacity(overlap), bench: Vec::new() };
+    let mut a = Aligned::with_capacity(overlap);
     for k in 0..overlap {
         let (i, j) = (first + k, bench_first + k);
         let d = (train.hashes[i] ^ bench.hashes[j]).count_ones();
-        let g = train.informative(i) && bench.informative(j);
-        a.good.push(g);
-        a.matched.push(g && d <= params.max_distance);
-        a.dist.push(d);
+        a.push(d, train.informative(i) && bench.informative(j), bench.hashes[j], params);
     }
-    a.bench = bench.hashes[bench_first..bench_first + overlap].to_vec();
-    for (r, end) in window_runs(&a, w, params, 64.0) {
+    for ((r, end), w) in runs_by_rule(&a, w as u32, params, 64.0, false) {
         let (lo, hi) = trimmed(r, end, &a.matched);
         out.push(make_segment(
             r,
@@ -481,11 +569,11 @@ pub fn verify_line(
     let Some(w) = params.window_for(train.len(), grid.frames_at(line.speed, fine_len)) else { return };
     let w = w as usize;
     let (first, end) = grid.span(line, train.len(), fine_len);
-    if end - first < w {
+    if end - first < params.shortest_window(w as u32, true) as usize {
         return;
     }
     let overlap = end - first;
-    let needed = params.needed(w as u32);
+    let needed = params.window_bounds(w as u32, true).iter().map(|b| b.1).min().unwrap_or(0);
     // The samples met, found incrementally (one division per line, not per frame); the same early
     // exit as `verify_offset` first, without allocating (most candidate lines stop here).
     let (den, step) = (grid.den(), grid.slope(line.speed));
@@ -507,23 +595,13 @@ pub fn verify_line(
         return;
     }
     let samples: Vec<usize> = samples().collect();
-    let mut a = Aligned {
-        matched: Vec::with_capacity(overlap),
-        good: Vec::with_capacity(overlap),
-        dist: Vec::with_capacity(overlap),
-        bench: Vec::with_capacity(overlap),
-    };
+    let mut a = Aligned::with_capacity(overlap);
     for (n, &k) in samples.iter().enumerate() {
         let i = first + n;
         let (h, inf) = bench.at(k);
-        let d = (train.hashes[i] ^ h).count_ones();
-        let g = train.informative(i) && inf;
-        a.good.push(g);
-        a.matched.push(g && d <= params.max_distance);
-        a.dist.push(d);
-        a.bench.push(h);
+        a.push((train.hashes[i] ^ h).count_ones(), train.informative(i) && inf, h, params);
     }
-    for (r, run_end) in window_runs(&a, w, params, params.speed_max_mean) {
+    for ((r, run_end), w) in runs_by_rule(&a, w as u32, params, params.speed_max_mean, true) {
         let (lo, hi) = trimmed(r, run_end, &a.matched);
         out.push(make_segment(
             r,
@@ -600,7 +678,7 @@ pub fn exact_scan(train: &Sequence, benches: &[Sequence], params: &MatchParams, 
     let mut out = Vec::new();
     for (b, bench) in benches.iter().enumerate() {
         let Some(w) = params.window_for(train.len(), bench.len()) else { continue };
-        let w = w as i64;
+        let w = i64::from(params.shortest_window(w, false));
         let lo = -(bench.len() as i64) + w;
         let hi = train.len() as i64 - w;
         for offset in lo..=hi {
@@ -747,6 +825,37 @@ mod tests {
         let bench = pseudo_random(20, 5);
         let train: Vec<u64> = bench.iter().enumerate().map(|(i, &h)| at_distance(h, if i < 14 { 30 } else { 31 })).collect();
         assert_eq!(run(&train, &bench, &p)[0].matched_frames, 14);
+    }
+
+    /// A 12-frame excerpt of a long benchmark video inside a long training video cannot fill 14
+    /// of a 20-frame window; the short-excerpt window finds it, also where the alignment overlaps
+    /// the benchmark video by fewer frames than the main window (the excerpt is its last seconds),
+    /// and reports it with its own window length. Its mean-distance cap holds.
+    #[test]
+    fn short_excerpt_window_finds_a_12_frame_copy_inside_long_videos() {
+        let bench = pseudo_random(60, 3);
+        let excerpt = |from: usize, d: u32| -> Vec<u64> {
+            let mut train = pseudo_random(40, 4);
+            for k in 0..12 {
+                train[10 + k] = at_distance(bench[from + k], d);
+            }
+            train
+        };
+        let base = MatchParams { max_distance: 20, min_distinct: 3, distinct_bits: 10, static_max_mean: 6.0, ..MatchParams::PAPER };
+        let short = MatchParams { short_window: 10, short_fraction: 0.9, short_max_mean: 12.0, ..base };
+        assert_eq!(short.validate(), Ok(()));
+        assert_eq!((short.shortest_window(20, false), short.shortest_window(20, true)), (10, 20));
+        let find = |train: &[u64], p: &MatchParams| exact_scan(&Sequence::new(train, &[]), &[Sequence::new(&bench, &[])], p, Variant::Direct);
+        for from in [5usize, 48] {
+            let train = excerpt(from, 8);
+            assert!(find(&train, &base).is_empty(), "the 20-frame rule alone misses a 12-frame copy");
+            let s = find(&train, &short);
+            assert_eq!(s.len(), 1, "from {from}: {s:?}");
+            assert_eq!((s[0].offset, s[0].train_start, s[0].train_end, s[0].window_frames, s[0].matched_frames), (10 - from as i64, 10, 22, 10, 10));
+            assert!(find(&excerpt(from, 14), &short).is_empty(), "mean 14 is above shortMaxMean 12");
+        }
+        assert!(MatchParams { short_window: 20, ..short }.validate().is_err(), "not shorter than the window");
+        assert!(MatchParams { short_fraction: 0.0, ..short }.validate().is_err());
     }
 
     #[test]

@@ -127,6 +127,11 @@ pub struct MatchRule {
     pub speed_intercepts: Option<u32>,
     /// Slanted windows also need a mean distance over their matching frames at most this (absent: 64).
     pub speed_max_mean: Option<f64>,
+    /// Short excerpts: windows of shortWindow frames matching at shortFraction with a mean
+    /// distance at most shortMaxMean also count (absent or 0: off).
+    pub short_window: Option<u32>,
+    pub short_fraction: Option<f64>,
+    pub short_max_mean: Option<f64>,
 }
 
 fn to_params(rule: &MatchRule) -> Result<MatchParams> {
@@ -143,6 +148,9 @@ fn to_params(rule: &MatchRule) -> Result<MatchParams> {
         speed_step: rule.speed_step.unwrap_or(0.0),
         speed_intercepts: rule.speed_intercepts.unwrap_or(0),
         speed_max_mean: rule.speed_max_mean.unwrap_or(64.0),
+        short_window: rule.short_window.unwrap_or(0),
+        short_fraction: rule.short_fraction.unwrap_or(1.0),
+        short_max_mean: rule.short_max_mean.unwrap_or(64.0),
     };
     params.validate().map_err(invalid)?;
     Ok(params)
