@@ -1,11 +1,13 @@
 //! The prefilter (`Search::Indexed`) against the frame scan (the exact path's segments) on the
 //! default preset's rule, with 4 benchmark phases, center-crop hashes and slanted alignments:
-//!   cargo run --release --example index_speed -- [bench seconds] [queries] [scan 1|0]
+//!   cargo run --release --example index_speed -- [bench seconds] [queries] [scan 1|0] [planted every nth query, 2]
 //! Benchmark: scene-structured random hashes (scenes of 3-15 s drifting 0-3 bits a second, the
 //! phases between two seconds 0-1 bits a step, like bench/frame-scan.mjs). Queries: 5-minute
-//! training videos, half holding a 20-60 s copy of a random phase of a benchmark video with 0-12
-//! bits flipped per frame. Prints per-query times of both paths (pin to one core with `taskset -c
-//! 0` for single-core figures), memory, build time, and the videos each path finds.
+//! training videos, every nth (default 2) holding a 20-60 s copy of a random phase of a benchmark
+//! video with 0-12 bits flipped per frame: direct, mirrored or center-cropped, 4 in 7 of them
+//! played at 0.9, 0.95, 1.05 or 1.1x. Prints per-query times of both paths (pin to one core with `taskset -c
+//! 0` for single-core figures), memory, build time, and the videos each path finds. INDEX_BITS=24
+//! builds the tables of a 10M-second side on a smaller one.
 use std::collections::BTreeSet;
 use std::time::Instant;
 use vdedup_core::frame_scan::{FrameScan, Search};
@@ -18,6 +20,7 @@ fn main() {
     let seconds = *args.first().unwrap_or(&1_000_000);
     let queries = *args.get(1).unwrap_or(&20);
     let with_scan = *args.get(2).unwrap_or(&1) == 1;
+    let every = (*args.get(3).unwrap_or(&2)).max(1);
     let mut x = 0x1234_5678u64;
     let mut next = move || {
         x ^= x >> 12;
@@ -79,7 +82,11 @@ fn main() {
     let scan_build = t.elapsed();
     let scan_bytes = scan.heap_bytes();
     let t = Instant::now();
-    let scan = scan.with_index();
+    // INDEX_BITS=24: the chunk width of a 10M-second side on a smaller one.
+    let scan = match std::env::var("INDEX_BITS") {
+        Ok(b) => scan.with_index_bits(b.parse().expect("INDEX_BITS: a number")),
+        Err(_) => scan.with_index(),
+    };
     let index_build = t.elapsed();
     println!(
         "{} videos, {total} bench seconds x {P} phases, kernel {}: scan built in {scan_build:?} ({:.1} B/s), index (k = {}) in {index_build:?} (+{:.1} B/s, total {:.1} B/s)",
@@ -109,18 +116,27 @@ fn main() {
     let mut identical = 0;
     for q in 0..queries {
         let mut train = walk(300, &mut next);
-        let flips = walk(300, &mut next);
+        let mut flips = walk(300, &mut next);
         let mut source = None;
-        if q % 2 == 0 {
+        if q % every == 0 {
             let g = (next() % fines.len() as u64) as usize;
             let secs = fines[g].len() / P;
-            let len = secs.min(20 + (next() % 41) as usize);
-            let from = (next() % (secs - len + 1) as u64) as usize;
-            let phase = (next() % P as u64) as usize;
+            let speed = [1.0, 1.0, 1.0, 0.9, 0.95, 1.05, 1.1][(q / every) % 7];
+            let len = ((secs - 2) as f64 / 1.1).min(20.0 + (next() % 41) as f64) as usize;
+            let b0 = (next() % (secs as f64 - 1.1 * len as f64 - 1.0) as u64) as f64 + (next() % P as u64) as f64 / P as f64;
             let at = (next() % (300 - len + 1) as u64) as usize;
+            let variant = (q / every) % 3;
             for i in 0..len {
+                let k = (P as f64 * (b0 + speed * i as f64)).round() as usize;
+                let h = if variant == 2 {
+                    let v = g * P + k % P;
+                    center[scan.offset_of(v) + k / P]
+                } else {
+                    fines[g][k]
+                };
                 let b = next() % 13;
-                train[at + i] = flip(fines[g][(from + i) * P + phase], b, &mut next);
+                let target = if variant == 1 { &mut flips } else { &mut train };
+                target[at + i] = flip(h, b, &mut next);
             }
             source = Some(g as u32);
             planted += 1;

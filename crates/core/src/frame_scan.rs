@@ -290,6 +290,11 @@ impl FrameScan {
         self.lengths.len()
     }
 
+    /// Position of sequence `v`'s first frame in the columns.
+    pub fn offset_of(&self, v: usize) -> usize {
+        self.offsets[v]
+    }
+
     /// Frames per column, kept or not (the sum of the lengths).
     pub fn frames(&self) -> usize {
         self.offsets[self.videos()]
