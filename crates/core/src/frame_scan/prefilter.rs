@@ -14,15 +14,16 @@
 //! 1` (5 bits) differs in at most `RADIUS` bits in one chunk: always found. For larger `d`, with the
 //! `d` differing bits at uniformly random positions (a model, not a guarantee: `pair_catch`), it is
 //! found with probability `1 - P(both chunks hold > RADIUS of them)`, a multivariate
-//! hypergeometric sum: at `k = 24`, 0.84 at 6 bits, 0.59 at 8, 0.35 at 10, 0.17 at 12, 0.02 at 18.
+//! hypergeometric sum: at `k = 24`, 0.95 at 6 bits, 0.67 at 8, 0.37 at 10, 0.18 at 12, 0.011 at 18.
 //!
 //! **Per window.** A benchmark video becomes a candidate when, on one band of diagonals (the
 //! diagonals a window of `rule.window` frames can cross at any speed of the rule), `MIN_FRAMES`
 //! distinct training frames within one window length are found. A matching window holds at least
-//! `needed(w)` (14 of 20) pairs within `max_distance`; if `n` of them are at most `d` bits apart
-//! and their bit positions are independent, it is missed with probability at most
-//! `P(Binomial(n, pair_catch(d)) < MIN_FRAMES)` (`window_miss_bound`; ignoring the benchmark's other
-//! phases, which only add chances). True copies sit mostly far below the 20-bit threshold; windows
+//! `needed(w)` (14 of 20) pairs within `max_distance`; if `n` of them are at most `d <=
+//! CORE_DISTANCE` bits apart (so any found one is a core pair) and their bit positions are
+//! independent, it is missed with probability at most `P(Binomial(n, pair_catch(d)) < MIN_FRAMES)`
+//! (`window_miss_bound`; ignoring the benchmark's other phases, which only add chances): 14 pairs
+//! at 8 bits 8e-5, at 10 bits 0.06. True copies sit mostly far below the 20-bit threshold; windows
 //! made only of pairs near 20 bits (chance coincidences of unrelated still shots, in synthetic
 //! data) are mostly missed. That is why it is approximate, measured against the exact path
 //! (`bench/frame-scan.mjs --index on`), and only chosen for large benchmark sides.
