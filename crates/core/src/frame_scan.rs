@@ -1250,8 +1250,10 @@ mod tests {
         let p: Vec<f64> = (6..=20).map(|d| prefilter::pair_catch(d, 24)).collect();
         assert!(p.windows(2).all(|w| w[1] < w[0]));
         assert!((prefilter::pair_catch(8, 24) - 0.669).abs() < 0.002, "{}", prefilter::pair_catch(8, 24));
-        // A window whose 14 close pairs are all at 8 bits is missed with probability < 1e-3.
-        assert!(prefilter::window_miss_bound(14, 8, 24) < 1e-3);
+        // A window whose 14 close pairs are all at 8 bits is missed with probability < 1e-6, at 10
+        // bits < 2e-3.
+        assert!(prefilter::window_miss_bound(14, 8, 24) < 1e-6);
+        assert!(prefilter::window_miss_bound(14, 10, 24) < 2e-3);
         // Monte Carlo: the closed form matches random placements.
         let mut rng = Rng(3);
         let (mut hit, n) = (0, 20000);

@@ -18,12 +18,13 @@
 //!
 //! **Per window.** A benchmark video becomes a candidate when, on one band of diagonals (the
 //! diagonals a window of `rule.window` frames can cross at any speed of the rule), `MIN_FRAMES`
-//! distinct training frames within one window length are found. A matching window holds at least
+//! distinct training frames within one window length are found, one of them within
+//! `CORE_DISTANCE` bits (with `MIN_FRAMES` 1: one found pair within `CORE_DISTANCE`). A matching window holds at least
 //! `needed(w)` (14 of 20) pairs within `max_distance`; if `n` of them are at most `d <=
 //! CORE_DISTANCE` bits apart (so any found one is a core pair) and their bit positions are
 //! independent, it is missed with probability at most `P(Binomial(n, pair_catch(d)) < MIN_FRAMES)`
 //! (`window_miss_bound`; ignoring the benchmark's other phases, which only add chances): 14 pairs
-//! at 8 bits 8e-5, at 10 bits 0.06. True copies sit mostly far below the 20-bit threshold; windows
+//! at 8 bits 2e-7, at 10 bits 1.5e-3. True copies sit mostly far below the 20-bit threshold; windows
 //! made only of pairs near 20 bits (chance coincidences of unrelated still shots, in synthetic
 //! data) are mostly missed. That is why it is approximate, measured against the exact path
 //! (`bench/frame-scan.mjs --index on`), and only chosen for large benchmark sides.
@@ -35,8 +36,11 @@ use crate::matching::{MatchParams, SPEED_UNIT};
 pub const CHUNKS: usize = 2;
 /// Bits a probed chunk may differ in.
 pub const RADIUS: u32 = 2;
-/// Distinct training frames a band must collect within one window length.
-pub const MIN_FRAMES: u32 = 3;
+/// Distinct training frames a band must collect within one window length. 1: one found core pair
+/// (`CORE_DISTANCE`) names its video. Measured at 1M benchmark seconds (example `index_speed`, 40
+/// planted copies, all found by each): 4.8 / 5.7 / 7.3 videos named per query with 3 / 2 / 1, and
+/// every video named with 3 is named with 1, so 1 has the better bound for a few more scans.
+pub const MIN_FRAMES: u32 = 1;
 /// A probed sample counts only when its whole hash is this close (at most the rule's
 /// `max_distance`): a chunk alone matches by chance too often (and between still shots, for
 /// seconds on end), and true copies sit mostly far below the rule's threshold.
