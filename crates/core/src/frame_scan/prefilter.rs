@@ -111,9 +111,7 @@ impl BitIndex {
         }
         let mut seq_group = vec![0u32; scan.videos()];
         for g in 0..scan.group_count() {
-            for v in scan.group_starts[g]..scan.group_starts[g + 1] {
-                seq_group[v] = g as u32;
-            }
+            seq_group[scan.group_starts[g]..scan.group_starts[g + 1]].fill(g as u32);
         }
         BitIndex { bits, probes, tables, block_seq, seq_group }
     }
