@@ -6,14 +6,16 @@
 // videos, half of them holding a planted 20-60 s copy. Speed, memory, and recall against --exact.
 //   node --expose-gc bench/frame-scan.mjs [--windows 100000] [--queries 300] [--query-seconds 300]
 //     [--retrieval scan|hnsw] [--whole-videos 0|1] [--topk 10] [--radius 40] [--sweep] [--kernels]
-//     [--phases 4] [--exact 1|0] [--speeds 1|0]
+//     [--phases 4] [--exact 1|0] [--speeds 1|0] [--index auto|on|off] [--reference exact|scan]
 // --phases P: benchmark videos sampled at P phases per second (the default preset's), planted copies
 // taken from a random phase (a copy that starts a fraction of a second off); 'windows' counts
 // benchmark seconds.
 // --exact 0: skip the exact path (with slanted alignments it compares ~40 lines per benchmark sample
 // and speed: minutes per query at 1M windows); no identity or recall figures then.
 // --speeds 0: the default preset without slanted alignments (speedRange 0).
-// --rule JSON: fields merged into the default preset's rule (e.g. '{"nearDistance":0}': without the near tier).
+// --rule JSON: fields merged into the default preset's rule (e.g. '{"shortWindow":0}': without short excerpts).
+// --index (scan): the frame scan's approximate prefilter: auto (from 2M benchmark seconds at 4
+// phases), on, off. With it on, the recall figures are the prefilter's against the exact path.
 // --kernels (scan): also time the frame scan's fallback loops (AVX2, portable) on the same queries;
 // --sweep (hnsw): a few top-K / radius settings.
 import path from 'node:path';
@@ -37,6 +39,7 @@ if (retrieval !== 'scan' && retrieval !== 'hnsw') throw new Error(`--retrieval m
 // The default preset's rule; with hnsw, the paper's retrieval settings (its top-10, here with a
 // radius and whole-video verification unless told otherwise).
 const withExact = arg('exact', 1) === 1;
+const scanIndex = argText('index', 'auto');
 const preset = {
   ...DEFAULT,
   rule: { ...DEFAULT.rule, ...(arg('speeds', 1) === 0 ? { speedRange: 0 } : {}), ...JSON.parse(argText('rule', '{}')) },
@@ -107,13 +110,16 @@ while (windows < targetWindows) {
 globalThis.gc?.();
 const rssBefore = process.memoryUsage().rss;
 let t0 = performance.now();
-const matcher = new BenchMatcher(bench, preset);
+const matcher = new BenchMatcher(bench, preset, { scanIndex });
 const buildMs = performance.now() - t0;
 globalThis.gc?.();
 const buildBytes = process.memoryUsage().rss - rssBefore;
-console.error(`bench: ${bench.length} videos, ${windows} windows (${matcher.windows} held incl. center-crop windows), ${retrieval} built in ${(buildMs / 1000).toFixed(1)} s, ${(buildBytes / 2 ** 20).toFixed(0)} MiB`);
+console.error(`bench: ${bench.length} videos, ${windows} windows (${matcher.windows} held incl. center-crop windows), ${matcher.retrieval} built in ${(buildMs / 1000).toFixed(1)} s, ${(buildBytes / 2 ** 20).toFixed(0)} MiB`);
 // The reference: every alignment compared (built after the memory figure above).
-const exactMatcher = new BenchMatcher(bench, preset, { exact: true });
+// --reference scan: the exhaustive frame scan instead (the exact path's segments, tested; minutes
+// faster per query with slanted alignments at 1M windows), e.g. to measure the prefilter.
+const reference = argText('reference', 'exact');
+const exactMatcher = new BenchMatcher(bench, preset, reference === 'scan' ? { scanIndex: 'off' } : { exact: true });
 
 // Training side: half carry a planted copy of a random bench segment.
 const train = [];
@@ -165,7 +171,7 @@ for (const setting of settings) {
   if (setting.kernel !== undefined) {
     // A loop the CPU cannot run (avx512 on an AVX2 machine) is refused: skip it.
     try {
-      m = new BenchMatcher(bench, preset, { scanKernel: setting.kernel });
+      m = new BenchMatcher(bench, preset, { scanKernel: setting.kernel, scanIndex });
     } catch (e) {
       console.error(`kernel ${setting.kernel}: ${e.message}`);
       continue;
@@ -208,7 +214,7 @@ for (const setting of settings) {
     }
   }
   const r = {
-    ...(retrieval === 'scan' ? { kernel: m.scanKernel } : { ...preset.hnsw }),
+    ...(retrieval === 'scan' ? { kernel: m.scanKernel, retrieval: m.retrieval } : { ...preset.hnsw }),
     // Queries whose segments equal the exact path's, every field.
     identicalToExact: withExact ? `${identical}/${train.length}` : null,
     recallVsExact: Number((exactPairs === 0 ? 1 : bothPairs / exactPairs).toFixed(4)),
@@ -224,7 +230,7 @@ for (const setting of settings) {
   console.error(JSON.stringify(r));
 }
 console.log(JSON.stringify({
-  retrieval,
+  retrieval: matcher.retrieval,
   phases,
   querySeconds,
   benchVideos: bench.length,

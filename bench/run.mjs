@@ -58,6 +58,10 @@ if (process.argv.includes('--from-results')) {
   // embeddings (the paper preset's retrieval) on the same data at 100k windows for comparison (at
   // 1M it builds for 10 min).
   results.frameScan = step('frame scan at scale', 'frame-scan.mjs', ['--windows', full ? '1000000' : '100000', '--queries', full ? '60' : '30', '--kernels'], ['--expose-gc']);
+  // The approximate prefilter (issue 21), forced at the same size, against the exhaustive scan;
+  // 10M benchmark seconds: `cargo run --release --example index_speed` (bench/README.md,
+  // "Matching at 10M benchmark seconds").
+  if (full) results.frameScanIndex = step('frame scan prefilter', 'frame-scan.mjs', ['--windows', '1000000', '--queries', '30', '--index', 'on', '--reference', 'scan'], ['--expose-gc']);
   results.hnsw = step('hnswlib window index (paper preset), for comparison', 'frame-scan.mjs', ['--windows', '100000', '--queries', full ? '30' : '20', '--retrieval', 'hnsw', '--whole-videos', '1'], ['--expose-gc']);
   // Frame extraction against PyAV, decord and the ffmpeg CLI on real footage (the 1 fps pass over
   // 10 minutes of 720p takes a few minutes a run: full mode only).

@@ -11,19 +11,30 @@
 export declare class BenchFrameScan {
   /**
    * `kernel` ("avx512", "avx2", "portable") overrides the detected comparison loop; one the CPU
-   * cannot run is refused.
+   * cannot run is refused. `index`: also build the approximate prefilter's tables
+   * (`indexedMatchVideo`; see vdedup_core::frame_scan::prefilter).
    */
-  constructor(bench: BenchSequences, kernel?: string | undefined | null)
+  constructor(bench: BenchSequences, kernel?: string | undefined | null, index?: boolean | undefined | null)
   /** Entries that can match (informative frames x columns). */
   get entries(): number
   /** Benchmark videos held. */
   get videos(): number
   /** Bytes held (outside the JS heap): the benchmark's hash columns and informative flags. */
   get heapBytes(): number
+  /** Whether the approximate prefilter's tables are built (`indexedMatchVideo` uses them). */
+  get indexed(): boolean
+  /** Bytes of the prefilter's tables (part of `heapBytes`; 0 without them). */
+  get indexBytes(): number
   /** The comparison loop this CPU runs: "avx512", "avx2" or "portable". */
   get kernel(): string
   /** Match one training video by the frame scan (the exact path's segments, with a fraction of its work). */
   matchVideo(train: TrainSequence, rule: MatchRule): Promise<Array<MatchSegment>>
+  /**
+   * Match one training video by the approximate prefilter: the frame scan over only the
+   * benchmark videos its tables name (the exact path's segments on those; it can miss a video).
+   * Without tables (built with `index` unset), the frame scan.
+   */
+  indexedMatchVideo(train: TrainSequence, rule: MatchRule): Promise<Array<MatchSegment>>
   /** Match one training video at every alignment with every benchmark video (exact: the reference). */
   exactMatchVideo(train: TrainSequence, rule: MatchRule): Promise<Array<MatchSegment>>
   /**

@@ -11,6 +11,7 @@ interface ScanCliOptions {
   html?: string;
   preset: string;
   exact?: boolean;
+  index?: 'auto' | 'on' | 'off';
   fast?: boolean;
   cacheDir?: string;
   concurrency?: string;
@@ -34,6 +35,11 @@ export function registerScan(program: Command, setExit: (code: number) => void):
     .option('--html <file>', 'also write an HTML report')
     .addOption(new Option('--preset <name>', 'matching rule').choices(['default', 'paper']).default('default'))
     .option('--exact', 'compare every alignment directly (the reference; same result as the default frame scan, slower; the paper preset: finds what hnswlib misses)')
+    .addOption(
+      new Option('--index <when>', 'the frame scan\'s approximate prefilter for very large benchmark sides (auto: from 2M benchmark seconds; the report says when it was used)')
+        .choices(['auto', 'on', 'off'])
+        .default('auto'),
+    )
     .option('--fast', 'decode training videos with fewer decoder steps: faster, with the recall cost measured in bench/README')
     .option('--cache-dir <dir>', 'fingerprint store location (default: $VDEDUP_CACHE_DIR or ~/.cache/vdedup)')
     .option('--concurrency <n>', 'videos decoded at once (default: one per core)')
@@ -57,6 +63,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
           bench: opts.bench,
           preset: presetByName(opts.preset),
           exact: opts.exact === true,
+          scanIndex: opts.index,
           fastDecode: opts.fast === true ? 'train' : undefined,
           store: new FingerprintStore(opts.cacheDir),
           concurrency,
@@ -74,7 +81,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
         if (opts.csv !== undefined) await writeFile(opts.csv, reportToCsv(report));
         const s = report.stats;
         const lines = [
-          `scanned ${s.trainVideos} training videos against ${s.benchVideos} benchmark videos (preset ${s.preset}${s.exact ? ', exact' : ''}) in ${s.seconds} s`,
+          `scanned ${s.trainVideos} training videos against ${s.benchVideos} benchmark videos (preset ${s.preset}${s.exact ? ', exact' : ''}${s.approximate ? `, approximate retrieval: ${s.retrieval}` : ''}) in ${s.seconds} s`,
           `decoded ${s.decodedVideos} videos (${s.framesHashed} frames), ${s.storedVideos} from the fingerprint store`,
           `${report.removed.length} training videos to remove (${s.youtubeIdMatches} YouTube-ID matches, ${s.nearDuplicateMatches} near-duplicate segments)`,
         ];

@@ -2,6 +2,7 @@ import { WindowIndex } from '../index/window-index.js';
 import { native, type BenchFrameScan, type BenchSequences, type MatchSegment, type TrainSequence } from '../native/binding.js';
 import { atOneFps, everyNth, type Fingerprint } from '../fingerprint/fingerprint.js';
 import type { HnswRetrieval, Preset } from './presets.js';
+import type { Retrieval } from './scan-report.js';
 
 /** The columns of a fingerprint the matcher reads (a stored Fingerprint has them all). */
 export type MatchableFingerprint = Pick<Fingerprint, 'hashes' | 'rawHashes' | 'flips' | 'centerHashes' | 'quality'> & {
@@ -152,6 +153,16 @@ class HnswCandidates {
   }
 }
 
+/**
+ * Benchmark samples (all phases) from which the default retrieval switches from the exhaustive
+ * frame scan to its approximate prefilter (`scanIndex: 'auto'`): 8M, i.e. 2M benchmark seconds at
+ * 4 phases. Below it the prefilter's fixed tables (256 MiB at 24-bit chunks) would cost more memory
+ * per benchmark second than the scan itself (417 B against 64 B at 1M seconds), and the exhaustive
+ * scan costs about 2 s or less per 5-minute training video on one AVX2 core (bench/README.md,
+ * "Matching at 10M benchmark seconds").
+ */
+export const INDEX_MIN_SAMPLES = 8_000_000;
+
 export interface BenchMatcherOptions {
   /** Compare every alignment (the reference) instead of the preset's retrieval; no hnswlib index is built. */
   exact?: boolean;
@@ -160,6 +171,17 @@ export interface BenchMatcherOptions {
    * the CPU's fastest): benchmarks, or a CPU suspected of miscomputing.
    */
   scanKernel?: string;
+  /**
+   * The frame scan's approximate prefilter (default $VDEDUP_SCAN_INDEX, else 'auto'): 'auto' uses it
+   * from `INDEX_MIN_SAMPLES` benchmark samples, 'on' always, 'off' never (the exhaustive scan).
+   */
+  scanIndex?: 'auto' | 'on' | 'off';
+}
+
+function scanIndexSetting(options: BenchMatcherOptions): 'auto' | 'on' | 'off' {
+  const v = options.scanIndex ?? process.env.VDEDUP_SCAN_INDEX ?? 'auto';
+  if (v !== 'auto' && v !== 'on' && v !== 'off') throw new Error(`scan index must be auto, on or off, got "${v}"`);
+  return v;
 }
 
 /**
@@ -176,6 +198,8 @@ export class BenchMatcher {
   readonly videos: number;
   /** 20-s windows the benchmark side holds (with their center-crop twins when crops are matched). */
   readonly windows: number;
+  /** How training videos are matched; 'prefilter' and 'hnsw' are approximate. */
+  readonly retrieval: Retrieval;
   private readonly bench: BenchFrameScan;
   private readonly hnsw: HnswCandidates | undefined;
   /** Per benchmark sequence: its video, and the start of its phase in seconds. */
@@ -203,8 +227,16 @@ export class BenchMatcher {
     this.windows = seqs.reduce((n, s) => n + Math.max(0, s.hashes.length - w + 1), 0) * (preset.matchCrops ? 2 : 1);
     const columns = { ...concatBench(phased, seqs, preset), groups: Uint32Array.from(groups) };
     const kernel = options.scanKernel ?? process.env.VDEDUP_SCAN_KERNEL;
+    const setting = scanIndexSetting(options);
+    this.retrieval = this.exact
+      ? 'exact'
+      : preset.retrieval === 'hnsw'
+        ? 'hnsw'
+        : setting === 'on' || (setting === 'auto' && columns.hashes.length >= INDEX_MIN_SAMPLES)
+          ? 'prefilter'
+          : 'frame-scan';
     const binding = native();
-    this.bench = kernel ? new binding.BenchFrameScan(columns, kernel) : new binding.BenchFrameScan(columns);
+    this.bench = new binding.BenchFrameScan(columns, kernel || undefined, this.retrieval === 'prefilter');
     if (!this.exact && preset.retrieval === 'hnsw') {
       if (preset.hnsw === undefined) throw new Error(`preset ${preset.name}: retrieval 'hnsw' needs its hnsw settings`);
       this.hnsw = new HnswCandidates(phased, seqs, this.windows, columns.lengths, preset, preset.hnsw);
@@ -234,6 +266,7 @@ export class BenchMatcher {
   private async segments(seq: TrainSequence): Promise<MatchSegment[]> {
     const rule = this.preset.rule;
     if (this.exact) return this.bench.exactMatchVideo(seq, rule);
+    if (this.retrieval === 'prefilter') return this.bench.indexedMatchVideo(seq, rule);
     if (this.hnsw === undefined) return this.bench.matchVideo(seq, rule);
     // Training videos shorter than a window have no window to query hnswlib with: every alignment.
     if (seq.hashes.length < rule.window) return this.bench.exactMatchVideo(seq, rule);

@@ -108,7 +108,7 @@ export function reportToHtml(report: ScanReport, strips: Map<number, Buffer> = n
   const list = (items: string[]) => (items.length === 0 ? '' : `<ul>${items.map((x) => `<li>${x}</li>`).join('')}</ul>`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>vdedup scan report</title><style>${STYLE}</style></head>
-<body><header><h1>vdedup scan report</h1><p>Training <code>${esc(report.train)}</code> against benchmark <code>${esc(report.bench)}</code> · preset <b>${esc(s.preset)}</b>${s.exact ? ' (exact)' : ''} · ${s.seconds} s</p></header>
+<body><header><h1>vdedup scan report</h1><p>Training <code>${esc(report.train)}</code> against benchmark <code>${esc(report.bench)}</code> · preset <b>${esc(s.preset)}</b>${s.exact ? ' (exact)' : ''}${s.approximate ? ` · <b>approximate retrieval</b> (${esc(s.retrieval)}: every match shown is exact, some may be missing)` : ''} · ${s.seconds} s</p></header>
 <main>
 <section class="cards" aria-label="Summary">
 <div class="card"><b>${s.trainVideos}</b><span>training videos scanned</span></div>

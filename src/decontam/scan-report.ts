@@ -8,6 +8,12 @@ import { isVdedupError } from '../errors.js';
 
 export type Side = 'train' | 'bench';
 
+/** How a benchmark side is searched: exhaustive and exact ('frame-scan', 'exact'), or approximate ('prefilter', 'hnsw'). */
+export type Retrieval = 'frame-scan' | 'prefilter' | 'exact' | 'hnsw';
+
+/** Whether results of this retrieval can miss what the exact path finds (the report says so). */
+export const approximate = (r: Retrieval) => r === 'prefilter' || r === 'hnsw';
+
 export interface Match {
   train: string;
   bench: string;
@@ -55,6 +61,14 @@ export interface ScanStats {
   seconds: number;
   preset: string;
   exact: boolean;
+  /**
+   * How training videos were matched: 'frame-scan' and 'exact' find every match the rule allows;
+   * 'prefilter' (the frame scan over the benchmark videos an approximate index names, chosen for
+   * very large benchmark sides) and 'hnsw' (the paper preset) can miss some.
+   */
+  retrieval: Retrieval;
+  /** Whether `retrieval` is approximate (its matches are exact; some may be missing). */
+  approximate: boolean;
   decodedVideos: number;
   storedVideos: number;
   youtubeIdMatches: number;
@@ -154,6 +168,7 @@ export interface ReportInputs {
   bench: VideoSource;
   preset: Preset;
   exact: boolean;
+  retrieval: Retrieval;
   matches: Match[];
   errors: ScanError[];
   /** Decoding done by both sides' stages. */
@@ -182,6 +197,8 @@ export function buildReport(r: ReportInputs): ScanReport {
       seconds: Math.round(r.seconds * 100) / 100,
       preset: r.preset.name,
       exact: r.exact,
+      retrieval: r.retrieval,
+      approximate: approximate(r.retrieval),
       decodedVideos: r.tally.decodedVideos,
       storedVideos: r.tally.storedVideos,
       youtubeIdMatches: matches.filter((m) => m.reason === 'youtube-id').length,

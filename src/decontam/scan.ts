@@ -34,6 +34,8 @@ export interface SourcesScan {
   preset: Preset;
   /** Compare every alignment (no frame scan or hnswlib): the reference, O(train frames x bench frames). */
   exact?: boolean;
+  /** The frame scan's approximate prefilter (BenchMatcherOptions.scanIndex). */
+  scanIndex?: 'auto' | 'on' | 'off';
   source: FingerprintSource;
   /** Videos fingerprinted at once; default: one per core. */
   concurrency?: number;
@@ -62,7 +64,7 @@ export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
   const matcher = new BenchMatcher(
     bench.videos.map((v) => v.fp),
     opts.preset,
-    { exact: opts.exact === true },
+    { exact: opts.exact === true, scanIndex: opts.scanIndex },
   );
   report('prepare', benchFrames)(bench.videos.length, bench.videos.length);
 
@@ -76,6 +78,7 @@ export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
     bench: opts.bench,
     preset: opts.preset,
     exact: opts.exact === true,
+    retrieval: matcher.retrieval,
     matches: [...ids.matches, ...train.matches],
     errors: [...bench.errors, ...train.errors],
     tally: {
@@ -95,6 +98,8 @@ export interface ScanOptions {
   preset: Preset;
   /** Compare every alignment directly (the reference). */
   exact?: boolean;
+  /** `--index`: the frame scan's approximate prefilter (BenchMatcherOptions.scanIndex). */
+  scanIndex?: 'auto' | 'on' | 'off';
   /**
    * `--fast`: decode the training videos with fewer decoder steps (see SampleOptions.fastDecode);
    * 'all' also the benchmark side. Default: exact decoding everywhere.
@@ -116,5 +121,5 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   const [train, bench] = await Promise.all([readVideoSource(opts.train), readVideoSource(opts.bench)]);
   // Several single-threaded ffmpegs beat one multi-threaded one (bench/README.md, "Decoder tuning").
   const source = storeSource(opts.store, { threads: concurrency > 1 ? 1 : 0, fastDecode: opts.fastDecode, signal: opts.signal });
-  return scanSources({ train, bench, preset: opts.preset, exact: opts.exact, source, concurrency, onProgress: opts.onProgress });
+  return scanSources({ train, bench, preset: opts.preset, exact: opts.exact, scanIndex: opts.scanIndex, source, concurrency, onProgress: opts.onProgress });
 }

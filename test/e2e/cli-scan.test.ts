@@ -42,7 +42,7 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
       expect(Math.abs(m.benchEnd! - 30)).toBeLessThanOrEqual(1);
       expect(m.matchedFrames).toBeGreaterThanOrEqual(18);
       expect(m.windowFrames).toBe(20);
-      expect(report.stats).toMatchObject({ trainVideos: 3, benchVideos: 3, preset: 'default', errors: 0 });
+      expect(report.stats).toMatchObject({ trainVideos: 3, benchVideos: 3, preset: 'default', errors: 0, retrieval: 'frame-scan', approximate: false });
       // The ID-matched training file is never decoded: 2 training + 3 bench videos are.
       expect(report.stats.decodedVideos).toBe(5);
       expect(r.stdout).toMatch(/compilation\.mp4 \d+-\d+s\s+~\s+mandelbrot-zoom\.mp4/);
@@ -62,6 +62,12 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
       expect(second.report.matches).toEqual(first.report.matches);
       const exact = await scan(dir, ['--exact']);
       expect(exact.report.matches).toEqual(first.report.matches);
+      expect(exact.report.stats).toMatchObject({ retrieval: 'exact', approximate: false });
+      // The approximate prefilter, forced on a small benchmark side: the same copy, and the report says how.
+      const indexed = await scan(dir, ['--index', 'on']);
+      expect(indexed.report.matches).toEqual(first.report.matches);
+      expect(indexed.report.stats).toMatchObject({ retrieval: 'prefilter', approximate: true });
+      expect(indexed.r.stdout).toMatch(/approximate retrieval: prefilter/);
     });
   });
 

@@ -93,6 +93,8 @@ describe('BenchMatcher: copies played faster or slower', () => {
     expect(s.trainStart).toBeLessThanOrEqual(22);
     expect(s.trainEnd).toBeGreaterThanOrEqual(48);
     for (const scanKernel of kernels) expect(await new BenchMatcher(bench, DEFAULT, { scanKernel }).match(fp(train))).toEqual(exact);
+    // The approximate prefilter names this video (0-4 bits of noise) and then verifies it like the scan.
+    for (const scanKernel of kernels) expect(await new BenchMatcher(bench, DEFAULT, { scanKernel, scanIndex: 'on' }).match(fp(train))).toEqual(exact);
     // Without slanted alignments, a 10% change is lost.
     const straight = { ...DEFAULT, rule: { ...DEFAULT.rule, speedRange: 0 } };
     if (Math.abs(speed - 1) >= 0.09) expect(await new BenchMatcher(bench, straight, { exact: true }).match(fp(train))).toEqual([]);
@@ -140,5 +142,30 @@ describe('BenchFrameScan binding', () => {
     expect(() => scan.matchVideo(train, { ...rule, maxDistance: 65 })).toThrow(/maxDistance must be 0..64/);
     expect(() => scan.exactMatchVideo(train, { ...rule, window: 0 })).toThrow(/window must be 1..10000/);
     expect(() => scan.verifyCandidates(train, Uint32Array.of(1, 2), Int32Array.of(0), rule)).toThrow(/same length/);
+  });
+});
+
+// Last in the file: it draws from the shared PRNG, and the tests above depend on its sequence.
+describe('BenchMatcher: the approximate prefilter', () => {
+  const bench = Array.from({ length: 40 }, (_, i) => fp(walk(40 + i * 3)));
+  const train = walk(90);
+  for (let k = 0; k < 30; k++) train[25 + k] = flip(bench[17]!.hashes[8 + k]!, 3);
+
+  it('says how it retrieves: the frame scan below the size threshold, the approximate prefilter when forced or above it', async () => {
+    expect(new BenchMatcher(bench, DEFAULT).retrieval).toBe('frame-scan');
+    expect(new BenchMatcher(bench, DEFAULT, { exact: true }).retrieval).toBe('exact');
+    expect(new BenchMatcher(bench, PAPER).retrieval).toBe('hnsw');
+    const forced = new BenchMatcher(bench, DEFAULT, { scanIndex: 'on' });
+    expect(forced.retrieval).toBe('prefilter');
+    // Its tables are held in Rust beside the hash columns.
+    expect(forced.heapBytes).toBeGreaterThan(new BenchMatcher(bench, DEFAULT).heapBytes);
+    // The planted copy (3 bits of noise) is named by the tables, and verified like the scan does.
+    const scanned = await new BenchMatcher(bench, DEFAULT, { scanIndex: 'off' }).match(fp(train));
+    expect(scanned.filter((s) => s.benchVideo === 17)).toHaveLength(1);
+    const viaPrefilter = await forced.match(fp(train));
+    expect(viaPrefilter.filter((s) => s.benchVideo === 17)).toEqual(scanned.filter((s) => s.benchVideo === 17));
+    // Whatever it reports, the scan reports too (it can only miss).
+    for (const s of viaPrefilter) expect(scanned).toContainEqual(s);
+    expect(() => new BenchMatcher(bench, DEFAULT, { scanIndex: 'sometimes' as 'on' })).toThrow(/auto, on or off/);
   });
 });

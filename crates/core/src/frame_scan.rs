@@ -24,6 +24,8 @@ use crate::matching::{
     Segment, Sequence, Variant, SPEED_UNIT,
 };
 
+pub mod prefilter;
+
 /// Scans over fewer kept frames than this run on the calling thread (a thread costs more than
 /// the scan); larger ones use up to `MAX_THREADS` cores.
 const PARALLEL_KEYS: usize = 1 << 18;
@@ -56,6 +58,8 @@ pub struct FrameScan {
     group_starts: Vec<usize>,
     /// The comparison loop this CPU runs (detected once at build).
     kernel: Kernel,
+    /// Bit-sampling tables of the approximate prefilter (`with_index`), when built.
+    index: Option<prefilter::BitIndex>,
 }
 
 /// How a training video is compared with the benchmark side.
@@ -68,6 +72,10 @@ pub enum Search<'a> {
     Exact,
     /// Only these alignments `(bench video, offset)` (hnswlib's candidates, for the paper preset).
     Candidates(&'a [(u32, i64)]),
+    /// Approximate: the frame scan over only the benchmark videos the prefilter's tables name
+    /// (`prefilter`); its segments are the exact path's on those videos. Without tables
+    /// (`with_index` not called), or outside the tables' range, the frame scan.
+    Indexed,
 }
 
 /// The comparison loop: AVX-512 with VPOPCNTQ (8 hashes per instruction), AVX2 (LLVM vectorizes
@@ -179,6 +187,7 @@ impl FrameScan {
             groups: Vec::new(),
             group_starts: (0..=lengths.len()).collect(),
             kernel: Kernel::detect(),
+            index: None,
         })
     }
 
@@ -212,7 +221,11 @@ impl FrameScan {
         }
         self.groups = groups.to_vec();
         self.group_starts = if groups.is_empty() { vec![0] } else { starts };
-        Ok(self)
+        // The prefilter's tables name videos: rebuilt for the new grouping.
+        Ok(match self.index_bits() {
+            Some(bits) => self.with_index_bits(bits),
+            None => self,
+        })
     }
 
     /// The same scan with another kernel (to compare them in tests and benchmarks); a kernel the
@@ -229,6 +242,30 @@ impl FrameScan {
         self.kernel
     }
 
+    /// The same scan with the prefilter's tables built (`Search::Indexed`; see `prefilter`).
+    pub fn with_index(self) -> FrameScan {
+        let bits = prefilter::bits_for(self.frames());
+        self.with_index_bits(bits)
+    }
+
+    /// `with_index` with chunks of `bits` bits (12..=24) instead of the width the size gives (tests
+    /// and benchmarks: the width of a 10M-second benchmark side on a small one).
+    pub fn with_index_bits(mut self, bits: u32) -> FrameScan {
+        self.index = None;
+        self.index = Some(prefilter::BitIndex::build(&self, bits.clamp(12, prefilter::MAX_BITS)));
+        self
+    }
+
+    /// Chunk width of the prefilter's tables (None: not built).
+    pub fn index_bits(&self) -> Option<u32> {
+        self.index.as_ref().map(|i| i.bits())
+    }
+
+    /// Bytes the prefilter's tables hold (0: not built).
+    pub fn index_bytes(&self) -> usize {
+        self.index.as_ref().map_or(0, |i| i.heap_bytes())
+    }
+
     /// Entries that can match (informative frames x columns).
     pub fn entries(&self) -> usize {
         let informative = if self.informative.is_empty() { self.frames() } else { self.informative.iter().filter(|&&f| f != 0).count() };
@@ -241,6 +278,7 @@ impl FrameScan {
             + self.informative.capacity()
             + (self.lengths.capacity() + self.groups.capacity()) * 4
             + self.offsets.capacity() * std::mem::size_of::<usize>()
+            + self.index_bytes()
     }
 
     pub fn columns(&self) -> usize {
@@ -249,6 +287,11 @@ impl FrameScan {
 
     pub fn videos(&self) -> usize {
         self.lengths.len()
+    }
+
+    /// Position of sequence `v`'s first frame in the columns.
+    pub fn offset_of(&self, v: usize) -> usize {
+        self.offsets[v]
     }
 
     /// Frames per column, kept or not (the sum of the lengths).
@@ -304,6 +347,22 @@ impl FrameScan {
 
     /// Every matching segment of `match_video`, before the best ones are selected.
     pub fn segments(&self, train: &Sequence, flips: Option<&Sequence>, rule: &MatchParams, search: Search) -> Vec<Segment> {
+        if let Search::Indexed = search {
+            if let Some(found) = self.indexed_groups(train, flips, rule) {
+                let mut out = Vec::new();
+                let mut variants = vec![(train, 0usize, Variant::Direct)];
+                variants.extend(flips.map(|f| (f, 0usize, Variant::Flipped)));
+                if self.columns.len() > 1 {
+                    variants.push((train, 1, Variant::Cropped));
+                }
+                for ((seq, column, variant), groups) in variants.into_iter().zip(found) {
+                    let found = self.candidates_of(seq, column as u32, rule, groups.iter().map(|&g| g as usize));
+                    self.verify_found(found, seq, column, rule, variant, &mut out);
+                }
+                return out;
+            }
+            return self.segments(train, flips, rule, Search::Scan);
+        }
         let mut out = self.compare(train, 0, rule, search, Variant::Direct);
         if let Some(f) = flips {
             out.extend(self.compare(f, 0, rule, search, Variant::Flipped));
@@ -329,25 +388,60 @@ impl FrameScan {
         LineGrid { phases: (self.group_starts[g + 1] - self.group_starts[g]) as u32, q: rule.speed_intercepts }
     }
 
+    /// The benchmark videos the prefilter names for each variant (direct, flipped when `flips`,
+    /// cropped when the scan holds center-crop hashes), or None (no tables, or out of their range).
+    pub fn indexed_groups(&self, train: &Sequence, flips: Option<&Sequence>, rule: &MatchParams) -> Option<Vec<Vec<u32>>> {
+        let index = self.index.as_ref()?;
+        let mut queries: Vec<(&[u64], usize)> = vec![(train.hashes, 0)];
+        queries.extend(flips.map(|f| (f.hashes, 0usize)));
+        if self.columns.len() > 1 {
+            queries.push((train.hashes, 1));
+        }
+        index.candidate_groups(self, &queries, train.informative, rule)
+    }
+
+    /// Verify the candidates the frame scan found for `seq` against `column`.
+    fn verify_found(&self, found: Candidates, seq: &Sequence, column: usize, rule: &MatchParams, variant: Variant, out: &mut Vec<Segment>) {
+        for (v, offset) in found.straight {
+            verify_offset(seq, &self.sequence(column, v as usize), v, offset, rule, variant, out);
+        }
+        let mut at: Option<(u32, Vec<Sequence>)> = None;
+        for (g, line) in found.lines {
+            if at.as_ref().is_none_or(|(a, _)| *a != g) {
+                at = Some((g, self.phases(column, g as usize)));
+            }
+            let phases = &at.as_ref().unwrap().1;
+            let first = self.group_starts[g as usize] as u32;
+            verify_line(seq, Phased { phases }, self.grid(g as usize, rule), first, line, rule, variant, out);
+        }
+    }
+
+    /// The frame scan's candidates of `seq` against `column` in the benchmark videos `groups` only
+    /// (on the calling thread).
+    fn candidates_of(&self, seq: &Sequence, column: u32, rule: &MatchParams, groups: impl Iterator<Item = usize>) -> Candidates {
+        let queries = self.queries(seq);
+        self.candidates_in(groups, seq.len(), &self.columns[column as usize], &queries, rule)
+    }
+
+    /// The compared training frames for each step (index 1 and 2), hashes and frame numbers apart
+    /// (the kernel reads the hashes only).
+    fn queries(&self, train: &Sequence) -> Queries {
+        let informative = |i: usize| train.informative.is_empty() || train.informative[i] != 0;
+        let pick = |step: usize| -> (Vec<u64>, Vec<u32>) {
+            (0..train.len()).step_by(step).filter(|&i| informative(i)).map(|i| (train.hashes[i], i as u32)).unzip()
+        };
+        [(Vec::new(), Vec::new()), pick(1), pick(2)]
+    }
+
     /// `seq` against the benchmark's `column`, the way `search` says. Slanted alignments (a rule
     /// with speeds) are searched by the scan and the exact path; hnswlib's candidates are straight.
     fn compare(&self, seq: &Sequence, column: usize, rule: &MatchParams, search: Search, variant: Variant) -> Vec<Segment> {
         match search {
-            Search::Scan => {
+            // `segments` resolves the prefilter before comparing; here it is the frame scan.
+            Search::Scan | Search::Indexed => {
                 let mut out = Vec::new();
                 let found = self.candidates(seq, column as u32, rule);
-                for (v, offset) in found.straight {
-                    verify_offset(seq, &self.sequence(column, v as usize), v, offset, rule, variant, &mut out);
-                }
-                let mut at: Option<(u32, Vec<Sequence>)> = None;
-                for (g, line) in found.lines {
-                    if at.as_ref().is_none_or(|(a, _)| *a != g) {
-                        at = Some((g, self.phases(column, g as usize)));
-                    }
-                    let phases = &at.as_ref().unwrap().1;
-                    let first = self.group_starts[g as usize] as u32;
-                    verify_line(seq, Phased { phases }, self.grid(g as usize, rule), first, line, rule, variant, &mut out);
-                }
+                self.verify_found(found, seq, column, rule, variant, &mut out);
                 out
             }
             Search::Exact => {
@@ -370,13 +464,7 @@ impl FrameScan {
     /// scans are split over the CPU's cores by ranges of benchmark videos.
     pub fn candidates(&self, train: &Sequence, column: u32, rule: &MatchParams) -> Candidates {
         assert!((column as usize) < self.columns.len());
-        let informative = |i: usize| train.informative.is_empty() || train.informative[i] != 0;
-        // The compared training frames for each step (index 1 and 2), hashes and frame numbers
-        // apart (the kernel reads the hashes only).
-        let pick = |step: usize| -> (Vec<u64>, Vec<u32>) {
-            (0..train.len()).step_by(step).filter(|&i| informative(i)).map(|i| (train.hashes[i], i as u32)).unzip()
-        };
-        let queries = [(Vec::new(), Vec::new()), pick(1), pick(2)];
+        let queries = self.queries(train);
         // Several scans at once (service jobs) oversubscribe the cores; measured on 2 cores, giving
         // each its share instead did not raise throughput (bench/README.md, "Frame scan").
         let parts = if self.columns[column as usize].len() < PARALLEL_KEYS {
@@ -421,7 +509,14 @@ impl FrameScan {
     }
 
     /// Candidates of the benchmark videos (groups) in `groups`.
-    fn candidates_in(&self, groups: std::ops::Range<usize>, train_len: usize, keys: &[u64], queries: &Queries, rule: &MatchParams) -> Candidates {
+    fn candidates_in(
+        &self,
+        groups: impl Iterator<Item = usize>,
+        train_len: usize,
+        keys: &[u64],
+        queries: &Queries,
+        rule: &MatchParams,
+    ) -> Candidates {
         let speeds = rule.speeds();
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         let mut counts: Vec<u16> = Vec::new();
@@ -1035,6 +1130,159 @@ mod tests {
                 assert_eq!(scan.match_video(&seq, None, &rule, Search::Scan).unwrap(), exact, "training video {t}, kernel {:?}", scan.kernel());
             }
         }
+    }
+
+    /// The prefilter on synthetic, real-looking sequences: benchmark videos at 4 phases (scenes
+    /// drifting 0-3 bits a second, phases 0-1 bits a step, center-crop hashes), training videos
+    /// holding a 20-40 s copy of a random phase (0-12 bits of noise, direct, mirrored or cropped,
+    /// some played 0.9-1.1x). On every kernel: on the videos it names the segments are exactly the
+    /// frame scan's; it names every video holding a planted copy the scan finds (all 150 here; a
+    /// recall of 0.999 needs thousands of copies: example `index_speed`, bench/README.md "Matching
+    /// at 10M benchmark seconds"); and few of the videos it names hold no match. Chunks of 24 bits,
+    /// the width of a 10M-second benchmark side.
+    #[test]
+    fn prefilter_finds_the_planted_copies_and_exactly_the_scans_segments_on_what_it_names() {
+        const P: usize = 4;
+        let mut rng = Rng(0x5EED_2100);
+        let (mut hashes, mut lengths, mut groups, mut fines) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for g in 0..120u32 {
+            let n = 60 + rng.below(180) as usize;
+            let secs = rng.walk(n);
+            let mut fine = Vec::new();
+            for &h in &secs {
+                let mut p = h;
+                fine.push(p);
+                for _ in 1..P {
+                    let b = rng.below(2) as u32;
+                    p = rng.flip(p, b);
+                    fine.push(p);
+                }
+            }
+            for j in 0..P {
+                hashes.extend(fine.iter().skip(j).step_by(P));
+                lengths.push(secs.len() as u32);
+                groups.push(g);
+            }
+            fines.push(fine);
+        }
+        let center: Vec<u64> = hashes
+            .iter()
+            .map(|&h| {
+                let bits = 2 + rng.below(7) as u32;
+                rng.flip(h, bits)
+            })
+            .collect();
+        let scans: Vec<FrameScan> = [Kernel::Avx512, Kernel::Avx2, Kernel::Portable]
+            .into_iter()
+            .filter(|k| k.supported())
+            .map(|k| {
+                FrameScan::build(&[&hashes, &center], &[], &lengths)
+                    .unwrap()
+                    .with_groups(&groups)
+                    .unwrap()
+                    .with_kernel(k)
+                    .unwrap()
+                    .with_index_bits(24)
+            })
+            .collect();
+        let rule = default_rule(true);
+        // The center-crop column of video g, interleaved like `fines`.
+        let center_fine = |g: usize, k: usize| -> u64 {
+            let v = g * P + k % P;
+            center[scans[0].offsets[v] + k / P]
+        };
+        let (mut planted, mut found, mut named, mut wrong) = (0, 0, 0, 0);
+        for t in 0..150 {
+            let g = rng.below(fines.len() as u64) as usize;
+            let speed = [1.0, 1.0, 1.0, 0.9, 0.95, 1.04, 1.1][t % 7];
+            let variant = [Variant::Direct, Variant::Flipped, Variant::Cropped][t % 3];
+            let secs = fines[g].len() / P;
+            let len = (20 + rng.below(21) as usize).min(((secs - 2) as f64 / 1.1) as usize);
+            let b0 = rng.below((secs as f64 - 1.1 * len as f64 - 1.0) as u64) as f64 + rng.below(P as u64) as f64 / P as f64;
+            let (mut train, mut flips) = (rng.walk(300), rng.walk(300));
+            let at = rng.below((300 - len) as u64) as usize;
+            for i in 0..len {
+                let k = (P as f64 * (b0 + speed * i as f64)).round() as usize;
+                let source = if variant == Variant::Cropped { center_fine(g, k) } else { fines[g][k] };
+                let bits = rng.below(13) as u32;
+                let target = if variant == Variant::Flipped { &mut flips } else { &mut train };
+                target[at + i] = rng.flip(source, bits);
+            }
+            let (seq, fseq) = (Sequence::new(&train, &[]), Sequence::new(&flips, &[]));
+            let scan_segments = scans[0].segments(&seq, Some(&fseq), &rule, Search::Scan);
+            let named_groups = scans[0].indexed_groups(&seq, Some(&fseq), &rule).expect("within the tables' range");
+            let on_named: Vec<Segment> = scan_segments
+                .iter()
+                .filter(|s| {
+                    let tag = match s.variant {
+                        Variant::Direct => 0,
+                        Variant::Flipped => 1,
+                        Variant::Cropped => 2,
+                    };
+                    named_groups[tag].contains(&groups[s.bench_video as usize])
+                })
+                .copied()
+                .collect();
+            for scan in &scans {
+                assert_eq!(
+                    sorted(scan.segments(&seq, Some(&fseq), &rule, Search::Indexed)),
+                    sorted(on_named.clone()),
+                    "query {t}, kernel {:?}",
+                    scan.kernel()
+                );
+            }
+            let scan_found = scan_segments.iter().any(|s| groups[s.bench_video as usize] == g as u32 && s.variant == variant);
+            if scan_found {
+                planted += 1;
+                found += usize::from(on_named.iter().any(|s| groups[s.bench_video as usize] == g as u32 && s.variant == variant));
+            }
+            for list in &named_groups {
+                named += list.len();
+                wrong += list.iter().filter(|&&n| !scan_segments.iter().any(|s| groups[s.bench_video as usize] == n)).count();
+            }
+        }
+        eprintln!("planted copies the scan finds: {planted}, the prefilter: {found}; videos named {named}, {wrong} without a match");
+        assert!(planted >= 120, "the scan should find most planted copies ({planted})");
+        assert_eq!(found, planted, "the prefilter missed planted copies the scan finds");
+        // A cost, not an error (a named video is only scanned): 15 of 265 with one core pair.
+        assert!(wrong <= 30, "{wrong} of {named} named videos hold no match");
+    }
+
+    /// The bound's arithmetic: pairs within 5 bits are always found (pigeonhole over two chunks
+    /// probed within 2 bits), and the per-pair probability falls with the distance; the pigeonhole
+    /// case is also checked on real tables.
+    #[test]
+    fn prefilter_pair_bound() {
+        for d in 0..=5 {
+            assert!((prefilter::pair_catch(d, 24) - 1.0).abs() < 1e-12, "d {d}");
+        }
+        let p: Vec<f64> = (6..=20).map(|d| prefilter::pair_catch(d, 24)).collect();
+        assert!(p.windows(2).all(|w| w[1] < w[0]));
+        assert!((prefilter::pair_catch(8, 24) - 0.669).abs() < 0.002, "{}", prefilter::pair_catch(8, 24));
+        // A window whose 14 close pairs are all at 8 bits is missed with probability < 1e-6, at 10
+        // bits < 2e-3.
+        assert!(prefilter::window_miss_bound(14, 8, 24) < 1e-6);
+        assert!(prefilter::window_miss_bound(14, 10, 24) < 2e-3);
+        // Monte Carlo: the closed form matches random placements.
+        let mut rng = Rng(3);
+        let (mut hit, n) = (0, 20000);
+        for _ in 0..n {
+            let mut x = 0u64;
+            while x.count_ones() < 10 {
+                x |= 1 << rng.below(64);
+            }
+            let (a, b) = ((x & 0xFF_FFFF).count_ones(), ((x >> 24) & 0xFF_FFFF).count_ones());
+            hit += usize::from(a <= 2 || b <= 2);
+        }
+        assert!((hit as f64 / n as f64 - prefilter::pair_catch(10, 24)).abs() < 0.02);
+        // Tables: 30 frames each within 5 bits of a benchmark frame, on one diagonal, are found.
+        let bench: Vec<u64> = (0..400).map(|_| rng.next()).collect();
+        let scan = FrameScan::build(&[&bench], &[], &[400]).unwrap().with_index_bits(16);
+        let train: Vec<u64> = (0..30).map(|i| rng.flip(bench[100 + i], 5)).collect();
+        let rule = default_rule(false);
+        assert_eq!(scan.indexed_groups(&Sequence::new(&train, &[]), None, &rule), Some(vec![vec![0]]));
+        let random: Vec<u64> = (0..30).map(|_| rng.next()).collect();
+        assert_eq!(scan.indexed_groups(&Sequence::new(&random, &[]), None, &rule), Some(vec![vec![]]));
     }
 
     /// An empty benchmark side (a collection with no member) matches nothing, with either rule,

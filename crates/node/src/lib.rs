@@ -240,6 +240,7 @@ impl From<Segment> for MatchSegment {
 /// How a `MatchTask` searches (vdedup_core::frame_scan::Search, with owned candidates).
 enum Mode {
     Scan,
+    Indexed,
     Exact,
     Candidates(Vec<(u32, i64)>),
 }
@@ -262,6 +263,7 @@ impl Task for MatchTask {
         let flips = self.train.flips.as_ref().map(|f| Sequence::new(f, info));
         let search = match &self.mode {
             Mode::Scan => Search::Scan,
+            Mode::Indexed => Search::Indexed,
             Mode::Exact => Search::Exact,
             Mode::Candidates(c) => Search::Candidates(c),
         };
@@ -286,9 +288,10 @@ pub struct BenchFrameScan {
 #[napi]
 impl BenchFrameScan {
     /// `kernel` ("avx512", "avx2", "portable") overrides the detected comparison loop; one the CPU
-    /// cannot run is refused.
+    /// cannot run is refused. `index`: also build the approximate prefilter's tables
+    /// (`indexedMatchVideo`; see vdedup_core::frame_scan::prefilter).
     #[napi(constructor)]
-    pub fn new(bench: BenchSequences, kernel: Option<String>) -> Result<Self> {
+    pub fn new(bench: BenchSequences, kernel: Option<String>, index: Option<bool>) -> Result<Self> {
         let mut columns: Vec<&[u64]> = vec![&bench.hashes];
         columns.extend(bench.center_hashes.as_deref());
         let mut inner = FrameScan::build(&columns, &bench.informative, &bench.lengths).map_err(invalid)?;
@@ -298,6 +301,9 @@ impl BenchFrameScan {
         if let Some(name) = kernel {
             let k = Kernel::from_name(&name).ok_or_else(|| invalid(format!("unknown scan kernel \"{name}\" (expected avx512, avx2 or portable)")))?;
             inner = inner.with_kernel(k).map_err(invalid)?;
+        }
+        if index == Some(true) {
+            inner = inner.with_index();
         }
         Ok(BenchFrameScan { inner: Arc::new(inner) })
     }
@@ -320,6 +326,18 @@ impl BenchFrameScan {
         self.inner.heap_bytes() as f64
     }
 
+    /// Whether the approximate prefilter's tables are built (`indexedMatchVideo` uses them).
+    #[napi(getter)]
+    pub fn indexed(&self) -> bool {
+        self.inner.index_bits().is_some()
+    }
+
+    /// Bytes of the prefilter's tables (part of `heapBytes`; 0 without them).
+    #[napi(getter)]
+    pub fn index_bytes(&self) -> f64 {
+        self.inner.index_bytes() as f64
+    }
+
     /// The comparison loop this CPU runs: "avx512", "avx2" or "portable".
     #[napi(getter)]
     pub fn kernel(&self) -> &'static str {
@@ -336,6 +354,14 @@ impl BenchFrameScan {
     #[napi]
     pub fn match_video(&self, train: TrainSequence, rule: MatchRule) -> Result<AsyncTask<MatchTask>> {
         self.task(train, &rule, Mode::Scan)
+    }
+
+    /// Match one training video by the approximate prefilter: the frame scan over only the
+    /// benchmark videos its tables name (the exact path's segments on those; it can miss a video).
+    /// Without tables (built with `index` unset), the frame scan.
+    #[napi]
+    pub fn indexed_match_video(&self, train: TrainSequence, rule: MatchRule) -> Result<AsyncTask<MatchTask>> {
+        self.task(train, &rule, Mode::Indexed)
     }
 
     /// Match one training video at every alignment with every benchmark video (exact: the reference).

@@ -1,0 +1,318 @@
+//! An approximate prefilter for very large benchmark sides: which benchmark videos can hold a
+//! matching window of a training video, found by bit-sampling tables instead of comparing every
+//! training frame with every benchmark sample. The videos it names are then searched by the frame
+//! scan (`FrameScan::candidates_in` and the same verification), so every segment it reports is one
+//! the exact path reports; it can only miss a video the scan would have found.
+//!
+//! Tables: two disjoint chunks of `k` bits of the hash (bits `0..k` and `k..2k`), one table per
+//! chunk and benchmark column, each listing the column's informative samples by their chunk value
+//! (a counting sort: `2^k + 1` starts and one `u32` per sample). A training frame probes every
+//! chunk value within `RADIUS` bits of its own (`1 + k + k(k-1)/2` probes per chunk), so a pair of
+//! frames is found when one of the two chunks differs in at most `RADIUS` bits.
+//!
+//! **The bound, per frame pair** at Hamming distance `d`. By pigeonhole a pair at `d <= 2 RADIUS +
+//! 1` (5 bits) differs in at most `RADIUS` bits in one chunk: always found. For larger `d`, with the
+//! `d` differing bits at uniformly random positions (a model, not a guarantee: `pair_catch`), it is
+//! found with probability `1 - P(both chunks hold > RADIUS of them)`, a multivariate
+//! hypergeometric sum: at `k = 24`, 0.95 at 6 bits, 0.67 at 8, 0.37 at 10, 0.18 at 12, 0.011 at 18.
+//!
+//! **Per window.** A benchmark video becomes a candidate when, on one band of diagonals (the
+//! diagonals a window of `rule.window` frames can cross at any speed of the rule), `MIN_FRAMES`
+//! distinct training frames within one window length are found, one of them within
+//! `CORE_DISTANCE` bits (with `MIN_FRAMES` 1: one found pair within `CORE_DISTANCE`). A matching window holds at least
+//! `needed(w)` (14 of 20) pairs within `max_distance`; if `n` of them are at most `d <=
+//! CORE_DISTANCE` bits apart (so any found one is a core pair) and their bit positions are
+//! independent, it is missed with probability at most `P(Binomial(n, pair_catch(d)) < MIN_FRAMES)`
+//! (`window_miss_bound`; ignoring the benchmark's other phases, which only add chances): 14 pairs
+//! at 8 bits 2e-7, at 10 bits 1.5e-3. True copies sit mostly far below the 20-bit threshold; windows
+//! made only of pairs near 20 bits (chance coincidences of unrelated still shots, in synthetic
+//! data) are mostly missed. That is why it is approximate, measured against the exact path
+//! (`bench/frame-scan.mjs --index on`), and only chosen for large benchmark sides.
+
+use super::FrameScan;
+use crate::matching::{MatchParams, SPEED_UNIT};
+
+/// Chunks of the hash indexed (disjoint, `k` bits each).
+pub const CHUNKS: usize = 2;
+/// Bits a probed chunk may differ in.
+pub const RADIUS: u32 = 2;
+/// Distinct training frames a band must collect within one window length. 1: one found core pair
+/// (`CORE_DISTANCE`) names its video. Measured at 1M benchmark seconds (example `index_speed`, 40
+/// planted copies, all found by each): 4.8 / 5.7 / 7.3 videos named per query with 3 / 2 / 1, and
+/// every video named with 3 is named with 1, so 1 has the better bound for a few more scans.
+pub const MIN_FRAMES: u32 = 1;
+/// A probed sample counts only when its whole hash is this close (at most the rule's
+/// `max_distance`): a chunk alone matches by chance too often (and between still shots, for
+/// seconds on end), and true copies sit mostly far below the rule's threshold.
+pub const VOTE_DISTANCE: u32 = 16;
+/// A band counts only with at least one found pair this close (a strong core): still shots that
+/// happen to be 13-16 bits apart give many votes for seconds on end, but none this close.
+pub const CORE_DISTANCE: u32 = 10;
+/// Chunk width bounds: `k` follows the column's size (about one sample per chunk value).
+const MIN_BITS: u32 = 12;
+pub const MAX_BITS: u32 = 24;
+/// Column positions per entry of the position -> sequence table.
+const BLOCK: usize = 256;
+
+/// One chunk's table over one column: samples (column positions) grouped by chunk value.
+struct Table {
+    starts: Vec<u32>,
+    entries: Vec<u32>,
+}
+
+pub(super) struct BitIndex {
+    bits: u32,
+    /// Every chunk mask of weight at most `RADIUS` (the probes).
+    probes: Vec<u32>,
+    /// `column * CHUNKS + chunk`.
+    tables: Vec<Table>,
+    /// Per block of `BLOCK` column positions: the first sequence that reaches into it.
+    block_seq: Vec<u32>,
+    /// Per sequence: its benchmark video (group).
+    seq_group: Vec<u32>,
+}
+
+/// Chunk width for a column of `n` samples: about one sample per value, within the bounds.
+pub fn bits_for(n: usize) -> u32 {
+    let log = usize::BITS - n.max(1).leading_zeros(); // ceil-ish log2
+    (log + 3).clamp(MIN_BITS, MAX_BITS)
+}
+
+fn chunk(h: u64, c: usize, bits: u32) -> u32 {
+    ((h >> (c as u32 * bits)) & ((1u64 << bits) - 1)) as u32
+}
+
+impl BitIndex {
+    pub(super) fn build(scan: &FrameScan, bits: u32) -> BitIndex {
+        let n = scan.frames();
+        let mut probes = vec![0u32];
+        for a in 0..bits {
+            probes.push(1 << a);
+        }
+        if RADIUS >= 2 {
+            for a in 0..bits {
+                for b in a + 1..bits {
+                    probes.push((1 << a) | (1 << b));
+                }
+            }
+        }
+        let jobs: Vec<(usize, usize)> = (0..scan.columns.len()).flat_map(|col| (0..CHUNKS).map(move |c| (col, c))).collect();
+        let tables: Vec<Table> = std::thread::scope(|s| {
+            let handles: Vec<_> = jobs.iter().map(|&(col, c)| s.spawn(move || Self::table(scan, col, c, bits))).collect();
+            handles.into_iter().map(|h| h.join().expect("index build thread panicked")).collect()
+        });
+        let mut block_seq = Vec::with_capacity(n / BLOCK + 1);
+        let mut v = 0usize;
+        for b in 0..n.div_ceil(BLOCK) {
+            while scan.offsets[v + 1] <= b * BLOCK {
+                v += 1;
+            }
+            block_seq.push(v as u32);
+        }
+        let mut seq_group = vec![0u32; scan.videos()];
+        for g in 0..scan.group_count() {
+            seq_group[scan.group_starts[g]..scan.group_starts[g + 1]].fill(g as u32);
+        }
+        BitIndex { bits, probes, tables, block_seq, seq_group }
+    }
+
+    fn table(scan: &FrameScan, col: usize, c: usize, bits: u32) -> Table {
+        let keys = &scan.columns[col];
+        let informative = |i: usize| scan.informative.is_empty() || scan.informative[i] != 0;
+        let mut starts = vec![0u32; (1usize << bits) + 1];
+        for (i, &h) in keys.iter().enumerate() {
+            if informative(i) {
+                starts[chunk(h, c, bits) as usize + 1] += 1;
+            }
+        }
+        for j in 1..starts.len() {
+            starts[j] += starts[j - 1];
+        }
+        let mut fill = starts.clone();
+        let mut entries = vec![0u32; starts[starts.len() - 1] as usize];
+        for (i, &h) in keys.iter().enumerate() {
+            if informative(i) {
+                let slot = &mut fill[chunk(h, c, bits) as usize];
+                entries[*slot as usize] = i as u32;
+                *slot += 1;
+            }
+        }
+        Table { starts, entries }
+    }
+
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.tables.iter().map(|t| (t.starts.capacity() + t.entries.capacity()) * 4).sum::<usize>()
+            + (self.block_seq.capacity() + self.seq_group.capacity() + self.probes.capacity()) * 4
+    }
+
+    pub(super) fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    /// The sequence holding column position `c`.
+    fn sequence_at(&self, scan: &FrameScan, c: usize) -> usize {
+        let mut v = self.block_seq[c / BLOCK] as usize;
+        while scan.offsets[v + 1] <= c {
+            v += 1;
+        }
+        v
+    }
+
+    /// The benchmark videos (groups, ascending) that may hold a matching window of each query:
+    /// `(hashes, column)` per variant, all of one training video of `train_len` frames with the
+    /// informative flags `train_informative` (empty: all). None when the training video or the
+    /// benchmark side is outside the vote keys' range (the caller then scans everything).
+    pub(super) fn candidate_groups(
+        &self,
+        scan: &FrameScan,
+        queries: &[(&[u64], usize)],
+        train_informative: &[u8],
+        rule: &MatchParams,
+    ) -> Option<Vec<Vec<u32>>> {
+        let train_len = queries.first().map_or(0, |q| q.0.len());
+        let groups = scan.group_count();
+        let max_phases = (0..groups).map(|g| scan.group_starts[g + 1] - scan.group_starts[g]).max().unwrap_or(1) as i64;
+        let max_fine = (0..groups).map(|g| scan.offsets[scan.group_starts[g + 1]] - scan.offsets[scan.group_starts[g]]).max().unwrap_or(0) as i64;
+        let band = band_width(rule, max_phases);
+        let shift = max_phases * train_len as i64;
+        if train_len >= 1 << 20 || groups >= 1 << 23 || (max_fine + shift) / band >= 1 << 18 || queries.len() > 4 {
+            return None;
+        }
+        // A training video so short that its window needs fewer close frames than the prefilter
+        // asks for: scan everything.
+        if rule.window_for(train_len, usize::MAX).is_some_and(|w| rule.needed(w) < MIN_FRAMES) {
+            return None;
+        }
+        let vote_distance = VOTE_DISTANCE.min(rule.max_distance);
+        let core_distance = CORE_DISTANCE.min(vote_distance);
+        let mut keys: Vec<u64> = Vec::new();
+        for (tag, &(hashes, col)) in queries.iter().enumerate() {
+            for (i, &h) in hashes.iter().enumerate() {
+                if !train_informative.is_empty() && train_informative[i] == 0 {
+                    continue;
+                }
+                let column = &scan.columns[col];
+                for c in 0..CHUNKS {
+                    let table = &self.tables[col * CHUNKS + c];
+                    let key = chunk(h, c, self.bits);
+                    for &p in &self.probes {
+                        let q = (key ^ p) as usize;
+                        let (a, b) = (table.starts[q] as usize, table.starts[q + 1] as usize);
+                        for &at in &table.entries[a..b] {
+                            let at = at as usize;
+                            if (column[at] ^ h).count_ones() > vote_distance {
+                                continue;
+                            }
+                            let v = self.sequence_at(scan, at);
+                            let g = self.seq_group[v] as usize;
+                            let s0 = scan.group_starts[g];
+                            let phases = (scan.group_starts[g + 1] - s0) as i64;
+                            let k = (at - scan.offsets[v]) as i64 * phases + (v - s0) as i64;
+                            let d = k - phases * i as i64 + shift;
+                            let strong = u64::from((column[at] ^ h).count_ones() <= core_distance);
+                            keys.push(((tag as u64) << 62) | ((g as u64) << 39) | (((d / band) as u64) << 21) | (i as u64) << 1 | strong);
+                        }
+                    }
+                }
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let w = rule.window.max(1);
+        let mut out: Vec<Vec<u32>> = vec![Vec::new(); queries.len()];
+        let (mut prev, mut cur): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+        let mut prev_strong = false;
+        let mut merged: Vec<u32> = Vec::new();
+        let mut prev_cell = u64::MAX;
+        let mut j = 0;
+        while j < keys.len() {
+            let cell = keys[j] >> 21;
+            cur.clear();
+            let mut cur_strong = false;
+            while j < keys.len() && keys[j] >> 21 == cell {
+                let i = ((keys[j] >> 1) & ((1 << 20) - 1)) as u32;
+                cur_strong |= keys[j] & 1 == 1;
+                if cur.last() != Some(&i) {
+                    cur.push(i);
+                }
+                j += 1;
+            }
+            let (tag, g) = ((cell >> 41) as usize, ((cell >> 18) & ((1 << 23) - 1)) as u32);
+            let mut hit = cur_strong && dense(&cur, w);
+            if !hit && prev_cell != u64::MAX && cell == prev_cell + 1 && (cur_strong || prev_strong) {
+                merged.clear();
+                merged.extend_from_slice(&prev);
+                merged.extend_from_slice(&cur);
+                merged.sort_unstable();
+                merged.dedup();
+                hit = dense(&merged, w);
+            }
+            if hit && out[tag].last() != Some(&g) {
+                out[tag].push(g);
+            }
+            std::mem::swap(&mut prev, &mut cur);
+            prev_strong = cur_strong;
+            prev_cell = cell;
+        }
+        // Benchmark videos so short that a window on them needs fewer close frames than the
+        // prefilter asks for are always searched.
+        for g in 0..groups {
+            let len = scan.lengths[scan.group_starts[g]] as usize;
+            if len < w as usize && rule.window_for(train_len, len).is_some_and(|w| rule.needed(w) < MIN_FRAMES) {
+                for list in &mut out {
+                    list.push(g as u32);
+                }
+            }
+        }
+        for list in &mut out {
+            list.sort_unstable();
+            list.dedup();
+        }
+        Some(out)
+    }
+}
+
+/// Width of a diagonal band (in benchmark samples): a window of `rule.window` frames at any speed
+/// of the rule spans at most this many diagonals, so it lies within two neighbouring bands.
+pub fn band_width(rule: &MatchParams, phases: i64) -> i64 {
+    let max_dev = rule.speeds().iter().map(|&sp| (i64::from(sp) - i64::from(SPEED_UNIT)).abs()).max().unwrap_or(0);
+    (phases * max_dev * (i64::from(rule.window.max(1)) - 1) / i64::from(SPEED_UNIT) + 3).max(4)
+}
+
+/// Whether `MIN_FRAMES` of these distinct ascending training frames lie within `w` frames.
+fn dense(frames: &[u32], w: u32) -> bool {
+    let m = MIN_FRAMES as usize;
+    frames.len() >= m && frames.windows(m).any(|f| f[m - 1] - f[0] < w)
+}
+
+/// Probability that a pair of hashes `d` bits apart, its differing bits at uniformly random
+/// positions, is found by probing chunks of `bits` bits within `RADIUS` (1 for `d <= 2 RADIUS + 1`
+/// when `CHUNKS` is 2: pigeonhole).
+pub fn pair_catch(d: u32, bits: u32) -> f64 {
+    // P(chunk 0 holds x of the d bits, chunk 1 holds y), over C(64, d) placements.
+    let rest = 64 - CHUNKS as u32 * bits;
+    let total = binom(64, d);
+    let mut miss = 0.0;
+    for x in RADIUS + 1..=d.min(bits) {
+        for y in RADIUS + 1..=(d - x).min(bits) {
+            if d - x - y <= rest {
+                miss += binom(bits, x) * binom(bits, y) * binom(rest, d - x - y);
+            }
+        }
+    }
+    1.0 - miss / total
+}
+
+/// Upper bound on the probability that a window with `n` close pairs, each at most `d` bits apart
+/// (independent bit positions), gives fewer than `MIN_FRAMES` found pairs.
+pub fn window_miss_bound(n: u32, d: u32, bits: u32) -> f64 {
+    let p = (0..=d).map(|e| pair_catch(e, bits)).fold(1.0, f64::min);
+    (0..MIN_FRAMES.min(n + 1)).map(|j| binom(n, j) * p.powi(j as i32) * (1.0 - p).powi((n - j) as i32)).sum()
+}
+
+fn binom(n: u32, k: u32) -> f64 {
+    if k > n {
+        return 0.0;
+    }
+    (0..k).fold(1.0, |acc, i| acc * f64::from(n - i) / f64::from(i + 1))
+}
