@@ -397,8 +397,9 @@ export async function decodePlannedFrames(
   });
   // When the container's duration runs past the last frame, the fps filter has no frame for the
   // final planned time: that time is dropped, never filled with another frame. A selection that
-  // misses frames (variable frame rate) is an error rather than a short answer.
-  const tolerated = o.fps !== undefined ? 1 : 0;
+  // misses frames (variable frame rate) is an error rather than a short answer, and so is a pass
+  // that yields no frame at all.
+  const tolerated = o.fps !== undefined && i > 0 ? 1 : 0;
   if (order.length - i > tolerated) {
     throw new VdedupError('NO_FRAMES', `got ${i} of ${order.length} frames (variable frame rate? try --strategy seek)`, { file: video });
   }

@@ -9,6 +9,17 @@ export type FrameSelection =
 
 /** Upper bound on frames per request: beyond this a request is a mistake, not a workload. */
 export const MAX_FRAMES = 100_000;
+/**
+ * Bounds of an fps selection: one frame per 10,000 s at the slowest (below that ffmpeg's fps
+ * filter rounds the rate to nothing and returns no frame at all), 1000 per second at the fastest.
+ */
+export const MIN_FPS = 1e-4;
+export const MAX_FPS = 1000;
+
+function checkFps(fps: number): void {
+  if (!(fps > 0) || !Number.isFinite(fps)) throw new VdedupError('INVALID_ARGUMENT', `fps must be a positive number, got ${fps}`);
+  if (fps < MIN_FPS || fps > MAX_FPS) throw new VdedupError('INVALID_ARGUMENT', `fps must be between ${MIN_FPS} (one frame per ${1 / MIN_FPS} s) and ${MAX_FPS}, got ${fps}`);
+}
 
 export interface PlannedFrame {
   /** Position in the output (0-based). */
@@ -82,7 +93,7 @@ function checkCount(n: number, what: string): void {
 export function checkSelection(sel: FrameSelection): FrameSelection {
   switch (sel.mode) {
     case 'fps':
-      if (!(sel.fps > 0) || !Number.isFinite(sel.fps)) throw new VdedupError('INVALID_ARGUMENT', `fps must be a positive number, got ${sel.fps}`);
+      checkFps(sel.fps);
       break;
     case 'count':
       checkCount(sel.count, 'count');
@@ -106,7 +117,7 @@ export function planFrames(sel: FrameSelection, timing: VideoTiming): PlannedFra
   const at = (requested: number, index: number): PlannedFrame => ({ index, requested, timestamp: frameTimeAt(requested, timing) });
   switch (sel.mode) {
     case 'fps': {
-      if (!(sel.fps > 0) || !Number.isFinite(sel.fps)) throw new VdedupError('INVALID_ARGUMENT', `fps must be a positive number, got ${sel.fps}`);
+      checkFps(sel.fps);
       const n = Math.max(1, Math.ceil(duration * sel.fps - 1e-6));
       checkCount(n, `fps ${sel.fps} over ${duration.toFixed(1)} s gives`);
       return Array.from({ length: n }, (_, k) => ({ index: k, requested: k / sel.fps, timestamp: k / sel.fps }));

@@ -69,7 +69,9 @@ describe('frame selection rules (planFrames)', () => {
     [{ mode: 'at', timestamps: [10] }, /at or after the end/],
     [{ mode: 'at', timestamps: [-0.5] }, /before the start/],
     [{ mode: 'fps', fps: 0 }, /positive number/],
-    [{ mode: 'fps', fps: 100_000 }, /limit/],
+    [{ mode: 'fps', fps: 100_000 }, /between/],
+    [{ mode: 'fps', fps: 5e-324 }, /between 0.0001/],
+    [{ mode: 'fps', fps: 5000 }, /between/],
     [{ mode: 'random', count: 3.5, seed: 1 }, /positive integer/],
   ])('rejects %j', (sel, msg) => {
     expect(() => planFrames(sel, timing)).toThrow(msg);

@@ -18,6 +18,22 @@ fn invalid(msg: impl ToString) -> Error {
     Error::new(Status::InvalidArg, msg.to_string())
 }
 
+/// Runs core work, turning a panic (a bug in the core) into a JS error. Unguarded, a panic on the
+/// libuv pool or under a N-API callback unwinds into C and aborts the whole process: every job of
+/// a worker, not only the one that hit the bug. The core keeps no state across calls that a
+/// panic could leave half-written (a task owns its inputs; the benchmark side is read-only), so
+/// going on after one is safe.
+fn guarded<T>(what: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|payload| {
+        let reason = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        Err(Error::new(Status::GenericFailure, format!("internal error in the native core while {what} (a bug, please report it): {reason}")))
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Frame hashing
 
@@ -55,7 +71,7 @@ impl Task for HashFramesTask {
     type JsValue = HashedFrames;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        core_hash_frames(&self.frames, self.width, self.height, &self.options).map_err(invalid)
+        guarded("hashing frames", || core_hash_frames(&self.frames, self.width, self.height, &self.options).map_err(invalid))
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -258,6 +274,16 @@ impl Task for MatchTask {
     type JsValue = Vec<MatchSegment>;
 
     fn compute(&mut self) -> Result<Self::Output> {
+        guarded("matching a video", || self.match_now())
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output.into_iter().map(|s| to_js(s, &self.bench, &self.params)).collect())
+    }
+}
+
+impl MatchTask {
+    fn match_now(&self) -> Result<Vec<Segment>> {
         let info: &[u8] = &self.train.informative;
         let direct = Sequence::new(&self.train.hashes, info);
         let flips = self.train.flips.as_ref().map(|f| Sequence::new(f, info));
@@ -268,10 +294,6 @@ impl Task for MatchTask {
             Mode::Candidates(c) => Search::Candidates(c),
         };
         self.bench.match_video(&direct, flips.as_ref(), &self.params, search).map_err(invalid)
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output.into_iter().map(|s| to_js(s, &self.bench, &self.params)).collect())
     }
 }
 
@@ -292,6 +314,10 @@ impl BenchFrameScan {
     /// (`indexedMatchVideo`; see vdedup_core::frame_scan::prefilter).
     #[napi(constructor)]
     pub fn new(bench: BenchSequences, kernel: Option<String>, index: Option<bool>) -> Result<Self> {
+        guarded("building the benchmark side", || Self::build(bench, kernel, index))
+    }
+
+    fn build(bench: BenchSequences, kernel: Option<String>, index: Option<bool>) -> Result<Self> {
         let mut columns: Vec<&[u64]> = vec![&bench.hashes];
         columns.extend(bench.center_hashes.as_deref());
         let mut inner = FrameScan::build(&columns, &bench.informative, &bench.lengths).map_err(invalid)?;
@@ -399,10 +425,12 @@ pub struct WindowVectors {
 /// Embeddings of a video's windows for the approximate index (fast: synchronous).
 #[napi]
 pub fn window_vectors(hashes: BigUint64Array, informative: Uint8Array, rule: MatchRule, stride: u32) -> Result<WindowVectors> {
-    check_train(&hashes, None, &informative).map_err(invalid)?;
-    let params = to_params(&rule)?;
-    let (vectors, starts) = window_embeddings(&Sequence::new(&hashes, &informative), &params, stride as usize);
-    Ok(WindowVectors { vectors: vectors.into(), starts: starts.into(), dim: EMBED_DIM as u32 })
+    guarded("embedding windows", || {
+        check_train(&hashes, None, &informative).map_err(invalid)?;
+        let params = to_params(&rule)?;
+        let (vectors, starts) = window_embeddings(&Sequence::new(&hashes, &informative), &params, stride as usize);
+        Ok(WindowVectors { vectors: vectors.into(), starts: starts.into(), dim: EMBED_DIM as u32 })
+    })
 }
 
 /// The core crate's version, for health and `--version` output.

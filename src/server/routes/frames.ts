@@ -5,7 +5,7 @@ import { ApiError } from '../errors.js';
 import { discardUploads, receiveVideos, screenVideo } from '../inputs.js';
 import { answerJob } from '../jobs-view.js';
 import { errorResponses, jsonOrMultipart, ServerPath, UploadFile, WaitQuery } from '../schemas.js';
-import { intOption, MAX_FRAMES, selectionFromOptions } from '../../frames/plan.js';
+import { intOption, MAX_FPS, MAX_FRAMES, MIN_FPS, selectionFromOptions } from '../../frames/plan.js';
 import { checkOutputOptions, type Fit, type ImageFormat } from '../../frames/extract.js';
 import type { FramesJob } from '../../service/jobs.js';
 
@@ -19,7 +19,7 @@ const TIMESTAMPS = `^([ \\t]*,)*[ \\t]*(${TIME})[ \\t]*(,[ \\t]*((${TIME})[ \\t]
 
 /** How frames are chosen and written: the same fields as JSON members or multipart fields. */
 const frameFields = {
-  fps: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'frames per second, from 0 s' })),
+  fps: Type.Optional(Type.Number({ minimum: MIN_FPS, maximum: MAX_FPS, description: `frames per second, from 0 s (${MIN_FPS} to ${MAX_FPS})` })),
   count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_FRAMES, description: 'N frames spread uniformly, first and last included' })),
   timestamps: Type.Optional(Type.String({ pattern: TIMESTAMPS, description: 'comma-separated: seconds, or [hh:]mm:ss[.ms] with minutes and seconds below 60' })),
   random: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_FRAMES, description: 'N distinct frames drawn at random (seeded), in time order' })),
