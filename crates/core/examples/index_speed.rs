@@ -15,42 +15,16 @@ use vdedup_core::matching::{MatchParams, Sequence};
 
 const P: usize = 4;
 
+mod common;
+use common::{flip, walk};
+
 fn main() {
     let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().unwrap()).collect();
     let seconds = *args.first().unwrap_or(&1_000_000);
     let queries = *args.get(1).unwrap_or(&20);
     let with_scan = *args.get(2).unwrap_or(&1) == 1;
     let every = (*args.get(3).unwrap_or(&2)).max(1);
-    let mut x = 0x1234_5678u64;
-    let mut next = move || {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    };
-    let flip = |mut h: u64, bits: u64, next: &mut dyn FnMut() -> u64| {
-        for _ in 0..bits {
-            h ^= 1 << (next() % 64);
-        }
-        h
-    };
-    let walk = |n: usize, next: &mut dyn FnMut() -> u64| -> Vec<u64> {
-        let mut h = next();
-        let mut left = 3 + next() % 13;
-        (0..n)
-            .map(|_| {
-                if left == 0 {
-                    h = next();
-                    left = 3 + next() % 13;
-                } else {
-                    let b = next() % 4;
-                    h = flip(h, b, next);
-                }
-                left -= 1;
-                h
-            })
-            .collect()
-    };
+    let mut next = common::rng(0x1234_5678);
     // Per benchmark video: its samples (P per second), then laid out phase after phase.
     let (mut hashes, mut lengths, mut groups, mut fines) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut total = 0;

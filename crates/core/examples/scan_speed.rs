@@ -5,35 +5,14 @@ use std::time::Instant;
 use vdedup_core::frame_scan::{FrameScan, Kernel, Search};
 use vdedup_core::matching::{MatchParams, Sequence};
 
+mod common;
+use common::walk;
+
 fn main() {
     let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().unwrap()).collect();
     let windows = *args.first().unwrap_or(&1_000_000);
     let queries = *args.get(1).unwrap_or(&20);
-    let mut x = 0x1234_5678u64;
-    let mut next = move || {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    };
-    let walk = |n: usize, next: &mut dyn FnMut() -> u64| -> Vec<u64> {
-        let mut h = next();
-        let mut left = 3 + next() % 13;
-        (0..n)
-            .map(|_| {
-                if left == 0 {
-                    h = next();
-                    left = 3 + next() % 13;
-                } else {
-                    for _ in 0..next() % 4 {
-                        h ^= 1 << (next() % 64);
-                    }
-                }
-                left -= 1;
-                h
-            })
-            .collect()
-    };
+    let mut next = common::rng(0x1234_5678);
     let (mut lengths, mut bench) = (Vec::new(), Vec::new());
     let mut w = 0;
     while w < windows {
