@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { Job } from 'bullmq';
 import type { FastifyRequest } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
@@ -11,7 +12,7 @@ import { checkCollectionName } from '../service/collections.js';
 import type { Producer } from '../service/producer.js';
 import { isVdedupError, VdedupError } from '../errors.js';
 import { probeVideo } from '../media/probe.js';
-import type { VideoRef } from '../service/jobs.js';
+import { errorOfJob, QUEUE_NAMES, type VideoRef } from '../service/jobs.js';
 import type { ServiceConfig } from '../service/config.js';
 
 const isInside = (root: string, p: string) => p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
@@ -50,6 +51,34 @@ export interface ReceivedInputs {
 function safeFileName(name: string | undefined): string {
   const base = path.basename(name ?? '').replace(/[^\w.\- ]+/g, '_').slice(-120);
   return base === '' || base === '.' || base === '..' ? 'upload' : base;
+}
+
+/**
+ * A worker that does not share the API's data dir refuses jobs on uploads (DATA_DIR_NOT_SHARED)
+ * and cannot delete them either: the upload is on the API's volume. The API deletes it when it
+ * sees the refusal: at once for a request that waited (`answerJob`), else in its minutely sweep
+ * of failed jobs (`sweepRefusedUploads`). Such a job is never retried. `job` must have failed with
+ * DATA_DIR_NOT_SHARED (the caller checked).
+ */
+export async function discardRefusedUpload(job: Job): Promise<void> {
+  const video = (job.data as { video?: VideoRef } | undefined)?.video;
+  if (video?.upload === true) await discardUploads([video]);
+}
+
+/** Refused uploads of failed jobs (newest first, up to `limit` per queue) that are still on this API's volume. */
+export async function sweepRefusedUploads(producer: Producer, config: ServiceConfig, limit = 1000): Promise<number> {
+  const uploads = path.resolve(config.dataDir, 'uploads');
+  let removed = 0;
+  for (const name of QUEUE_NAMES) {
+    for (const job of await producer.queue(name).getJobs(['failed'], 0, limit - 1)) {
+      const video = (job?.data as { video?: VideoRef } | undefined)?.video;
+      if (video === undefined || !video.upload || !isInside(uploads, path.resolve(video.path))) continue;
+      if (errorOfJob(job.failedReason).code !== 'DATA_DIR_NOT_SHARED' || !existsSync(video.path)) continue;
+      await discardRefusedUpload(job);
+      removed++;
+    }
+  }
+  return removed;
 }
 
 /** Delete the uploads of a request that failed before any job took ownership of them. */

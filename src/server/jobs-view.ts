@@ -4,6 +4,7 @@ import { queueOfJobId, type Producer } from '../service/producer.js';
 import { errorOfJob, type FramesResult } from '../service/jobs.js';
 import { isBadInputCode } from '../errors.js';
 import { ApiError } from './errors.js';
+import { discardRefusedUpload } from './inputs.js';
 
 export interface JobViewBody {
   jobId: string;
@@ -70,6 +71,7 @@ export async function findJob(producer: Producer, id: string): Promise<Job> {
 export async function answerJob(producer: Producer, job: Job, waitSeconds: number, reply: FastifyReply): Promise<unknown> {
   if (waitSeconds > 0 && (await producer.waitFor(job, waitSeconds))) {
     const view = await viewJob(producer, job.id!);
+    if (view.error?.code === 'DATA_DIR_NOT_SHARED') await discardRefusedUpload(job);
     // The worker found the input unusable (corrupt, truncated, no frames...): the client's fault, 422.
     if (view.state === 'failed' && view.error !== undefined && isBadInputCode(view.error.code)) {
       throw new ApiError(422, view.error.code, `${view.error.message} (job ${view.jobId})`);

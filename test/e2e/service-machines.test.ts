@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpeg } from '../helpers/ffmpeg.js';
 import { repoRoot } from '../helpers/paths.js';
 import { startServer, startWorker, testEnv, videoForm, type ServiceProcess } from '../helpers/service.js';
+import { loadConfig } from '../../src/service/config.js';
+import { Producer } from '../../src/service/producer.js';
+import { sweepRefusedUploads } from '../../src/server/inputs.js';
 
 const fixtures = path.join(repoRoot, 'fixtures');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -102,6 +105,26 @@ describe('service on separate machines: API and 2 workers, no shared data dir', 
     expect(upload.body).toMatchObject({ state: 'failed', error: { code: 'DATA_DIR_NOT_SHARED' } });
     expect(upload.body.error.message).toMatch(/VDEDUP_DATA_DIR/);
     expect(upload.body.result).toBeUndefined();
+    // No worker could delete that upload (it is on the API's volume): the API did, on seeing the refusal.
+    const uploadsDir = path.join(t.env.VDEDUP_DATA_DIR!, 'uploads');
+    expect(await readdir(uploadsDir).catch(() => [])).toEqual([]);
+    // Not waited for: the refused upload stays until the API's sweep of failed jobs deletes it.
+    const remux2 = path.join(benchRoot, 'remuxed-2.mp4');
+    await ffmpeg(['-i', path.join(fixtures, 'scan/train/compilation.mp4'), '-c', 'copy', '-metadata', 'title=remuxed 2', remux2]);
+    const queued = await post('/v1/check', await videoForm(remux2, { collection: 'bench' }));
+    expect(queued.status).toBe(202);
+    for (let i = 0; i < 200 && (await get(`/v1/jobs/${queued.body.jobId}`)).body.state !== 'failed'; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await get(`/v1/jobs/${queued.body.jobId}`)).body).toMatchObject({ state: 'failed', error: { code: 'DATA_DIR_NOT_SHARED' } });
+    expect(await readdir(uploadsDir)).toHaveLength(1);
+    const config = loadConfig(t.env);
+    const producer = new Producer(config);
+    try {
+      expect(await sweepRefusedUploads(producer, config)).toBe(1);
+      expect(await readdir(uploadsDir)).toEqual([]);
+      expect(await sweepRefusedUploads(producer, config)).toBe(0);
+    } finally {
+      await producer.close();
+    }
     // Frames are served from the API's data dir: refused too.
     const frames = await post('/v1/frames?wait=60', { path: 'scan/bench/testsrc2.mp4', count: 2 });
     expect(frames.body).toMatchObject({ state: 'failed', error: { code: 'DATA_DIR_NOT_SHARED' } });
