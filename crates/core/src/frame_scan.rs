@@ -819,11 +819,7 @@ impl Candidates {
 /// the alignment gives at least that many. The sampling (`sampling_for`) takes the straight
 /// alignments' votes, which are never more than the slanted ones'.
 pub fn votes_at(rule: &MatchParams, w: u32, step: usize, slanted: bool) -> u32 {
-    rule.window_bounds(w, slanted)
-        .into_iter()
-        .map(|(len, core)| if step == 2 { (len / 2).saturating_sub(len - core) } else { core })
-        .min()
-        .unwrap_or(0)
+    rule.window_bounds(w, slanted).map(|(len, core)| if step == 2 { (len / 2).saturating_sub(len - core) } else { core }).min().unwrap_or(0)
 }
 
 /// Every pair (query index, key index) whose hashes are within `max_distance` bits.
@@ -1497,7 +1493,7 @@ mod tests {
         for w in 1..=30u32 {
             for r in [rule, low, short] {
                 let s = sampling_for(&r, w);
-                for (len, core) in r.window_bounds(w, false).into_iter().chain(r.window_bounds(w, true)) {
+                for (len, core) in r.window_bounds(w, false).chain(r.window_bounds(w, true)) {
                     let misses = len - core;
                     for first in 0..2u32 {
                         let sampled = (first..first + len).filter(|i| i % s.step as u32 == 0).count() as u32;

@@ -147,27 +147,29 @@ impl MatchParams {
     /// ones). Short excerpts are matched at their own speed only: along slanted lines they would
     /// lower the lines' candidate bound from 14 votes to 9 and cost the scan about a third more
     /// (bench/README.md, "Short excerpts").
-    pub fn window_rules(&self, w: u32, max_mean: f64, slanted: bool) -> Vec<WindowRule> {
-        let mut rules = vec![WindowRule { len: w, needed: self.needed(w), needed_good: self.needed_informative(w), max_mean }];
-        if self.short_window > 0 && self.short_window < w && !slanted {
+    ///
+    /// An iterator, not a list: verification asks for the rules of every alignment it checks.
+    pub fn window_rules(&self, w: u32, max_mean: f64, slanted: bool) -> impl Iterator<Item = WindowRule> {
+        let main = WindowRule { len: w, needed: self.needed(w), needed_good: self.needed_informative(w), max_mean };
+        let short = (self.short_window > 0 && self.short_window < w && !slanted).then(|| {
             let ws = self.short_window;
             let needed = ((self.short_fraction * f64::from(ws)) - 1e-9).ceil().max(1.0) as u32;
-            rules.push(WindowRule { len: ws, needed, needed_good: self.needed_informative(ws), max_mean: max_mean.min(self.short_max_mean) });
-        }
-        rules
+            WindowRule { len: ws, needed, needed_good: self.needed_informative(ws), max_mean: max_mean.min(self.short_max_mean) }
+        });
+        std::iter::once(main).chain(short)
     }
 
     /// The window rules of a `w`-frame alignment as `(window length, matching frames a matching
     /// window of that rule holds at least)`: what the frame scan's candidate bounds count
     /// (`frame_scan::votes_at`), and the early exit of verification.
-    pub fn window_bounds(&self, w: u32, slanted: bool) -> Vec<(u32, u32)> {
-        self.window_rules(w, 64.0, slanted).iter().map(|r| (r.len, r.needed.min(r.len))).collect()
+    pub fn window_bounds(&self, w: u32, slanted: bool) -> impl Iterator<Item = (u32, u32)> {
+        self.window_rules(w, 64.0, slanted).map(|r| (r.len, r.needed.min(r.len)))
     }
 
     /// The shortest window of the rules of a `w`-frame alignment: an alignment overlapping by
     /// fewer frames cannot match.
     pub fn shortest_window(&self, w: u32, slanted: bool) -> u32 {
-        self.window_rules(w, 64.0, slanted).iter().map(|r| r.len).min().unwrap_or(w)
+        self.window_rules(w, 64.0, slanted).map(|r| r.len).min().unwrap_or(w)
     }
 
     fn needed_informative(&self, len: u32) -> u32 {
@@ -464,12 +466,12 @@ fn window_runs(a: &Aligned, rule: &WindowRule, params: &MatchParams) -> Vec<Run>
 /// length, not by a short window inside it).
 fn runs_by_rule(a: &Aligned, w: u32, params: &MatchParams, max_mean: f64, slanted: bool) -> Vec<(Run, usize)> {
     let mut out: Vec<(Run, usize)> = Vec::new();
-    for (n, rule) in params.window_rules(w, max_mean, slanted).iter().enumerate() {
+    for (n, rule) in params.window_rules(w, max_mean, slanted).enumerate() {
         if rule.len as usize > a.matched.len() {
             continue;
         }
         let main_runs = out.len();
-        for run in window_runs(a, rule, params) {
+        for run in window_runs(a, &rule, params) {
             let (start, end) = (run.0 .0, run.1);
             if n > 0 && out[..main_runs].iter().any(|((m, m_end), _)| m.0 < end && start < *m_end) {
                 continue;
@@ -503,7 +505,7 @@ pub fn verify_offset(
     let overlap = (last - first) as usize;
     let first = first as usize;
     let bench_first = (first as i64 - offset) as usize;
-    let needed = params.window_bounds(w as u32, false).iter().map(|b| b.1).min().unwrap_or(0);
+    let needed = params.window_bounds(w as u32, false).map(|b| b.1).min().unwrap_or(0);
 
     // Most alignments of unrelated videos have almost no frame within the distance: count them in
     // a tight loop first (an upper bound of the window's matching frames, informative or not) and
@@ -573,7 +575,7 @@ pub fn verify_line(
         return;
     }
     let overlap = end - first;
-    let needed = params.window_bounds(w as u32, true).iter().map(|b| b.1).min().unwrap_or(0);
+    let needed = params.window_bounds(w as u32, true).map(|b| b.1).min().unwrap_or(0);
     // The samples met, found incrementally (one division per line, not per frame); the same early
     // exit as `verify_offset` first, without allocating (most candidate lines stop here).
     let (den, step) = (grid.den(), grid.slope(line.speed));
