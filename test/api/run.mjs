@@ -17,11 +17,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deleteRedisPrefix } from '../../scripts/redis-prefix.mjs';
+import { deleteRedisPrefix, freePort } from '../../scripts/service-helpers.mjs';
 
 /** The version this suite was written and tested against; a new one is a deliberate change here. */
 const SCHEMATHESIS_VERSION = '4.32.5';
@@ -57,17 +56,6 @@ function schemathesis() {
     run(path.join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `schemathesis==${SCHEMATHESIS_VERSION}`]);
   }
   return bin;
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** `vdedup <args>` as a child process, resolved once its log says it is ready (or `ready()` says so). */

@@ -4,9 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { loadConfig, type ServiceConfig } from '../../src/service/config.js';
 import { cliPath, repoRoot } from './paths.js';
+import { deleteRedisPrefix, freePort } from '../../scripts/service-helpers.mjs';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -33,32 +33,11 @@ export async function testEnv(extra: NodeJS.ProcessEnv = {}): Promise<{ env: Nod
 }
 
 export async function deletePrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } catch {
-    // Redis gone (a test stopped it): nothing to clean.
-  } finally {
-    redis.disconnect();
-  }
+  // Redis gone (a test stopped it): nothing to clean.
+  await deleteRedisPrefix(redisUrl, prefix).catch(() => undefined);
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface ServiceProcess {
   child: ChildProcess;

@@ -1,0 +1,2 @@
+export function deleteRedisPrefix(redisUrl: string, prefix: string): Promise<void>;
+export function freePort(): Promise<number>;
