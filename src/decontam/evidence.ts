@@ -1,23 +1,22 @@
 import sharp from 'sharp';
-import { decodePlannedFrames, strategyFor } from '../frames/extract.js';
+import { decodePlannedFrames, openFrameSource, strategyFor, timingOf } from '../frames/extract.js';
 import { frameTimeAt, type PlannedFrame } from '../frames/plan.js';
 import type { RgbFrame } from '../frames/ppm.js';
-import { probeVideo } from '../media/probe.js';
 import { mapLimit } from './pool.js';
 import type { Match, ScanReport } from './scan.js';
 
 /** Frames of one video at the given times, `width` pixels wide, in the order asked. */
 export async function grabFrames(video: string, times: number[], width: number): Promise<RgbFrame[]> {
-  const probe = await probeVideo(video);
-  const frameRate = probe.video.fps ?? 25;
-  const duration = probe.duration ?? Math.max(...times) + 1;
+  const source = await openFrameSource(video);
+  const timing = timingOf(source);
+  const duration = source.probe.duration ?? Math.max(...times) + 1;
   const plan: PlannedFrame[] = times.map((t, index) => {
-    const clamped = Math.min(Math.max(0, t), Math.max(0, duration - 1 / frameRate));
-    return { index, requested: t, timestamp: frameTimeAt(clamped, { duration, frameRate }) };
+    const clamped = Math.min(Math.max(0, t), Math.max(0, duration - 1 / timing.frameRate));
+    return { index, requested: t, timestamp: frameTimeAt(clamped, { ...timing, duration }) };
   });
   const out: RgbFrame[] = new Array(plan.length);
-  const strategy = await strategyFor(probe, { mode: 'at', timestamps: times }, plan.length);
-  await decodePlannedFrames(video, probe, plan, { strategy, fps: undefined, width }, async (p, f) => {
+  const strategy = await strategyFor(source, { mode: 'at', timestamps: times }, plan);
+  await decodePlannedFrames(video, source, plan, { strategy, fps: undefined, width }, async (p, f) => {
     out[p.index] = f;
   });
   return out;

@@ -1,11 +1,11 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
-import { planFrames, type FrameSelection, type PlannedFrame, type VideoTiming } from './plan.js';
+import { lastAtOrBefore, planFrames, type FrameSelection, type PlannedFrame, type VideoTiming } from './plan.js';
 import { readPpmStream, type RgbFrame } from './ppm.js';
 import { ffmpegBinary } from '../media/binaries.js';
-import { fileUrl, INPUT_PROTOCOL_ARGS } from '../media/input.js';
+import { checkInputFile, fileUrl, INPUT_PROTOCOL_ARGS, SAFE_DEMUXERS } from '../media/input.js';
+import { readMp4Index, type Mp4VideoIndex } from '../media/mp4-index.js';
 import { classifyMediaFailure, looksLikeMp4, seekBackSeconds, probeVideo, type ProbeResult } from '../media/probe.js';
 import { spawnMedia, stderrSummary } from '../media/process.js';
 import { mapLimit } from '../decontam/pool.js';
@@ -80,15 +80,76 @@ export const FORMATS: readonly ImageFormat[] = ['jpg', 'png', 'webp'];
 export const SEEK_COST = 1.2;
 export const KEYFRAME_PROBE_SECONDS = 30;
 
+/** What extraction knows about a video before decoding it. */
+export interface FrameSource {
+  probe: ProbeResult;
+  /**
+   * The MP4 sample table, when the file has one that `readMp4Index` states exactly: the time of
+   * every frame and of every keyframe, without ffprobe. Undefined for other files.
+   */
+  index: Mp4VideoIndex | undefined;
+}
+
+/**
+ * Open a video for frame extraction: an MP4/MOV whose sample table can be read in-process needs no
+ * ffprobe (one process start less, about 0.1 s) and gives exact frame times and keyframes; any
+ * other file is probed by ffprobe as before, with its precise errors for bad input.
+ */
+export async function openFrameSource(video: string, signal?: AbortSignal): Promise<FrameSource> {
+  const { absolute, size } = await checkInputFile(video);
+  const index = await readMp4Index(absolute);
+  if (index === undefined) return { probe: await probeVideo(video, { signal }), index: undefined };
+  const probe: ProbeResult = {
+    file: video,
+    absolutePath: absolute,
+    sizeBytes: size,
+    format: 'mov,mp4,m4a,3gp,3g2,mj2',
+    duration: index.duration,
+    video: {
+      index: index.streamIndex,
+      videoOrdinal: index.videoOrdinal,
+      codec: index.codec,
+      width: index.width,
+      height: index.height,
+      fps: index.frameTimes.length / index.duration,
+      rotation: 0,
+      pixelFormat: undefined,
+    },
+    hasAudio: index.hasAudio,
+  };
+  return { probe, index };
+}
+
+/** Duration, frame rate and (with a sample table) the time of every frame. */
+export function timingOf(source: FrameSource): VideoTiming {
+  return { duration: source.probe.duration ?? 0, frameRate: source.probe.video.fps ?? 25, frameTimes: source.index?.frameTimes };
+}
+
+/** Frames a seek to t decodes: from the keyframe at or before t up to t, both included. */
+export function seekFrames(index: Mp4VideoIndex, t: number): number {
+  const key = index.keyframeTimes[lastAtOrBefore(index.keyframeTimes, t)]!;
+  return lastAtOrBefore(index.frameTimes, t) - lastAtOrBefore(index.frameTimes, key) + 1;
+}
+
 export function chooseStrategy(sel: FrameSelection, frames: number, timing: VideoTiming, seekBack: number | undefined): Strategy {
   if (sel.mode === 'fps') return 'single-pass';
   const seekFrames = frames * ((seekBack ?? KEYFRAME_PROBE_SECONDS) * timing.frameRate + 1) * SEEK_COST;
   return seekFrames < timing.duration * timing.frameRate ? 'seek' : 'single-pass';
 }
 
-/** `chooseStrategy` for a probed file, with its seek-back distance measured. */
-export async function strategyFor(probe: ProbeResult, sel: FrameSelection, frames: number, signal?: AbortSignal): Promise<Strategy> {
+/**
+ * `chooseStrategy` for a video: with a sample table, the frames the seeks would decode are counted
+ * exactly; without, the seek-back distance is measured from the first packets.
+ */
+export async function strategyFor(source: FrameSource, sel: FrameSelection, plan: PlannedFrame[], signal?: AbortSignal): Promise<Strategy> {
   if (sel.mode === 'fps') return 'single-pass';
+  const { probe, index } = source;
+  if (index !== undefined) {
+    let decoded = 0;
+    for (const t of new Set(plan.map((p) => p.timestamp))) decoded += seekFrames(index, t);
+    return decoded * SEEK_COST < index.frameTimes.length ? 'seek' : 'single-pass';
+  }
+  const frames = plan.length;
   const timing = { duration: probe.duration ?? 0, frameRate: probe.video.fps ?? 25 };
   // Sparse enough that seeking wins even from the farthest keyframe the probe would allow: no probe.
   if (chooseStrategy(sel, frames, timing, undefined) === 'seek') return 'seek';
@@ -131,7 +192,19 @@ export function checkOutputOptions(o: OutputOptions): void {
   }
 }
 
+let sharpModule: Promise<typeof import('sharp')> | undefined;
+
+/**
+ * sharp, loaded once and on demand: loading it (libvips) takes 0.1-0.2 s, which extraction spends
+ * while ffmpeg seeks and decodes instead of before starting it.
+ */
+export function loadSharp(): Promise<typeof import('sharp')> {
+  sharpModule ??= import('sharp');
+  return sharpModule;
+}
+
 export async function encodeImage(frame: RgbFrame, o: OutputOptions): Promise<Buffer> {
+  const { default: sharp } = await loadSharp();
   const img = sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } });
   switch (o.format ?? 'jpg') {
     case 'png':
@@ -209,19 +282,21 @@ function fileName(f: PlannedFrame, format: ImageFormat): string {
 export async function extractFrames(video: string, o: ExtractOptions): Promise<FramesManifest> {
   checkOutputOptions(o);
   const format = o.format ?? 'jpg';
-  const probe: ProbeResult = await probeVideo(video, { signal: o.signal });
-  const frameRate = probe.video.fps ?? 25;
-  const timing: VideoTiming = { duration: probe.duration ?? 0, frameRate };
+  // Loaded while the video is opened and decoded; a failure to load surfaces at the first encode.
+  loadSharp().catch(() => undefined);
+  const source = await openFrameSource(video, o.signal);
+  const timing = timingOf(source);
+  const { frameRate } = timing;
   const plan = planFrames(o.selection, timing);
   if (o.fast === true && o.selection.mode === 'fps') {
     throw new VdedupError('INVALID_ARGUMENT', '--fast applies to --count, --at and --random (an --fps pass decodes every frame anyway)');
   }
   if (o.fast === true && o.strategy === 'single-pass') throw new VdedupError('INVALID_ARGUMENT', '--fast always seeks');
-  const strategy = o.fast === true ? 'seek' : (o.strategy ?? (await strategyFor(probe, o.selection, plan.length, o.signal)));
+  const strategy = o.fast === true ? 'seek' : (o.strategy ?? (await strategyFor(source, o.selection, plan, o.signal)));
   await mkdir(o.outDir, { recursive: true });
   const frames: ExtractedFrame[] = [];
   try {
-    await decodePlannedFrames(video, probe, plan, { ...o, strategy, fps: o.selection.mode === 'fps' ? o.selection.fps : undefined }, async (planned, frame) => {
+    await decodePlannedFrames(video, source, plan, { ...o, strategy, fps: o.selection.mode === 'fps' ? o.selection.fps : undefined }, async (planned, frame) => {
       const name = fileName(planned, format);
       await writeFile(path.join(o.outDir, name), await encodeImage(frame, o));
       frames.push({ index: planned.index, requested: planned.requested, timestamp: planned.timestamp, file: name, width: frame.width, height: frame.height });
@@ -247,38 +322,45 @@ interface DecodeOptions extends OutputOptions {
   timeoutMs?: number;
 }
 
-/**
- * Seek targets per ffmpeg process: each is an input with its own demuxer and decoder, and a
- * decoder keeps its frame buffers until the process ends. Measured: 16 inputs of 720p peak at
- * about 400 MB; so a process gets up to 16 inputs and at most 16 x 720p of pixels (7 at 1080p, 1
- * at 4K), which bounds its memory whatever the video's length or resolution.
- */
-export function seekInputsPerProcess(width: number, height: number, processes = 1): number {
-  return Math.max(1, Math.min(16, Math.floor((16 * 1280 * 720) / processes / Math.max(1, width * height))));
-}
-
-/**
- * ffmpeg processes seeking at once, one core each (their inputs share the memory bound above).
- * 32 frames of 5-min 1080p (bench/README.md): 2 single-threaded processes used the least CPU of
- * the settings tried and matched PyAV's time, with 180 MB peak instead of 366 MB for one process
- * of 7 multi-threaded decoders.
- */
+/** ffmpeg processes seeking at once: one per core, up to 4. */
 export const SEEK_PROCESSES = Math.max(1, Math.min(4, os.availableParallelism()));
 
 /**
- * Exact frames by seeking, many per ffmpeg process: every target time is an input of its own
- * (`-ss` before `-i`: the demuxer jumps to the keyframe at or before it and the decoder runs
- * forward, discarding frames before the time), read for just over one frame (`-t`), trimmed to
- * its first frame, and the inputs are concatenated into one output. One process start and one
- * file open per batch instead of per frame; the decoder keeps its threads.
+ * Split seek targets over `processes` so that each decodes about as many frames: the costliest
+ * target first, each to the least loaded process (longest processing time first). A process
+ * decodes its targets one after the other, so the slowest one sets the wall time. Each share
+ * comes back in time order.
  */
-async function seekInBatches(
+export function shareSeeks(times: number[], costs: number[], processes: number): number[][] {
+  const shares = Array.from({ length: Math.max(1, Math.min(processes, times.length)) }, () => ({ load: 0, times: [] as number[] }));
+  const order = times.map((t, i) => ({ t, cost: costs[i]! })).sort((a, b) => b.cost - a.cost || a.t - b.t);
+  for (const { t, cost } of order) {
+    const least = shares.reduce((best, s) => (s.load < best.load ? s : best));
+    least.load += cost;
+    least.times.push(t);
+  }
+  return shares.map((s) => s.times.sort((a, b) => a - b)).filter((ts) => ts.length > 0);
+}
+
+/**
+ * Exact frames by seeking: each process reads its targets as the segments of one concat input,
+ * the same file once per target (`inpoint` half a frame before the target: the demuxer jumps to
+ * the keyframe at or before it, and the decoder runs forward; `outpoint` just after it). One
+ * process start per core, not per target, and one decoder per process whatever the number of
+ * targets or the resolution, so memory stays that of one decoder.
+ *
+ * Segment k starts at k x SPACING seconds on the output timeline (the `duration` directive);
+ * frames before its inpoint land just below that, frames from the inpoint on just above. The
+ * select filter keeps the first frame at or above each segment's start: the target.
+ */
+async function seekWithConcat(
   video: string,
-  probe: ProbeResult,
+  source: FrameSource,
   plan: PlannedFrame[],
   o: { scale: string | undefined; run: { file: string; signal?: AbortSignal | undefined; timeoutMs?: number | undefined } },
   onFrame: (planned: PlannedFrame, frame: RgbFrame) => Promise<void>,
 ): Promise<void> {
+  const { probe, index } = source;
   const frameRate = probe.video.fps ?? 25;
   // Each distinct time once, with the plan entries that ask for it (explicit times may repeat).
   const askedAt = new Map<number, PlannedFrame[]>();
@@ -288,49 +370,66 @@ async function seekInBatches(
     else asked.push(p);
   }
   const times = [...askedAt.keys()].sort((a, b) => a - b);
-  const processes = SEEK_PROCESSES;
-  // Targets spread over the processes (8 frames: two processes of 4), within the memory bound.
-  const perProcess = Math.min(seekInputsPerProcess(probe.video.width, probe.video.height, processes), Math.ceil(times.length / processes));
-  const batches: number[][] = [];
-  for (let b = 0; b < times.length; b += perProcess) batches.push(times.slice(b, b + perProcess));
-  // A failed batch stops its siblings (their frames would be thrown away), and the error is
-  // thrown only once every batch has settled: no frame is still being written when the caller
+  // Without a sample table every seek counts the same; the shares are then contiguous runs.
+  const costs = times.map((t) => (index === undefined ? 1 : seekFrames(index, t)));
+  const shares = index === undefined ? contiguous(times, SEEK_PROCESSES) : shareSeeks(times, costs, SEEK_PROCESSES);
+  // Fewer processes than cores (a few targets): each decoder gets the spare cores as threads.
+  const threads = Math.max(1, Math.floor(os.availableParallelism() / shares.length));
+  const spacing = Math.max(100_000, Math.ceil(2 * ((probe.duration ?? 0) + 1)));
+  const select = `select='lt(mod(t\\,${spacing})\\,${spacing / 2})*(isnan(prev_selected_t)+gt(floor(t/${spacing}+0.5)\\,floor(prev_selected_t/${spacing}+0.5)))'`;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'vdedup-seek-'));
+  // The list names the video through a link of a fixed, plain name: no quoting of the user's path
+  // in the list's syntax (a newline in a file name could not be written there at all).
+  const link = path.join(dir, 'video');
+  // A failed share stops its siblings (their frames would be thrown away), and the error is
+  // thrown only once every share has settled: no frame is still being written when the caller
   // removes what was written.
   const stop = new AbortController();
   const signal = o.run.signal === undefined ? stop.signal : AbortSignal.any([o.run.signal, stop.signal]);
   let failure: { err: unknown } | undefined;
-  await mapLimit(batches, processes, async (batch) => {
-    if (failure !== undefined) return;
-    const inputs = batch.flatMap((t) => [
-      // Input-side seek lands on the first frame at or after the given time; aim half a frame
-      // early so the planned frame (exactly on the frame grid) is the one returned.
-      '-ss', Math.max(0, t - 0.5 / frameRate).toFixed(6),
-      '-t', (2 / frameRate).toFixed(6),
-      // One decoding thread per input: frame threads restart at every seek (their pipeline
-      // fills anew from the keyframe); the cores are used by running SEEK_PROCESSES at once.
-      '-threads', '1',
-      ...INPUT_PROTOCOL_ARGS, '-i', fileUrl(probe.absolutePath),
-    ]);
-    const trims = batch.map((_, k) => `[${k}:${probe.video.index}]trim=end_frame=1,setpts=N[f${k}]`).join(';');
-    const joined = batch.map((_, k) => `[f${k}]`).join('');
-    const graph = `${trims};${joined}concat=n=${batch.length}:v=1:a=0${o.scale === undefined ? '' : `,${o.scale}`}[out]`;
-    const args = [...baseArgs, ...inputs, '-filter_complex', graph, '-map', '[out]', '-fps_mode', 'passthrough', ...outArgs];
-    let k = 0;
-    try {
-      const got = await runFfmpeg(video, args, { ...o.run, signal }, async (f) => {
-        // Frames come in input order: the k-th is the one on screen at batch[k].
-        const t = batch[k++];
-        for (const planned of askedAt.get(t!)!) await onFrame(planned, f);
-      });
-      if (got.frames !== batch.length) {
-        throw new VdedupError('NO_FRAMES', `got ${got.frames} of ${batch.length} frames near ${batch[0]!.toFixed(3)}-${batch.at(-1)!.toFixed(3)} s`, { file: video });
+  try {
+    await symlink(probe.absolutePath, link);
+    await mapLimit(shares, shares.length, async (share, s) => {
+      const list = path.join(dir, `share-${s}.txt`);
+      const lines = ['ffconcat version 1.0'];
+      for (const t of share) {
+        const k = index === undefined ? -1 : lastAtOrBefore(index.frameTimes, t);
+        // Half-way to the previous frame, so that the target is the first frame at or after it.
+        const before = index !== undefined && k > 0 ? (t - index.frameTimes[k - 1]!) / 2 : 0.5 / frameRate;
+        lines.push(`file '${fileUrl(link).replaceAll("'", "'\\''")}'`, `inpoint ${Math.max(0, t - before).toFixed(6)}`, `outpoint ${(t + 1 / frameRate).toFixed(6)}`, `duration ${spacing}`);
       }
-    } catch (err) {
-      failure ??= { err };
-      stop.abort();
-    }
-  });
+      await writeFile(list, `${lines.join('\n')}\n`);
+      const args = [
+        ...baseArgs, '-threads', String(threads), '-copyts',
+        '-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file', '-format_whitelist', ['concat', ...SAFE_DEMUXERS].join(','), '-i', list,
+        '-map', `0:${probe.video.index}`, '-vf', [select, o.scale].filter(Boolean).join(','), '-fps_mode', 'passthrough', ...outArgs,
+      ];
+      let k = 0;
+      try {
+        const got = await runFfmpeg(video, args, { ...o.run, signal }, async (f) => {
+          // Frames come in segment order: the k-th is the one on screen at share[k].
+          const t = share[k++];
+          if (t === undefined) return;
+          for (const planned of askedAt.get(t)!) await onFrame(planned, f);
+        });
+        if (got.frames !== share.length) {
+          throw new VdedupError('NO_FRAMES', `got ${got.frames} of ${share.length} frames near ${share[0]!.toFixed(3)}-${share.at(-1)!.toFixed(3)} s`, { file: video });
+        }
+      } catch (err) {
+        failure ??= { err };
+        stop.abort();
+      }
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
   if (failure !== undefined) throw failure.err;
+}
+
+/** `times` in `parts` runs of consecutive times, as even as can be. */
+function contiguous(times: number[], parts: number): number[][] {
+  const n = Math.max(1, Math.min(parts, times.length));
+  return Array.from({ length: n }, (_, i) => times.slice(Math.floor((i * times.length) / n), Math.floor(((i + 1) * times.length) / n)));
 }
 
 /**
@@ -340,17 +439,18 @@ async function seekInBatches(
  */
 export async function decodePlannedFrames(
   video: string,
-  probe: ProbeResult,
+  source: FrameSource,
   plan: PlannedFrame[],
   o: DecodeOptions,
   onFrame: (planned: PlannedFrame, frame: RgbFrame) => Promise<void>,
 ): Promise<void> {
+  const { probe } = source;
   const frameRate = probe.video.fps ?? 25;
   const input = [...INPUT_PROTOCOL_ARGS, '-i', fileUrl(probe.absolutePath)];
   const map = ['-map', `0:${probe.video.index}`];
   const scale = scaleFilter(o);
   const run = { file: video, signal: o.signal, timeoutMs: o.timeoutMs };
-  if (o.strategy === 'seek' && o.fast !== true) return seekInBatches(video, probe, plan, { scale, run }, onFrame);
+  if (o.strategy === 'seek' && o.fast !== true) return seekWithConcat(video, source, plan, { scale, run }, onFrame);
   if (o.strategy === 'seek') {
     for (const planned of plan) {
       // Keyframe only: no decoding from the keyframe up to the time; showinfo reports the

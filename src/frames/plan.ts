@@ -60,16 +60,40 @@ export interface VideoTiming {
   duration: number;
   /** Frames per second of the source (average); frame k is shown at k / frameRate. */
   frameRate: number;
+  /**
+   * The time of every frame, ascending, when the container states them (an MP4 sample table):
+   * then frame k is shown at frameTimes[k] and the count is exact, whatever the frame rate does.
+   */
+  frameTimes?: Float64Array | undefined;
 }
 
-/** The frame on screen at time t: the last frame whose time is <= t (constant frame rate). */
+/** Index of the last entry of an ascending array that is <= t (0 when none is). */
+export function lastAtOrBefore(times: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = times.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (times[mid]! <= t + 1e-9) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** The frame on screen at time t: the last frame whose time is <= t. */
 export function frameTimeAt(t: number, timing: VideoTiming): number {
+  if (timing.frameTimes !== undefined) return timing.frameTimes[lastAtOrBefore(timing.frameTimes, t)]!;
   const k = Math.floor(t * timing.frameRate + 1e-6);
   return k / timing.frameRate;
 }
 
+/** When frame k (from 0) is shown. */
+export function timeOfFrame(k: number, timing: VideoTiming): number {
+  return timing.frameTimes !== undefined ? timing.frameTimes[k]! : k / timing.frameRate;
+}
+
 /** Number of frames in the video (the last one starts before the end). */
 export function frameCountOf(timing: VideoTiming): number {
+  if (timing.frameTimes !== undefined) return timing.frameTimes.length;
   return Math.max(1, Math.ceil(timing.duration * timing.frameRate - 1e-6));
 }
 
@@ -129,7 +153,7 @@ export function planFrames(sel: FrameSelection, timing: VideoTiming): PlannedFra
       }
       return Array.from({ length: sel.count }, (_, i) => {
         const frame = sel.count === 1 ? 0 : Math.floor((i * (total - 1)) / (sel.count - 1));
-        const t = frame / timing.frameRate;
+        const t = timeOfFrame(frame, timing);
         return { index: i, requested: t, timestamp: t };
       });
     }
@@ -151,7 +175,7 @@ export function planFrames(sel: FrameSelection, timing: VideoTiming): PlannedFra
       const chosen = new Set<number>();
       while (chosen.size < sel.count) chosen.add(Math.floor(rnd() * total));
       return [...chosen].sort((a, b) => a - b).map((frame, i) => {
-        const t = frame / timing.frameRate;
+        const t = timeOfFrame(frame, timing);
         return { index: i, requested: t, timestamp: t };
       });
     }

@@ -99,14 +99,23 @@ describe('bad and unusual inputs (CLI)', () => {
     expect(r.ms).toBeLessThan(20_000);
   });
 
-  it('an absurd duration in the header: fingerprints the frames really there; frames fails cleanly, writing nothing', async () => {
+  it('an absurd duration in the header: fingerprint and frames both use the frames really there', async () => {
     const { doc } = await fingerprint('huge-duration.mp4');
     expect(doc?.frameCount).toBe(3);
+    // frames reads the sample table (15 frames at 5 fps), not the headers' ~50 days.
     const out = path.join(dir, 'huge-duration-frames');
     const r = await runCli(['frames', path.join(dir, 'huge-duration.mp4'), '--count', '4', '--out', out]);
-    expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect((await readdir(out).catch(() => [] as string[])).filter((n) => n.startsWith('frame_'))).toEqual([]);
+    expect(r.code).toBe(0);
+    const manifest = JSON.parse(await readFile(path.join(out, 'frames.json'), 'utf8')) as { duration: number; frames: Array<{ timestamp: number }> };
+    expect(manifest.duration).toBeCloseTo(3, 6);
+    expect(manifest.frames.map((f) => f.timestamp)).toEqual([0, 0.8, 1.8, 2.8]);
+    // Asking for more frames than there are is refused in one line, writing nothing.
+    const more = path.join(dir, 'huge-duration-more');
+    const refused = await runCli(['frames', path.join(dir, 'huge-duration.mp4'), '--count', '16', '--out', more]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/more than the video's 15 frames/);
+    expect((await readdir(more).catch(() => [] as string[])).filter((n) => n.startsWith('frame_'))).toEqual([]);
   });
 
   it('a decode that needs more memory than VDEDUP_FFMPEG_MEMORY_MB allows: one line naming the limit, exit 1', async () => {

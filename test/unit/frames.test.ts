@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { chooseStrategy, decodePlannedFrames, extractFrames, type Strategy } from '../../src/frames/extract.js';
+import { chooseStrategy, decodePlannedFrames, extractFrames, openFrameSource, seekFrames, shareSeeks, strategyFor, type Strategy } from '../../src/frames/extract.js';
 import { probeVideo, seekBackSeconds } from '../../src/media/probe.js';
 import { parseTimestamp, planFrames, type FrameSelection } from '../../src/frames/plan.js';
 import { isVdedupError } from '../../src/errors.js';
@@ -110,7 +110,7 @@ describe('extractFrames on a clip with a burned-in frame counter', () => {
     const probe = await probeVideo(counterClip);
     const plan = planFrames({ mode: 'at', timestamps: [3.24, 1.5, 7.001, 1.5] }, { duration: 10, frameRate: 25 });
     const got: Array<[number, number]> = [];
-    await decodePlannedFrames(counterClip, probe, plan, { strategy: 'single-pass', fps: undefined }, async (planned, frame) => {
+    await decodePlannedFrames(counterClip, { probe, index: undefined }, plan, { strategy: 'single-pass', fps: undefined }, async (planned, frame) => {
       if (got.length === 0) await new Promise((r) => setTimeout(r, 300));
       got.push([planned.index, frameNumberOfRgb(frame)]);
     });
@@ -137,6 +137,28 @@ describe('extractFrames on a clip with a burned-in frame counter', () => {
       expect(seek.m.strategy).toBe('seek');
       expect(seek.numbers).toEqual(pass.numbers);
     }
+  });
+
+  it('seeking without a sample table (ffprobe facts only) returns the same frames', async () => {
+    const { probe } = await openFrameSource(counterClip);
+    const plan = planFrames({ mode: 'at', timestamps: [9.96, 0, 4.04, 4.08, 1.99, 7] }, { duration: 10, frameRate: 25 });
+    const got: Array<[number, number]> = [];
+    await decodePlannedFrames(counterClip, { probe, index: undefined }, plan, { strategy: 'seek', fps: undefined }, async (planned, frame) => {
+      got.push([planned.index, frameNumberOfRgb(frame)]);
+    });
+    expect(got.sort((a, b) => a[0] - b[0])).toEqual([[0, 249], [1, 0], [2, 101], [3, 102], [4, 49], [5, 175]]);
+  });
+
+  it('counts the frames of the video, not of the container: audio longer than the video changes nothing', async () => {
+    await withTempDir(async (dir) => {
+      const longAudio = path.join(dir, 'long-audio.mp4');
+      await ffmpeg(['-i', counterClip, '-f', 'lavfi', '-i', 'sine=d=14', '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'aac', longAudio]);
+      const m = await extractFrames(longAudio, { selection: { mode: 'count', count: 5 }, outDir: path.join(dir, 'out') });
+      const numbers = await Promise.all(m.frames.map((f) => frameNumber(path.join(dir, 'out', f.file))));
+      // np.linspace(0, 249, 5, dtype=int): the container says 14 s (350 frames at 25 fps), the video has 250.
+      expect(numbers).toEqual([0, 62, 124, 186, 249]);
+      expect(m.duration).toBeCloseTo(10, 6);
+    });
   });
 
   it('--fast returns the keyframe at or before each time, and says which frame it is', async () => {
@@ -185,6 +207,33 @@ describe('seek or one pass', () => {
     expect(chooseStrategy({ mode: 'count', count: 32 }, 32, tenMinutes, undefined)).toBe('single-pass');
     expect(chooseStrategy({ mode: 'count', count: 8 }, 8, tenMinutes, undefined)).toBe('seek');
     expect(chooseStrategy({ mode: 'fps', fps: 0.01 }, 6, tenMinutes, 1)).toBe('single-pass');
+  });
+
+  it('with a sample table, counts the frames the seeks would decode exactly', async () => {
+    // Keyframes every 50 frames: frame 35 is 36 frames from its keyframe, frame 249 is 50.
+    const source = await openFrameSource(counterClip);
+    expect(source.index).toBeDefined();
+    expect(seekFrames(source.index!, 35 / 25)).toBe(36);
+    expect(seekFrames(source.index!, 249 / 25)).toBe(50);
+    expect(seekFrames(source.index!, 100 / 25)).toBe(1);
+    const timing = { duration: 10, frameRate: 25, frameTimes: source.index!.frameTimes };
+    // count 8: frames 0, 35, 71, 106, 142, 177, 213, 249 decode 1+36+22+7+43+28+14+50 = 201 frames
+    // from their keyframes (x1.2 = 241 < 250): seek; count 9 decodes more than one pass.
+    expect(await strategyFor(source, { mode: 'count', count: 8 }, planFrames({ mode: 'count', count: 8 }, timing))).toBe('seek');
+    expect(await strategyFor(source, { mode: 'count', count: 9 }, planFrames({ mode: 'count', count: 9 }, timing))).toBe('single-pass');
+  });
+
+  it('shares seeks between processes so that each decodes about as much', () => {
+    const times = [0, 1, 2, 3, 4, 5, 6, 7];
+    const costs = [1, 100, 10, 90, 20, 80, 30, 70];
+    const shares = shareSeeks(times, costs, 2);
+    const load = (share: number[]) => share.reduce((sum, t) => sum + costs[t]!, 0);
+    expect(shares).toHaveLength(2);
+    expect(shares.flat().sort()).toEqual(times);
+    for (const share of shares) expect([...share].sort((a, b) => a - b)).toEqual(share);
+    expect(Math.abs(load(shares[0]!) - load(shares[1]!))).toBeLessThanOrEqual(10);
+    // Never more processes than targets.
+    expect(shareSeeks([3], [5], 4)).toEqual([[3]]);
   });
 
   it('measures how far back a seek starts from packet flags', async () => {

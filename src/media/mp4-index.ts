@@ -1,0 +1,344 @@
+import { open, type FileHandle } from 'node:fs/promises';
+
+/**
+ * The sample table of an MP4/MOV file's video track, read in-process: what frame extraction needs
+ * to plan (frame count, the time of every frame, where the keyframes are) without starting ffprobe
+ * (a process start that costs about 0.1 s, a large share of extracting 8 frames) and without
+ * reading packets to find keyframes.
+ *
+ * Deliberately narrow: it answers only for files whose timeline it can state exactly as ffmpeg
+ * will decode it, and says `undefined` for everything else (fragmented MP4, edit lists other than
+ * a plain start offset, a first frame not at time 0, rotation, cover art, huge or damaged boxes),
+ * where the caller asks ffprobe as before.
+ */
+export interface Mp4VideoIndex {
+  /** ffmpeg's stream index of the video track (tracks are numbered in file order). */
+  streamIndex: number;
+  /** Position among the video tracks. */
+  videoOrdinal: number;
+  /** The sample entry's four-character code, mapped to ffmpeg's codec name where known. */
+  codec: string;
+  width: number;
+  height: number;
+  hasAudio: boolean;
+  /** Presentation time of every frame in seconds, ascending; the first is 0. */
+  frameTimes: Float64Array;
+  /** Presentation times of the sync samples (keyframes), ascending. */
+  keyframeTimes: Float64Array;
+  /** Seconds: end of the last frame. */
+  duration: number;
+}
+
+/** moov boxes larger than this are not read (a 10-hour 60 fps file's is about 20 MB). */
+export const MAX_MOOV_BYTES = 64 * 1024 * 1024;
+/** More samples than this (4.6 days at 50 fps) is not a file worth indexing in memory. */
+export const MAX_SAMPLES = 20_000_000;
+
+const CODEC_NAMES: Record<string, string> = {
+  avc1: 'h264', avc3: 'h264', hvc1: 'hevc', hev1: 'hevc', av01: 'av1', vp09: 'vp9', vp08: 'vp8',
+  mp4v: 'mpeg4', mjpa: 'mjpeg', jpeg: 'mjpeg', 'ap4h': 'prores', apch: 'prores', apcn: 'prores', apcs: 'prores', apco: 'prores',
+};
+
+class Unsupported extends Error {}
+
+function need(cond: boolean, why: string): asserts cond {
+  if (!cond) throw new Unsupported(why);
+}
+
+interface Box {
+  type: string;
+  /** Payload, after the header. */
+  start: number;
+  end: number;
+}
+
+/** The boxes directly inside buf[start, end). */
+function children(buf: Buffer, start: number, end: number): Box[] {
+  const out: Box[] = [];
+  let at = start;
+  while (at + 8 <= end) {
+    let size = buf.readUInt32BE(at);
+    const type = buf.toString('latin1', at + 4, at + 8);
+    let header = 8;
+    if (size === 1) {
+      need(at + 16 <= end, 'truncated box header');
+      size = Number(buf.readBigUInt64BE(at + 8));
+      header = 16;
+    } else if (size === 0) {
+      size = end - at;
+    }
+    need(size >= header && at + size <= end, `box ${type} overruns its parent`);
+    out.push({ type, start: at + header, end: at + size });
+    at += size;
+  }
+  return out;
+}
+
+function child(buf: Buffer, parent: Box, type: string): Box | undefined {
+  return children(buf, parent.start, parent.end).find((b) => b.type === type);
+}
+
+function required(buf: Buffer, parent: Box, type: string): Box {
+  const b = child(buf, parent, type);
+  need(b !== undefined, `no ${type} box`);
+  return b;
+}
+
+/** The top-level moov box of an open file, or why it cannot be read. */
+async function readMoov(handle: FileHandle, fileSize: number): Promise<Buffer> {
+  const head = Buffer.alloc(16);
+  let at = 0;
+  let sawFtyp = false;
+  while (at + 8 <= fileSize) {
+    const { bytesRead } = await handle.read(head, 0, 16, at);
+    need(bytesRead >= 8, 'short read');
+    let size = head.readUInt32BE(0);
+    const type = head.toString('latin1', 4, 8);
+    let header = 8;
+    if (size === 1) {
+      need(bytesRead >= 16, 'short read');
+      size = Number(head.readBigUInt64BE(8));
+      header = 16;
+    } else if (size === 0) {
+      size = fileSize - at;
+    }
+    need(size >= header, `bad top-level box ${JSON.stringify(type)}`);
+    if (at === 0) need(type === 'ftyp', 'not an ISO-BMFF file');
+    if (type === 'ftyp') sawFtyp = true;
+    // Fragmented files keep their samples in moof boxes, which this reader does not follow.
+    need(type !== 'moof', 'fragmented MP4');
+    if (type === 'moov') {
+      need(sawFtyp, 'moov before ftyp');
+      need(size - header <= MAX_MOOV_BYTES, 'moov too large');
+      need(at + size <= fileSize, 'moov truncated');
+      const moov = Buffer.alloc(size - header);
+      const r = await handle.read(moov, 0, moov.length, at + header);
+      need(r.bytesRead === moov.length, 'moov truncated');
+      return moov;
+    }
+    at += size;
+  }
+  throw new Unsupported('no moov box');
+}
+
+function fullBoxVersion(buf: Buffer, box: Box): number {
+  need(box.end - box.start >= 4, 'short full box');
+  return buf.readUInt8(box.start);
+}
+
+/** Timescale and duration of an mvhd or mdhd box. */
+function timescaleOf(buf: Buffer, box: Box): { timescale: number; duration: number } {
+  const v = fullBoxVersion(buf, box);
+  const p = box.start + 4 + (v === 1 ? 16 : 8);
+  need(p + (v === 1 ? 12 : 8) <= box.end, 'short header box');
+  const timescale = buf.readUInt32BE(p);
+  const duration = v === 1 ? Number(buf.readBigUInt64BE(p + 4)) : buf.readUInt32BE(p + 4);
+  need(timescale > 0, 'zero timescale');
+  return { timescale, duration };
+}
+
+/** (count, value) runs of a stts or ctts box. */
+function runs(buf: Buffer, box: Box, signed: boolean): Array<[number, number]> {
+  const n = buf.readUInt32BE(box.start + 4);
+  need(box.start + 8 + n * 8 <= box.end, 'short table');
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < n; i++) {
+    const p = box.start + 8 + i * 8;
+    out.push([buf.readUInt32BE(p), signed ? buf.readInt32BE(p + 4) : buf.readUInt32BE(p + 4)]);
+  }
+  return out;
+}
+
+interface Track {
+  handler: string;
+  trak: Box;
+  mdia: Box;
+}
+
+function tracks(buf: Buffer, moov: Box): Track[] {
+  return children(buf, moov.start, moov.end)
+    .filter((b) => b.type === 'trak')
+    .map((trak) => {
+      const mdia = required(buf, trak, 'mdia');
+      const hdlr = required(buf, mdia, 'hdlr');
+      need(hdlr.start + 12 <= hdlr.end, 'short hdlr');
+      return { handler: buf.toString('latin1', hdlr.start + 8, hdlr.start + 12), trak, mdia };
+    });
+}
+
+/** The identity display matrix: anything else is a rotation or flip, left to ffprobe. */
+function isIdentityMatrix(buf: Buffer, tkhd: Box): boolean {
+  const v = fullBoxVersion(buf, tkhd);
+  const m = tkhd.start + 4 + (v === 1 ? 32 : 20) + 16;
+  need(m + 36 <= tkhd.end, 'short tkhd');
+  const expected = [0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000];
+  return expected.every((e, i) => buf.readInt32BE(m + 4 * i) === e);
+}
+
+/** Edit list start offset in media timescale units (0 without an edit list), or unsupported. */
+function editOffset(buf: Buffer, trak: Box, mediaDuration: number): number {
+  const edts = child(buf, trak, 'edts');
+  if (edts === undefined) return 0;
+  const elst = required(buf, edts, 'elst');
+  const v = fullBoxVersion(buf, elst);
+  const n = buf.readUInt32BE(elst.start + 4);
+  const entry = v === 1 ? 20 : 12;
+  need(elst.start + 8 + n * entry <= elst.end, 'short elst');
+  // One edit that starts the presentation at media_time and plays at rate 1 (what muxers write to
+  // hide the B-frame delay); empty edits, several edits or a cut end change the timeline in ways
+  // ffmpeg handles and this reader does not.
+  need(n === 1, `${n} edits`);
+  const p = elst.start + 8;
+  const mediaTime = v === 1 ? Number(buf.readBigInt64BE(p + 8)) : buf.readInt32BE(p + 4);
+  const rate = buf.readInt32BE(p + (v === 1 ? 16 : 8));
+  need(mediaTime >= 0 && mediaTime < Math.max(1, mediaDuration), 'empty or out-of-range edit');
+  need(rate === 0x10000, 'edit rate other than 1');
+  return mediaTime;
+}
+
+/** Total size of a track's samples (stsz). */
+function sampleBytes(buf: Buffer, stsz: Box, count: number): number {
+  const fixed = buf.readUInt32BE(stsz.start + 4);
+  if (fixed !== 0) return fixed * count;
+  need(stsz.start + 12 + count * 4 <= stsz.end, 'short stsz');
+  let total = 0;
+  for (let k = 0; k < count; k++) total += buf.readUInt32BE(stsz.start + 12 + 4 * k);
+  return total;
+}
+
+/** The largest chunk offset of a sample table (stco or co64). */
+function lastChunkOffset(buf: Buffer, stbl: Box): number {
+  const stco = child(buf, stbl, 'stco');
+  const co64 = stco === undefined ? required(buf, stbl, 'co64') : undefined;
+  const table = stco ?? co64!;
+  const n = buf.readUInt32BE(table.start + 4);
+  const width = stco === undefined ? 8 : 4;
+  need(table.start + 8 + n * width <= table.end, 'short chunk table');
+  let last = 0;
+  for (let k = 0; k < n; k++) {
+    const p = table.start + 8 + k * width;
+    last = Math.max(last, width === 4 ? buf.readUInt32BE(p) : Number(buf.readBigUInt64BE(p)));
+  }
+  return last;
+}
+
+function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
+  const moov: Box = { type: 'moov', start: 0, end: buf.length };
+  const top = children(buf, moov.start, moov.end);
+  need(!top.some((b) => b.type === 'mvex'), 'fragmented MP4');
+  // Cover art becomes an extra ffmpeg stream whose place in the numbering depends on box order.
+  need(buf.indexOf('covr', 0, 'latin1') < 0, 'cover art');
+  const all = tracks(buf, moov);
+  const videoTracks = all.filter((t) => t.handler === 'vide');
+  const video = videoTracks[0];
+  need(video !== undefined, 'no video track');
+  need(isIdentityMatrix(buf, required(buf, video.trak, 'tkhd')), 'rotated or flipped');
+  const { timescale, duration: mediaDuration } = timescaleOf(buf, required(buf, video.mdia, 'mdhd'));
+  const stbl = required(buf, required(buf, video.mdia, 'minf'), 'stbl');
+
+  const stsd = required(buf, stbl, 'stsd');
+  need(buf.readUInt32BE(stsd.start + 4) >= 1 && stsd.start + 8 + 36 <= stsd.end, 'no sample entry');
+  const entry = stsd.start + 8;
+  const fourcc = buf.toString('latin1', entry + 4, entry + 8);
+  const width = buf.readUInt16BE(entry + 32);
+  const height = buf.readUInt16BE(entry + 34);
+  need(width > 0 && height > 0, 'no dimensions');
+
+  const timeToSample = runs(buf, required(buf, stbl, 'stts'), false);
+  let count = 0;
+  for (const [n] of timeToSample) count += n;
+  need(count > 0 && count <= MAX_SAMPLES, `${count} samples`);
+  const stsz = required(buf, stbl, 'stsz');
+  need(buf.readUInt32BE(stsz.start + 8) === count, 'stts and stsz disagree on the sample count');
+
+  const ctts = child(buf, stbl, 'ctts');
+  const offsets = ctts === undefined ? [] : runs(buf, ctts, true);
+  const shift = editOffset(buf, video.trak, mediaDuration);
+
+  // Decode times from stts, plus composition offsets from ctts, less the edit's start.
+  const pts = new Float64Array(count);
+  let dts = 0;
+  let i = 0;
+  let lastDelta = 0;
+  for (const [n, delta] of timeToSample) {
+    for (let k = 0; k < n; k++) pts[i++] = dts + delta * k;
+    dts += delta * n;
+    lastDelta = delta || lastDelta;
+  }
+  if (offsets.length > 0) {
+    let s = 0;
+    for (const [n, off] of offsets) {
+      for (let k = 0; k < n && s < count; k++) pts[s++]! += off;
+    }
+    need(s === count, 'ctts and stts disagree on the sample count');
+  }
+  for (let s = 0; s < count; s++) pts[s] = (pts[s]! - shift) / timescale;
+
+  const stss = child(buf, stbl, 'stss');
+  let keyframeTimes: Float64Array;
+  if (stss === undefined) {
+    keyframeTimes = pts.slice();
+  } else {
+    const n = buf.readUInt32BE(stss.start + 4);
+    need(n > 0 && stss.start + 8 + n * 4 <= stss.end, 'bad stss');
+    keyframeTimes = new Float64Array(n);
+    for (let k = 0; k < n; k++) {
+      const sample = buf.readUInt32BE(stss.start + 8 + 4 * k);
+      need(sample >= 1 && sample <= count, 'stss names a sample that does not exist');
+      keyframeTimes[k] = pts[sample - 1]!;
+    }
+    keyframeTimes.sort();
+  }
+  const frameTimes = pts.sort();
+  // ffmpeg's timeline starts at the first frame's time; a file that does not start at 0 is left to
+  // ffprobe, whose start time the rest of the extraction knows how to use.
+  need(Math.abs(frameTimes[0]!) < 1e-9, `first frame at ${frameTimes[0]} s`);
+  for (let s = 1; s < count; s++) need(frameTimes[s]! > frameTimes[s - 1]!, 'two frames at the same time');
+  const duration = frameTimes[count - 1]! + lastDelta / timescale;
+  // A file cut short keeps its moov (written first) but loses samples: refused here, so the
+  // extraction meets ffprobe's diagnosis instead of planning frames that are not there.
+  need(lastChunkOffset(buf, stbl) < fileSize && sampleBytes(buf, stsz, count) + buf.length <= fileSize, 'sample data beyond the end of the file');
+  return {
+    streamIndex: all.indexOf(video),
+    videoOrdinal: 0,
+    codec: CODEC_NAMES[fourcc] ?? fourcc,
+    width,
+    height,
+    hasAudio: all.some((t) => t.handler === 'soun'),
+    frameTimes,
+    keyframeTimes,
+    duration,
+  };
+}
+
+/**
+ * The video track's sample table, or undefined when the file is not a plain MP4/MOV this reader
+ * states exactly (the caller then asks ffprobe). Never throws for a bad file: damaged input is
+ * ffprobe's to diagnose, with its precise messages.
+ */
+export async function readMp4Index(absolutePath: string): Promise<Mp4VideoIndex | undefined> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(absolutePath, 'r');
+    const { size } = await handle.stat();
+    return indexMoov(await readMoov(handle, size), size);
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/** Why a file is not indexed (tests and diagnostics), or undefined when it is. */
+export async function mp4IndexRefusal(absolutePath: string): Promise<string | undefined> {
+  const handle = await open(absolutePath, 'r');
+  try {
+    const { size } = await handle.stat();
+    indexMoov(await readMoov(handle, size), size);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    await handle.close();
+  }
+}
