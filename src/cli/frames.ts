@@ -42,8 +42,8 @@ export function registerFrames(program: Command, setExit: (code: number) => void
     .addOption(new Option('--strategy <s>', 'force one decode pass, or a seek to each frame (default: chosen per file from its keyframe interval)').choices(['single-pass', 'seek']))
     .action((video: string, o: FramesCliOptions) =>
       runCommand(setExit, async ({ signal, progress }) => {
-        // sharp is loaded on use (~150 ms): other commands should not pay for it.
-        const [{ checkOutputOptions, extractFrames }, { writeContactSheet }] = await Promise.all([import('../frames/extract.js'), import('../frames/contact-sheet.js')]);
+        // sharp (~150 ms to load) is loaded by the extraction while ffmpeg decodes, not before it starts.
+        const { checkOutputOptions, extractFrames } = await import('../frames/extract.js');
         // Flag values are checked before the video is opened: a bad one is a usage error (exit 2).
         const flags = usage(() => {
           const output = { format: o.format, width: int('width', o.width), height: int('height', o.height), fit: o.fit, quality: int('quality', o.quality) };
@@ -61,6 +61,7 @@ export function registerFrames(program: Command, setExit: (code: number) => void
         progress.done();
         if (o.contactSheet !== undefined) {
           const sheet = typeof o.contactSheet === 'string' ? o.contactSheet : path.join(o.out, 'contact-sheet.jpg');
+          const { writeContactSheet } = await import('../frames/contact-sheet.js');
           await writeContactSheet(manifest, o.out, sheet);
         }
         process.stdout.write(

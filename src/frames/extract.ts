@@ -476,11 +476,19 @@ export async function decodePlannedFrames(
   if (o.fps !== undefined) {
     filter = `fps=${o.fps}:round=up`;
   } else {
-    // Keep exactly the frames on screen at the planned times: pts in (t - 1 frame, t].
+    // Keep exactly the frames on screen at the planned times: pts in (t - 1 frame, t]; with a
+    // sample table the planned times are frame times, and the window reaches half-way to the
+    // neighbouring frames, so a variable frame rate selects each frame once too.
     const d = 1 / frameRate;
     const eps = d / 100;
+    const times = source.index?.frameTimes;
     const unique = [...new Set(plan.map((p) => p.timestamp))];
-    const terms = unique.map((t) => `between(t\\,${(t - d + eps).toFixed(6)}\\,${(t + eps).toFixed(6)})`);
+    const terms = unique.map((t) => {
+      const k = times === undefined ? -1 : lastAtOrBefore(times, t);
+      const lo = times === undefined ? t - d + eps : k > 0 ? (times[k - 1]! + t) / 2 : t - eps;
+      const hi = times === undefined ? t + eps : k + 1 < times.length ? (t + times[k + 1]!) / 2 : t + d;
+      return `between(t\\,${lo.toFixed(6)}\\,${hi.toFixed(6)})`;
+    });
     filter = `select='${balancedSum(terms)}'`;
   }
   const args = [...baseArgs, ...input, ...map, '-vf', [filter, scale].filter(Boolean).join(','), '-fps_mode', 'passthrough', ...outArgs];

@@ -149,6 +149,20 @@ describe('extractFrames on a clip with a burned-in frame counter', () => {
     expect(got.sort((a, b) => a[0] - b[0])).toEqual([[0, 249], [1, 0], [2, 101], [3, 102], [4, 49], [5, 175]]);
   });
 
+  it('a variable frame rate: count N gives the linspace frames by seeking and by one pass alike', async () => {
+    await withTempDir(async (dir) => {
+      // Every frame moved by up to 15 ms: no two frames 40 ms apart, so only the frame times tell them.
+      const vfr = path.join(dir, 'vfr.mp4');
+      await ffmpeg(['-i', counterClip, '-vf', "setpts='N/25/TB+0.015*sin(N)/TB'", '-fps_mode', 'vfr', '-c:v', 'libx264', '-crf', '18', '-g', '50', vfr]);
+      const expected = Array.from({ length: 20 }, (_, i) => Math.floor((i * 249) / 19));
+      for (const strategy of ['seek', 'single-pass'] as const) {
+        const out = path.join(dir, strategy);
+        const m = await extractFrames(vfr, { selection: { mode: 'count', count: 20 }, outDir: out, strategy });
+        expect(await Promise.all(m.frames.map((f) => frameNumber(path.join(out, f.file))))).toEqual(expected);
+      }
+    });
+  });
+
   it('counts the frames of the video, not of the container: audio longer than the video changes nothing', async () => {
     await withTempDir(async (dir) => {
       const longAudio = path.join(dir, 'long-audio.mp4');
