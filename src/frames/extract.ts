@@ -5,7 +5,7 @@ import { lastAtOrBefore, planFrames, type FrameSelection, type PlannedFrame, typ
 import { readPpmStream, type RgbFrame } from './ppm.js';
 import { ffmpegBinary } from '../media/binaries.js';
 import { checkInputFile, fileUrl, INPUT_PROTOCOL_ARGS, SAFE_DEMUXERS } from '../media/input.js';
-import { readMp4Index, type Mp4VideoIndex } from '../media/mp4-index.js';
+import { h264ReferenceFrames, readMp4Index, type Mp4VideoIndex } from '../media/mp4-index.js';
 import { classifyMediaFailure, looksLikeMp4, seekBackSeconds, probeVideo, type ProbeResult } from '../media/probe.js';
 import { spawnMedia, stderrSummary } from '../media/process.js';
 import { mapLimit } from '../decontam/pool.js';
@@ -125,6 +125,23 @@ export function timingOf(source: FrameSource): VideoTiming {
   return { duration: source.probe.duration ?? 0, frameRate: source.probe.video.fps ?? 25, frameTimes: source.index?.frameTimes };
 }
 
+/**
+ * What a seek to t costs to decode, in units of one pixel decoded: per frame decoded (decode order,
+ * from the keyframe sample to the target's) its pixels, plus BYTE_COST per compressed byte.
+ * Fitted on real 720p footage (x264 defaults, one decoding thread, 8 seeks timed alone): 0.84 ms a
+ * frame (0.91 ns a pixel) plus 0.22 ms a KB (215 ns a byte); frame counts alone were off by 3x
+ * between a quiet and a busy stretch (bench/README.md, "Frame extraction").
+ */
+export const BYTE_COST = 236;
+
+export function seekCost(index: Mp4VideoIndex, t: number, pixels: number): number {
+  const target = index.sampleOfFrame[lastAtOrBefore(index.frameTimes, t)]!;
+  const key = index.sampleOfFrame[lastAtOrBefore(index.frameTimes, index.keyframeTimes[lastAtOrBefore(index.keyframeTimes, t)]!)]!;
+  let cost = 0;
+  for (let s = Math.min(key, target); s <= target; s++) cost += pixels + BYTE_COST * index.sampleSizes[s]!;
+  return cost;
+}
+
 /** Frames a seek to t decodes: from the keyframe at or before t up to t, both included. */
 export function seekFrames(index: Mp4VideoIndex, t: number): number {
   const key = index.keyframeTimes[lastAtOrBefore(index.keyframeTimes, t)]!;
@@ -195,8 +212,8 @@ export function checkOutputOptions(o: OutputOptions): void {
 let sharpModule: Promise<typeof import('sharp')> | undefined;
 
 /**
- * sharp, loaded once and on demand: loading it (libvips) takes 0.1-0.2 s, which extraction spends
- * while ffmpeg seeks and decodes instead of before starting it.
+ * sharp, loaded once, at the first image to encode: loading it (libvips) takes 0.1-0.2 s, which
+ * extraction then spends while ffmpeg decodes the next frames instead of before starting ffmpeg.
  */
 export function loadSharp(): Promise<typeof import('sharp')> {
   sharpModule ??= import('sharp');
@@ -282,8 +299,6 @@ function fileName(f: PlannedFrame, format: ImageFormat): string {
 export async function extractFrames(video: string, o: ExtractOptions): Promise<FramesManifest> {
   checkOutputOptions(o);
   const format = o.format ?? 'jpg';
-  // Loaded while the video is opened and decoded; a failure to load surfaces at the first encode.
-  loadSharp().catch(() => undefined);
   const source = await openFrameSource(video, o.signal);
   const timing = timingOf(source);
   const { frameRate } = timing;
@@ -321,6 +336,14 @@ interface DecodeOptions extends OutputOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
 }
+
+/**
+ * What a seek decoding with non-reference frames skipped costs against one decoding every frame
+ * (used to share the seeks between processes): x264's defaults make every other frame a
+ * non-reference B-frame, but the cheaper half to decode: two seeks on real 720p footage took 0.67
+ * and 0.87 of their time (bench/README.md, "Frame extraction").
+ */
+export const SKIPPING_SEEK_COST = 0.8;
 
 /** ffmpeg processes seeking at once: one per core, up to 4. */
 export const SEEK_PROCESSES = Math.max(1, Math.min(4, os.availableParallelism()));
@@ -370,8 +393,13 @@ async function seekWithConcat(
     else asked.push(p);
   }
   const times = [...askedAt.keys()].sort((a, b) => a - b);
+  // H.264 targets that are reference pictures are decoded with non-reference frames skipped (half
+  // the frames of x264's defaults): none of their references is one, so they decode the same.
+  const refs = index === undefined ? undefined : await h264ReferenceFrames(probe.absolutePath, index, times.map((t) => lastAtOrBefore(index.frameTimes, t)));
+  const skips = new Set(times.filter((_, i) => refs?.[i] === true));
   // Without a sample table every seek counts the same; the shares are then contiguous runs.
-  const costs = times.map((t) => (index === undefined ? 1 : seekFrames(index, t)));
+  const pixels = probe.video.width * probe.video.height;
+  const costs = times.map((t) => (index === undefined ? 1 : seekCost(index, t, pixels) * (skips.has(t) ? SKIPPING_SEEK_COST : 1)));
   const shares = index === undefined ? contiguous(times, SEEK_PROCESSES) : shareSeeks(times, costs, SEEK_PROCESSES);
   // Fewer processes than cores (a few targets): each decoder gets the spare cores as threads.
   const threads = Math.max(1, Math.floor(os.availableParallelism() / shares.length));
@@ -381,6 +409,13 @@ async function seekWithConcat(
   // The list names the video through a link of a fixed, plain name: no quoting of the user's path
   // in the list's syntax (a newline in a file name could not be written there at all).
   const link = path.join(dir, 'video');
+  const segments = (share: number[]) =>
+    share.flatMap((t) => {
+      const k = index === undefined ? -1 : lastAtOrBefore(index.frameTimes, t);
+      // Half-way to the previous frame, so that the target is the first frame at or after it.
+      const before = index !== undefined && k > 0 ? (t - index.frameTimes[k - 1]!) / 2 : 0.5 / frameRate;
+      return [`file '${fileUrl(link).replaceAll("'", "'\\''")}'`, `inpoint ${Math.max(0, t - before).toFixed(6)}`, `outpoint ${(t + 1 / frameRate).toFixed(6)}`, `duration ${spacing}`];
+    });
   // A failed share stops its siblings (their frames would be thrown away), and the error is
   // thrown only once every share has settled: no frame is still being written when the caller
   // removes what was written.
@@ -390,30 +425,32 @@ async function seekWithConcat(
   try {
     await symlink(probe.absolutePath, link);
     await mapLimit(shares, shares.length, async (share, s) => {
-      const list = path.join(dir, `share-${s}.txt`);
-      const lines = ['ffconcat version 1.0'];
-      for (const t of share) {
-        const k = index === undefined ? -1 : lastAtOrBefore(index.frameTimes, t);
-        // Half-way to the previous frame, so that the target is the first frame at or after it.
-        const before = index !== undefined && k > 0 ? (t - index.frameTimes[k - 1]!) / 2 : 0.5 / frameRate;
-        lines.push(`file '${fileUrl(link).replaceAll("'", "'\\''")}'`, `inpoint ${Math.max(0, t - before).toFixed(6)}`, `outpoint ${(t + 1 / frameRate).toFixed(6)}`, `duration ${spacing}`);
+      // One concat input for the targets decoded with non-reference frames skipped, one for the
+      // rest; the output holds the first input's frames, then the second's.
+      const parts = [share.filter((t) => skips.has(t)), share.filter((t) => !skips.has(t))].filter((ts) => ts.length > 0);
+      const inputs: string[] = [];
+      for (const [j, part] of parts.entries()) {
+        const list = path.join(dir, `share-${s}-${j}.txt`);
+        await writeFile(list, `${['ffconcat version 1.0', ...segments(part)].join('\n')}\n`);
+        inputs.push(
+          '-threads', String(threads), ...(skips.has(part[0]!) ? ['-skip_frame', 'noref'] : []),
+          '-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file', '-format_whitelist', ['concat', ...SAFE_DEMUXERS].join(','), '-i', list,
+        );
       }
-      await writeFile(list, `${lines.join('\n')}\n`);
-      const args = [
-        ...baseArgs, '-threads', String(threads), '-copyts',
-        '-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file', '-format_whitelist', ['concat', ...SAFE_DEMUXERS].join(','), '-i', list,
-        '-map', `0:${probe.video.index}`, '-vf', [select, o.scale].filter(Boolean).join(','), '-fps_mode', 'passthrough', ...outArgs,
-      ];
+      const selected = parts.map((_, j) => `[${j}:${probe.video.index}]${select}[p${j}]`).join(';');
+      const joined = `${parts.map((_, j) => `[p${j}]`).join('')}concat=n=${parts.length}:v=1:a=0${o.scale === undefined ? '' : `,${o.scale}`}[out]`;
+      const order = parts.flat();
+      const args = [...baseArgs, '-copyts', ...inputs, '-filter_complex', `${selected};${joined}`, '-map', '[out]', '-fps_mode', 'passthrough', ...outArgs];
       let k = 0;
       try {
         const got = await runFfmpeg(video, args, { ...o.run, signal }, async (f) => {
-          // Frames come in segment order: the k-th is the one on screen at share[k].
-          const t = share[k++];
+          // Frames come in segment order: the k-th is the one on screen at order[k].
+          const t = order[k++];
           if (t === undefined) return;
           for (const planned of askedAt.get(t)!) await onFrame(planned, f);
         });
-        if (got.frames !== share.length) {
-          throw new VdedupError('NO_FRAMES', `got ${got.frames} of ${share.length} frames near ${share[0]!.toFixed(3)}-${share.at(-1)!.toFixed(3)} s`, { file: video });
+        if (got.frames !== order.length) {
+          throw new VdedupError('NO_FRAMES', `got ${got.frames} of ${order.length} frames near ${share[0]!.toFixed(3)}-${share.at(-1)!.toFixed(3)} s`, { file: video });
         }
       } catch (err) {
         failure ??= { err };

@@ -27,6 +27,13 @@ export interface Mp4VideoIndex {
   keyframeTimes: Float64Array;
   /** Seconds: end of the last frame. */
   duration: number;
+  /** Sample number (decode order, from 0) of each frame in presentation order. */
+  sampleOfFrame: Uint32Array;
+  /** File offset and size of each sample, in decode order. */
+  sampleOffsets: Float64Array;
+  sampleSizes: Uint32Array;
+  /** H.264 in MP4 (avc1/avc3): bytes of each NAL unit's length prefix (from avcC); else undefined. */
+  nalLengthSize: number | undefined;
 }
 
 /** moov boxes larger than this are not read (a 10-hour 60 fps file's is about 20 MB). */
@@ -137,16 +144,39 @@ function timescaleOf(buf: Buffer, box: Box): { timescale: number; duration: numb
   return { timescale, duration };
 }
 
-/** (count, value) runs of a stts or ctts box. */
-function runs(buf: Buffer, box: Box, signed: boolean): Array<[number, number]> {
+/** (count, value) runs of a stts or ctts box, as two arrays (a ctts box has a run per sample or two). */
+function runs(buf: Buffer, box: Box, signed: boolean): { counts: Uint32Array; values: Float64Array } {
   const n = buf.readUInt32BE(box.start + 4);
   need(box.start + 8 + n * 8 <= box.end, 'short table');
-  const out: Array<[number, number]> = [];
+  const counts = new Uint32Array(n);
+  const values = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const p = box.start + 8 + i * 8;
-    out.push([buf.readUInt32BE(p), signed ? buf.readInt32BE(p + 4) : buf.readUInt32BE(p + 4)]);
+    counts[i] = buf.readUInt32BE(p);
+    values[i] = signed ? buf.readInt32BE(p + 4) : buf.readUInt32BE(p + 4);
   }
-  return out;
+  return { counts, values };
+}
+
+/**
+ * Sample numbers sorted by presentation time. Decode order is presentation order up to the
+ * B-frame reordering, a few places: an insertion sort does it in one pass; a file reordered more
+ * than that gets a full sort.
+ */
+function presentationOrder(pts: Float64Array): Uint32Array {
+  const order = Uint32Array.from({ length: pts.length }, (_, k) => k);
+  let moves = 0;
+  for (let i = 1; i < order.length; i++) {
+    const s = order[i]!;
+    let j = i - 1;
+    while (j >= 0 && pts[order[j]!]! > pts[s]!) {
+      order[j + 1] = order[j]!;
+      j--;
+      if (++moves > 64 * pts.length) return order.sort((a, b) => pts[a]! - pts[b]!);
+    }
+    order[j + 1] = s;
+  }
+  return order;
 }
 
 interface Track {
@@ -196,30 +226,54 @@ function editOffset(buf: Buffer, trak: Box, mediaDuration: number): number {
   return mediaTime;
 }
 
-/** Total size of a track's samples (stsz). */
-function sampleBytes(buf: Buffer, stsz: Box, count: number): number {
+/**
+ * File offset and size of every sample (decode order), from the sample sizes (stsz), the
+ * sample-to-chunk runs (stsc) and the chunk offsets (stco or co64).
+ */
+function sampleLocations(buf: Buffer, stbl: Box, stsz: Box, count: number): { offsets: Float64Array; sizes: Uint32Array } {
+  const sizes = new Uint32Array(count);
   const fixed = buf.readUInt32BE(stsz.start + 4);
-  if (fixed !== 0) return fixed * count;
-  need(stsz.start + 12 + count * 4 <= stsz.end, 'short stsz');
-  let total = 0;
-  for (let k = 0; k < count; k++) total += buf.readUInt32BE(stsz.start + 12 + 4 * k);
-  return total;
+  if (fixed !== 0) sizes.fill(fixed);
+  else {
+    need(stsz.start + 12 + count * 4 <= stsz.end, 'short stsz');
+    for (let k = 0; k < count; k++) sizes[k] = buf.readUInt32BE(stsz.start + 12 + 4 * k);
+  }
+  const stco = child(buf, stbl, 'stco');
+  const table = stco ?? required(buf, stbl, 'co64');
+  const width = stco === undefined ? 8 : 4;
+  const chunks = buf.readUInt32BE(table.start + 4);
+  need(table.start + 8 + chunks * width <= table.end, 'short chunk table');
+  const chunkOffset = (c: number) => (width === 4 ? buf.readUInt32BE(table.start + 8 + c * 4) : Number(buf.readBigUInt64BE(table.start + 8 + c * 8)));
+  const stsc = required(buf, stbl, 'stsc');
+  const runCount = buf.readUInt32BE(stsc.start + 4);
+  need(runCount > 0 && stsc.start + 8 + runCount * 12 <= stsc.end, 'short stsc');
+  const offsets = new Float64Array(count);
+  let sample = 0;
+  for (let r = 0; r < runCount && sample < count; r++) {
+    const p = stsc.start + 8 + r * 12;
+    const first = buf.readUInt32BE(p) - 1;
+    const perChunk = buf.readUInt32BE(p + 4);
+    const next = r + 1 < runCount ? buf.readUInt32BE(p + 12) - 1 : chunks;
+    need(first >= 0 && next <= chunks && next > first && perChunk > 0, 'bad stsc');
+    for (let c = first; c < next && sample < count; c++) {
+      let at = chunkOffset(c);
+      for (let k = 0; k < perChunk && sample < count; k++) {
+        offsets[sample] = at;
+        at += sizes[sample++]!;
+      }
+    }
+  }
+  need(sample === count, 'the chunks hold fewer samples than the tables list');
+  return { offsets, sizes };
 }
 
-/** The largest chunk offset of a sample table (stco or co64). */
-function lastChunkOffset(buf: Buffer, stbl: Box): number {
-  const stco = child(buf, stbl, 'stco');
-  const co64 = stco === undefined ? required(buf, stbl, 'co64') : undefined;
-  const table = stco ?? co64!;
-  const n = buf.readUInt32BE(table.start + 4);
-  const width = stco === undefined ? 8 : 4;
-  need(table.start + 8 + n * width <= table.end, 'short chunk table');
-  let last = 0;
-  for (let k = 0; k < n; k++) {
-    const p = table.start + 8 + k * width;
-    last = Math.max(last, width === 4 ? buf.readUInt32BE(p) : Number(buf.readBigUInt64BE(p)));
-  }
-  return last;
+/** The NAL length prefix size of an avc1/avc3 sample entry (its avcC box). */
+function avcNalLengthSize(buf: Buffer, entry: number, end: number): number | undefined {
+  // A visual sample entry's fixed fields take 86 bytes (from its size field); its boxes follow.
+  const avcC = children(buf, entry + 86, Math.min(end, entry + buf.readUInt32BE(entry))).find((b) => b.type === 'avcC');
+  if (avcC === undefined || avcC.end - avcC.start < 5) return undefined;
+  const n = (buf.readUInt8(avcC.start + 4) & 3) + 1;
+  return n === 3 ? undefined : n;
 }
 
 function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
@@ -243,16 +297,17 @@ function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
   const width = buf.readUInt16BE(entry + 32);
   const height = buf.readUInt16BE(entry + 34);
   need(width > 0 && height > 0, 'no dimensions');
+  const nalLengthSize = fourcc === 'avc1' || fourcc === 'avc3' ? avcNalLengthSize(buf, entry, stsd.end) : undefined;
 
   const timeToSample = runs(buf, required(buf, stbl, 'stts'), false);
   let count = 0;
-  for (const [n] of timeToSample) count += n;
+  for (const n of timeToSample.counts) count += n;
   need(count > 0 && count <= MAX_SAMPLES, `${count} samples`);
   const stsz = required(buf, stbl, 'stsz');
   need(buf.readUInt32BE(stsz.start + 8) === count, 'stts and stsz disagree on the sample count');
 
   const ctts = child(buf, stbl, 'ctts');
-  const offsets = ctts === undefined ? [] : runs(buf, ctts, true);
+  const offsets = ctts === undefined ? undefined : runs(buf, ctts, true);
   const shift = editOffset(buf, video.trak, mediaDuration);
 
   // Decode times from stts, plus composition offsets from ctts, less the edit's start.
@@ -260,15 +315,18 @@ function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
   let dts = 0;
   let i = 0;
   let lastDelta = 0;
-  for (const [n, delta] of timeToSample) {
+  for (let r = 0; r < timeToSample.counts.length; r++) {
+    const n = timeToSample.counts[r]!;
+    const delta = timeToSample.values[r]!;
     for (let k = 0; k < n; k++) pts[i++] = dts + delta * k;
     dts += delta * n;
     lastDelta = delta || lastDelta;
   }
-  if (offsets.length > 0) {
+  if (offsets !== undefined) {
     let s = 0;
-    for (const [n, off] of offsets) {
-      for (let k = 0; k < n && s < count; k++) pts[s++]! += off;
+    for (let r = 0; r < offsets.counts.length && s < count; r++) {
+      const off = offsets.values[r]!;
+      for (let k = 0; k < offsets.counts[r]! && s < count; k++) pts[s++]! += off;
     }
     need(s === count, 'ctts and stts disagree on the sample count');
   }
@@ -289,7 +347,8 @@ function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
     }
     keyframeTimes.sort();
   }
-  const frameTimes = pts.sort();
+  const sampleOfFrame = presentationOrder(pts);
+  const frameTimes = Float64Array.from(sampleOfFrame, (k) => pts[k]!);
   // ffmpeg's timeline starts at the first frame's time; a file that does not start at 0 is left to
   // ffprobe, whose start time the rest of the extraction knows how to use.
   need(Math.abs(frameTimes[0]!) < 1e-9, `first frame at ${frameTimes[0]} s`);
@@ -297,7 +356,13 @@ function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
   const duration = frameTimes[count - 1]! + lastDelta / timescale;
   // A file cut short keeps its moov (written first) but loses samples: refused here, so the
   // extraction meets ffprobe's diagnosis instead of planning frames that are not there.
-  need(lastChunkOffset(buf, stbl) < fileSize && sampleBytes(buf, stsz, count) + buf.length <= fileSize, 'sample data beyond the end of the file');
+  const { offsets: sampleOffsets, sizes: sampleSizes } = sampleLocations(buf, stbl, stsz, count);
+  let totalBytes = 0;
+  for (let k = 0; k < count; k++) {
+    totalBytes += sampleSizes[k]!;
+    need(sampleOffsets[k]! + sampleSizes[k]! <= fileSize, 'sample data beyond the end of the file');
+  }
+  need(totalBytes + buf.length <= fileSize, 'sample data beyond the end of the file');
   return {
     streamIndex: all.indexOf(video),
     videoOrdinal: 0,
@@ -308,6 +373,10 @@ function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
     frameTimes,
     keyframeTimes,
     duration,
+    sampleOfFrame,
+    sampleOffsets,
+    sampleSizes,
+    nalLengthSize,
   };
 }
 
@@ -338,6 +407,45 @@ export async function mp4IndexRefusal(absolutePath: string): Promise<string | un
     return undefined;
   } catch (err) {
     return (err as Error).message;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * For frames of an H.264 track (presentation indices), whether each is a reference picture: the
+ * nal_ref_idc of its first slice, read from the NAL headers in the file (a few bytes a frame).
+ * A reference frame decodes the same with the decoder told to skip non-reference frames, which
+ * none of its references is. undefined where the headers cannot be read (not H.264, no slice).
+ */
+export async function h264ReferenceFrames(absolutePath: string, index: Mp4VideoIndex, frames: number[]): Promise<Array<boolean | undefined>> {
+  const lengthSize = index.nalLengthSize;
+  if (lengthSize === undefined) return frames.map(() => undefined);
+  const handle = await open(absolutePath, 'r');
+  try {
+    const head = Buffer.alloc(lengthSize + 1);
+    const out: Array<boolean | undefined> = [];
+    for (const frame of frames) {
+      const sample = index.sampleOfFrame[frame]!;
+      let at = index.sampleOffsets[sample]!;
+      const end = at + index.sampleSizes[sample]!;
+      let ref: boolean | undefined;
+      // Parameter sets, SEI and delimiters may come first: up to 16 NAL units to the first slice.
+      for (let n = 0; n < 16 && at + lengthSize + 1 <= end; n++) {
+        const { bytesRead } = await handle.read(head, 0, head.length, at);
+        if (bytesRead < head.length) break;
+        const length = head.readUIntBE(0, lengthSize);
+        const nal = head[lengthSize]!;
+        const type = nal & 0x1f;
+        if (type === 1 || type === 5) {
+          ref = (nal >> 5) & 3 ? true : false;
+          break;
+        }
+        at += lengthSize + length;
+      }
+      out.push(ref);
+    }
+    return out;
   } finally {
     await handle.close();
   }

@@ -149,6 +149,23 @@ describe('extractFrames on a clip with a burned-in frame counter', () => {
     expect(got.sort((a, b) => a[0] - b[0])).toEqual([[0, 249], [1, 0], [2, 101], [3, 102], [4, 49], [5, 175]]);
   });
 
+  it('a Matroska file (probed by ffprobe, no sample table): seeking and one pass return the same frames', async () => {
+    await withTempDir(async (dir) => {
+      const mkv = path.join(dir, 'counter.mkv');
+      await ffmpeg(['-i', counterClip, '-c', 'copy', mkv]);
+      expect((await openFrameSource(mkv)).index).toBeUndefined();
+      const numbers: Record<string, number[]> = {};
+      for (const strategy of ['seek', 'single-pass'] as const) {
+        const out = path.join(dir, strategy);
+        const m = await extractFrames(mkv, { selection: { mode: 'at', timestamps: [9.96, 0, 4.04, 1.99, 7, 4.04] }, outDir: out, strategy });
+        expect(m.strategy).toBe(strategy);
+        numbers[strategy] = await Promise.all(m.frames.map((f) => frameNumber(path.join(out, f.file))));
+      }
+      expect(numbers.seek).toEqual([249, 0, 101, 49, 175, 101]);
+      expect(numbers['single-pass']).toEqual(numbers.seek);
+    });
+  });
+
   it('a variable frame rate: count N gives the linspace frames by seeking and by one pass alike', async () => {
     await withTempDir(async (dir) => {
       // Every frame moved by up to 15 ms: no two frames 40 ms apart, so only the frame times tell them.

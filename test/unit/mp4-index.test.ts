@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ffprobeBinary } from '../../src/media/binaries.js';
-import { mp4IndexRefusal, readMp4Index } from '../../src/media/mp4-index.js';
+import { h264ReferenceFrames, mp4IndexRefusal, readMp4Index } from '../../src/media/mp4-index.js';
 import { ffmpeg } from '../helpers/ffmpeg.js';
 import { badInput } from '../helpers/paths.js';
 
@@ -61,6 +61,26 @@ describe('MP4 sample table read in-process (readMp4Index)', () => {
     expect(long.hasAudio).toBe(true);
     expect(long.streamIndex).toBe(0);
     expect((await readMp4Index(clip('mpeg4.mp4')))!.codec).toBe('mpeg4');
+  });
+
+  it('tells H.264 reference frames from non-reference ones by their NAL headers, as ffprobe reads the frame types', async () => {
+    const file = clip('ntsc-bframes.mp4');
+    const index = (await readMp4Index(file))!;
+    expect(index.nalLengthSize).toBe(4);
+    const all = Array.from({ length: index.frameTimes.length }, (_, k) => k);
+    const refs = await h264ReferenceFrames(file, index, all);
+    // x264 with B-frames: I and P frames are references, some B-frames are not.
+    const { stdout } = await execFileAsync(ffprobeBinary().path, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pict_type', '-of', 'csv=p=0', file]);
+    const types = stdout.split('\n').map((l) => l.replace(/,+$/, '').trim()).filter((l) => /^[IPB]$/.test(l));
+    expect(types).toHaveLength(refs.length);
+    types.forEach((type, k) => {
+      if (type !== 'B') expect(refs[k], `frame ${k} (${type})`).toBe(true);
+    });
+    expect(refs.filter((r) => r === false).length).toBeGreaterThan(20);
+    for (const k of all) if (refs[k] === false) expect(types[k]).toBe('B');
+    // Not H.264: nothing is claimed.
+    const mpeg4 = (await readMp4Index(clip('mpeg4.mp4')))!;
+    expect(await h264ReferenceFrames(clip('mpeg4.mp4'), mpeg4, [0, 1])).toEqual([undefined, undefined]);
   });
 
   it('says no (ffprobe is asked instead) for what it cannot state exactly, and for damaged or other files', async () => {
