@@ -366,13 +366,14 @@ export function shareSeeks(times: number[], costs: number[], processes: number):
 }
 
 /**
- * Exact frames by seeking: each process reads its targets as the segments of one concat input,
+ * Exact frames by seeking: each process reads its targets as the segments of a concat input,
  * the same file once per target (`inpoint` half a frame before the target: the demuxer jumps to
  * the keyframe at or before it, and the decoder runs forward; `outpoint` just after it). One
- * process start per core, not per target, and one decoder per process whatever the number of
- * targets or the resolution, so memory stays that of one decoder.
+ * process start per core, not per target, and one decoder per process (two when some of its
+ * targets skip non-reference frames) whatever the number of targets or the resolution, so
+ * memory does not grow with either.
  *
- * Segment k starts at k x SPACING seconds on the output timeline (the `duration` directive);
+ * Segment k starts at k x `spacing` seconds on the output timeline (the `duration` directive);
  * frames before its inpoint land just below that, frames from the inpoint on just above. The
  * select filter keeps the first frame at or above each segment's start: the target.
  */
