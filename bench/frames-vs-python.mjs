@@ -125,5 +125,8 @@ for (const name of taskNames) {
   results[name] = { video: path.basename(video), frames, runs, medianSeconds: med, peakMb: memory, vdedupVsFastestOther: med.vdedup / fastest, vdedupVsPyav: med.vdedup / med.pyav, vdedupVsFfmpeg: med.vdedup / med.ffmpeg, exact, times };
 }
 mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
-writeFileSync(path.join(root, 'bench', 'out', 'frames-vs-python.json'), JSON.stringify(results, null, 2));
+// Tasks run separately (--tasks) add to the results of the others instead of replacing them.
+const out = path.join(root, 'bench', 'out', 'frames-vs-python.json');
+const earlier = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
+writeFileSync(out, JSON.stringify({ ...earlier, ...results }, null, 2));
 console.log(JSON.stringify(results, null, 2));

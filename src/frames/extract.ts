@@ -381,26 +381,29 @@ async function seekWithConcat(
   video: string,
   source: FrameSource,
   plan: PlannedFrame[],
-  o: { scale: string | undefined; run: { file: string; signal?: AbortSignal | undefined; timeoutMs?: number | undefined } },
+  o: { scale: string | undefined; keyframesOnly: boolean; run: { file: string; signal?: AbortSignal | undefined; timeoutMs?: number | undefined } },
   onFrame: (planned: PlannedFrame, frame: RgbFrame) => Promise<void>,
 ): Promise<void> {
   const { probe, index } = source;
   const frameRate = probe.video.fps ?? 25;
+  // --fast (needs the sample table): the keyframe at or before each time, decoded alone.
+  const keyframeOf = (t: number) => (o.keyframesOnly && index !== undefined ? index.keyframeTimes[lastAtOrBefore(index.keyframeTimes, t)]! : t);
   // Each distinct time once, with the plan entries that ask for it (explicit times may repeat).
   const askedAt = new Map<number, PlannedFrame[]>();
   for (const p of plan) {
-    const asked = askedAt.get(p.timestamp);
-    if (asked === undefined) askedAt.set(p.timestamp, [p]);
+    const t = keyframeOf(p.timestamp);
+    const asked = askedAt.get(t);
+    if (asked === undefined) askedAt.set(t, [p]);
     else asked.push(p);
   }
   const times = [...askedAt.keys()].sort((a, b) => a - b);
   // H.264 targets that are reference pictures are decoded with non-reference frames skipped (half
   // the frames of x264's defaults): none of their references is one, so they decode the same.
-  const refs = index === undefined ? undefined : await h264ReferenceFrames(probe.absolutePath, index, times.map((t) => lastAtOrBefore(index.frameTimes, t)));
+  const refs = index === undefined || o.keyframesOnly ? undefined : await h264ReferenceFrames(probe.absolutePath, index, times.map((t) => lastAtOrBefore(index.frameTimes, t)));
   const skips = new Set(times.filter((_, i) => refs?.[i] === true));
   // Without a sample table every seek counts the same; the shares are then contiguous runs.
   const pixels = probe.video.width * probe.video.height;
-  const costs = times.map((t) => (index === undefined ? 1 : seekCost(index, t, pixels) * (skips.has(t) ? SKIPPING_SEEK_COST : 1)));
+  const costs = times.map((t) => (index === undefined || o.keyframesOnly ? 1 : seekCost(index, t, pixels) * (skips.has(t) ? SKIPPING_SEEK_COST : 1)));
   const shares = index === undefined ? contiguous(times, SEEK_PROCESSES) : shareSeeks(times, costs, SEEK_PROCESSES);
   // Fewer processes than cores (a few targets): each decoder gets the spare cores as threads.
   const threads = Math.max(1, Math.floor(os.availableParallelism() / shares.length));
@@ -414,7 +417,7 @@ async function seekWithConcat(
     share.flatMap((t) => {
       const k = index === undefined ? -1 : lastAtOrBefore(index.frameTimes, t);
       // Half-way to the previous frame, so that the target is the first frame at or after it.
-      const before = index !== undefined && k > 0 ? (t - index.frameTimes[k - 1]!) / 2 : 0.5 / frameRate;
+      const before = o.keyframesOnly ? 0 : index !== undefined && k > 0 ? (t - index.frameTimes[k - 1]!) / 2 : 0.5 / frameRate;
       return [`file '${fileUrl(link).replaceAll("'", "'\\''")}'`, `inpoint ${Math.max(0, t - before).toFixed(6)}`, `outpoint ${(t + 1 / frameRate).toFixed(6)}`, `duration ${spacing}`];
     });
   // A failed share stops its siblings (their frames would be thrown away), and the error is
@@ -434,7 +437,7 @@ async function seekWithConcat(
         const list = path.join(dir, `share-${s}-${j}.txt`);
         await writeFile(list, `${['ffconcat version 1.0', ...segments(part)].join('\n')}\n`);
         inputs.push(
-          '-threads', String(threads), ...(skips.has(part[0]!) ? ['-skip_frame', 'noref'] : []),
+          '-threads', String(threads), ...(o.keyframesOnly ? ['-skip_frame', 'nokey'] : skips.has(part[0]!) ? ['-skip_frame', 'noref'] : []),
           '-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file', '-format_whitelist', ['concat', ...SAFE_DEMUXERS].join(','), '-i', list,
         );
       }
@@ -448,7 +451,7 @@ async function seekWithConcat(
           // Frames come in segment order: the k-th is the one on screen at order[k].
           const t = order[k++];
           if (t === undefined) return;
-          for (const planned of askedAt.get(t)!) await onFrame(planned, f);
+          for (const planned of askedAt.get(t)!) await onFrame(o.keyframesOnly ? { ...planned, timestamp: t } : planned, f);
         });
         if (got.frames !== order.length) {
           throw new VdedupError('NO_FRAMES', `got ${got.frames} of ${order.length} frames near ${share[0]!.toFixed(3)}-${share.at(-1)!.toFixed(3)} s`, { file: video });
@@ -488,7 +491,10 @@ export async function decodePlannedFrames(
   const map = ['-map', `0:${probe.video.index}`];
   const scale = scaleFilter(o);
   const run = { file: video, signal: o.signal, timeoutMs: o.timeoutMs };
-  if (o.strategy === 'seek' && o.fast !== true) return seekWithConcat(video, source, plan, { scale, run }, onFrame);
+  // --fast without a sample table: one process per frame, which reports the keyframe's time.
+  if (o.strategy === 'seek' && (o.fast !== true || source.index !== undefined)) {
+    return seekWithConcat(video, source, plan, { scale, run, keyframesOnly: o.fast === true }, onFrame);
+  }
   if (o.strategy === 'seek') {
     for (const planned of plan) {
       // Keyframe only: no decoding from the keyframe up to the time; showinfo reports the
