@@ -6,6 +6,7 @@ import { readPpmStream, type RgbFrame } from './ppm.js';
 import { ffmpegBinary } from '../media/binaries.js';
 import { checkInputFile, fileUrl, INPUT_PROTOCOL_ARGS, SAFE_DEMUXERS } from '../media/input.js';
 import { h264ReferenceFrames, readMp4Index, type Mp4VideoIndex } from '../media/mp4-index.js';
+import { h264ReferenceSamples, keptSamples, subsetHeader } from '../media/mp4-subset.js';
 import { classifyMediaFailure, looksLikeMp4, seekBackSeconds, probeVideo, type ProbeResult } from '../media/probe.js';
 import { spawnMedia, stderrSummary } from '../media/process.js';
 import { mapLimit } from '../decontam/pool.js';
@@ -241,10 +242,10 @@ const BAD_DATA = /Invalid data found when processing input|could not find codec 
 async function runFfmpeg(
   file: string,
   args: string[],
-  o: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined },
+  o: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined; stdin?: AsyncIterable<Buffer> | undefined },
   onFrame: (f: RgbFrame) => Promise<void>,
 ): Promise<{ frames: number; stderr: string }> {
-  const proc = spawnMedia(ffmpegBinary().path, args, { file, signal: o.signal, timeoutMs: o.timeoutMs });
+  const proc = spawnMedia(ffmpegBinary().path, args, { file, signal: o.signal, timeoutMs: o.timeoutMs, stdin: o.stdin });
   let n = 0;
   // Encode up to two frames while ffmpeg decodes the next: sharp works on its own threads.
   const inFlight = new Set<Promise<void>>();
@@ -474,6 +475,35 @@ function contiguous(times: number[], parts: number): number[][] {
 }
 
 /**
+ * For one decoding pass over an H.264 MP4: the file as an MP4 stream without the non-reference
+ * frames that no planned frame is (every other frame with x264's defaults; 28% of the decoding
+ * time on real 720p footage, bench/README.md "Frame extraction"). The frames left keep their
+ * times, and a non-reference frame is no other frame's reference, so the planned frames decode
+ * bit-identically. Undefined when that would leave out too little to be worth a second read of
+ * the file, or the file does not allow it (not H.264, a sample without a readable slice, times
+ * beyond 32 bits).
+ */
+async function referenceSubset(source: FrameSource, plan: PlannedFrame[]): Promise<AsyncIterable<Buffer> | undefined> {
+  const { index, probe } = source;
+  if (index === undefined || index.nalLengthSize === undefined) return undefined;
+  const count = index.frameTimes.length;
+  if (index.decodeUnits[count - 1]! + index.lastSampleUnits > 0xffffffff) return undefined;
+  const refs = await h264ReferenceSamples(probe.absolutePath, index);
+  if (refs === undefined) return undefined;
+  const wanted = new Uint8Array(count);
+  for (const p of plan) wanted[index.sampleOfFrame[lastAtOrBefore(index.frameTimes, p.timestamp)]!] = 1;
+  const kept: number[] = [];
+  for (let s = 0; s < count; s++) if (refs[s] === 1 || wanted[s] === 1) kept.push(s);
+  if (kept.length > 0.9 * count) return undefined;
+  const keep = Uint32Array.from(kept);
+  const header = subsetHeader(index, keep);
+  return (async function* () {
+    yield header;
+    yield* keptSamples(probe.absolutePath, index, keep);
+  })();
+}
+
+/**
  * Decode the planned frames of a probed video and hand each to `onFrame` (with its plan entry;
  * with `fast`, the entry's timestamp is the keyframe's real time). Shared by frame extraction and
  * the scan report's evidence strips.
@@ -535,11 +565,14 @@ export async function decodePlannedFrames(
     });
     filter = `select='${balancedSum(terms)}'`;
   }
-  const args = [...baseArgs, ...input, ...map, '-vf', [filter, scale].filter(Boolean).join(','), '-fps_mode', 'passthrough', ...outArgs];
+  // An H.264 MP4 is decoded without the non-reference frames no planned frame needs.
+  const subset = await referenceSubset(source, plan);
+  const passInput = subset === undefined ? [...input, ...map] : [...INPUT_PROTOCOL_ARGS, '-f', 'mov', '-i', 'pipe:0', '-map', '0:0'];
+  const args = [...baseArgs, ...passInput, '-vf', [filter, scale].filter(Boolean).join(','), '-fps_mode', 'passthrough', ...outArgs];
   // The pass yields frames in time order; explicit times may repeat or come unordered.
   const order = [...plan].sort((a, b) => a.timestamp - b.timestamp || a.index - b.index);
   let i = 0;
-  await runFfmpeg(video, args, run, async (f) => {
+  await runFfmpeg(video, args, { ...run, stdin: subset }, async (f) => {
     // Claim this frame's plan entries before the first await: runFfmpeg keeps two callbacks in
     // flight, and the next frame's callback must not see entries this one has not handed out yet.
     const first = i;

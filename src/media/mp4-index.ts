@@ -34,6 +34,18 @@ export interface Mp4VideoIndex {
   sampleSizes: Uint32Array;
   /** H.264 in MP4 (avc1/avc3): bytes of each NAL unit's length prefix (from avcC); else undefined. */
   nalLengthSize: number | undefined;
+  /** The track's timescale, and each sample's decode and presentation time in it (decode order, before the edit). */
+  timescale: number;
+  decodeUnits: Float64Array;
+  presentationUnits: Float64Array;
+  /** Duration of the last sample, in timescale units. */
+  lastSampleUnits: number;
+  /** The edit's start (media time units; 0 without an edit list). */
+  editStart: number;
+  /** 1 for each sync sample (decode order). */
+  syncSamples: Uint8Array;
+  /** The stsd box, header included, as in the file (the decoder's configuration). */
+  stsdBox: Buffer;
 }
 
 /** moov boxes larger than this are not read (a 10-hour 60 fps file's is about 20 MB). */
@@ -312,13 +324,17 @@ function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
 
   // Decode times from stts, plus composition offsets from ctts, less the edit's start.
   const pts = new Float64Array(count);
+  const decodeUnits = new Float64Array(count);
   let dts = 0;
   let i = 0;
   let lastDelta = 0;
   for (let r = 0; r < timeToSample.counts.length; r++) {
     const n = timeToSample.counts[r]!;
     const delta = timeToSample.values[r]!;
-    for (let k = 0; k < n; k++) pts[i++] = dts + delta * k;
+    for (let k = 0; k < n; k++) {
+      decodeUnits[i] = dts + delta * k;
+      pts[i++] = dts + delta * k;
+    }
     dts += delta * n;
     lastDelta = delta || lastDelta;
   }
@@ -330,12 +346,15 @@ function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
     }
     need(s === count, 'ctts and stts disagree on the sample count');
   }
+  const presentationUnits = pts.slice();
   for (let s = 0; s < count; s++) pts[s] = (pts[s]! - shift) / timescale;
 
   const stss = child(buf, stbl, 'stss');
   let keyframeTimes: Float64Array;
+  const syncSamples = new Uint8Array(count);
   if (stss === undefined) {
     keyframeTimes = pts.slice();
+    syncSamples.fill(1);
   } else {
     const n = buf.readUInt32BE(stss.start + 4);
     need(n > 0 && stss.start + 8 + n * 4 <= stss.end, 'bad stss');
@@ -343,6 +362,7 @@ function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
     for (let k = 0; k < n; k++) {
       const sample = buf.readUInt32BE(stss.start + 8 + 4 * k);
       need(sample >= 1 && sample <= count, 'stss names a sample that does not exist');
+      syncSamples[sample - 1] = 1;
       keyframeTimes[k] = pts[sample - 1]!;
     }
     keyframeTimes.sort();
@@ -377,6 +397,13 @@ function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
     sampleOffsets,
     sampleSizes,
     nalLengthSize,
+    timescale,
+    decodeUnits,
+    presentationUnits,
+    lastSampleUnits: lastDelta,
+    editStart: shift,
+    syncSamples,
+    stsdBox: Buffer.from(buf.subarray(stsd.start - 8, stsd.end)),
   };
 }
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { VdedupError } from '../errors.js';
 
 /**
@@ -55,6 +55,8 @@ export interface RunOptions {
   timeoutMs?: number | undefined;
   /** Called with every stderr chunk as it arrives. */
   onStderr?: ((chunk: string) => void) | undefined;
+  /** Written to the process's stdin (closed at the end); without it stdin is closed at once. */
+  stdin?: AsyncIterable<Buffer> | undefined;
 }
 
 export interface ProcessExit {
@@ -81,10 +83,11 @@ export function spawnMedia(binary: string, args: string[], options: RunOptions):
   const prlimit = memoryLimitMb === undefined ? null : findPrlimit();
   const [command, argv] =
     prlimit === null ? [binary, args] : [prlimit, [`--as=${memoryLimitMb! * 1024 * 1024}`, '--', binary, ...args]];
-  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(command, argv, {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(command, argv, {
+    stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     windowsHide: true,
-  });
+  }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
+  if (options.stdin !== undefined && child.stdin !== null) feed(child.stdin, options.stdin);
   let head = '';
   let tail = '';
   let dropped = false;
@@ -154,6 +157,39 @@ export function spawnMedia(binary: string, args: string[], options: RunOptions):
   }
 
   return { stdout: child.stdout, exited, kill: () => kill('ABORTED') };
+}
+
+function drainedOrClosed(stdin: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stdin.off('drain', done);
+      stdin.off('close', done);
+      resolve();
+    };
+    stdin.on('drain', done);
+    stdin.on('close', done);
+  });
+}
+
+/**
+ * Copy `data` into a child's stdin, waiting while the pipe is full. A child that exits early
+ * (an error, or it has read what it needs) closes the pipe: that ends the copy quietly, and the
+ * child's exit says what happened.
+ */
+function feed(stdin: Writable, data: AsyncIterable<Buffer>): void {
+  stdin.on('error', () => undefined);
+  void (async () => {
+    try {
+      for await (const chunk of data) {
+        if (stdin.destroyed) return;
+        if (!stdin.write(chunk)) await drainedOrClosed(stdin);
+      }
+    } catch {
+      // Unreadable input: the child sees its input end early and fails on it.
+    } finally {
+      stdin.end();
+    }
+  })();
 }
 
 /** Last meaningful stderr lines, for an error message that fits on one line. */

@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ffprobeBinary } from '../../src/media/binaries.js';
 import { h264ReferenceFrames, mp4IndexRefusal, readMp4Index } from '../../src/media/mp4-index.js';
+import { h264ReferenceSamples, keptSamples, subsetHeader } from '../../src/media/mp4-subset.js';
+import { ffmpegBinary } from '../../src/media/binaries.js';
 import { ffmpeg } from '../helpers/ffmpeg.js';
 import { badInput } from '../helpers/paths.js';
 
@@ -97,5 +99,29 @@ describe('MP4 sample table read in-process (readMp4Index)', () => {
     hostile.writeUInt32BE(0xfffffff0, moov + 8);
     await writeFile(clip('hostile.mp4'), hostile);
     expect(await readMp4Index(clip('hostile.mp4'))).toBeUndefined();
+  });
+
+  it('an MP4 of the reference frames decodes them bit-identically, at their own times', async () => {
+    const file = clip('ntsc-bframes.mp4');
+    const index = (await readMp4Index(file))!;
+    const refs = (await h264ReferenceSamples(file, index))!;
+    const kept = Uint32Array.from(Array.from(refs.keys()).filter((s) => refs[s] === 1));
+    expect(kept.length).toBeGreaterThan(60);
+    expect(kept.length).toBeLessThan(refs.length);
+    const parts: Buffer[] = [subsetHeader(index, kept)];
+    for await (const chunk of keptSamples(file, index, kept)) parts.push(chunk);
+    const subset = clip('subset.mp4');
+    await writeFile(subset, Buffer.concat(parts));
+    // framemd5: one line per decoded frame with its time; the subset's frames are among the original's.
+    const frames = async (f: string) => {
+      const { stdout } = await execFileAsync(ffmpegBinary().path, ['-v', 'error', '-i', f, '-map', '0:v', '-fps_mode', 'passthrough', '-f', 'framemd5', '-'], { maxBuffer: 16 << 20 });
+      return new Map(stdout.split('\n').filter((l) => !l.startsWith('#') && l.includes(',')).map((l) => {
+        const cols = l.split(',').map((c) => c.trim());
+        return [Number(cols[2]), cols[5]!] as const;
+      }));
+    };
+    const [all, some] = await Promise.all([frames(file), frames(subset)]);
+    expect(some.size).toBe(kept.length);
+    for (const [pts, md5] of some) expect(all.get(pts), `frame at pts ${pts}`).toBe(md5);
   });
 });
