@@ -1,12 +1,12 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { lastAtOrBefore, planFrames, type FrameSelection, type PlannedFrame, type VideoTiming } from './plan.js';
+import { planFrames, type FrameSelection, type PlannedFrame, type VideoTiming } from './plan.js';
 import { readPpmStream, type RgbFrame } from './ppm.js';
 import { ffmpegBinary } from '../media/binaries.js';
 import { checkInputFile, fileUrl, INPUT_PROTOCOL_ARGS, SAFE_DEMUXERS } from '../media/input.js';
-import { h264ReferenceFrames, readMp4Index, type Mp4VideoIndex } from '../media/mp4-index.js';
-import { h264ReferenceSamples, keptSamples, subsetHeader } from '../media/mp4-subset.js';
+import { h264ReferenceFrames, h264ReferenceSamples, keyframeAtOrBefore, lastAtOrBefore, readMp4Index, type Mp4VideoIndex } from '../media/mp4-index.js';
+import { keptSamples, subsetHeader } from '../media/mp4-subset.js';
 import { classifyMediaFailure, looksLikeMp4, seekBackSeconds, probeVideo, type ProbeResult } from '../media/probe.js';
 import { spawnMedia, stderrSummary } from '../media/process.js';
 import { mapLimit } from '../decontam/pool.js';
@@ -137,7 +137,7 @@ export const BYTE_COST = 236;
 
 export function seekCost(index: Mp4VideoIndex, t: number, pixels: number): number {
   const target = index.sampleOfFrame[lastAtOrBefore(index.frameTimes, t)]!;
-  const key = index.sampleOfFrame[lastAtOrBefore(index.frameTimes, index.keyframeTimes[lastAtOrBefore(index.keyframeTimes, t)]!)]!;
+  const key = index.sampleOfFrame[lastAtOrBefore(index.frameTimes, keyframeAtOrBefore(index, t))]!;
   let cost = 0;
   for (let s = Math.min(key, target); s <= target; s++) cost += pixels + BYTE_COST * index.sampleSizes[s]!;
   return cost;
@@ -145,8 +145,7 @@ export function seekCost(index: Mp4VideoIndex, t: number, pixels: number): numbe
 
 /** Frames a seek to t decodes: from the keyframe at or before t up to t, both included. */
 export function seekFrames(index: Mp4VideoIndex, t: number): number {
-  const key = index.keyframeTimes[lastAtOrBefore(index.keyframeTimes, t)]!;
-  return lastAtOrBefore(index.frameTimes, t) - lastAtOrBefore(index.frameTimes, key) + 1;
+  return lastAtOrBefore(index.frameTimes, t) - lastAtOrBefore(index.frameTimes, keyframeAtOrBefore(index, t)) + 1;
 }
 
 export function chooseStrategy(sel: FrameSelection, frames: number, timing: VideoTiming, seekBack: number | undefined): Strategy {
@@ -388,7 +387,7 @@ async function seekWithConcat(
   const { probe, index } = source;
   const frameRate = probe.video.fps ?? 25;
   // --fast (needs the sample table): the keyframe at or before each time, decoded alone.
-  const keyframeOf = (t: number) => (o.keyframesOnly && index !== undefined ? index.keyframeTimes[lastAtOrBefore(index.keyframeTimes, t)]! : t);
+  const keyframeOf = (t: number) => (o.keyframesOnly && index !== undefined ? keyframeAtOrBefore(index, t) : t);
   // Each distinct time once, with the plan entries that ask for it (explicit times may repeat).
   const askedAt = new Map<number, PlannedFrame[]>();
   for (const p of plan) {
@@ -402,10 +401,10 @@ async function seekWithConcat(
   // the frames of x264's defaults): none of their references is one, so they decode the same.
   const refs = index === undefined || o.keyframesOnly ? undefined : await h264ReferenceFrames(probe.absolutePath, index, times.map((t) => lastAtOrBefore(index.frameTimes, t)));
   const skips = new Set(times.filter((_, i) => refs?.[i] === true));
-  // Without a sample table every seek counts the same; the shares are then contiguous runs.
+  // Without a sample table every seek counts the same.
   const pixels = probe.video.width * probe.video.height;
   const costs = times.map((t) => (index === undefined || o.keyframesOnly ? 1 : seekCost(index, t, pixels) * (skips.has(t) ? SKIPPING_SEEK_COST : 1)));
-  const shares = index === undefined ? contiguous(times, SEEK_PROCESSES) : shareSeeks(times, costs, SEEK_PROCESSES);
+  const shares = shareSeeks(times, costs, SEEK_PROCESSES);
   // Fewer processes than cores (a few targets): each decoder gets the spare cores as threads.
   const threads = Math.max(1, Math.floor(os.availableParallelism() / shares.length));
   const spacing = Math.max(100_000, Math.ceil(2 * ((probe.duration ?? 0) + 1)));
@@ -466,12 +465,6 @@ async function seekWithConcat(
     await rm(dir, { recursive: true, force: true });
   }
   if (failure !== undefined) throw failure.err;
-}
-
-/** `times` in `parts` runs of consecutive times, as even as can be. */
-function contiguous(times: number[], parts: number): number[][] {
-  const n = Math.max(1, Math.min(parts, times.length));
-  return Array.from({ length: n }, (_, i) => times.slice(Math.floor((i * times.length) / n), Math.floor(((i + 1) * times.length) / n)));
 }
 
 /**

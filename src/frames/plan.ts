@@ -1,4 +1,5 @@
 import { VdedupError } from '../errors.js';
+import { lastAtOrBefore } from '../media/mp4-index.js';
 
 /** How frames are chosen. All times are seconds from the start of the video. */
 export type FrameSelection =
@@ -65,18 +66,6 @@ export interface VideoTiming {
    * then frame k is shown at frameTimes[k] and the count is exact, whatever the frame rate does.
    */
   frameTimes?: Float64Array | undefined;
-}
-
-/** Index of the last entry of an ascending array that is <= t (0 when none is). */
-export function lastAtOrBefore(times: Float64Array, t: number): number {
-  let lo = 0;
-  let hi = times.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (times[mid]! <= t + 1e-9) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 /** The frame on screen at time t: the last frame whose time is <= t. */

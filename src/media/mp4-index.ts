@@ -407,6 +407,12 @@ function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
   };
 }
 
+/** The sample table of an open file (throws `Unsupported` or a read error with the reason). */
+async function indexHandle(handle: FileHandle): Promise<Mp4VideoIndex> {
+  const { size } = await handle.stat();
+  return indexMoov(await readMoov(handle, size), size);
+}
+
 /**
  * The video track's sample table, or undefined when the file is not a plain MP4/MOV this reader
  * states exactly (the caller then asks ffprobe). Never throws for a bad file: damaged input is
@@ -416,8 +422,7 @@ export async function readMp4Index(absolutePath: string): Promise<Mp4VideoIndex 
   let handle: FileHandle | undefined;
   try {
     handle = await open(absolutePath, 'r');
-    const { size } = await handle.stat();
-    return indexMoov(await readMoov(handle, size), size);
+    return await indexHandle(handle);
   } catch {
     return undefined;
   } finally {
@@ -429,8 +434,7 @@ export async function readMp4Index(absolutePath: string): Promise<Mp4VideoIndex 
 export async function mp4IndexRefusal(absolutePath: string): Promise<string | undefined> {
   const handle = await open(absolutePath, 'r');
   try {
-    const { size } = await handle.stat();
-    indexMoov(await readMoov(handle, size), size);
+    await indexHandle(handle);
     return undefined;
   } catch (err) {
     return (err as Error).message;
@@ -439,40 +443,109 @@ export async function mp4IndexRefusal(absolutePath: string): Promise<string | un
   }
 }
 
+/** Time of the keyframe at or before t. */
+export function keyframeAtOrBefore(index: Mp4VideoIndex, t: number): number {
+  return index.keyframeTimes[lastAtOrBefore(index.keyframeTimes, t)]!;
+}
+
+/** Index of the last entry of an ascending array that is <= t (0 when none is). */
+export function lastAtOrBefore(times: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = times.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (times[mid]! <= t + 1e-9) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /**
- * For frames of an H.264 track (presentation indices), whether each is a reference picture: the
- * nal_ref_idc of its first slice, read from the NAL headers in the file (a few bytes a frame).
- * A reference frame decodes the same with the decoder told to skip non-reference frames, which
- * none of its references is. undefined where the headers cannot be read (not H.264, no slice).
+ * Reads samples by their place in the file. With `block` > 0, through one buffer of that size
+ * (samples sit in decode order, mostly contiguous: one read serves many); with 0, each sample alone.
+ */
+export class SampleReader {
+  private buffer = Buffer.alloc(0);
+  private bufferStart = 0;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly block: number,
+  ) {}
+
+  async read(offset: number, size: number): Promise<Buffer> {
+    if (offset < this.bufferStart || offset + size > this.bufferStart + this.buffer.length) {
+      const length = Math.max(this.block, size);
+      const buffer = Buffer.allocUnsafe(length);
+      const { bytesRead } = await this.handle.read(buffer, 0, length, offset);
+      if (bytesRead < size) throw new Error(`sample at ${offset} runs past the end of the file`);
+      this.buffer = buffer.subarray(0, bytesRead);
+      this.bufferStart = offset;
+    }
+    return this.buffer.subarray(offset - this.bufferStart, offset - this.bufferStart + size);
+  }
+}
+
+/**
+ * Whether an H.264 sample is a reference picture: the nal_ref_idc of its first slice (parameter
+ * sets, SEI and delimiters may come first), or undefined when it has no slice.
+ */
+function sliceIsReference(sample: Buffer, lengthSize: number): boolean | undefined {
+  let at = 0;
+  while (at + lengthSize < sample.length) {
+    const length = sample.readUIntBE(at, lengthSize);
+    const nal = sample[at + lengthSize]!;
+    const type = nal & 0x1f;
+    if (type === 1 || type === 5) return ((nal >> 5) & 3) !== 0;
+    at += lengthSize + length;
+  }
+  return undefined;
+}
+
+/**
+ * For frames of an H.264 track (presentation indices), whether each is a reference picture, read
+ * from its sample in the file. A reference frame decodes the same with the decoder told to skip
+ * non-reference frames, which none of its references is. undefined where that cannot be read
+ * (not H.264, no slice).
  */
 export async function h264ReferenceFrames(absolutePath: string, index: Mp4VideoIndex, frames: number[]): Promise<Array<boolean | undefined>> {
   const lengthSize = index.nalLengthSize;
   if (lengthSize === undefined) return frames.map(() => undefined);
   const handle = await open(absolutePath, 'r');
   try {
-    const head = Buffer.alloc(lengthSize + 1);
+    // A few targets, anywhere in the file: each sample read alone.
+    const reader = new SampleReader(handle, 0);
     const out: Array<boolean | undefined> = [];
     for (const frame of frames) {
       const sample = index.sampleOfFrame[frame]!;
-      let at = index.sampleOffsets[sample]!;
-      const end = at + index.sampleSizes[sample]!;
-      let ref: boolean | undefined;
-      // Parameter sets, SEI and delimiters may come first: up to 16 NAL units to the first slice.
-      for (let n = 0; n < 16 && at + lengthSize + 1 <= end; n++) {
-        const { bytesRead } = await handle.read(head, 0, head.length, at);
-        if (bytesRead < head.length) break;
-        const length = head.readUIntBE(0, lengthSize);
-        const nal = head[lengthSize]!;
-        const type = nal & 0x1f;
-        if (type === 1 || type === 5) {
-          ref = (nal >> 5) & 3 ? true : false;
-          break;
-        }
-        at += lengthSize + length;
-      }
-      out.push(ref);
+      out.push(sliceIsReference(await reader.read(index.sampleOffsets[sample]!, index.sampleSizes[sample]!), lengthSize));
     }
     return out;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Read block for passes over every sample. */
+export const SAMPLE_BLOCK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * For every sample of an H.264 track (decode order): 1 when it is a reference picture, 0 when not;
+ * undefined when a sample has no readable slice (then nothing should be left out).
+ */
+export async function h264ReferenceSamples(absolutePath: string, index: Mp4VideoIndex): Promise<Uint8Array | undefined> {
+  const lengthSize = index.nalLengthSize;
+  if (lengthSize === undefined) return undefined;
+  const handle = await open(absolutePath, 'r');
+  try {
+    const reader = new SampleReader(handle, SAMPLE_BLOCK_BYTES);
+    const refs = new Uint8Array(index.sampleSizes.length);
+    for (let s = 0; s < refs.length; s++) {
+      const ref = sliceIsReference(await reader.read(index.sampleOffsets[s]!, index.sampleSizes[s]!), lengthSize);
+      if (ref === undefined) return undefined;
+      refs[s] = ref ? 1 : 0;
+    }
+    return refs;
   } finally {
     await handle.close();
   }

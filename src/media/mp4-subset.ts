@@ -1,5 +1,5 @@
-import { open, type FileHandle } from 'node:fs/promises';
-import type { Mp4VideoIndex } from './mp4-index.js';
+import { open } from 'node:fs/promises';
+import { SAMPLE_BLOCK_BYTES, SampleReader, type Mp4VideoIndex } from './mp4-index.js';
 
 /**
  * An MP4 of some of a video track's samples, written as a stream (moov first, so ffmpeg reads it
@@ -12,63 +12,6 @@ import type { Mp4VideoIndex } from './mp4-index.js';
  * them or none (`-skip_frame noref`), and the frames asked for are non-reference half the time;
  * leaving out just the others before the decoder decodes the rest bit-identically.
  */
-
-const BLOCK = 4 * 1024 * 1024;
-
-/** Reads samples through one large buffer: samples sit in the file in decode order, mostly contiguous. */
-class SampleReader {
-  private block = Buffer.alloc(0);
-  private blockStart = 0;
-
-  constructor(private readonly handle: FileHandle) {}
-
-  async read(offset: number, size: number): Promise<Buffer> {
-    if (offset < this.blockStart || offset + size > this.blockStart + this.block.length) {
-      const length = Math.max(BLOCK, size);
-      const block = Buffer.allocUnsafe(length);
-      const { bytesRead } = await this.handle.read(block, 0, length, offset);
-      if (bytesRead < size) throw new Error(`sample at ${offset} runs past the end of the file`);
-      this.block = block.subarray(0, bytesRead);
-      this.blockStart = offset;
-    }
-    return this.block.subarray(offset - this.blockStart, offset - this.blockStart + size);
-  }
-}
-
-/** nal_ref_idc of the first slice of an H.264 sample, or undefined when it has none. */
-function sliceIsReference(sample: Buffer, lengthSize: number): boolean | undefined {
-  let at = 0;
-  while (at + lengthSize < sample.length) {
-    const length = sample.readUIntBE(at, lengthSize);
-    const nal = sample[at + lengthSize]!;
-    const type = nal & 0x1f;
-    if (type === 1 || type === 5) return ((nal >> 5) & 3) !== 0;
-    at += lengthSize + length;
-  }
-  return undefined;
-}
-
-/**
- * For every sample of an H.264 track (decode order): 1 when it is a reference picture, 0 when not;
- * undefined when a sample has no readable slice (then nothing should be left out).
- */
-export async function h264ReferenceSamples(absolutePath: string, index: Mp4VideoIndex): Promise<Uint8Array | undefined> {
-  const lengthSize = index.nalLengthSize;
-  if (lengthSize === undefined) return undefined;
-  const handle = await open(absolutePath, 'r');
-  try {
-    const reader = new SampleReader(handle);
-    const refs = new Uint8Array(index.sampleSizes.length);
-    for (let s = 0; s < refs.length; s++) {
-      const ref = sliceIsReference(await reader.read(index.sampleOffsets[s]!, index.sampleSizes[s]!), lengthSize);
-      if (ref === undefined) return undefined;
-      refs[s] = ref ? 1 : 0;
-    }
-    return refs;
-  } finally {
-    await handle.close();
-  }
-}
 
 function box(type: string, ...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);
@@ -165,14 +108,14 @@ export function subsetHeader(index: Mp4VideoIndex, kept: Uint32Array): Buffer {
 export async function* keptSamples(absolutePath: string, index: Mp4VideoIndex, kept: Uint32Array): AsyncGenerator<Buffer> {
   const handle = await open(absolutePath, 'r');
   try {
-    const reader = new SampleReader(handle);
+    const reader = new SampleReader(handle, SAMPLE_BLOCK_BYTES);
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     for (const s of kept) {
       const data = Buffer.from(await reader.read(index.sampleOffsets[s]!, index.sampleSizes[s]!));
       pending.push(data);
       pendingBytes += data.length;
-      if (pendingBytes >= BLOCK) {
+      if (pendingBytes >= SAMPLE_BLOCK_BYTES) {
         yield Buffer.concat(pending);
         pending = [];
         pendingBytes = 0;
