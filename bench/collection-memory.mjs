@@ -53,6 +53,8 @@ try {
     flips: column(),
     rawHashes: column(),
     centerHashes: column(),
+    innerHashes: column(),
+    innerQuality: Float32Array.from({ length: n }, (_, i) => 10 + (i % 40)),
     quality: Float32Array.from({ length: n }, (_, i) => 10 + (i % 40)),
     content: new Uint32Array(4 * n),
     video: { index: 0, videoOrdinal: 0, codec: 'h264', width: 1280, height: 720, fps: 30, rotation: 0, pixelFormat: 'yuv420p' },

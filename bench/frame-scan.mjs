@@ -14,6 +14,7 @@
 // and speed: minutes per query at 1M windows); no identity or recall figures then.
 // --speeds 0: the default preset without slanted alignments (speedRange 0).
 // --rule JSON: fields merged into the default preset's rule (e.g. '{"shortWindow":0}': without short excerpts).
+// --inner 0: without the inner-half comparison (the same data: every fingerprint holds inner-half hashes either way).
 // --index (scan): the frame scan's approximate prefilter: auto (from 2M benchmark seconds at 4
 // phases), on, off. With it on, the recall figures are the prefilter's against the exact path.
 // --kernels (scan): also time the frame scan's fallback loops (AVX2, portable) on the same queries;
@@ -45,6 +46,7 @@ const preset = {
   rule: { ...DEFAULT.rule, ...(arg('speeds', 1) === 0 ? { speedRange: 0 } : {}), ...JSON.parse(argText('rule', '{}')) },
   retrieval,
   benchPhases: phases,
+  matchInner: retrieval === 'scan' && arg('inner', 1) === 1,
   ...(retrieval === 'hnsw'
     ? { hnsw: { topK: arg('topk', 10), candidateRadius: arg('radius', 40), offsetSlack: 1, verifyWholeVideos: arg('whole-videos', 1) === 1 } }
     : {}),
@@ -85,6 +87,9 @@ const fingerprint = (hashes, fps = 1) => ({
   rawHashes: hashes,
   flips: walk(hashes.length),
   centerHashes: hashes.map((h) => flipBits(h, rint(2, 8))),
+  // The inner half: another picture of the same frame, a few bits from the whole frame's hash.
+  innerHashes: hashes.map((h) => flipBits(h, rint(4, 12))),
+  innerQuality: new Float32Array(hashes.length).fill(20),
   quality: new Float32Array(hashes.length).fill(20),
 });
 /** A 1 fps walk with P samples per second: the phases between two seconds drift 0-1 bits a step. */

@@ -68,6 +68,8 @@ const slice = (f, s, n) => ({
   rawHashes: f.rawHashes.subarray(s, s + n),
   flips: f.flips.subarray(s, s + n),
   centerHashes: f.centerHashes.subarray(s, s + n),
+  innerHashes: f.innerHashes.subarray(s, s + n),
+  innerQuality: f.innerQuality.subarray(s, s + n),
   quality: f.quality.subarray(s, s + n),
 });
 

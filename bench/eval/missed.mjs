@@ -3,8 +3,8 @@
 // original along the TRUE alignment (truth.json: where the copy sits in the training video, where
 // it comes from in the original, its speed), the original at the preset's phases. Per training
 // frame inside the copy: the distance to the benchmark sample nearest the time it shows (plain,
-// mirrored or center-crop hashes, whichever is closest, as the preset compares them) and whether
-// both frames are informative (quality gate). Then the best 20-frame window (or the whole copy when
+// mirrored, center-crop or inner-half hashes, whichever is closest, as the preset compares them)
+// and whether both frames are informative (quality gate; the inner half's own for inner-half pairs). Then the best 20-frame window (or the whole copy when
 // shorter) by close frames, and a histogram of distances: what a rule would need to accept it.
 //   node bench/eval/missed.mjs [default|paper] [--all]   -> bench/out/missed-<preset>.json
 //   (--all: every copy, not only the missed ones; for calibrating a rule on the tuning half)
@@ -56,7 +56,12 @@ for (const id of ids.sort()) {
     let variant = 'direct';
     if (preset.matchFlips && pop(tf.flips[i] ^ bh[k]) < d) [d, variant] = [pop(tf.flips[i] ^ bh[k]), 'flipped'];
     if (preset.matchCrops && pop(th[i] ^ bf.centerHashes[k]) < d) [d, variant] = [pop(th[i] ^ bf.centerHashes[k]), 'cropped'];
-    const informative = tf.quality[i] >= preset.minQuality && bf.quality[k] >= preset.minQuality;
+    let informative = tf.quality[i] >= preset.minQuality && bf.quality[k] >= preset.minQuality;
+    const innerInformative = tf.innerQuality[i] >= preset.minQuality && bf.innerQuality[k] >= preset.minQuality;
+    // The inner half of both frames (its own quality gate), where it is closer.
+    if (preset.matchInner && innerInformative && pop(tf.innerHashes[i] ^ bf.innerHashes[k]) < d) {
+      [d, variant, informative] = [pop(tf.innerHashes[i] ^ bf.innerHashes[k]), 'inner', true];
+    }
     frames.push({ train: i, bench: +(k / phases).toFixed(2), d, variant, informative, hash: bh[k] });
   }
   const w = Math.min(rule.window, frames.length);

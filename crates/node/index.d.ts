@@ -50,6 +50,12 @@ export interface BenchSequences {
   /** Hashes of the frames' central part, to find copies cropped at the edges (optional). */
   centerHashes?: BigUint64Array
   informative: Uint8Array
+  /**
+   * Hashes of the frames' inner half, to find copies with overlays at the edges (optional),
+   * with their own informative flags (empty or absent: all).
+   */
+  innerHashes?: BigUint64Array
+  innerInformative?: Uint8Array
   lengths: Uint32Array
   /**
    * The benchmark video each sequence belongs to, one per length (the sub-second phases of one
@@ -129,6 +135,8 @@ export interface MatchSegment {
   flipped: boolean
   /** The training video is a copy cropped at the edges. */
   cropped: boolean
+  /** Matched on the inner half of both frames (a copy with overlays at the edges). */
+  inner: boolean
   /** Benchmark seconds per training second (1: straight; 1.04: the copy plays 4% faster). */
   speed: number
   /** Units of `benchStart`, `benchEnd` and `windowBench` per second (1 for straight segments). */
@@ -146,11 +154,17 @@ export declare function nativeVersion(): string
  */
 export declare function scanKernel(): string
 
-/** One training video: its hashes, optional flip hashes, and informative-frame flags (empty: all). */
+/**
+ * One training video: its hashes, optional flip hashes, and informative-frame flags (empty: all);
+ * optionally the hashes of its frames' inner half with their own flags (compared with the
+ * benchmark's inner-half hashes, when it holds them).
+ */
 export interface TrainSequence {
   hashes: BigUint64Array
   flips?: BigUint64Array
   informative: Uint8Array
+  innerHashes?: BigUint64Array
+  innerInformative?: Uint8Array
 }
 
 /** Embeddings of a video's windows for the approximate index (fast: synchronous). */

@@ -89,7 +89,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
           lines.push(
             m.reason === 'youtube-id'
               ? `  ${m.train}  =  ${m.bench}  [youtube-id ${m.youtubeId}]`
-              : `  ${m.train} ${m.trainStart}-${m.trainEnd}s  ~  ${m.bench} ${m.benchStart}-${m.benchEnd}s  [${m.matchedFrames}/${m.windowFrames} frames, mean distance ${m.meanDistance}${m.flipped === true ? ', mirrored' : ''}${m.cropped === true ? ', cropped' : ''}${m.speed !== null && m.speed !== 1 ? `, speed ${m.speed}x` : ''}]`,
+              : `  ${m.train} ${m.trainStart}-${m.trainEnd}s  ~  ${m.bench} ${m.benchStart}-${m.benchEnd}s  [${m.matchedFrames}/${m.windowFrames} frames, mean distance ${m.meanDistance}${m.flipped === true ? ', mirrored' : ''}${m.cropped === true ? ', cropped' : ''}${m.inner === true ? ', inner half' : ''}${m.speed !== null && m.speed !== 1 ? `, speed ${m.speed}x` : ''}]`,
           );
         }
         if (report.errors.length > 0) {

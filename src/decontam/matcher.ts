@@ -5,7 +5,7 @@ import type { HnswRetrieval, Preset } from './presets.js';
 import type { Retrieval } from './scan-report.js';
 
 /** The columns of a fingerprint the matcher reads (a stored Fingerprint has them all). */
-export type MatchableFingerprint = Pick<Fingerprint, 'hashes' | 'rawHashes' | 'flips' | 'centerHashes' | 'quality'> & {
+export type MatchableFingerprint = Pick<Fingerprint, 'hashes' | 'rawHashes' | 'flips' | 'centerHashes' | 'innerHashes' | 'innerQuality' | 'quality'> & {
   /** Samples per second (absent: 1). A benchmark fingerprint at P fps is matched as P phases. */
   fps?: number;
 };
@@ -43,17 +43,35 @@ function phase(fp: MatchableFingerprint, j: number, phases: number, preset: Pres
     rawHashes: preset.trimBorders ? none : pick(fp.rawHashes),
     flips: none,
     centerHashes: preset.matchCrops ? pick(fp.centerHashes) : none,
+    innerHashes: preset.matchInner && hasInner(fp) ? pick(fp.innerHashes) : none,
     // Read only when the preset gates on quality (sequenceOf); otherwise nothing to copy.
     quality: preset.minQuality > 0 ? pick(fp.quality) : new Float32Array(0),
+    innerQuality: preset.matchInner && hasInner(fp) && preset.minQuality > 0 ? pick(fp.innerQuality) : new Float32Array(0),
   };
 }
 
+/**
+ * Whether a fingerprint holds inner-half hashes: every one made now does; a service collection
+ * may hold members stored by a version before them (read back with empty inner columns).
+ */
+export function hasInner(fp: MatchableFingerprint): boolean {
+  return fp.innerHashes.length === fp.hashes.length || (fp.hashes.length === 0 && fp.innerHashes.length === fp.rawHashes.length);
+}
+
+const informativeOf = (quality: Float32Array, preset: Preset) =>
+  preset.minQuality > 0 ? Uint8Array.from(quality, (q) => (q >= preset.minQuality ? 1 : 0)) : new Uint8Array(0);
+
 /** What the matcher sees of a fingerprint under a preset: which hashes, which frames count. */
 export function sequenceOf(fp: MatchableFingerprint, preset: Preset): TrainSequence {
-  const informative = preset.minQuality > 0 ? Uint8Array.from(fp.quality, (q) => (q >= preset.minQuality ? 1 : 0)) : new Uint8Array(0);
+  const informative = informativeOf(fp.quality, preset);
   const hashes = preset.trimBorders ? fp.hashes : fp.rawHashes;
-  // napi reads an absent field as "no flips"; null is not accepted for a typed array.
-  return preset.matchFlips ? { hashes, flips: fp.flips, informative } : { hashes, informative };
+  // napi reads an absent field as "none"; null is not accepted for a typed array.
+  const seq: TrainSequence = preset.matchFlips ? { hashes, flips: fp.flips, informative } : { hashes, informative };
+  if (preset.matchInner && hasInner(fp) && hashes.length > 0) {
+    seq.innerHashes = fp.innerHashes;
+    seq.innerInformative = informativeOf(fp.innerQuality, preset);
+  }
+  return seq;
 }
 
 /** The benchmark videos' columns back to back, as the native side takes them (and then owns a copy of). */
@@ -62,16 +80,27 @@ function concatBench(bench: MatchableFingerprint[], seqs: TrainSequence[], prese
   const hashes = new BigUint64Array(total);
   const center = preset.matchCrops ? new BigUint64Array(total) : undefined;
   const informative = preset.minQuality > 0 ? new Uint8Array(total) : new Uint8Array(0);
+  // Inner-half hashes: a video without them (an older collection member) keeps zeros flagged
+  // uninformative (it never matches on the inner half; BenchMatcher.withoutInner counts it).
+  const inner = preset.matchInner ? new BigUint64Array(total) : undefined;
+  const innerInformative = preset.matchInner ? new Uint8Array(total) : undefined;
   let at = 0;
   seqs.forEach((s, i) => {
     hashes.set(s.hashes, at);
     center?.set(bench[i]!.centerHashes, at);
     if (informative.length > 0) informative.set(s.informative, at);
+    if (s.innerHashes != null) {
+      inner?.set(s.innerHashes, at);
+      innerInformative?.set(s.innerInformative?.length ? s.innerInformative : new Uint8Array(s.hashes.length).fill(1), at);
+    }
     at += s.hashes.length;
   });
   const lengths = Uint32Array.from(seqs, (s) => s.hashes.length);
   // napi reads an absent field as "none"; undefined must not be passed explicitly.
-  return center === undefined ? { hashes, informative, lengths } : { hashes, centerHashes: center, informative, lengths };
+  const out: BenchSequences = { hashes, informative, lengths };
+  if (center !== undefined) out.centerHashes = center;
+  if (inner !== undefined) Object.assign(out, { innerHashes: inner, innerInformative });
+  return out;
 }
 
 /**
@@ -202,6 +231,11 @@ export class BenchMatcher {
   readonly retrieval: Retrieval;
   private readonly bench: BenchFrameScan;
   private readonly hnsw: HnswCandidates | undefined;
+  /**
+   * Benchmark videos compared without their inner half: fingerprints stored before inner-half
+   * hashes existed (older service collection members). A scan says so in its warnings.
+   */
+  readonly withoutInner: number;
   /** Per benchmark sequence: its video, and the start of its phase in seconds. */
   private readonly groups: number[];
   private readonly phaseSeconds: number[] = [];
@@ -210,6 +244,7 @@ export class BenchMatcher {
     this.preset = preset;
     this.exact = options.exact === true;
     this.videos = fingerprints.length;
+    this.withoutInner = preset.matchInner ? fingerprints.filter((fp) => !hasInner(fp)).length : 0;
     // Each benchmark fingerprint becomes one 1 fps sequence per phase, grouped as its video.
     const phased: MatchableFingerprint[] = [];
     const groups: number[] = [];

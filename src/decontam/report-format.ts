@@ -1,7 +1,7 @@
 import type { Match, ScanReport } from './scan.js';
 
 const CSV_COLUMNS: Array<keyof Match> = [
-  'train', 'bench', 'reason', 'trainStart', 'trainEnd', 'benchStart', 'benchEnd', 'matchedFrames', 'windowFrames', 'meanDistance', 'speed', 'flipped', 'cropped', 'youtubeId',
+  'train', 'bench', 'reason', 'trainStart', 'trainEnd', 'benchStart', 'benchEnd', 'matchedFrames', 'windowFrames', 'meanDistance', 'speed', 'flipped', 'cropped', 'inner', 'youtubeId',
 ];
 
 function csvCell(v: unknown): string {
@@ -95,7 +95,7 @@ export function reportToHtml(report: ScanReport, strips: Map<number, Buffer> = n
           ? `<span class="muted">${m.reason === 'youtube-id' ? `same YouTube ID ${esc(m.youtubeId)} (${esc(m.youtubeIdSource)})` : 'no strip'}</span>`
           : `<img src="data:image/webp;base64,${strip.toString('base64')}" alt="Aligned frames: benchmark above, training below, with per-frame Hamming distances" loading="lazy">`;
       const speed = m.speed !== null && m.speed !== 1 ? `, speed ${m.speed}x` : '';
-      const kind = `${m.reason}${m.flipped === true ? ', mirrored' : ''}${m.cropped === true ? ', cropped' : ''}${speed}`;
+      const kind = `${m.reason}${m.flipped === true ? ', mirrored' : ''}${m.cropped === true ? ', cropped' : ''}${m.inner === true ? ', inner half' : ''}${speed}`;
       return (
         `<tr data-reason="${esc(m.reason)}" data-train="${esc(m.train)}" data-bench="${esc(m.bench)}" data-trainstart="${m.trainStart ?? ''}" data-matched="${m.matchedFrames ?? ''}" data-distance="${m.meanDistance ?? ''}">` +
         `<td><code>${esc(m.train)}</code></td><td><code>${esc(m.bench)}</code></td><td><span class="reason ${esc(m.reason)}">${esc(kind)}</span></td>` +

@@ -37,6 +37,8 @@ export interface Match {
   flipped?: boolean;
   /** The training video is a copy cropped at the edges. */
   cropped?: boolean;
+  /** Matched on the inner half of both frames: a copy with a logo, a caption or boxes over its edges. */
+  inner?: boolean;
   youtubeId?: string;
   youtubeIdSource?: string;
   /** Absolute paths (for evidence rendering; absent for ID-only benchmark entries). */
@@ -118,8 +120,8 @@ const benchSeconds = (s: SegmentAt, x: number) => x / (s.benchPerSecond || 1) + 
 
 /** Aligned pairs of the best window, compared through the same hashes as the matcher used. */
 export function evidenceOf(train: Fingerprint, bench: Fingerprint, s: SegmentAt, preset: Preset): NonNullable<Match['evidence']> {
-  const th = s.flipped ? train.flips : preset.trimBorders ? train.hashes : train.rawHashes;
-  const bh = s.cropped ? bench.centerHashes : preset.trimBorders ? bench.hashes : bench.rawHashes;
+  const th = s.inner ? train.innerHashes : s.flipped ? train.flips : preset.trimBorders ? train.hashes : train.rawHashes;
+  const bh = s.inner ? bench.innerHashes : s.cropped ? bench.centerHashes : preset.trimBorders ? bench.hashes : bench.rawHashes;
   const e: NonNullable<Match['evidence']> = { trainTimes: [], benchTimes: [], distances: [], maxDistance: preset.rule.maxDistance };
   for (let k = 0; k < s.windowFrames; k++) {
     const t = s.bestTrainStart + k; // seconds: training frames are matched at 1 fps
@@ -152,6 +154,7 @@ export function toMatch(train: Pick<VideoItem, 'id' | 'path'>, bench: Pick<Video
     speed: Math.round((s.speed ?? 1) * 10000) / 10000,
     ...(s.flipped ? { flipped: true } : {}),
     ...(s.cropped ? { cropped: true } : {}),
+    ...(s.inner ? { inner: true } : {}),
     ...(train.path === undefined ? {} : { trainPath: train.path }),
     ...(bench.path === undefined ? {} : { benchPath: bench.path }),
   };
@@ -174,6 +177,8 @@ export interface ReportInputs {
   /** Decoding done by both sides' stages. */
   tally: Tally;
   benchWindows: number;
+  /** Benchmark videos compared without their inner half (stored by an older version): a warning. */
+  benchWithoutInner?: number;
   seconds: number;
 }
 
@@ -189,7 +194,13 @@ export function buildReport(r: ReportInputs): ScanReport {
     matches,
     removed: [...new Set(matches.map((m) => m.train))].sort(),
     errors,
-    warnings: [...r.train.warnings, ...r.bench.warnings],
+    warnings: [
+      ...r.train.warnings,
+      ...r.bench.warnings,
+      ...((r.benchWithoutInner ?? 0) > 0
+        ? [`${r.benchWithoutInner} benchmark videos were fingerprinted by an older vdedup, without inner-half hashes: copies of them with overlays at the edges (logos, captions) can be missed; add them again to compare them fully`]
+        : []),
+    ],
     stats: {
       trainVideos: r.train.items.length,
       benchVideos: r.bench.items.length,

@@ -87,6 +87,7 @@ export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
       framesHashed: bench.tally.framesHashed + train.tally.framesHashed,
     },
     benchWindows: matcher.windows,
+    benchWithoutInner: matcher.withoutInner,
     seconds: elapsed(),
   });
 }

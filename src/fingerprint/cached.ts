@@ -1,5 +1,5 @@
 import { contentKey } from './content-key.js';
-import { CENTER_CROP, fingerprintFps, fingerprintVideo, type Fingerprint, type FingerprintOptions } from './fingerprint.js';
+import { CENTER_CROP, INNER_CROP, fingerprintFps, fingerprintVideo, type Fingerprint, type FingerprintOptions } from './fingerprint.js';
 import { FingerprintStore } from './store.js';
 import { checkInputFile } from '../media/input.js';
 import { SAMPLE_SIZE } from '../media/sample.js';
@@ -8,7 +8,7 @@ import { SAMPLE_SIZE } from '../media/sample.js';
  * Everything that changes a fingerprint's bits. Bump when the sampler or the hash changes, so the
  * store never serves hashes made by another method.
  */
-export const FINGERPRINT_PIPELINE = `vdedup-fp2:fps=1:round=up:scale=${SAMPLE_SIZE}x${SAMPLE_SIZE}:area:gray:phash64:trim32:center${CENTER_CROP}`;
+export const FINGERPRINT_PIPELINE = `vdedup-fp3:fps=1:round=up:scale=${SAMPLE_SIZE}x${SAMPLE_SIZE}:area:gray:phash64:trim32:center${CENTER_CROP}:inner${INNER_CROP}`;
 
 export interface CachedFingerprint {
   key: string;

@@ -16,13 +16,18 @@ import { VdedupError } from '../errors.js';
  * Layout: <root>/fingerprints/v1/<key[0..2]>/<key>.vfp
  * File:   "VDFP" | u32 format | u32 metaLen | meta JSON | columns | sha256(all before)
  * Columns (little-endian, n = frameCount): hashes u64[n], flips u64[n], rawHashes u64[n],
- *         centerHashes u64[n], quality f32[n], content u32[4n].
- * Format 3 is the same without the content column: what matching reads, and all a service
- * collection keeps of its members in Redis (36 bytes a sample instead of 52).
+ *         centerHashes u64[n], innerHashes u64[n], innerQuality f32[n], quality f32[n],
+ *         content u32[4n].
+ * Format 5 is the same without the content column: what matching reads, and all a service
+ * collection keeps of its members in Redis (48 bytes a sample instead of 64).
+ * Formats 2 and 3 (before inner-half hashes) are read back with empty inner columns: a service
+ * collection may hold members added by an older version (matching says so; see BenchMatcher).
  */
 const MAGIC = Buffer.from('VDFP');
-const FORMAT = 2;
-const FORMAT_WITHOUT_CONTENT = 3;
+const FORMAT = 4;
+const FORMAT_WITHOUT_CONTENT = 5;
+const OLD_FORMAT = 2;
+const OLD_FORMAT_WITHOUT_CONTENT = 3;
 const SUFFIX = '.vfp';
 /** Temp files older than this are leftovers of a crashed writer. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
@@ -74,7 +79,8 @@ export function encodeFingerprint(key: string, fp: Fingerprint, { withContent = 
   header.writeUInt32LE(metaBuf.length, 8);
   const col = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   // Columns are written host-order; every supported platform (x64, arm64) is little-endian.
-  const body = Buffer.concat([header, metaBuf, col(fp.hashes), col(fp.flips), col(fp.rawHashes), col(fp.centerHashes), col(fp.quality), ...(withContent ? [col(fp.content)] : [])]);
+  const columns = [fp.hashes, fp.flips, fp.rawHashes, fp.centerHashes, fp.innerHashes, fp.innerQuality, fp.quality, ...(withContent ? [fp.content] : [])];
+  const body = Buffer.concat([header, metaBuf, ...columns.map(col)]);
   return Buffer.concat([body, createHash('sha256').update(body).digest()]);
 }
 
@@ -89,8 +95,9 @@ export function decodeFingerprint(entry: string, buf: Buffer): Fingerprint & { k
     throw new StoreCorruptError(entry, 'checksum mismatch');
   }
   const format = buf.readUInt32LE(4);
-  if (format !== FORMAT && format !== FORMAT_WITHOUT_CONTENT) throw new StoreCorruptError(entry, `unknown format ${format}`);
-  const contentBytes = format === FORMAT ? 16 : 0;
+  if (![FORMAT, FORMAT_WITHOUT_CONTENT, OLD_FORMAT, OLD_FORMAT_WITHOUT_CONTENT].includes(format)) throw new StoreCorruptError(entry, `unknown format ${format}`);
+  const contentBytes = format === FORMAT || format === OLD_FORMAT ? 16 : 0;
+  const innerBytes = format === FORMAT || format === FORMAT_WITHOUT_CONTENT ? 12 : 0;
   const metaLen = buf.readUInt32LE(8);
   let meta: StoredMeta;
   try {
@@ -100,7 +107,7 @@ export function decodeFingerprint(entry: string, buf: Buffer): Fingerprint & { k
   }
   const n = meta.frameCount;
   let at = 12 + metaLen;
-  const expected = at + n * (8 * 4 + 4 + contentBytes);
+  const expected = at + n * (8 * 4 + innerBytes + 4 + contentBytes);
   if (expected !== body.length) throw new StoreCorruptError(entry, `size ${body.length}, expected ${expected}`);
   // Copy each column into its own aligned ArrayBuffer (a Buffer slice may be unaligned for u64).
   const take = (bytes: number) => {
@@ -122,6 +129,8 @@ export function decodeFingerprint(entry: string, buf: Buffer): Fingerprint & { k
     flips: new BigUint64Array(take(8 * n)),
     rawHashes: new BigUint64Array(take(8 * n)),
     centerHashes: new BigUint64Array(take(8 * n)),
+    innerHashes: new BigUint64Array(take((innerBytes / 12) * 8 * n)),
+    innerQuality: new Float32Array(take((innerBytes / 12) * 4 * n)),
     quality: new Float32Array(take(4 * n)),
     content: new Uint32Array(take(contentBytes * n)),
   };

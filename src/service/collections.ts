@@ -20,7 +20,7 @@ export function memberKey(file: string): Promise<string> {
  * Collections: named sets of fingerprinted videos to check against (one per benchmark, say).
  * Everything a check or scan needs of a collection lives in Redis, which every API and worker
  * process reaches by construction: the members, and each member's fingerprint (the columns
- * matching reads, sub-second phases included; 36 bytes a sample, so about 0.5 MB per benchmark
+ * matching reads, sub-second phases included; 48 bytes a sample, so about 0.7 MB per benchmark
  * hour at 4 samples a second). A worker never needs the disk of the worker that added a member.
  * The API and the workers both use this registry (src/service: what they share).
  */

@@ -47,7 +47,7 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
       expect(report.stats.decodedVideos).toBe(5);
       expect(r.stdout).toMatch(/compilation\.mp4 \d+-\d+s\s+~\s+mandelbrot-zoom\.mp4/);
       const csv = await readFile(path.join(dir, 'r.csv'), 'utf8');
-      expect(csv.split('\n')[0]).toBe('train,bench,reason,trainStart,trainEnd,benchStart,benchEnd,matchedFrames,windowFrames,meanDistance,speed,flipped,cropped,youtubeId');
+      expect(csv.split('\n')[0]).toBe('train,bench,reason,trainStart,trainEnd,benchStart,benchEnd,matchedFrames,windowFrames,meanDistance,speed,flipped,cropped,inner,youtubeId');
       expect(csv).toMatch(/^compilation\.mp4,mandelbrot-zoom\.mp4,near-duplicate,/m);
       expect(await readFile(path.join(dir, 'r.html'), 'utf8')).toMatch(/<td><code>compilation\.mp4<\/code><\/td>/);
     });
@@ -213,6 +213,33 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
         store: new FingerprintStore(path.join(dir, 'cache')),
       });
       expect(nearDup(windowOnly)).toEqual([]);
+    });
+  });
+
+  it('a copy of fast footage under a logo and a caption bar is found on the inner half of both frames; whole frames miss it', async () => {
+    await withTempDir(async (dir) => {
+      const overlayTrain = path.join(repoRoot, 'fixtures', 'overlay', 'train');
+      const phaseBench = path.join(repoRoot, 'fixtures', 'phase', 'bench');
+      const runs = await Promise.all([scan(dir, [], overlayTrain, phaseBench), scan(dir, ['--exact'], overlayTrain, phaseBench)]);
+      for (const { r, report } of runs) {
+        // 22 s from benchmark second 5.25 at training second 5: frames 5..26 hold it.
+        expect(nearDup(report)).toEqual([
+          expect.objectContaining({ train: 'fast-copy-logo-caption-at-5.25s.mp4', bench: 'fast-zoom.mp4', trainStart: 5, trainEnd: 27, benchStart: 5.25, benchEnd: 27.25, inner: true }),
+        ]);
+        expect(nearDup(report)[0]!.matchedFrames).toBeGreaterThanOrEqual(14);
+        expect(r.stdout).toContain('inner half');
+        expect(report.warnings).toEqual([]);
+      }
+      expect(runs[0]!.report.matches).toEqual(runs[1]!.report.matches);
+      const { runScan } = await import('../../src/decontam/scan.js');
+      const { DEFAULT } = await import('../../src/decontam/presets.js');
+      const wholeFrames = await runScan({
+        train: overlayTrain,
+        bench: phaseBench,
+        preset: { ...DEFAULT, matchInner: false },
+        store: new FingerprintStore(path.join(dir, 'cache')),
+      });
+      expect(nearDup(wholeFrames)).toEqual([]);
     });
   });
 

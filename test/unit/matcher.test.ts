@@ -22,8 +22,10 @@ function walk(n: number): BigUint64Array {
   for (let i = 0; i < n; i++) out[i] = h = i % 5 === 0 ? randomHash() : flip(h, 1);
   return out;
 }
+/** A fingerprint without inner-half hashes (as an older collection member): no inner comparisons. */
 function fp(hashes: BigUint64Array): MatchableFingerprint {
-  return { hashes, rawHashes: hashes, flips: walk(hashes.length), centerHashes: walk(hashes.length), quality: new Float32Array(hashes.length).fill(20) };
+  const none = { innerHashes: new BigUint64Array(0), innerQuality: new Float32Array(0) };
+  return { hashes, rawHashes: hashes, flips: walk(hashes.length), centerHashes: walk(hashes.length), quality: new Float32Array(hashes.length).fill(20), ...none };
 }
 
 describe('BenchMatcher', () => {
@@ -167,5 +169,41 @@ describe('BenchMatcher: the approximate prefilter', () => {
     // Whatever it reports, the scan reports too (it can only miss).
     for (const s of viaPrefilter) expect(scanned).toContainEqual(s);
     expect(() => new BenchMatcher(bench, DEFAULT, { scanIndex: 'sometimes' as 'on' })).toThrow(/auto, on or off/);
+  });
+});
+
+// After the prefilter's tests: it draws from the shared PRNG too.
+describe('BenchMatcher: the inner half of both frames', () => {
+  const withInner = (f: MatchableFingerprint, inner: BigUint64Array, quality = 20): MatchableFingerprint => ({
+    ...f,
+    innerHashes: inner,
+    innerQuality: new Float32Array(inner.length).fill(quality),
+  });
+  const bench = Array.from({ length: 30 }, (_, i) => withInner(fp(walk(40 + i * 3)), walk(40 + i * 3)));
+  // A copy of bench video 9's seconds 5-29 whose whole-frame hashes are another picture's (an
+  // overlay moved them) while its inner half is the original's, 4 bits off.
+  const train = withInner(fp(walk(60)), walk(60));
+  for (let k = 0; k < 25; k++) train.innerHashes[20 + k] = flip(bench[9]!.innerHashes[5 + k]!, 4);
+
+  it('finds a copy by its inner half alone, says so, and exactly as the exact path does', async () => {
+    const scanned = await new BenchMatcher(bench, DEFAULT).match(train);
+    const exact = await new BenchMatcher(bench, DEFAULT, { exact: true }).match(train);
+    expect(scanned).toEqual(exact);
+    // (Its scenes drift a bit a second, so a line a few percent slower can hold as strong a window.)
+    expect(scanned.filter((s) => s.benchVideo === 9)).toMatchObject([{ inner: true, flipped: false, cropped: false, trainStart: 20, trainEnd: 45 }]);
+    // The paper preset compares whole frames only.
+    expect((await new BenchMatcher(bench, PAPER, { exact: true }).match(train)).filter((s) => s.benchVideo === 9 && s.offset === 15)).toEqual([]);
+    // A flat inner half is no evidence: with the inner quality under the gate nothing matches.
+    const flat = await new BenchMatcher(bench, DEFAULT).match({ ...train, innerQuality: new Float32Array(60) });
+    expect(flat.filter((s) => s.benchVideo === 9)).toEqual([]);
+  });
+
+  it('counts benchmark videos stored without inner-half hashes (compared on whole frames only)', async () => {
+    const mixed = [...bench.slice(0, 20), ...bench.slice(20).map((f) => ({ ...f, innerHashes: new BigUint64Array(0), innerQuality: new Float32Array(0) }))];
+    const m = new BenchMatcher(mixed, DEFAULT);
+    expect(m.withoutInner).toBe(10);
+    expect(new BenchMatcher(bench, DEFAULT).withoutInner).toBe(0);
+    expect(new BenchMatcher(mixed, PAPER).withoutInner).toBe(0);
+    expect((await m.match(train)).filter((s) => s.benchVideo === 9)).toHaveLength(1);
   });
 });

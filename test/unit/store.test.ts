@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,6 +18,8 @@ function fakeFingerprint(n: number, seed = 1): Fingerprint {
     flips: BigUint64Array.from({ length: n }, (_, i) => BigInt(i + seed)),
     rawHashes: BigUint64Array.from({ length: n }, (_, i) => BigInt(i * 3 + seed)),
     centerHashes: BigUint64Array.from({ length: n }, (_, i) => BigInt(i * 5 + seed)),
+    innerHashes: BigUint64Array.from({ length: n }, (_, i) => BigInt(i * 11 + seed)),
+    innerQuality: Float32Array.from({ length: n }, (_, i) => i / 3),
     quality: Float32Array.from({ length: n }, (_, i) => i / 2),
     content: Uint32Array.from({ length: 4 * n }, (_, i) => i % 128),
     video: { index: 0, videoOrdinal: 0, codec: 'h264', width: 320, height: 240, fps: 25, rotation: 0, pixelFormat: 'yuv420p' },
@@ -42,7 +45,7 @@ describe('FingerprintStore', () => {
       await store.put(KEY, fp);
       const back = await store.get(KEY);
       expect(back).toBeDefined();
-      for (const col of ['hashes', 'flips', 'rawHashes', 'centerHashes', 'quality', 'content'] as const) {
+      for (const col of ['hashes', 'flips', 'rawHashes', 'centerHashes', 'innerHashes', 'innerQuality', 'quality', 'content'] as const) {
         expect(Array.from(back![col] as ArrayLike<number | bigint>)).toEqual(Array.from(fp[col] as ArrayLike<number | bigint>));
       }
       expect(back!.video).toEqual(fp.video);
@@ -50,13 +53,13 @@ describe('FingerprintStore', () => {
     });
   });
 
-  it('encodes without content rectangles for collections (36 bytes a sample), checked like a store entry', () => {
+  it('encodes without content rectangles for collections (48 bytes a sample), checked like a store entry', () => {
     const fp = fakeFingerprint(300);
     const full = encodeFingerprint(KEY, fp);
     const compact = encodeFingerprint(KEY, fp, { withContent: false });
     expect(full.length - compact.length).toBe(300 * 16);
     const back = decodeFingerprint('member', compact);
-    for (const col of ['hashes', 'flips', 'rawHashes', 'centerHashes', 'quality'] as const) {
+    for (const col of ['hashes', 'flips', 'rawHashes', 'centerHashes', 'innerHashes', 'innerQuality', 'quality'] as const) {
       expect(Array.from(back[col] as ArrayLike<number | bigint>)).toEqual(Array.from(fp[col] as ArrayLike<number | bigint>));
     }
     expect(back.content.length).toBe(0);
@@ -67,6 +70,21 @@ describe('FingerprintStore', () => {
     damaged[100] = damaged[100]! ^ 1;
     expect(() => decodeFingerprint('member', damaged)).toThrow(/checksum mismatch/);
     expect(() => decodeFingerprint('member', compact.subarray(0, 50))).toThrow(/corrupt/);
+  });
+
+  it('reads a collection member stored before inner-half hashes (format 3) with empty inner columns', () => {
+    const fp = fakeFingerprint(40);
+    const meta = Buffer.from(JSON.stringify({ key: KEY, file: fp.file, duration: 40, fps: 1, frameCount: 40, video: fp.video, warnings: [], createdAt: 'then' }));
+    const header = Buffer.alloc(12);
+    header.write('VDFP', 0);
+    header.writeUInt32LE(3, 4);
+    header.writeUInt32LE(meta.length, 8);
+    const col = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    const body = Buffer.concat([header, meta, col(fp.hashes), col(fp.flips), col(fp.rawHashes), col(fp.centerHashes), col(fp.quality)]);
+    const back = decodeFingerprint('member', Buffer.concat([body, createHash('sha256').update(body).digest()]));
+    expect(Array.from(back.hashes)).toEqual(Array.from(fp.hashes));
+    expect(Array.from(back.quality)).toEqual(Array.from(fp.quality));
+    expect([back.innerHashes.length, back.innerQuality.length, back.content.length]).toEqual([0, 0, 0]);
   });
 
   it('detects a corrupted entry: verify reports it, get drops it instead of serving it', async () => {

@@ -121,16 +121,16 @@ fn main() {
         let (s, f) = (Sequence::new(&train, &[]), Sequence::new(&flips, &[]));
         let videos = |segs: &[vdedup_core::matching::Segment]| -> BTreeSet<u32> { segs.iter().map(|s| groups[s.bench_video as usize]).collect() };
         let t = Instant::now();
-        let got = scan.match_video(&s, Some(&f), &rule, Search::Indexed).unwrap();
+        let got = scan.match_video(&s, Some(&f), None, &rule, Search::Indexed).unwrap();
         t_index.push(t.elapsed().as_secs_f64() * 1e3);
-        candidates += scan.indexed_groups(&s, Some(&f), &rule).map_or(0, |c| c.iter().map(Vec::len).sum());
+        candidates += scan.indexed_groups(&s, Some(&f), None, &rule).map_or(0, |c| c.iter().map(Vec::len).sum());
         let by_index = videos(&got);
         if source.is_some_and(|g| by_index.contains(&g)) {
             planted_index += 1;
         }
         if with_scan {
             let t = Instant::now();
-            let exact = scan.match_video(&s, Some(&f), &rule, Search::Scan).unwrap();
+            let exact = scan.match_video(&s, Some(&f), None, &rule, Search::Scan).unwrap();
             t_scan.push(t.elapsed().as_secs_f64() * 1e3);
             let by_scan = videos(&exact);
             pairs_scan += by_scan.len();

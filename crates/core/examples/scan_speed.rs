@@ -45,7 +45,7 @@ fn main() {
         let c = [scan.candidates(&s, 0, &rule).len(), scan.candidates(&f, 0, &rule).len(), scan.candidates(&s, 1, &rule).len()];
         let cand = t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
-        let segs = scan.match_video(&s, Some(&f), &rule, Search::Scan).unwrap();
+        let segs = scan.match_video(&s, Some(&f), None, &rule, Search::Scan).unwrap();
         times.push(t.elapsed().as_secs_f64() * 1e3);
         if times.len() <= 3 {
             println!("candidates {cand:.1} ms, match_video {:.1} ms, {} segments", times[times.len() - 1], segs.len());
@@ -64,7 +64,7 @@ fn main() {
                 scope.spawn(move || {
                     for (train, flips) in chunk {
                         let (s, f) = (Sequence::new(train, &[]), Sequence::new(flips, &[]));
-                        scan.match_video(&s, Some(&f), &rule, Search::Scan).unwrap();
+                        scan.match_video(&s, Some(&f), None, &rule, Search::Scan).unwrap();
                     }
                 });
             }

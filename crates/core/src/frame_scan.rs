@@ -46,6 +46,12 @@ pub struct FrameScan {
     /// Per frame: 1 when informative; empty when every frame is. The scan compares uninformative
     /// frames too (one pass over contiguous hashes) and drops their close pairs before voting.
     informative: Vec<u8>,
+    /// The column of inner-half hashes (`with_inner`), when held: compared with the training
+    /// video's own inner-half hashes (`Variant::Inner`).
+    inner: Option<usize>,
+    /// Per frame: 1 when its inner half is informative (a flat center never matches), for the
+    /// inner column; empty when every frame's is.
+    inner_informative: Vec<u8>,
     /// First frame of each video in `columns` (`videos + 1` entries).
     offsets: Vec<usize>,
     /// Frames of each video, kept or not (the alignments' range).
@@ -184,11 +190,69 @@ impl FrameScan {
             informative: informative.to_vec(),
             offsets,
             lengths: lengths.to_vec(),
+            inner: None,
+            inner_informative: Vec::new(),
             groups: Vec::new(),
             group_starts: (0..=lengths.len()).collect(),
             kernel: Kernel::detect(),
             index: None,
         })
+    }
+
+    /// Add the inner-half hashes of every frame (one per frame, as the other columns) with their
+    /// own informative flags (empty: all): training videos that give theirs are also compared on
+    /// the inner half of both frames (`Variant::Inner`).
+    pub fn with_inner(mut self, hashes: &[u64], informative: &[u8]) -> Result<FrameScan, InvalidInput> {
+        if self.inner.is_some() {
+            return Err(InvalidInput("the scan already holds inner-half hashes".into()));
+        }
+        if hashes.len() != self.frames() {
+            return Err(InvalidInput(format!("{} inner-half hashes for {} bench frames (one per frame is needed)", hashes.len(), self.frames())));
+        }
+        if !informative.is_empty() && informative.len() != self.frames() {
+            return Err(InvalidInput("bench inner-half informative flags must be empty or one per frame".into()));
+        }
+        self.columns.push(hashes.to_vec());
+        self.inner = Some(self.columns.len() - 1);
+        self.inner_informative = informative.to_vec();
+        // The prefilter's tables cover every column: rebuilt with the new one.
+        Ok(match self.index_bits() {
+            Some(bits) => self.with_index_bits(bits),
+            None => self,
+        })
+    }
+
+    /// The informative flags of `column`'s frames (empty: every frame is informative).
+    fn flags(&self, column: usize) -> &[u8] {
+        if self.inner == Some(column) {
+            &self.inner_informative
+        } else {
+            &self.informative
+        }
+    }
+
+    /// The column of center-crop hashes, when held (the one after the whole-frame hashes that is
+    /// not the inner column).
+    fn crop_column(&self) -> Option<usize> {
+        (self.columns.len() > 1 && self.inner != Some(1)).then_some(1)
+    }
+
+    /// Every (training sequence, benchmark column, variant) a training video is compared on: its
+    /// hashes directly, its mirror (`flips`), its hashes against the center-crop column, and its
+    /// inner-half hashes (`inner`) against the inner column, each where both sides have them.
+    fn variants<'s>(
+        &self,
+        train: &'s Sequence<'s>,
+        flips: Option<&'s Sequence<'s>>,
+        inner: Option<&'s Sequence<'s>>,
+    ) -> Vec<(&'s Sequence<'s>, usize, Variant)> {
+        let mut out = vec![(train, 0, Variant::Direct)];
+        out.extend(flips.map(|f| (f, 0, Variant::Flipped)));
+        out.extend(self.crop_column().map(|c| (train, c, Variant::Cropped)));
+        if let (Some(seq), Some(c)) = (inner, self.inner) {
+            out.push((seq, c, Variant::Inner));
+        }
+        out
     }
 
     /// Say which benchmark video each sequence belongs to (one per sequence), so that segments of
@@ -268,14 +332,23 @@ impl FrameScan {
 
     /// Entries that can match (informative frames x columns).
     pub fn entries(&self) -> usize {
-        let informative = if self.informative.is_empty() { self.frames() } else { self.informative.iter().filter(|&&f| f != 0).count() };
-        informative * self.columns.len()
+        (0..self.columns.len())
+            .map(|c| {
+                let flags = self.flags(c);
+                if flags.is_empty() {
+                    self.frames()
+                } else {
+                    flags.iter().filter(|&&f| f != 0).count()
+                }
+            })
+            .sum()
     }
 
     /// Bytes held: the benchmark's hash columns and informative flags, and the per-video tables.
     pub fn heap_bytes(&self) -> usize {
         self.columns.iter().map(|k| k.capacity() * 8).sum::<usize>()
             + self.informative.capacity()
+            + self.inner_informative.capacity()
             + (self.lengths.capacity() + self.groups.capacity()) * 4
             + self.offsets.capacity() * std::mem::size_of::<usize>()
             + self.index_bytes()
@@ -302,7 +375,8 @@ impl FrameScan {
     /// Benchmark video `v`'s sequence in `column`.
     fn sequence(&self, column: usize, v: usize) -> Sequence<'_> {
         let (a, b) = (self.offsets[v], self.offsets[v + 1]);
-        let info: &[u8] = if self.informative.is_empty() { &[] } else { &self.informative[a..b] };
+        let flags = self.flags(column);
+        let info: &[u8] = if flags.is_empty() { &[] } else { &flags[a..b] };
         Sequence::new(&self.columns[column][a..b], info)
     }
 
@@ -312,13 +386,28 @@ impl FrameScan {
     }
 
     /// Match one training video (and its mirror, when `flips` is given) against every benchmark
-    /// video: whole-frame hashes directly and mirrored, and against the center-crop column (when
-    /// the scan holds one) for cropped copies. Per benchmark video, the best non-overlapping
-    /// segments (`matching::select_segments`). The rule and the training columns are checked first.
-    pub fn match_video(&self, train: &Sequence, flips: Option<&Sequence>, rule: &MatchParams, search: Search) -> Result<Vec<Segment>, InvalidInput> {
+    /// video: whole-frame hashes directly and mirrored, against the center-crop column (when the
+    /// scan holds one) for cropped copies, and its inner-half hashes (`inner`) against the inner
+    /// column (when the scan holds one) for copies with overlays at the edges. Per benchmark
+    /// video, the best non-overlapping segments (`matching::select_segments`). The rule and the
+    /// training columns are checked first.
+    pub fn match_video(
+        &self,
+        train: &Sequence,
+        flips: Option<&Sequence>,
+        inner: Option<&Sequence>,
+        rule: &MatchParams,
+        search: Search,
+    ) -> Result<Vec<Segment>, InvalidInput> {
         rule.validate()?;
         check_train(train.hashes, flips.map(|f| f.hashes), train.informative)?;
-        Ok(select_segments_by(self.segments(train, flips, rule, search), |v| self.groups.get(v as usize).copied().unwrap_or(v)))
+        if let Some(i) = inner {
+            check_train(i.hashes, None, i.informative)?;
+            if i.len() != train.len() {
+                return Err(InvalidInput("train inner-half hashes must be one per frame".into()));
+            }
+        }
+        Ok(select_segments_by(self.segments(train, flips, inner, rule, search), |v| self.groups.get(v as usize).copied().unwrap_or(v)))
     }
 
     /// The benchmark frames the best window of `segment` (one of this scan's, under `rule`)
@@ -346,31 +435,20 @@ impl FrameScan {
     }
 
     /// Every matching segment of `match_video`, before the best ones are selected.
-    pub fn segments(&self, train: &Sequence, flips: Option<&Sequence>, rule: &MatchParams, search: Search) -> Vec<Segment> {
+    pub fn segments(&self, train: &Sequence, flips: Option<&Sequence>, inner: Option<&Sequence>, rule: &MatchParams, search: Search) -> Vec<Segment> {
+        let variants = self.variants(train, flips, inner);
         if let Search::Indexed = search {
-            if let Some(found) = self.indexed_groups(train, flips, rule) {
+            if let Some(found) = self.indexed_groups(train, flips, inner, rule) {
                 let mut out = Vec::new();
-                let mut variants = vec![(train, 0usize, Variant::Direct)];
-                variants.extend(flips.map(|f| (f, 0usize, Variant::Flipped)));
-                if self.columns.len() > 1 {
-                    variants.push((train, 1, Variant::Cropped));
-                }
                 for ((seq, column, variant), groups) in variants.into_iter().zip(found) {
                     let found = self.candidates_of(seq, column as u32, rule, groups.iter().map(|&g| g as usize));
                     self.verify_found(found, seq, column, rule, variant, &mut out);
                 }
                 return out;
             }
-            return self.segments(train, flips, rule, Search::Scan);
+            return self.segments(train, flips, inner, rule, Search::Scan);
         }
-        let mut out = self.compare(train, 0, rule, search, Variant::Direct);
-        if let Some(f) = flips {
-            out.extend(self.compare(f, 0, rule, search, Variant::Flipped));
-        }
-        if self.columns.len() > 1 {
-            out.extend(self.compare(train, 1, rule, search, Variant::Cropped));
-        }
-        out
+        variants.into_iter().flat_map(|(seq, column, variant)| self.compare(seq, column, rule, search, variant)).collect()
     }
 
     /// Benchmark videos (groups of sequences).
@@ -388,16 +466,13 @@ impl FrameScan {
         LineGrid { phases: (self.group_starts[g + 1] - self.group_starts[g]) as u32, q: rule.speed_intercepts }
     }
 
-    /// The benchmark videos the prefilter names for each variant (direct, flipped when `flips`,
-    /// cropped when the scan holds center-crop hashes), or None (no tables, or out of their range).
-    pub fn indexed_groups(&self, train: &Sequence, flips: Option<&Sequence>, rule: &MatchParams) -> Option<Vec<Vec<u32>>> {
+    /// The benchmark videos the prefilter names for each variant (`variants`: direct, flipped
+    /// when `flips`, cropped and inner when the scan holds those columns), or None (no tables, or
+    /// out of their range).
+    pub fn indexed_groups(&self, train: &Sequence, flips: Option<&Sequence>, inner: Option<&Sequence>, rule: &MatchParams) -> Option<Vec<Vec<u32>>> {
         let index = self.index.as_ref()?;
-        let mut queries: Vec<(&[u64], usize)> = vec![(train.hashes, 0)];
-        queries.extend(flips.map(|f| (f.hashes, 0usize)));
-        if self.columns.len() > 1 {
-            queries.push((train.hashes, 1));
-        }
-        index.candidate_groups(self, &queries, train.informative, rule)
+        let queries: Vec<(&Sequence, usize)> = self.variants(train, flips, inner).into_iter().map(|(seq, column, _)| (seq, column)).collect();
+        index.candidate_groups(self, &queries, rule)
     }
 
     /// Verify the candidates the frame scan found for `seq` against `column`.
@@ -420,7 +495,7 @@ impl FrameScan {
     /// (on the calling thread).
     fn candidates_of(&self, seq: &Sequence, column: u32, rule: &MatchParams, groups: impl Iterator<Item = usize>) -> Candidates {
         let queries = self.queries(seq);
-        self.candidates_in(groups, seq.len(), &self.columns[column as usize], &queries, rule)
+        self.candidates_in(groups, seq.len(), column as usize, &queries, rule)
     }
 
     /// The compared training frames for each step (index 1 and 2), hashes and frame numbers apart
@@ -477,10 +552,11 @@ impl FrameScan {
 
     /// `candidates` over `parts` threads, each taking a contiguous range of benchmark videos.
     fn candidates_split(&self, train_len: usize, column: u32, queries: &Queries, rule: &MatchParams, parts: usize) -> Candidates {
-        let keys = &self.columns[column as usize];
+        let column = column as usize;
+        let keys = &self.columns[column];
         let groups = self.group_count();
         if parts <= 1 {
-            return self.candidates_in(0..groups, train_len, keys, queries, rule);
+            return self.candidates_in(0..groups, train_len, column, queries, rule);
         }
         // Contiguous video ranges holding about the same number of keys each.
         let starts: Vec<usize> = self.group_starts.iter().map(|&v| self.offsets[v]).collect();
@@ -495,7 +571,7 @@ impl FrameScan {
                 .windows(2)
                 .map(|r| {
                     let range = r[0]..r[1].max(r[0]);
-                    scope.spawn(move || self.candidates_in(range, train_len, keys, queries, rule))
+                    scope.spawn(move || self.candidates_in(range, train_len, column, queries, rule))
                 })
                 .collect();
             let mut all = Candidates::default();
@@ -513,10 +589,11 @@ impl FrameScan {
         &self,
         groups: impl Iterator<Item = usize>,
         train_len: usize,
-        keys: &[u64],
+        column: usize,
         queries: &Queries,
         rule: &MatchParams,
     ) -> Candidates {
+        let (keys, flags) = (&self.columns[column][..], self.flags(column));
         let speeds = rule.speeds();
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         let mut counts: Vec<u16> = Vec::new();
@@ -553,8 +630,8 @@ impl FrameScan {
                 pairs.clear();
                 close_pairs(&keys[lo..hi], q_hashes, rule.max_distance, self.kernel, &mut pairs);
                 // An uninformative benchmark frame never matches: its close pairs are no evidence.
-                if !self.informative.is_empty() {
-                    pairs.retain(|&(_, k)| self.informative[lo + k as usize] != 0);
+                if !flags.is_empty() {
+                    pairs.retain(|&(_, k)| flags[lo + k as usize] != 0);
                 }
                 if slanted {
                     fine_pairs.extend(pairs.iter().map(|&(q, k)| (i64::from(q_frames[q as usize]), k as i64 * (s1 - s0) as i64 + p as i64)));
@@ -581,7 +658,7 @@ impl FrameScan {
                 }
             }
             if slanted {
-                let at = LineVotes { g, keys, train: &train_at, grid, fine_len, train_len, speeds: &speeds, line_w: &line_w, step };
+                let at = LineVotes { g, keys, flags, train: &train_at, grid, fine_len, train_len, speeds: &speeds, line_w: &line_w, step };
                 self.line_votes(&at, rule, &fine_pairs, &mut scratch, &mut out.lines);
             }
         }
@@ -605,7 +682,7 @@ impl FrameScan {
     /// each, and none of them reaches `needed(w)`; every line holding a matching window does
     /// (test `line_votes_keep_every_window_with_enough_pairs`, and the scan equals the exact path).
     fn line_votes(&self, at: &LineVotes, rule: &MatchParams, fine_pairs: &[(i64, i64)], scratch: &mut LineScratch, out: &mut Vec<(u32, Line)>) {
-        let LineVotes { g, keys, train, grid, fine_len, train_len, speeds, line_w, step } = *at;
+        let LineVotes { g, keys, flags, train, grid, fine_len, train_len, speeds, line_w, step } = *at;
         let min_votes = line_w.iter().flatten().map(|&w| votes_at(rule, w, step, true)).min().unwrap_or(u32::MAX);
         if (fine_pairs.len() as u64) < u64::from(min_votes) {
             return;
@@ -679,7 +756,7 @@ impl FrameScan {
                         let (mut m, mut j) = ((ks.start / p) as usize, (ks.start % p) as usize);
                         for k in ks {
                             let at = phase_at[j] + m;
-                            if (h ^ keys[at]).count_ones() <= rule.max_distance && (self.informative.is_empty() || self.informative[at] != 0) {
+                            if (h ^ keys[at]).count_ones() <= rule.max_distance && (flags.is_empty() || flags[at] != 0) {
                                 scratch.voters.push((i, k));
                             }
                             j += 1;
@@ -762,6 +839,8 @@ struct LineVotes<'a> {
     g: usize,
     /// The column compared (every sequence's hashes).
     keys: &'a [u64],
+    /// Its informative flags (empty: all).
+    flags: &'a [u8],
     /// The training video's hash per frame (None: an uninformative frame).
     train: &'a [Option<u64>],
     grid: LineGrid,
@@ -996,14 +1075,26 @@ mod tests {
         let total: usize = lengths.iter().map(|&l| l as usize).sum();
         let bench: Vec<u64> = lengths.iter().flat_map(|&l| rng.walk(l as usize)).collect();
         let center: Vec<u64> = bench.iter().map(|&h| rng.flip(h, 5)).collect();
+        let inner: Vec<u64> = bench.iter().map(|&h| rng.flip(h, 9)).collect();
         let informative: Vec<u8> = (0..total).map(|_| u8::from(rng.below(20) != 0)).collect();
+        // The inner half has its own flags (a flat center is uninformative on its own).
+        let inner_informative: Vec<u8> = (0..total).map(|_| u8::from(rng.below(6) != 0)).collect();
         let (b, c, inf) = (split(&bench, &lengths), split(&center, &lengths), split(&informative, &lengths));
+        let (n, ninf) = (split(&inner, &lengths), split(&inner_informative, &lengths));
         let benches: Vec<Sequence> = b.iter().zip(&inf).map(|(h, i)| Sequence::new(h, i)).collect();
         let centers: Vec<Sequence> = c.iter().zip(&inf).map(|(h, i)| Sequence::new(h, i)).collect();
+        let inners: Vec<Sequence> = n.iter().zip(&ninf).map(|(h, i)| Sequence::new(h, i)).collect();
         let kernels: Vec<FrameScan> = [Kernel::Avx512, Kernel::Avx2, Kernel::Portable]
             .into_iter()
             .filter(|k| k.supported())
-            .map(|k| FrameScan::build(&[&bench, &center], &informative, &lengths).unwrap().with_kernel(k).unwrap())
+            .map(|k| {
+                FrameScan::build(&[&bench, &center], &informative, &lengths)
+                    .unwrap()
+                    .with_inner(&inner, &inner_informative)
+                    .unwrap()
+                    .with_kernel(k)
+                    .unwrap()
+            })
             .collect();
         let default_like = MatchParams {
             window: 20,
@@ -1028,45 +1119,58 @@ mod tests {
         let speedy = MatchParams { speed_range: 0.1, speed_step: 0.02, speed_intercepts: 2, ..default_like };
         // Short excerpts (10-frame windows at 90%) besides the 20-frame ones.
         let shorts = MatchParams { short_window: 10, short_fraction: 0.9, short_max_mean: 12.0, ..speedy };
-        let mut found = 0;
+        let (mut found, mut inner_found) = (0, 0);
         for (r, rule) in [default_like, low_fraction, paper, speedy, shorts].iter().enumerate() {
-            for t in 0..12 {
+            for t in 0..16 {
+                // Which variant the copy is of, independent of the training video's length.
+                let which = (t + t / 4) % 4;
                 let len = [300usize, 90, 25, 12][t % 4];
                 let mut train = rng.walk(len);
                 let mut flips = rng.walk(len);
-                // A copy of 8-40 frames of a random bench video, into one of the three variants.
+                let mut train_inner = rng.walk(len);
+                // A copy of 8-40 frames of a random bench video, into one of the four variants.
                 let v = rng.below(lengths.len() as u64) as usize;
                 let copy = (8 + rng.below(33) as usize).min(b[v].len()).min(len);
                 let from = rng.below((b[v].len() - copy + 1) as u64) as usize;
                 let at = rng.below((len - copy + 1) as u64) as usize;
-                let source = if t % 3 == 2 { &c[v] } else { &b[v] };
-                let target = if t % 3 == 1 { &mut flips } else { &mut train };
+                let source = [&b[v], &b[v], &c[v], &n[v]][which];
+                let target = match which {
+                    1 => &mut flips,
+                    3 => &mut train_inner,
+                    _ => &mut train,
+                };
                 for k in 0..copy {
                     let bits = rng.below(13) as u32;
                     target[at + k] = rng.flip(source[from + k], bits);
                 }
                 let train_info: Vec<u8> = (0..len).map(|_| u8::from(rng.below(15) != 0)).collect();
+                let inner_info: Vec<u8> = (0..len).map(|_| u8::from(rng.below(5) != 0)).collect();
                 let seq = Sequence::new(&train, &train_info);
                 let fseq = Sequence::new(&flips, &train_info);
+                let iseq = Sequence::new(&train_inner, &inner_info);
                 // Written out, not through match_variants: the reference must not share the code under test.
                 let mut exact = exact_scan(&seq, &benches, rule, Variant::Direct);
                 exact.extend(exact_scan(&fseq, &benches, rule, Variant::Flipped));
                 exact.extend(exact_scan(&seq, &centers, rule, Variant::Cropped));
-                for (v, (b, c)) in benches.iter().zip(&centers).enumerate() {
+                exact.extend(exact_scan(&iseq, &inners, rule, Variant::Inner));
+                for (v, ((b, c), n)) in benches.iter().zip(&centers).zip(&inners).enumerate() {
                     let v = v as u32;
                     exact_lines(&seq, Phased { phases: std::slice::from_ref(b) }, v, rule, Variant::Direct, &mut exact);
                     exact_lines(&fseq, Phased { phases: std::slice::from_ref(b) }, v, rule, Variant::Flipped, &mut exact);
                     exact_lines(&seq, Phased { phases: std::slice::from_ref(c) }, v, rule, Variant::Cropped, &mut exact);
+                    exact_lines(&iseq, Phased { phases: std::slice::from_ref(n) }, v, rule, Variant::Inner, &mut exact);
                 }
                 let expected = sorted(exact);
                 found += expected.len();
+                inner_found += expected.iter().filter(|s| s.5 == Variant::Inner).count();
                 for s in &kernels {
-                    let got = sorted(s.segments(&seq, Some(&fseq), rule, Search::Scan));
+                    let got = sorted(s.segments(&seq, Some(&fseq), Some(&iseq), rule, Search::Scan));
                     assert_eq!(got, expected, "rule {r}, training video {t}, kernel {:?}", s.kernel());
                 }
             }
         }
         assert!(found > 20, "the test data should hold matches ({found})");
+        assert!(inner_found > 5, "the test data should hold inner-half matches ({inner_found})");
     }
 
     /// Benchmark videos sampled at 4 phases per second (four sequences each, grouped as one video)
@@ -1117,13 +1221,13 @@ mod tests {
                 train[30 + k] = rng.flip(fine[v][(3 + k) * P + phase], bits);
             }
             let seq = Sequence::new(&train, &[]);
-            let exact = scans[0].match_video(&seq, None, &rule, Search::Exact).unwrap();
+            let exact = scans[0].match_video(&seq, None, None, &rule, Search::Exact).unwrap();
             let planted: Vec<&Segment> = exact.iter().filter(|s| groups[s.bench_video as usize] == v as u32).collect();
             assert_eq!(planted.len(), 1, "training video {t}: one segment for the copied stretch: {exact:?}");
             assert_eq!(planted[0].bench_video as usize, v * P + phase, "training video {t}: found on the phase of its offset");
             assert_eq!((planted[0].train_start, planted[0].bench_start), (30, 3));
             for scan in &scans {
-                assert_eq!(scan.match_video(&seq, None, &rule, Search::Scan).unwrap(), exact, "training video {t}, kernel {:?}", scan.kernel());
+                assert_eq!(scan.match_video(&seq, None, None, &rule, Search::Scan).unwrap(), exact, "training video {t}, kernel {:?}", scan.kernel());
             }
         }
     }
@@ -1168,11 +1272,20 @@ mod tests {
                 rng.flip(h, bits)
             })
             .collect();
+        let inner: Vec<u64> = hashes
+            .iter()
+            .map(|&h| {
+                let bits = 4 + rng.below(9) as u32;
+                rng.flip(h, bits)
+            })
+            .collect();
         let scans: Vec<FrameScan> = [Kernel::Avx512, Kernel::Avx2, Kernel::Portable]
             .into_iter()
             .filter(|k| k.supported())
             .map(|k| {
                 FrameScan::build(&[&hashes, &center], &[], &lengths)
+                    .unwrap()
+                    .with_inner(&inner, &[])
                     .unwrap()
                     .with_groups(&groups)
                     .unwrap()
@@ -1182,31 +1295,39 @@ mod tests {
             })
             .collect();
         let rule = default_rule(true);
-        // The center-crop column of video g, interleaved like `fines`.
-        let center_fine = |g: usize, k: usize| -> u64 {
+        // The center-crop (or inner) column of video g, interleaved like `fines`.
+        let column_fine = |column: &[u64], g: usize, k: usize| -> u64 {
             let v = g * P + k % P;
-            center[scans[0].offsets[v] + k / P]
+            column[scans[0].offsets[v] + k / P]
         };
         let (mut planted, mut found, mut named, mut wrong) = (0, 0, 0, 0);
         for t in 0..150 {
             let g = rng.below(fines.len() as u64) as usize;
             let speed = [1.0, 1.0, 1.0, 0.9, 0.95, 1.04, 1.1][t % 7];
-            let variant = [Variant::Direct, Variant::Flipped, Variant::Cropped][t % 3];
+            let variant = [Variant::Direct, Variant::Flipped, Variant::Cropped, Variant::Inner][t % 4];
             let secs = fines[g].len() / P;
             let len = (20 + rng.below(21) as usize).min(((secs - 2) as f64 / 1.1) as usize);
             let b0 = rng.below((secs as f64 - 1.1 * len as f64 - 1.0) as u64) as f64 + rng.below(P as u64) as f64 / P as f64;
-            let (mut train, mut flips) = (rng.walk(300), rng.walk(300));
+            let (mut train, mut flips, mut train_inner) = (rng.walk(300), rng.walk(300), rng.walk(300));
             let at = rng.below((300 - len) as u64) as usize;
             for i in 0..len {
                 let k = (P as f64 * (b0 + speed * i as f64)).round() as usize;
-                let source = if variant == Variant::Cropped { center_fine(g, k) } else { fines[g][k] };
+                let source = match variant {
+                    Variant::Cropped => column_fine(&center, g, k),
+                    Variant::Inner => column_fine(&inner, g, k),
+                    _ => fines[g][k],
+                };
                 let bits = rng.below(13) as u32;
-                let target = if variant == Variant::Flipped { &mut flips } else { &mut train };
+                let target = match variant {
+                    Variant::Flipped => &mut flips,
+                    Variant::Inner => &mut train_inner,
+                    _ => &mut train,
+                };
                 target[at + i] = rng.flip(source, bits);
             }
-            let (seq, fseq) = (Sequence::new(&train, &[]), Sequence::new(&flips, &[]));
-            let scan_segments = scans[0].segments(&seq, Some(&fseq), &rule, Search::Scan);
-            let named_groups = scans[0].indexed_groups(&seq, Some(&fseq), &rule).expect("within the tables' range");
+            let (seq, fseq, iseq) = (Sequence::new(&train, &[]), Sequence::new(&flips, &[]), Sequence::new(&train_inner, &[]));
+            let scan_segments = scans[0].segments(&seq, Some(&fseq), Some(&iseq), &rule, Search::Scan);
+            let named_groups = scans[0].indexed_groups(&seq, Some(&fseq), Some(&iseq), &rule).expect("within the tables' range");
             let on_named: Vec<Segment> = scan_segments
                 .iter()
                 .filter(|s| {
@@ -1214,6 +1335,7 @@ mod tests {
                         Variant::Direct => 0,
                         Variant::Flipped => 1,
                         Variant::Cropped => 2,
+                        Variant::Inner => 3,
                     };
                     named_groups[tag].contains(&groups[s.bench_video as usize])
                 })
@@ -1221,7 +1343,7 @@ mod tests {
                 .collect();
             for scan in &scans {
                 assert_eq!(
-                    sorted(scan.segments(&seq, Some(&fseq), &rule, Search::Indexed)),
+                    sorted(scan.segments(&seq, Some(&fseq), Some(&iseq), &rule, Search::Indexed)),
                     sorted(on_named.clone()),
                     "query {t}, kernel {:?}",
                     scan.kernel()
@@ -1276,9 +1398,9 @@ mod tests {
         let scan = FrameScan::build(&[&bench], &[], &[400]).unwrap().with_index_bits(16);
         let train: Vec<u64> = (0..30).map(|i| rng.flip(bench[100 + i], 5)).collect();
         let rule = default_rule(false);
-        assert_eq!(scan.indexed_groups(&Sequence::new(&train, &[]), None, &rule), Some(vec![vec![0]]));
+        assert_eq!(scan.indexed_groups(&Sequence::new(&train, &[]), None, None, &rule), Some(vec![vec![0]]));
         let random: Vec<u64> = (0..30).map(|_| rng.next()).collect();
-        assert_eq!(scan.indexed_groups(&Sequence::new(&random, &[]), None, &rule), Some(vec![vec![]]));
+        assert_eq!(scan.indexed_groups(&Sequence::new(&random, &[]), None, None, &rule), Some(vec![vec![]]));
     }
 
     /// An empty benchmark side (a collection with no member) matches nothing, with either rule,
@@ -1291,7 +1413,7 @@ mod tests {
         let seq = Sequence::new(&train, &[]);
         for speeds in [false, true] {
             for search in [Search::Scan, Search::Exact] {
-                assert!(scan.match_video(&seq, None, &default_rule(speeds), search).unwrap().is_empty());
+                assert!(scan.match_video(&seq, None, None, &default_rule(speeds), search).unwrap().is_empty());
             }
         }
     }
@@ -1381,11 +1503,11 @@ mod tests {
             let flips = rng.walk(90);
             let (seq, fseq) = (Sequence::new(&train, &[]), Sequence::new(&flips, &[]));
             let of_v = |segs: &[Segment]| -> Vec<Segment> { segs.iter().filter(|s| groups[s.bench_video as usize] == v as u32).copied().collect() };
-            let plain = of_v(&scans[0].match_video(&seq, Some(&fseq), &straight, Search::Exact).unwrap());
+            let plain = of_v(&scans[0].match_video(&seq, Some(&fseq), None, &straight, Search::Exact).unwrap());
             if (speed - 1.0f64).abs() >= 0.09 {
                 assert!(plain.is_empty(), "speed {speed}: straight alignments should miss it: {plain:?}");
             }
-            let exact = scans[0].match_video(&seq, Some(&fseq), &slanted, Search::Exact).unwrap();
+            let exact = scans[0].match_video(&seq, Some(&fseq), None, &slanted, Search::Exact).unwrap();
             let planted = of_v(&exact);
             assert_eq!(planted.len(), 1, "speed {speed}: one segment for the copy: {exact:?}");
             let s = planted[0];
@@ -1402,12 +1524,17 @@ mod tests {
             found += 1;
             for scan in &scans {
                 assert_eq!(
-                    sorted(scan.segments(&seq, Some(&fseq), &slanted, Search::Scan)),
-                    sorted(scan.segments(&seq, Some(&fseq), &slanted, Search::Exact)),
+                    sorted(scan.segments(&seq, Some(&fseq), None, &slanted, Search::Scan)),
+                    sorted(scan.segments(&seq, Some(&fseq), None, &slanted, Search::Exact)),
                     "speed {speed}, kernel {:?}",
                     scan.kernel()
                 );
-                assert_eq!(scan.match_video(&seq, Some(&fseq), &slanted, Search::Scan).unwrap(), exact, "speed {speed}, kernel {:?}", scan.kernel());
+                assert_eq!(
+                    scan.match_video(&seq, Some(&fseq), None, &slanted, Search::Scan).unwrap(),
+                    exact,
+                    "speed {speed}, kernel {:?}",
+                    scan.kernel()
+                );
             }
         }
         assert_eq!(found, 8);
@@ -1417,8 +1544,8 @@ mod tests {
             let train: Vec<u64> = other.iter().step_by(16).copied().collect();
             let seq = Sequence::new(&train, &[]);
             for scan in &scans {
-                assert!(scan.match_video(&seq, None, &slanted, Search::Exact).unwrap().is_empty());
-                assert!(scan.match_video(&seq, None, &slanted, Search::Scan).unwrap().is_empty());
+                assert!(scan.match_video(&seq, None, None, &slanted, Search::Exact).unwrap().is_empty());
+                assert!(scan.match_video(&seq, None, None, &slanted, Search::Scan).unwrap().is_empty());
             }
         }
     }
@@ -1452,7 +1579,8 @@ mod tests {
                 })
                 .collect();
             let by_frame: Vec<Option<u64>> = train.iter().map(|&h| Some(h)).collect();
-            let at = LineVotes { g: 0, keys: &keys, train: &by_frame, grid, fine_len, train_len, speeds: &speeds, line_w: &line_w, step: 2 };
+            let at =
+                LineVotes { g: 0, keys: &keys, flags: &[], train: &by_frame, grid, fine_len, train_len, speeds: &speeds, line_w: &line_w, step: 2 };
             let mut out = Vec::new();
             scan.line_votes(&at, &rule, &pairs, &mut scratch, &mut out);
             out
@@ -1599,16 +1727,16 @@ mod tests {
         let rule = MatchParams { max_distance: 12, ..MatchParams::PAPER };
         let reference = exact_scan(&seq, &benches, &rule, Variant::Direct);
         assert!(!reference.is_empty(), "the planted copy should match");
-        assert_eq!(sorted(scan.segments(&seq, None, &rule, Search::Exact)), sorted(reference.clone()));
+        assert_eq!(sorted(scan.segments(&seq, None, None, &rule, Search::Exact)), sorted(reference.clone()));
         let at: Vec<(u32, i64)> = reference.iter().map(|s| (s.bench_video, s.offset)).collect();
-        assert_eq!(sorted(scan.segments(&seq, None, &rule, Search::Candidates(&at))), sorted(reference.clone()));
-        assert_eq!(scan.match_video(&seq, None, &rule, Search::Scan).unwrap(), select_segments(reference));
+        assert_eq!(sorted(scan.segments(&seq, None, None, &rule, Search::Candidates(&at))), sorted(reference.clone()));
+        assert_eq!(scan.match_video(&seq, None, None, &rule, Search::Scan).unwrap(), select_segments(reference));
         let bad_rule = MatchParams { max_distance: 65, ..rule };
-        assert!(scan.match_video(&seq, None, &bad_rule, Search::Scan).unwrap_err().to_string().contains("maxDistance"));
+        assert!(scan.match_video(&seq, None, None, &bad_rule, Search::Scan).unwrap_err().to_string().contains("maxDistance"));
         let short_flags = [1u8; 3];
-        assert!(scan.match_video(&Sequence { hashes: &train, informative: &short_flags }, None, &rule, Search::Scan).is_err());
+        assert!(scan.match_video(&Sequence { hashes: &train, informative: &short_flags }, None, None, &rule, Search::Scan).is_err());
         let short_flips = &train[..5];
-        assert!(scan.match_video(&seq, Some(&Sequence::new(short_flips, &[])), &rule, Search::Scan).is_err());
+        assert!(scan.match_video(&seq, Some(&Sequence::new(short_flips, &[])), None, &rule, Search::Scan).is_err());
     }
 
     #[test]
@@ -1622,6 +1750,20 @@ mod tests {
         assert!(FrameScan::build(&[&h], &[1, 1], &[10]).is_err());
         assert!(FrameScan::build(&[], &[], &[10]).is_err());
         assert!(FrameScan::build(&[&h, &h, &h], &[], &[10]).is_err());
+        // Inner-half hashes: one per frame, flags empty or one per frame, added once; their
+        // column reads its own flags (an uninformative inner half never matches on it).
+        let base = || FrameScan::build(&[&h], &[], &[4, 6]).unwrap();
+        assert!(base().with_inner(&h[..9], &[]).err().unwrap().to_string().contains("inner-half hashes"));
+        assert!(base().with_inner(&h, &[1, 1]).is_err());
+        assert!(base().with_inner(&h, &[]).unwrap().with_inner(&h, &[]).is_err());
+        let with_inner = base().with_inner(&h, &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+        assert_eq!((with_inner.columns(), with_inner.entries()), (2, 10));
+        let inner_only = Sequence::new(&h[4..], &[]);
+        let rule = MatchParams { window: 6, min_window: 0, ..MatchParams::PAPER };
+        assert!(with_inner.match_video(&Sequence::new(&[!0; 6], &[]), None, Some(&inner_only), &rule, Search::Exact).unwrap().is_empty());
+        let informative_inner = base().with_inner(&h, &[]).unwrap();
+        let found = informative_inner.match_video(&Sequence::new(&[!0; 6], &[]), None, Some(&inner_only), &rule, Search::Scan).unwrap();
+        assert!(found.iter().any(|s| s.variant == Variant::Inner && s.bench_video == 1), "{found:?}");
         assert_eq!(scan.frames(), 10);
     }
 }

@@ -266,13 +266,16 @@ impl Segment {
 }
 
 /// Which hashes were compared: train hashes against bench hashes (`Direct`), train flip hashes
-/// against bench hashes (`Flipped`: a mirrored copy), or train hashes against the hashes of the
-/// bench frames' central part (`Cropped`: a copy cropped at the edges).
+/// against bench hashes (`Flipped`: a mirrored copy), train hashes against the hashes of the
+/// bench frames' central part (`Cropped`: a copy cropped at the edges), or the inner half of both
+/// frames (`Inner`: a copy with a logo, a caption or boxes over its edges, which the inner half
+/// leaves out).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Variant {
     Direct,
     Flipped,
     Cropped,
+    Inner,
 }
 
 /// Speeds count in units of 1/10000 (a 4% speed-up is 10400).
@@ -730,6 +733,12 @@ pub fn exact_lines(train: &Sequence, bench: Phased, bench_video: u32, params: &M
 /// can give straight segments on two phases, each over part of it, and one slanted segment over
 /// all of it with a stronger best window; the slanted one is reported. On equal evidence (a still
 /// shot fits lines of any speed) the straight alignment wins.
+///
+/// Whole-frame segments come before inner-half ones (`Variant::Inner`), whatever their evidence:
+/// the inner half is a quarter of the picture, so it also meets unrelated frames within the
+/// threshold more often (a chance pair at a copy's edge stretches its time range), and a copy whose
+/// whole frames match is reported by them. An inner-half segment is kept where whole frames do not
+/// cover its training time (a copy under overlays).
 pub fn select_segments(segments: Vec<Segment>) -> Vec<Segment> {
     select_segments_by(segments, |v| v)
 }
@@ -740,6 +749,7 @@ pub fn select_segments_by(mut segments: Vec<Segment>, group: impl Fn(u32) -> u32
     segments.sort_by(|a, b| {
         group(a.bench_video)
             .cmp(&group(b.bench_video))
+            .then((a.variant == Variant::Inner).cmp(&(b.variant == Variant::Inner)))
             .then(b.score.cmp(&a.score))
             .then((b.train_end - b.train_start).cmp(&(a.train_end - a.train_start)))
             .then(a.mean_distance.total_cmp(&b.mean_distance))
@@ -967,6 +977,34 @@ mod tests {
         // Grouped: sequences 3 and 4 are one video (two phases of it); the echo on 4 goes too.
         let grouped = select_segments_by(vec![echo_a, true_alignment, other_video, again_later, echo_b], |v| v.min(3));
         assert_eq!(grouped, vec![true_alignment, again_later]);
+    }
+
+    /// A copy whose whole frames match is reported by them even where its inner half scores higher
+    /// over a longer range (a chance pair past the copy's end); inner-half segments stand where
+    /// whole frames cover nothing (a stretch under overlays).
+    #[test]
+    fn whole_frame_segments_come_before_inner_half_ones() {
+        let seg = |train: (u32, u32), matched: u32, mean: f32, variant: Variant| Segment {
+            bench_video: 0,
+            offset: 4,
+            train_start: train.0,
+            train_end: train.1,
+            bench_start: train.0 - 4,
+            bench_end: train.1 - 4,
+            matched_frames: matched,
+            window_frames: 20,
+            mean_distance: mean,
+            best_train_start: train.0,
+            score: (matched as f32 * (21.0 - mean)) as u32,
+            variant,
+            speed: SPEED_UNIT,
+        };
+        let whole = seg((10, 34), 18, 6.0, Variant::Direct);
+        let inner_longer = seg((10, 40), 20, 5.3, Variant::Inner);
+        let inner_elsewhere = seg((60, 90), 16, 9.0, Variant::Inner);
+        assert!(inner_longer.score > whole.score);
+        assert_eq!(select_segments(vec![inner_longer, whole, inner_elsewhere]), vec![whole, inner_elsewhere]);
+        assert_eq!(select_segments(vec![inner_longer]), vec![inner_longer]);
     }
 
     /// The bound of `LineGrid`: for any speed in [0.9, 1.1], any start and any 20-frame window,

@@ -172,12 +172,16 @@ fn to_params(rule: &MatchRule) -> Result<MatchParams> {
     Ok(params)
 }
 
-/// One training video: its hashes, optional flip hashes, and informative-frame flags (empty: all).
+/// One training video: its hashes, optional flip hashes, and informative-frame flags (empty: all);
+/// optionally the hashes of its frames' inner half with their own flags (compared with the
+/// benchmark's inner-half hashes, when it holds them).
 #[napi(object)]
 pub struct TrainSequence {
     pub hashes: BigUint64Array,
     pub flips: Option<BigUint64Array>,
     pub informative: Uint8Array,
+    pub inner_hashes: Option<BigUint64Array>,
+    pub inner_informative: Option<Uint8Array>,
 }
 
 /// All benchmark videos, concatenated; `lengths[i]` frames belong to video i.
@@ -187,6 +191,10 @@ pub struct BenchSequences {
     /// Hashes of the frames' central part, to find copies cropped at the edges (optional).
     pub center_hashes: Option<BigUint64Array>,
     pub informative: Uint8Array,
+    /// Hashes of the frames' inner half, to find copies with overlays at the edges (optional),
+    /// with their own informative flags (empty or absent: all).
+    pub inner_hashes: Option<BigUint64Array>,
+    pub inner_informative: Option<Uint8Array>,
     pub lengths: Uint32Array,
     /// The benchmark video each sequence belongs to, one per length (the sub-second phases of one
     /// video are sequences of their own); absent: every sequence is its own video.
@@ -213,6 +221,8 @@ pub struct MatchSegment {
     pub flipped: bool,
     /// The training video is a copy cropped at the edges.
     pub cropped: bool,
+    /// Matched on the inner half of both frames (a copy with overlays at the edges).
+    pub inner: bool,
     /// Benchmark seconds per training second (1: straight; 1.04: the copy plays 4% faster).
     pub speed: f64,
     /// Units of `benchStart`, `benchEnd` and `windowBench` per second (1 for straight segments).
@@ -246,6 +256,7 @@ impl From<Segment> for MatchSegment {
             best_train_start: s.best_train_start,
             flipped: s.variant == Variant::Flipped,
             cropped: s.variant == Variant::Cropped,
+            inner: s.variant == Variant::Inner,
             speed: 1.0,
             bench_per_second: 1,
             window_bench: Vec::new(),
@@ -287,13 +298,15 @@ impl MatchTask {
         let info: &[u8] = &self.train.informative;
         let direct = Sequence::new(&self.train.hashes, info);
         let flips = self.train.flips.as_ref().map(|f| Sequence::new(f, info));
+        let inner_info: &[u8] = self.train.inner_informative.as_deref().unwrap_or(&[]);
+        let inner = self.train.inner_hashes.as_ref().map(|h| Sequence::new(h, inner_info));
         let search = match &self.mode {
             Mode::Scan => Search::Scan,
             Mode::Indexed => Search::Indexed,
             Mode::Exact => Search::Exact,
             Mode::Candidates(c) => Search::Candidates(c),
         };
-        self.bench.match_video(&direct, flips.as_ref(), &self.params, search).map_err(invalid)
+        self.bench.match_video(&direct, flips.as_ref(), inner.as_ref(), &self.params, search).map_err(invalid)
     }
 }
 
@@ -320,18 +333,21 @@ impl BenchFrameScan {
     fn build(bench: BenchSequences, kernel: Option<String>, index: Option<bool>) -> Result<Self> {
         let mut columns: Vec<&[u64]> = vec![&bench.hashes];
         columns.extend(bench.center_hashes.as_deref());
-        let mut inner = FrameScan::build(&columns, &bench.informative, &bench.lengths).map_err(invalid)?;
+        let mut scan = FrameScan::build(&columns, &bench.informative, &bench.lengths).map_err(invalid)?;
+        if let Some(hashes) = &bench.inner_hashes {
+            scan = scan.with_inner(hashes, bench.inner_informative.as_deref().unwrap_or(&[])).map_err(invalid)?;
+        }
         if let Some(groups) = &bench.groups {
-            inner = inner.with_groups(groups).map_err(invalid)?;
+            scan = scan.with_groups(groups).map_err(invalid)?;
         }
         if let Some(name) = kernel {
             let k = Kernel::from_name(&name).ok_or_else(|| invalid(format!("unknown scan kernel \"{name}\" (expected avx512, avx2 or portable)")))?;
-            inner = inner.with_kernel(k).map_err(invalid)?;
+            scan = scan.with_kernel(k).map_err(invalid)?;
         }
         if index == Some(true) {
-            inner = inner.with_index();
+            scan = scan.with_index();
         }
-        Ok(BenchFrameScan { inner: Arc::new(inner) })
+        Ok(BenchFrameScan { inner: Arc::new(scan) })
     }
 
     /// Entries that can match (informative frames x columns).
@@ -373,6 +389,12 @@ impl BenchFrameScan {
     fn task(&self, train: TrainSequence, rule: &MatchRule, mode: Mode) -> Result<AsyncTask<MatchTask>> {
         let params = to_params(rule)?;
         check_train(&train.hashes, train.flips.as_deref(), &train.informative).map_err(invalid)?;
+        if let Some(h) = &train.inner_hashes {
+            check_train(h, None, train.inner_informative.as_deref().unwrap_or(&[])).map_err(invalid)?;
+            if h.len() != train.hashes.len() {
+                return Err(invalid("train innerHashes must be one per frame"));
+            }
+        }
         Ok(AsyncTask::new(MatchTask { bench: Arc::clone(&self.inner), train, params, mode }))
     }
 

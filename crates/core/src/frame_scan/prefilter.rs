@@ -30,7 +30,7 @@
 //! (`bench/frame-scan.mjs --index on`), and only chosen for large benchmark sides.
 
 use super::FrameScan;
-use crate::matching::{MatchParams, SPEED_UNIT};
+use crate::matching::{MatchParams, Sequence, SPEED_UNIT};
 
 /// Chunks of the hash indexed (disjoint, `k` bits each).
 pub const CHUNKS: usize = 2;
@@ -118,7 +118,8 @@ impl BitIndex {
 
     fn table(scan: &FrameScan, col: usize, c: usize, bits: u32) -> Table {
         let keys = &scan.columns[col];
-        let informative = |i: usize| scan.informative.is_empty() || scan.informative[i] != 0;
+        let flags = scan.flags(col);
+        let informative = |i: usize| flags.is_empty() || flags[i] != 0;
         let mut starts = vec![0u32; (1usize << bits) + 1];
         for (i, &h) in keys.iter().enumerate() {
             if informative(i) {
@@ -159,16 +160,10 @@ impl BitIndex {
     }
 
     /// The benchmark videos (groups, ascending) that may hold a matching window of each query:
-    /// `(hashes, column)` per variant, all of one training video of `train_len` frames with the
-    /// informative flags `train_informative` (empty: all). None when the training video or the
-    /// benchmark side is outside the vote keys' range (the caller then scans everything).
-    pub(super) fn candidate_groups(
-        &self,
-        scan: &FrameScan,
-        queries: &[(&[u64], usize)],
-        train_informative: &[u8],
-        rule: &MatchParams,
-    ) -> Option<Vec<Vec<u32>>> {
+    /// `(sequence, column)` per variant, all of one training video of `train_len` frames (each
+    /// sequence with its informative flags). None when the training video or the benchmark side is
+    /// outside the vote keys' range (the caller then scans everything).
+    pub(super) fn candidate_groups(&self, scan: &FrameScan, queries: &[(&Sequence, usize)], rule: &MatchParams) -> Option<Vec<Vec<u32>>> {
         let train_len = queries.first().map_or(0, |q| q.0.len());
         let groups = scan.group_count();
         let max_phases = (0..groups).map(|g| scan.group_starts[g + 1] - scan.group_starts[g]).max().unwrap_or(1) as i64;
@@ -186,9 +181,9 @@ impl BitIndex {
         let vote_distance = VOTE_DISTANCE.min(rule.max_distance);
         let core_distance = CORE_DISTANCE.min(vote_distance);
         let mut keys: Vec<u64> = Vec::new();
-        for (tag, &(hashes, col)) in queries.iter().enumerate() {
-            for (i, &h) in hashes.iter().enumerate() {
-                if !train_informative.is_empty() && train_informative[i] == 0 {
+        for (tag, &(seq, col)) in queries.iter().enumerate() {
+            for (i, &h) in seq.hashes.iter().enumerate() {
+                if !seq.informative.is_empty() && seq.informative[i] == 0 {
                     continue;
                 }
                 let column = &scan.columns[col];
