@@ -182,6 +182,14 @@ export interface ReportInputs {
   seconds: number;
 }
 
+/** The warning for benchmark videos compared without their inner half (none when 0). */
+export function withoutInnerWarning(videos: number): string[] {
+  if (videos === 0) return [];
+  return [
+    `${videos} benchmark videos were fingerprinted by an older vdedup, without inner-half hashes: copies of them with overlays at the edges (logos, captions) can be missed; add them again to compare them fully`,
+  ];
+}
+
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The report: matches in a stable order, the unique training videos to remove, and the counts. */
@@ -197,9 +205,7 @@ export function buildReport(r: ReportInputs): ScanReport {
     warnings: [
       ...r.train.warnings,
       ...r.bench.warnings,
-      ...((r.benchWithoutInner ?? 0) > 0
-        ? [`${r.benchWithoutInner} benchmark videos were fingerprinted by an older vdedup, without inner-half hashes: copies of them with overlays at the edges (logos, captions) can be missed; add them again to compare them fully`]
-        : []),
+      ...withoutInnerWarning(r.benchWithoutInner ?? 0),
     ],
     stats: {
       trainVideos: r.train.items.length,

@@ -67,6 +67,8 @@ export interface CheckResult {
   matches: Match[];
   preset: string;
   seconds: number;
+  /** What the check could not fully compare (members stored by an older version); absent when nothing. */
+  warnings?: string[];
 }
 
 export interface ScanJob {

@@ -10,6 +10,8 @@ import { buildApp } from '../../src/server/app.js';
 import { startWorkers, type RunningWorkers } from '../../src/queue/worker.js';
 import { loadConfig } from '../../src/service/config.js';
 import { repoRoot } from '../helpers/paths.js';
+import { encodeBeforeInner } from '../helpers/old-fingerprint.js';
+import { decodeFingerprint } from '../../src/fingerprint/store.js';
 
 const fixturesDir = path.join(repoRoot, 'fixtures');
 import { snapshot, touchVideo, writeParquet } from '../helpers/fake-hf.js';
@@ -329,6 +331,18 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     const check = (await app.inject({ method: 'POST', url: '/v1/check?wait=60', ...json({ path: 'scan/train/compilation.mp4', collection: 'held' }) })).json();
     expect(check).toMatchObject({ state: 'completed', result: { matched: true } });
     expect(check.result.matches[0]).toMatchObject({ bench: 'mandelbrot-zoom.mp4', trainStart: 10 });
+    expect(check.result.warnings).toBeUndefined();
+
+    // The member as a version before inner-half hashes stored it: still matched on whole frames,
+    // and the check says what it could not compare.
+    const fingerprintsKey = `${t.config.prefix}:collection:held:fingerprints`;
+    const held = decodeFingerprint('member', (await redis.hgetBuffer(fingerprintsKey, 'mandelbrot-zoom.mp4'))!);
+    await redis.hset(fingerprintsKey, 'mandelbrot-zoom.mp4', encodeBeforeInner(held.key, held));
+    await redis.incr(`${t.config.prefix}:collection:held:version`);
+    const older = (await app.inject({ method: 'POST', url: '/v1/check?wait=60', ...json({ path: 'scan/train/compilation.mp4', collection: 'held' }) })).json();
+    expect(older).toMatchObject({ state: 'completed', result: { matched: true } });
+    expect(older.result.matches[0]).toMatchObject({ bench: 'mandelbrot-zoom.mp4', trainStart: 10 });
+    expect(older.result.warnings).toEqual([expect.stringMatching(/^1 benchmark videos were fingerprinted by an older vdedup, without inner-half hashes/)]);
   });
 
   it('a check that cannot read every member fails with COLLECTION_INCOMPLETE, never "no match"; after repair it answers afresh', async () => {

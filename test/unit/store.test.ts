@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { atOneFps, type Fingerprint } from '../../src/fingerprint/fingerprint.js
 import { decodeFingerprint, encodeFingerprint, FingerprintStore } from '../../src/fingerprint/store.js';
 import { clip } from '../helpers/paths.js';
 import { withTempDir } from '../helpers/ffmpeg.js';
+import { encodeBeforeInner } from '../helpers/old-fingerprint.js';
 
 function fakeFingerprint(n: number, seed = 1): Fingerprint {
   return {
@@ -74,14 +74,7 @@ describe('FingerprintStore', () => {
 
   it('reads a collection member stored before inner-half hashes (format 3) with empty inner columns', () => {
     const fp = fakeFingerprint(40);
-    const meta = Buffer.from(JSON.stringify({ key: KEY, file: fp.file, duration: 40, fps: 1, frameCount: 40, video: fp.video, warnings: [], createdAt: 'then' }));
-    const header = Buffer.alloc(12);
-    header.write('VDFP', 0);
-    header.writeUInt32LE(3, 4);
-    header.writeUInt32LE(meta.length, 8);
-    const col = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-    const body = Buffer.concat([header, meta, col(fp.hashes), col(fp.flips), col(fp.rawHashes), col(fp.centerHashes), col(fp.quality)]);
-    const back = decodeFingerprint('member', Buffer.concat([body, createHash('sha256').update(body).digest()]));
+    const back = decodeFingerprint('member', encodeBeforeInner(KEY, fp));
     expect(Array.from(back.hashes)).toEqual(Array.from(fp.hashes));
     expect(Array.from(back.quality)).toEqual(Array.from(fp.quality));
     expect([back.innerHashes.length, back.innerQuality.length, back.content.length]).toEqual([0, 0, 0]);
