@@ -233,9 +233,14 @@ export class BenchMatcher {
   private readonly hnsw: HnswCandidates | undefined;
   /**
    * Benchmark videos compared without their inner half: fingerprints stored before inner-half
-   * hashes existed (older service collection members). A scan says so in its warnings.
+   * hashes existed (older service collection members). `warnings()` says so.
    */
   readonly withoutInner: number;
+  /**
+   * Benchmark videos compared at fewer phases than the preset's: fingerprints stored at 1 sample a
+   * second before phases existed (older service collection members). `warnings()` says so.
+   */
+  readonly fewerPhases: number;
   /** Per benchmark sequence: its video, and the start of its phase in seconds. */
   private readonly groups: number[];
   private readonly phaseSeconds: number[] = [];
@@ -245,6 +250,7 @@ export class BenchMatcher {
     this.exact = options.exact === true;
     this.videos = fingerprints.length;
     this.withoutInner = preset.matchInner ? fingerprints.filter((fp) => !hasInner(fp)).length : 0;
+    this.fewerPhases = fingerprints.filter((fp) => phasesOf(fp, preset) < preset.benchPhases).length;
     // Each benchmark fingerprint becomes one 1 fps sequence per phase, grouped as its video.
     const phased: MatchableFingerprint[] = [];
     const groups: number[] = [];
@@ -276,6 +282,26 @@ export class BenchMatcher {
       if (preset.hnsw === undefined) throw new Error(`preset ${preset.name}: retrieval 'hnsw' needs its hnsw settings`);
       this.hnsw = new HnswCandidates(phased, seqs, this.windows, columns.lengths, preset, preset.hnsw);
     }
+  }
+
+  /**
+   * What this benchmark side cannot compare in full, for a report's or a check's warnings (empty
+   * when everything is): never a silent "no match" for the copies it may miss.
+   */
+  warnings(): string[] {
+    const out: string[] = [];
+    const again = 'add them to the collection again to compare them fully';
+    if (this.fewerPhases > 0) {
+      out.push(
+        `${this.fewerPhases} benchmark videos were fingerprinted by an older vdedup at 1 sample a second: copies of them that start a fraction of a second off can be missed; ${again}`,
+      );
+    }
+    if (this.withoutInner > 0) {
+      out.push(
+        `${this.withoutInner} benchmark videos were fingerprinted by an older vdedup, without inner-half hashes: copies of them with overlays at the edges (logos, captions) can be missed; ${again}`,
+      );
+    }
+    return out;
   }
 
   /** Memory the benchmark side holds outside the JS heap (its hash columns and informative flags, in Rust). */

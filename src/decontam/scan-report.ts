@@ -177,17 +177,9 @@ export interface ReportInputs {
   /** Decoding done by both sides' stages. */
   tally: Tally;
   benchWindows: number;
-  /** Benchmark videos compared without their inner half (stored by an older version): a warning. */
-  benchWithoutInner?: number;
+  /** What the benchmark side could not compare in full (BenchMatcher.warnings). */
+  benchWarnings?: string[];
   seconds: number;
-}
-
-/** The warning for benchmark videos compared without their inner half (none when 0). */
-export function withoutInnerWarning(videos: number): string[] {
-  if (videos === 0) return [];
-  return [
-    `${videos} benchmark videos were fingerprinted by an older vdedup, without inner-half hashes: copies of them with overlays at the edges (logos, captions) can be missed; add them again to compare them fully`,
-  ];
 }
 
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -205,7 +197,7 @@ export function buildReport(r: ReportInputs): ScanReport {
     warnings: [
       ...r.train.warnings,
       ...r.bench.warnings,
-      ...withoutInnerWarning(r.benchWithoutInner ?? 0),
+      ...(r.benchWarnings ?? []),
     ],
     stats: {
       trainVideos: r.train.items.length,

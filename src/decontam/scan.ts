@@ -9,7 +9,7 @@ import { fingerprintSide, storeSource, youtubeIdMatches, type FingerprintSource 
 import type { FingerprintStore } from '../fingerprint/store.js';
 
 export type { Match, ScanError, ScanReport, ScanStats, Side } from './scan-report.js';
-export { evidenceOf, toMatch, withoutInnerWarning } from './scan-report.js';
+export { evidenceOf, toMatch } from './scan-report.js';
 
 /**
  * The decontamination scan, in three stages with plain data between them:
@@ -87,7 +87,7 @@ export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
       framesHashed: bench.tally.framesHashed + train.tally.framesHashed,
     },
     benchWindows: matcher.windows,
-    benchWithoutInner: matcher.withoutInner,
+    benchWarnings: matcher.warnings(),
     seconds: elapsed(),
   });
 }

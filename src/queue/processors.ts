@@ -25,7 +25,7 @@ import { framesDir, reportDir, stripFile } from '../service/paths.js';
 import type { ServiceConfig } from '../service/config.js';
 import type { VideoItem, VideoSource } from '../decontam/inputs.js';
 import { presetByName } from '../decontam/presets.js';
-import { evidenceOf, scanSources, toMatch, withoutInnerWarning, type Side } from '../decontam/scan.js';
+import { evidenceOf, scanSources, toMatch, type Side } from '../decontam/scan.js';
 import { errorOutcome, type FingerprintOutcome, type FingerprintSource } from '../decontam/scan-sides.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
 import { isBadInput, isBadInputCode, isVdedupError, VdedupError, type ErrorCode } from '../errors.js';
@@ -175,7 +175,7 @@ export function checkProcessor(deps: ProcessorDeps) {
         matches,
         preset: preset.name,
         seconds: (Date.now() - started) / 1000,
-        ...(collection.matcher.withoutInner > 0 ? { warnings: withoutInnerWarning(collection.matcher.withoutInner) } : {}),
+        ...(collection.matcher.warnings().length > 0 ? { warnings: collection.matcher.warnings() } : {}),
       };
     });
   };

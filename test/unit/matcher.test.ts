@@ -202,6 +202,12 @@ describe('BenchMatcher: the inner half of both frames', () => {
     const mixed = [...bench.slice(0, 20), ...bench.slice(20).map((f) => ({ ...f, innerHashes: new BigUint64Array(0), innerQuality: new Float32Array(0) }))];
     const m = new BenchMatcher(mixed, DEFAULT);
     expect(m.withoutInner).toBe(10);
+    // (These fingerprints are also at 1 sample a second, below the default preset's 4 phases.)
+    expect(m.warnings()).toEqual([
+      expect.stringMatching(/^30 benchmark videos were fingerprinted by an older vdedup at 1 sample a second/),
+      expect.stringMatching(/^10 benchmark videos were fingerprinted by an older vdedup, without inner-half hashes/),
+    ]);
+    expect(new BenchMatcher(mixed.map((f) => ({ ...f, fps: 1 })), PAPER).warnings()).toEqual([]);
     expect(new BenchMatcher(bench, DEFAULT).withoutInner).toBe(0);
     expect(new BenchMatcher(mixed, PAPER).withoutInner).toBe(0);
     expect((await m.match(train)).filter((s) => s.benchVideo === 9)).toHaveLength(1);
