@@ -28,9 +28,9 @@ function phasesOf(fp: MatchableFingerprint, preset: Preset): number {
 }
 
 /**
- * Phase `j` of `phases` of a fingerprint taken at `fp.fps` samples per second, as a 1 fps sequence:
- * only the columns matching reads of a benchmark video (a benchmark side can be millions of
- * samples: no other column is copied).
+ * Phase `j` of `phases` of a fingerprint taken at `fp.fps` samples per second, as a 1 fps sequence
+ * of the columns matching reads (hnswlib's window vectors are made from these; the frame scan's
+ * columns are written straight from the fingerprints, `concatBench`).
  */
 function phase(fp: MatchableFingerprint, j: number, phases: number, preset: Preset): MatchableFingerprint {
   const fps = fp.fps ?? 1;
@@ -74,30 +74,63 @@ export function sequenceOf(fp: MatchableFingerprint, preset: Preset): TrainSeque
   return seq;
 }
 
-/** The benchmark videos' columns back to back, as the native side takes them (and then owns a copy of). */
-function concatBench(bench: MatchableFingerprint[], seqs: TrainSequence[], preset: Preset): BenchSequences {
-  const total = seqs.reduce((n, s) => n + s.hashes.length, 0);
+/** One benchmark sequence: phase `phase` of video `video`, samples `first`, `first + step`, ... of its fingerprint. */
+interface PhaseSequence {
+  video: number;
+  phase: number;
+  phases: number;
+  first: number;
+  step: number;
+  length: number;
+}
+
+/** Each benchmark fingerprint as one 1 fps sequence per phase, in order (grouped by video). */
+function phaseSequences(fingerprints: MatchableFingerprint[], preset: Preset): PhaseSequence[] {
+  return fingerprints.flatMap((fp, video) => {
+    const fps = fp.fps ?? 1;
+    const phases = phasesOf(fp, preset);
+    const samples = (preset.trimBorders ? fp.hashes : fp.rawHashes).length;
+    return Array.from({ length: phases }, (_, j) => {
+      const first = j * (fps / phases);
+      return { video, phase: j, phases, first, step: fps, length: Math.max(0, Math.ceil((samples - first) / fps)) };
+    });
+  });
+}
+
+/**
+ * The benchmark sequences' columns back to back, as the native side takes them (and then owns a
+ * copy of), written straight from the fingerprints: no per-sequence copies (a benchmark side can
+ * be millions of samples, and small copies left the freed memory to the process, not the system).
+ */
+function concatBench(fingerprints: MatchableFingerprint[], seqs: PhaseSequence[], preset: Preset): BenchSequences {
+  const total = seqs.reduce((n, s) => n + s.length, 0);
   const hashes = new BigUint64Array(total);
   const center = preset.matchCrops ? new BigUint64Array(total) : undefined;
-  const informative = preset.minQuality > 0 ? new Uint8Array(total) : new Uint8Array(0);
+  const gated = preset.minQuality > 0;
+  const informative = gated ? new Uint8Array(total) : new Uint8Array(0);
   // Inner-half hashes: a video without them (an older collection member) keeps zeros flagged
   // uninformative (it never matches on the inner half; BenchMatcher.withoutInner counts it).
   const inner = preset.matchInner ? new BigUint64Array(total) : undefined;
   const innerInformative = preset.matchInner ? new Uint8Array(total) : undefined;
   let at = 0;
-  seqs.forEach((s, i) => {
-    hashes.set(s.hashes, at);
-    center?.set(bench[i]!.centerHashes, at);
-    if (informative.length > 0) informative.set(s.informative, at);
-    if (s.innerHashes != null) {
-      inner?.set(s.innerHashes, at);
-      innerInformative?.set(s.innerInformative?.length ? s.innerInformative : new Uint8Array(s.hashes.length).fill(1), at);
+  for (const s of seqs) {
+    const fp = fingerprints[s.video]!;
+    const source = preset.trimBorders ? fp.hashes : fp.rawHashes;
+    const withInner = hasInner(fp);
+    for (let i = 0, k = s.first; i < s.length; i++, k += s.step) {
+      hashes[at + i] = source[k]!;
+      if (center !== undefined) center[at + i] = fp.centerHashes[k]!;
+      if (gated) informative[at + i] = fp.quality[k]! >= preset.minQuality ? 1 : 0;
+      if (inner !== undefined && innerInformative !== undefined && withInner) {
+        inner[at + i] = fp.innerHashes[k]!;
+        innerInformative[at + i] = !gated || fp.innerQuality[k]! >= preset.minQuality ? 1 : 0;
+      }
     }
-    at += s.hashes.length;
-  });
-  const lengths = Uint32Array.from(seqs, (s) => s.hashes.length);
+    at += s.length;
+  }
+  const lengths = Uint32Array.from(seqs, (s) => s.length);
   // napi reads an absent field as "none"; undefined must not be passed explicitly.
-  const out: BenchSequences = { hashes, informative, lengths };
+  const out: BenchSequences = { hashes, informative, lengths, groups: Uint32Array.from(seqs, (s) => s.video) };
   if (center !== undefined) out.centerHashes = center;
   if (inner !== undefined) Object.assign(out, { innerHashes: inner, innerInformative });
   return out;
@@ -243,7 +276,7 @@ export class BenchMatcher {
   readonly fewerPhases: number;
   /** Per benchmark sequence: its video, and the start of its phase in seconds. */
   private readonly groups: number[];
-  private readonly phaseSeconds: number[] = [];
+  private readonly phaseSeconds: number[];
 
   constructor(fingerprints: MatchableFingerprint[], preset: Preset, options: BenchMatcherOptions = {}) {
     this.preset = preset;
@@ -252,21 +285,12 @@ export class BenchMatcher {
     this.withoutInner = preset.matchInner ? fingerprints.filter((fp) => !hasInner(fp)).length : 0;
     this.fewerPhases = fingerprints.filter((fp) => phasesOf(fp, preset) < preset.benchPhases).length;
     // Each benchmark fingerprint becomes one 1 fps sequence per phase, grouped as its video.
-    const phased: MatchableFingerprint[] = [];
-    const groups: number[] = [];
-    fingerprints.forEach((fp, video) => {
-      const phases = phasesOf(fp, preset);
-      for (let j = 0; j < phases; j++) {
-        phased.push(phase(fp, j, phases, preset));
-        groups.push(video);
-        this.phaseSeconds.push(j / phases);
-      }
-    });
-    this.groups = groups;
-    const seqs = phased.map((fp) => sequenceOf(fp, preset));
+    const seqs = phaseSequences(fingerprints, preset);
+    this.groups = seqs.map((s) => s.video);
+    this.phaseSeconds = seqs.map((s) => s.phase / s.phases);
     const w = preset.rule.window;
-    this.windows = seqs.reduce((n, s) => n + Math.max(0, s.hashes.length - w + 1), 0) * (preset.matchCrops ? 2 : 1);
-    const columns = { ...concatBench(phased, seqs, preset), groups: Uint32Array.from(groups) };
+    this.windows = seqs.reduce((n, s) => n + Math.max(0, s.length - w + 1), 0) * (preset.matchCrops ? 2 : 1);
+    const columns = concatBench(fingerprints, seqs, preset);
     const kernel = options.scanKernel ?? process.env.VDEDUP_SCAN_KERNEL;
     const setting = scanIndexSetting(options);
     this.retrieval = this.exact
@@ -280,7 +304,8 @@ export class BenchMatcher {
     this.bench = new binding.BenchFrameScan(columns, kernel || undefined, this.retrieval === 'prefilter');
     if (!this.exact && preset.retrieval === 'hnsw') {
       if (preset.hnsw === undefined) throw new Error(`preset ${preset.name}: retrieval 'hnsw' needs its hnsw settings`);
-      this.hnsw = new HnswCandidates(phased, seqs, this.windows, columns.lengths, preset, preset.hnsw);
+      const phased = seqs.map((s) => phase(fingerprints[s.video]!, s.phase, s.phases, preset));
+      this.hnsw = new HnswCandidates(phased, phased.map((fp) => sequenceOf(fp, preset)), this.windows, columns.lengths, preset, preset.hnsw);
     }
   }
 
