@@ -219,7 +219,7 @@ class HnswCandidates {
  * Benchmark samples (all phases) from which the default retrieval switches from the exhaustive
  * frame scan to its approximate prefilter (`scanIndex: 'auto'`): 8M, i.e. 2M benchmark seconds at
  * 4 phases. Below it the prefilter's fixed tables (256 MiB at 24-bit chunks) would cost more memory
- * per benchmark second than the scan itself (417 B against 64 B at 1M seconds), and the exhaustive
+ * per benchmark second than the scan itself (417 B against 64 B at 1M seconds, measured before the inner-half column added to both), and the exhaustive
  * scan costs about 2 s or less per 5-minute training video on one AVX2 core (bench/README.md,
  * "Matching at 10M benchmark seconds").
  */

@@ -112,7 +112,7 @@ export class CollectionRegistry {
    */
   async fingerprints(name: string, members: readonly CollectionMember[]): Promise<Array<Fingerprint | { problem: string }>> {
     const out: Array<Fingerprint | { problem: string }> = [];
-    // Chunks keep each reply bounded (a member is ~0.5 MB per hour of video).
+    // Chunks keep each reply bounded (a member is ~0.7 MB per hour of video).
     for (let i = 0; i < members.length; i += FINGERPRINT_CHUNK) {
       const chunk = members.slice(i, i + FINGERPRINT_CHUNK);
       const raw = await this.redis.hmgetBuffer(this.fingerprintsKey(name), ...chunk.map((m) => m.id));

@@ -1,10 +1,10 @@
 //! The prefilter (`Search::Indexed`) against the frame scan (the exact path's segments) on the
-//! default preset's rule, with 4 benchmark phases, center-crop hashes and slanted alignments:
+//! default preset's rule, with 4 benchmark phases, center-crop and inner-half hashes and slanted alignments:
 //!   cargo run --release --example index_speed -- [bench seconds] [queries] [scan 1|0] [planted every nth query, 2]
 //! Benchmark: scene-structured random hashes (scenes of 3-15 s drifting 0-3 bits a second, the
 //! phases between two seconds 0-1 bits a step, like bench/frame-scan.mjs). Queries: 5-minute
 //! training videos, every nth (default 2) holding a 20-60 s copy of a random phase of a benchmark
-//! video with 0-12 bits flipped per frame: direct, mirrored or center-cropped, 4 in 7 of them
+//! video with 0-12 bits flipped per frame: direct, mirrored, center-cropped or inner half, 4 in 7 of them
 //! played at 0.9, 0.95, 1.05 or 1.1x. Prints per-query times of both paths (pin to one core with `taskset -c
 //! 0` for single-core figures), memory, build time, and the videos each path finds. INDEX_BITS=24
 //! builds the tables of a 10M-second side on a smaller one.
@@ -51,8 +51,10 @@ fn main() {
         total += len;
     }
     let center: Vec<u64> = hashes.iter().map(|&h| flip(h, 2 + next() % 7, &mut next)).collect();
+    // The inner half: another picture of the same frame, a few bits from the whole frame's hash.
+    let inner: Vec<u64> = hashes.iter().map(|&h| flip(h, 4 + next() % 9, &mut next)).collect();
     let t = Instant::now();
-    let scan = FrameScan::build(&[&hashes, &center], &[], &lengths).unwrap().with_groups(&groups).unwrap();
+    let scan = FrameScan::build(&[&hashes, &center], &[], &lengths).unwrap().with_inner(&inner, &[]).unwrap().with_groups(&groups).unwrap();
     let scan_build = t.elapsed();
     let scan_bytes = scan.heap_bytes();
     let t = Instant::now();
@@ -94,6 +96,7 @@ fn main() {
     for q in 0..queries {
         let mut train = walk(300, &mut next);
         let mut flips = walk(300, &mut next);
+        let mut train_inner = walk(300, &mut next);
         let mut source = None;
         if q % every == 0 {
             let g = (next() % fines.len() as u64) as usize;
@@ -102,35 +105,40 @@ fn main() {
             let len = ((secs - 2) as f64 / 1.1).min(20.0 + (next() % 41) as f64) as usize;
             let b0 = (next() % (secs as f64 - 1.1 * len as f64 - 1.0) as u64) as f64 + (next() % P as u64) as f64 / P as f64;
             let at = (next() % (300 - len + 1) as u64) as usize;
-            let variant = (q / every) % 3;
+            // Direct, mirrored, center-cropped, or under overlays (its inner half).
+            let variant = (q / every) % 4;
             for i in 0..len {
                 let k = (P as f64 * (b0 + speed * i as f64)).round() as usize;
-                let h = if variant == 2 {
-                    let v = g * P + k % P;
-                    center[scan.offset_of(v) + k / P]
-                } else {
-                    fines[g][k]
+                let at_sample = |column: &[u64]| column[scan.offset_of(g * P + k % P) + k / P];
+                let h = match variant {
+                    2 => at_sample(&center),
+                    3 => at_sample(&inner),
+                    _ => fines[g][k],
                 };
                 let b = next() % 13;
-                let target = if variant == 1 { &mut flips } else { &mut train };
+                let target = match variant {
+                    1 => &mut flips,
+                    3 => &mut train_inner,
+                    _ => &mut train,
+                };
                 target[at + i] = flip(h, b, &mut next);
             }
             source = Some(g as u32);
             planted += 1;
         }
-        let (s, f) = (Sequence::new(&train, &[]), Sequence::new(&flips, &[]));
+        let (s, f, i) = (Sequence::new(&train, &[]), Sequence::new(&flips, &[]), Sequence::new(&train_inner, &[]));
         let videos = |segs: &[vdedup_core::matching::Segment]| -> BTreeSet<u32> { segs.iter().map(|s| groups[s.bench_video as usize]).collect() };
         let t = Instant::now();
-        let got = scan.match_video(&s, Some(&f), None, &rule, Search::Indexed).unwrap();
+        let got = scan.match_video(&s, Some(&f), Some(&i), &rule, Search::Indexed).unwrap();
         t_index.push(t.elapsed().as_secs_f64() * 1e3);
-        candidates += scan.indexed_groups(&s, Some(&f), None, &rule).map_or(0, |c| c.iter().map(Vec::len).sum());
+        candidates += scan.indexed_groups(&s, Some(&f), Some(&i), &rule).map_or(0, |c| c.iter().map(Vec::len).sum());
         let by_index = videos(&got);
         if source.is_some_and(|g| by_index.contains(&g)) {
             planted_index += 1;
         }
         if with_scan {
             let t = Instant::now();
-            let exact = scan.match_video(&s, Some(&f), None, &rule, Search::Scan).unwrap();
+            let exact = scan.match_video(&s, Some(&f), Some(&i), &rule, Search::Scan).unwrap();
             t_scan.push(t.elapsed().as_secs_f64() * 1e3);
             let by_scan = videos(&exact);
             pairs_scan += by_scan.len();
