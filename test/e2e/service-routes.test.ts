@@ -343,6 +343,12 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     expect(older).toMatchObject({ state: 'completed', result: { matched: true } });
     expect(older.result.matches[0]).toMatchObject({ bench: 'mandelbrot-zoom.mp4', trainStart: 10 });
     expect(older.result.warnings).toEqual([expect.stringMatching(/^1 benchmark videos were fingerprinted by an older vdedup, without inner-half hashes/)]);
+    // A scan against the collection says the same in its report.
+    const scan = await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'scan/train', bench: 'collection:held' }) });
+    expect(await scanWhenDone(app, scan.json().scanId, 30_000)).toMatchObject({ state: 'completed' });
+    const report = (await app.inject({ method: 'GET', url: `/v1/scans/${scan.json().scanId}/report` })).json();
+    expect(report.matches).toContainEqual(expect.objectContaining({ train: 'compilation.mp4', bench: 'mandelbrot-zoom.mp4', reason: 'near-duplicate' }));
+    expect(report.warnings).toEqual(older.result.warnings);
   });
 
   it('a check that cannot read every member fails with COLLECTION_INCOMPLETE, never "no match"; after repair it answers afresh', async () => {
