@@ -19,7 +19,7 @@ import { scanRoutes } from './routes/scans.js';
 import { validatorCompiler } from './validation.js';
 import { Producer } from '../service/producer.js';
 import { publishDataDirMarker } from '../service/data-dir.js';
-import { sweepRefusedUploads } from './inputs.js';
+import { RefusedUploadSweep } from './inputs.js';
 import type { ServiceConfig } from '../service/config.js';
 import { setMediaMemoryLimit } from '../media/process.js';
 import { packageVersion } from '../version.js';
@@ -51,11 +51,12 @@ const MARKER_RETRY_MS = 500;
 /**
  * The API publishes its data dir marker (src/service/data-dir.ts) as soon as Redis answers, then
  * every minute; it says once, loudly, when its own data dir is not the one another API published.
- * Each time it also deletes uploads that workers on another volume refused (sweepRefusedUploads).
+ * Each time it also deletes uploads that workers on another volume refused (RefusedUploadSweep).
  * Not awaited at start: the API serves (503 while Redis is away) whether or not it has published.
  */
 function publishMarker(app: FastifyInstance, ctx: AppContext): void {
   let said: boolean | null | undefined;
+  const sweep = new RefusedUploadSweep(ctx.producer, ctx.config);
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   const publish = async (): Promise<boolean> => {
@@ -64,7 +65,7 @@ function publishMarker(app: FastifyInstance, ctx: AppContext): void {
       if (state.shared === false && said !== false) app.log.error({ dataDir: ctx.config.dataDir }, state.detail);
       said = state.shared;
       // Uploads that workers on another volume refused are this API's to delete.
-      const removed = await sweepRefusedUploads(ctx.producer, ctx.config).catch(() => 0);
+      const removed = await sweep.run().catch(() => 0);
       if (removed > 0) app.log.info({ removed }, 'removed uploads refused with DATA_DIR_NOT_SHARED');
       return true;
     } catch {

@@ -12,7 +12,7 @@ import { checkCollectionName } from '../service/collections.js';
 import type { Producer } from '../service/producer.js';
 import { isVdedupError, VdedupError } from '../errors.js';
 import { probeVideo } from '../media/probe.js';
-import { errorOfJob, QUEUE_NAMES, type VideoRef } from '../service/jobs.js';
+import { errorOfJob, QUEUE_NAMES, type QueueName, type VideoRef } from '../service/jobs.js';
 import type { ServiceConfig } from '../service/config.js';
 
 const isInside = (root: string, p: string) => p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
@@ -57,7 +57,7 @@ function safeFileName(name: string | undefined): string {
  * A worker that does not share the API's data dir refuses jobs on uploads (DATA_DIR_NOT_SHARED)
  * and cannot delete them either: the upload is on the API's volume. The API deletes it when it
  * sees the refusal: at once for a request that waited (`answerJob`), else in its minutely sweep
- * of failed jobs (`sweepRefusedUploads`). Such a job is never retried. `job` must have failed with
+ * of failed jobs (`RefusedUploadSweep`). Such a job is never retried. `job` must have failed with
  * DATA_DIR_NOT_SHARED (the caller checked).
  */
 export async function discardRefusedUpload(job: Job): Promise<void> {
@@ -65,20 +65,53 @@ export async function discardRefusedUpload(job: Job): Promise<void> {
   if (video?.upload === true) await discardUploads([video]);
 }
 
-/** Refused uploads of failed jobs (newest first, up to `limit` per queue) that are still on this API's volume. */
-export async function sweepRefusedUploads(producer: Producer, config: ServiceConfig, limit = 1000): Promise<number> {
-  const uploads = path.resolve(config.dataDir, 'uploads');
-  let removed = 0;
-  for (const name of QUEUE_NAMES) {
-    for (const job of await producer.queue(name).getJobs(['failed'], 0, limit - 1)) {
-      const video = (job?.data as { video?: VideoRef } | undefined)?.video;
-      if (video === undefined || !video.upload || !isInside(uploads, path.resolve(video.path))) continue;
-      if (errorOfJob(job.failedReason).code !== 'DATA_DIR_NOT_SHARED' || !existsSync(video.path)) continue;
-      await discardRefusedUpload(job);
-      removed++;
+/** Queues whose jobs may carry an upload (a scan's jobs name paths only). */
+const UPLOAD_QUEUES: readonly QueueName[] = QUEUE_NAMES.filter((q) => q !== 'scan');
+/** Failed jobs read per Redis round trip. */
+const SWEEP_PAGE = 100;
+/**
+ * Failures finished this long before the previous sweep are read again: a job's finish time is
+ * its worker's clock, which may lag the API's a little.
+ */
+const SWEEP_CLOCK_MARGIN_MS = 10 * 60 * 1000;
+
+/**
+ * Deletes the uploads of failed jobs that workers on another volume refused (DATA_DIR_NOT_SHARED)
+ * and that are still on this API's volume. Each run reads the failures since the previous one
+ * (newest first, page by page, at most `limit` per queue), not every failed job the queues keep.
+ */
+export class RefusedUploadSweep {
+  /** Newest finish time seen (ms): the next run stops at failures older than this (less a margin). */
+  private since = 0;
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly config: ServiceConfig,
+  ) {}
+
+  /** Uploads deleted by this run. */
+  async run(limit = 1000): Promise<number> {
+    const uploads = path.resolve(this.config.dataDir, 'uploads');
+    const stopBefore = this.since - SWEEP_CLOCK_MARGIN_MS;
+    let removed = 0;
+    for (const name of UPLOAD_QUEUES) {
+      const queue = this.producer.queue(name);
+      for (let start = 0; start < limit; start += SWEEP_PAGE) {
+        const page = await queue.getJobs(['failed'], start, Math.min(start + SWEEP_PAGE, limit) - 1, false);
+        for (const job of page) {
+          this.since = Math.max(this.since, job?.finishedOn ?? 0);
+          const video = (job?.data as { video?: VideoRef } | undefined)?.video;
+          if (video === undefined || !video.upload || !isInside(uploads, path.resolve(video.path))) continue;
+          if (errorOfJob(job.failedReason).code !== 'DATA_DIR_NOT_SHARED' || !existsSync(video.path)) continue;
+          await discardRefusedUpload(job);
+          removed++;
+        }
+        const oldest = page.at(-1)?.finishedOn ?? 0;
+        if (page.length < SWEEP_PAGE || oldest < stopBefore) break;
+      }
     }
+    return removed;
   }
-  return removed;
 }
 
 /** Delete the uploads of a request that failed before any job took ownership of them. */

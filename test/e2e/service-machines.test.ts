@@ -7,7 +7,7 @@ import { repoRoot } from '../helpers/paths.js';
 import { startServer, startWorker, testEnv, videoForm, type ServiceProcess } from '../helpers/service.js';
 import { loadConfig } from '../../src/service/config.js';
 import { Producer } from '../../src/service/producer.js';
-import { sweepRefusedUploads } from '../../src/server/inputs.js';
+import { RefusedUploadSweep } from '../../src/server/inputs.js';
 
 const fixtures = path.join(repoRoot, 'fixtures');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -119,9 +119,10 @@ describe('service on separate machines: API and 2 workers, no shared data dir', 
     const config = loadConfig(t.env);
     const producer = new Producer(config);
     try {
-      expect(await sweepRefusedUploads(producer, config)).toBe(1);
+      const sweep = new RefusedUploadSweep(producer, config);
+      expect(await sweep.run()).toBe(1);
       expect(await readdir(uploadsDir)).toEqual([]);
-      expect(await sweepRefusedUploads(producer, config)).toBe(0);
+      expect(await sweep.run()).toBe(0);
     } finally {
       await producer.close();
     }
