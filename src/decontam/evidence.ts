@@ -30,7 +30,8 @@ function fmt(t: number): string {
 /**
  * The evidence strip of a near-duplicate match: up to `pairs` aligned frame pairs spread over the
  * best window, benchmark frame above training frame, each with both timestamps and the pair's
- * Hamming distance (red when above the match threshold). Small WebP, fast to load.
+ * Hamming distance (red when above the match threshold; "(inner)" when the match compared the
+ * frames' inner halves). Small WebP, fast to load.
  */
 export async function renderEvidenceStrip(m: Match, pairs = 6, tileWidth = 144): Promise<Buffer | undefined> {
   const e = m.evidence;
@@ -46,6 +47,8 @@ export async function renderEvidenceStrip(m: Match, pairs = 6, tileWidth = 144):
   const gap = 4;
   const width = n * (tileWidth + gap) - gap;
   const height = 2 * tileH + label;
+  // A match on the inner half of both frames measured its distances there, not on the whole picture.
+  const where = m.inner === true ? ' (inner)' : '';
   const tile = (f: RgbFrame) =>
     sharp(f.data, { raw: { width: f.width, height: f.height, channels: 3 } }).resize(tileWidth, tileH, { fit: 'contain', background: '#000' }).png().toBuffer();
   const layers = await Promise.all(
@@ -55,7 +58,7 @@ export async function renderEvidenceStrip(m: Match, pairs = 6, tileWidth = 144):
       const svg = Buffer.from(
         `<svg xmlns="http://www.w3.org/2000/svg" width="${tileWidth}" height="${label}"><rect width="100%" height="100%" fill="#1b1b1b"/>` +
           `<text x="4" y="12" font-family="DejaVu Sans, sans-serif" font-size="10" fill="#ddd">bench ${fmt(e.benchTimes[idx]!)}  train ${fmt(e.trainTimes[idx]!)}</text>` +
-          `<text x="4" y="25" font-family="DejaVu Sans, sans-serif" font-size="11" font-weight="bold" fill="${d <= e.maxDistance ? '#7fd67f' : '#ff7b7b'}">distance ${d}</text></svg>`,
+          `<text x="4" y="25" font-family="DejaVu Sans, sans-serif" font-size="11" font-weight="bold" fill="${d <= e.maxDistance ? '#7fd67f' : '#ff7b7b'}">distance ${d}${where}</text></svg>`,
       );
       return [
         { input: await tile(benchFrames[col]!), left: x, top: 0 },
