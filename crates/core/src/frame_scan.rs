@@ -15,7 +15,8 @@
 //! through their lane-wise minimum; other CPUs run the portable loop, which LLVM vectorizes with
 //! AVX2 where it can (all kernels find the same pairs: tested). Large scans split the benchmark
 //! videos over the cores. Memory: one copy of the benchmark's hash columns (8 bytes per frame and
-//! column) and informative flags (1 byte per frame), which the loop and verification both read;
+//! column) and informative flags (1 byte per frame, and 1 more for the inner-half column, whose
+//! flags are its own), which the loop and verification both read;
 //! close pairs on uninformative frames are dropped before voting. Time: linear in both sides
 //! (figures in bench/README.md, "Frame scan").
 
@@ -35,10 +36,10 @@ const MAX_THREADS: usize = 8;
 type Queries = [(Vec<u64>, Vec<u32>); 3];
 
 /// The benchmark side of a scan, owned here: one or more hash columns per frame (whole-frame
-/// hashes, and center-crop hashes for cropped copies), video after video, with each frame's
-/// informative flag; and, for the scan's comparison loop, the informative frames' hashes packed
-/// per column. Every way of matching a training video (the scan, the exact path, verification of
-/// hnswlib's candidates) reads these sequences, so they cannot disagree about the benchmark.
+/// hashes, center-crop hashes for cropped copies, inner-half hashes for copies under overlays),
+/// video after video, with each frame's informative flag (the inner-half column has its own).
+/// Every way of matching a training video (the scan, the exact path, verification of hnswlib's
+/// candidates) reads these sequences, so they cannot disagree about the benchmark.
 pub struct FrameScan {
     /// Per column: every frame's hash, video after video: what the scan's loop reads, and what
     /// verification reads.
