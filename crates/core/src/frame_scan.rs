@@ -683,6 +683,32 @@ impl FrameScan {
     /// each, and none of them reaches `needed(w)`; every line holding a matching window does
     /// (test `line_votes_keep_every_window_with_enough_pairs`, and the scan equals the exact path).
     fn line_votes(&self, at: &LineVotes, rule: &MatchParams, fine_pairs: &[(i64, i64)], scratch: &mut LineScratch, out: &mut Vec<(u32, Line)>) {
+        // Its comparisons (the odd frames of marked cells) are scalar popcounts: with the POPCNT
+        // instruction (every CPU that runs the AVX2 or AVX-512 kernel has it) instead of the
+        // baseline x86-64 bit-twiddling sequence.
+        #[cfg(target_arch = "x86_64")]
+        if self.kernel != Kernel::Portable {
+            // SAFETY: `Kernel::detect` and `with_kernel` only pick AVX2/AVX-512 on CPUs with POPCNT.
+            return unsafe { self.line_votes_popcnt(at, rule, fine_pairs, scratch, out) };
+        }
+        self.line_votes_any(at, rule, fine_pairs, scratch, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn line_votes_popcnt(
+        &self,
+        at: &LineVotes,
+        rule: &MatchParams,
+        fine_pairs: &[(i64, i64)],
+        scratch: &mut LineScratch,
+        out: &mut Vec<(u32, Line)>,
+    ) {
+        self.line_votes_any(at, rule, fine_pairs, scratch, out)
+    }
+
+    #[inline(always)]
+    fn line_votes_any(&self, at: &LineVotes, rule: &MatchParams, fine_pairs: &[(i64, i64)], scratch: &mut LineScratch, out: &mut Vec<(u32, Line)>) {
         let LineVotes { g, keys, flags, train, grid, fine_len, train_len, speeds, line_w, step } = *at;
         let min_votes = line_w.iter().flatten().map(|&w| votes_at(rule, w, step, true)).min().unwrap_or(u32::MAX);
         if (fine_pairs.len() as u64) < u64::from(min_votes) {
