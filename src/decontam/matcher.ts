@@ -55,7 +55,8 @@ function phase(fp: MatchableFingerprint, j: number, phases: number, preset: Pres
  * may hold members stored by a version before them (read back with empty inner columns).
  */
 export function hasInner(fp: MatchableFingerprint): boolean {
-  return fp.innerHashes.length === fp.hashes.length || (fp.hashes.length === 0 && fp.innerHashes.length === fp.rawHashes.length);
+  // (A phase of a fingerprint keeps only the hash column its preset reads: trimmed or raw.)
+  return fp.innerHashes.length === Math.max(fp.hashes.length, fp.rawHashes.length);
 }
 
 const informativeOf = (quality: Float32Array, preset: Preset) =>
@@ -110,8 +111,7 @@ function concatBench(fingerprints: MatchableFingerprint[], seqs: PhaseSequence[]
   const informative = gated ? new Uint8Array(total) : new Uint8Array(0);
   // Inner-half hashes: a video without them (an older collection member) keeps zeros flagged
   // uninformative (it never matches on the inner half; BenchMatcher.withoutInner counts it).
-  const inner = preset.matchInner ? new BigUint64Array(total) : undefined;
-  const innerInformative = preset.matchInner ? new Uint8Array(total) : undefined;
+  const inner = preset.matchInner ? { hashes: new BigUint64Array(total), informative: new Uint8Array(total) } : undefined;
   let at = 0;
   for (const s of seqs) {
     const fp = fingerprints[s.video]!;
@@ -121,9 +121,9 @@ function concatBench(fingerprints: MatchableFingerprint[], seqs: PhaseSequence[]
       hashes[at + i] = source[k]!;
       if (center !== undefined) center[at + i] = fp.centerHashes[k]!;
       if (gated) informative[at + i] = fp.quality[k]! >= preset.minQuality ? 1 : 0;
-      if (inner !== undefined && innerInformative !== undefined && withInner) {
-        inner[at + i] = fp.innerHashes[k]!;
-        innerInformative[at + i] = !gated || fp.innerQuality[k]! >= preset.minQuality ? 1 : 0;
+      if (inner !== undefined && withInner) {
+        inner.hashes[at + i] = fp.innerHashes[k]!;
+        inner.informative[at + i] = !gated || fp.innerQuality[k]! >= preset.minQuality ? 1 : 0;
       }
     }
     at += s.length;
@@ -132,7 +132,7 @@ function concatBench(fingerprints: MatchableFingerprint[], seqs: PhaseSequence[]
   // napi reads an absent field as "none"; undefined must not be passed explicitly.
   const out: BenchSequences = { hashes, informative, lengths, groups: Uint32Array.from(seqs, (s) => s.video) };
   if (center !== undefined) out.centerHashes = center;
-  if (inner !== undefined) Object.assign(out, { innerHashes: inner, innerInformative });
+  if (inner !== undefined) Object.assign(out, { innerHashes: inner.hashes, innerInformative: inner.informative });
   return out;
 }
 

@@ -97,7 +97,8 @@ export function decodeFingerprint(entry: string, buf: Buffer): Fingerprint & { k
   const format = buf.readUInt32LE(4);
   if (![FORMAT, FORMAT_WITHOUT_CONTENT, OLD_FORMAT, OLD_FORMAT_WITHOUT_CONTENT].includes(format)) throw new StoreCorruptError(entry, `unknown format ${format}`);
   const contentBytes = format === FORMAT || format === OLD_FORMAT ? 16 : 0;
-  const innerBytes = format === FORMAT || format === FORMAT_WITHOUT_CONTENT ? 12 : 0;
+  // Inner-half hashes (u64) and their quality (f32): absent from the formats before them.
+  const withInner = format === FORMAT || format === FORMAT_WITHOUT_CONTENT;
   const metaLen = buf.readUInt32LE(8);
   let meta: StoredMeta;
   try {
@@ -107,7 +108,7 @@ export function decodeFingerprint(entry: string, buf: Buffer): Fingerprint & { k
   }
   const n = meta.frameCount;
   let at = 12 + metaLen;
-  const expected = at + n * (8 * 4 + innerBytes + 4 + contentBytes);
+  const expected = at + n * (8 * 4 + (withInner ? 12 : 0) + 4 + contentBytes);
   if (expected !== body.length) throw new StoreCorruptError(entry, `size ${body.length}, expected ${expected}`);
   // Copy each column into its own aligned ArrayBuffer (a Buffer slice may be unaligned for u64).
   const take = (bytes: number) => {
@@ -129,8 +130,8 @@ export function decodeFingerprint(entry: string, buf: Buffer): Fingerprint & { k
     flips: new BigUint64Array(take(8 * n)),
     rawHashes: new BigUint64Array(take(8 * n)),
     centerHashes: new BigUint64Array(take(8 * n)),
-    innerHashes: new BigUint64Array(take((innerBytes / 12) * 8 * n)),
-    innerQuality: new Float32Array(take((innerBytes / 12) * 4 * n)),
+    innerHashes: new BigUint64Array(take(withInner ? 8 * n : 0)),
+    innerQuality: new Float32Array(take(withInner ? 4 * n : 0)),
     quality: new Float32Array(take(4 * n)),
     content: new Uint32Array(take(contentBytes * n)),
   };

@@ -162,6 +162,7 @@ export function checkProcessor(deps: ProcessorDeps) {
       const r = await fingerprintOnce(data.video.path, lockDeps(deps), { signal });
       const segments = await collection.matcher.match(r.fingerprint);
       const query = { id: data.video.name, path: undefined };
+      const warnings = collection.matcher.warnings();
       const matches = segments.map((s) => {
         const member = collection.members[s.benchVideo]!;
         const benchFp = collection.fingerprints[s.benchVideo]!;
@@ -175,7 +176,7 @@ export function checkProcessor(deps: ProcessorDeps) {
         matches,
         preset: preset.name,
         seconds: (Date.now() - started) / 1000,
-        ...(collection.matcher.warnings().length > 0 ? { warnings: collection.matcher.warnings() } : {}),
+        ...(warnings.length > 0 ? { warnings } : {}),
       };
     });
   };
