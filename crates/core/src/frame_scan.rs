@@ -160,6 +160,15 @@ pub fn check_train(hashes: &[u64], flips: Option<&[u64]>, informative: &[u8]) ->
     Ok(())
 }
 
+/// A training video's inner-half column checked against its `train_len` frames: one hash per
+/// frame, `informative` empty or one per frame.
+pub fn check_inner(train_len: usize, hashes: &[u64], informative: &[u8]) -> Result<(), InvalidInput> {
+    if hashes.len() != train_len {
+        return Err(InvalidInput("train inner-half hashes must be one per frame".into()));
+    }
+    check_train(hashes, None, informative)
+}
+
 impl FrameScan {
     /// Own `columns` (each one hash per frame, videos back to back with `lengths`; column 1, when
     /// given, holds the center-crop hashes). Frames whose `informative` flag is 0 never match and
@@ -403,10 +412,7 @@ impl FrameScan {
         rule.validate()?;
         check_train(train.hashes, flips.map(|f| f.hashes), train.informative)?;
         if let Some(i) = inner {
-            check_train(i.hashes, None, i.informative)?;
-            if i.len() != train.len() {
-                return Err(InvalidInput("train inner-half hashes must be one per frame".into()));
-            }
+            check_inner(train.len(), i.hashes, i.informative)?;
         }
         Ok(select_segments_by(self.segments(train, flips, inner, rule, search), |v| self.groups.get(v as usize).copied().unwrap_or(v)))
     }
@@ -1054,6 +1060,16 @@ mod tests {
             }
             h
         }
+        /// Another picture of each frame (a crop, an inner half): its hash with `min + [0, span)` bits flipped.
+        fn region(&mut self, hashes: &[u64], min: u32, span: u64) -> Vec<u64> {
+            hashes
+                .iter()
+                .map(|&h| {
+                    let bits = min + self.below(span) as u32;
+                    self.flip(h, bits)
+                })
+                .collect()
+        }
         /// Scenes of 3-15 frames whose hash drifts 0-3 bits a frame (like 1 fps video).
         fn walk(&mut self, n: usize) -> Vec<u64> {
             let mut h = self.next();
@@ -1292,20 +1308,8 @@ mod tests {
             }
             fines.push(fine);
         }
-        let center: Vec<u64> = hashes
-            .iter()
-            .map(|&h| {
-                let bits = 2 + rng.below(7) as u32;
-                rng.flip(h, bits)
-            })
-            .collect();
-        let inner: Vec<u64> = hashes
-            .iter()
-            .map(|&h| {
-                let bits = 4 + rng.below(9) as u32;
-                rng.flip(h, bits)
-            })
-            .collect();
+        let center = rng.region(&hashes, 2, 7);
+        let inner = rng.region(&hashes, 4, 9);
         let scans: Vec<FrameScan> = [Kernel::Avx512, Kernel::Avx2, Kernel::Portable]
             .into_iter()
             .filter(|k| k.supported())

@@ -9,7 +9,7 @@ use napi::bindgen_prelude::{AsyncTask, BigUint64Array, Buffer, Float32Array, Int
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 use std::sync::Arc;
-use vdedup_core::frame_scan::{check_train, FrameScan, Kernel, Search};
+use vdedup_core::frame_scan::{check_inner, check_train, FrameScan, Kernel, Search};
 use vdedup_core::matching::{MatchParams, Segment, Sequence, Variant, SPEED_UNIT};
 use vdedup_core::window::{window_embeddings, EMBED_DIM};
 use vdedup_core::{hash_frames as core_hash_frames, FrameHash, HashOptions};
@@ -390,10 +390,7 @@ impl BenchFrameScan {
         let params = to_params(rule)?;
         check_train(&train.hashes, train.flips.as_deref(), &train.informative).map_err(invalid)?;
         if let Some(h) = &train.inner_hashes {
-            check_train(h, None, train.inner_informative.as_deref().unwrap_or(&[])).map_err(invalid)?;
-            if h.len() != train.hashes.len() {
-                return Err(invalid("train innerHashes must be one per frame"));
-            }
+            check_inner(train.hashes.len(), h, train.inner_informative.as_deref().unwrap_or(&[])).map_err(invalid)?;
         }
         Ok(AsyncTask::new(MatchTask { bench: Arc::clone(&self.inner), train, params, mode }))
     }
