@@ -93,6 +93,11 @@ fn main() {
     let (mut t_scan, mut t_index) = (Vec::new(), Vec::new());
     let (mut pairs_scan, mut pairs_both, mut planted, mut planted_index, mut planted_scan, mut candidates) = (0, 0, 0, 0, 0, 0usize);
     let mut identical = 0;
+    // PLANT_BITS=lo,hi: bits flipped per copied frame (default 0,12; overlays leave 12-18).
+    let (lo, hi) = std::env::var("PLANT_BITS").map_or((0, 12), |v| {
+        let b: Vec<u64> = v.split(',').map(|x| x.parse().expect("PLANT_BITS: lo,hi")).collect();
+        (b[0], b[1])
+    });
     for q in 0..queries {
         let mut train = walk(300, &mut next);
         let mut flips = walk(300, &mut next);
@@ -115,7 +120,7 @@ fn main() {
                     3 => at_sample(&inner),
                     _ => fines[g][k],
                 };
-                let b = next() % 13;
+                let b = lo + next() % (hi - lo + 1);
                 let target = match variant {
                     1 => &mut flips,
                     3 => &mut train_inner,

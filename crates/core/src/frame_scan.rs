@@ -1434,6 +1434,44 @@ mod tests {
         assert_eq!(scan.indexed_groups(&Sequence::new(&random, &[]), None, None, &rule), Some(vec![vec![]]));
     }
 
+    /// A copy without one close pair (every frame 14 bits from its benchmark frame, as under boxes
+    /// or a logo) is named when its found frames show distinct pictures, and then reported exactly
+    /// as the scan reports it; a still shot 14 bits from a benchmark still shot, one picture
+    /// repeated, is not named (nor matched by the rule).
+    #[test]
+    fn prefilter_names_copies_without_a_core_pair_on_distinct_pictures_only() {
+        let mut rng = Rng(17);
+        // 14 bits apart, 2 of them in chunk 0 (bits 0-15), none in chunk 1 (16-31): always found,
+        // never a core pair.
+        let apart = |rng: &mut Rng, h: u64| {
+            let mut x = 0u64;
+            while x.count_ones() < 2 {
+                x |= 1 << rng.below(16);
+            }
+            while x.count_ones() < 14 {
+                x |= 1 << (32 + rng.below(32));
+            }
+            h ^ x
+        };
+        let moving: Vec<u64> = (0..400).map(|_| rng.next()).collect();
+        let still_picture = rng.next();
+        let still: Vec<u64> = (0..100).map(|_| rng.flip(still_picture, 1)).collect();
+        let bench: Vec<u64> = moving.iter().chain(&still).copied().collect();
+        let scan = FrameScan::build(&[&bench], &[], &[400, 100]).unwrap().with_index_bits(16);
+        let rule = default_rule(false);
+        let copy: Vec<u64> = moving[100..130].iter().map(|&h| apart(&mut rng, h)).collect();
+        let seq = Sequence::new(&copy, &[]);
+        assert_eq!(scan.indexed_groups(&seq, None, None, &rule), Some(vec![vec![0]]));
+        let on_named = scan.match_video(&seq, None, None, &rule, Search::Indexed).unwrap();
+        assert!(!on_named.is_empty());
+        assert_eq!(on_named, scan.match_video(&seq, None, None, &rule, Search::Scan).unwrap());
+        let other_still = apart(&mut rng, still_picture);
+        let repeated: Vec<u64> = (0..30).map(|_| rng.flip(other_still, 1)).collect();
+        let seq = Sequence::new(&repeated, &[]);
+        assert_eq!(scan.indexed_groups(&seq, None, None, &rule), Some(vec![vec![]]));
+        assert!(scan.match_video(&seq, None, None, &rule, Search::Scan).unwrap().is_empty());
+    }
+
     /// An empty benchmark side (a collection with no member) matches nothing, with either rule,
     /// instead of failing (a panic here aborts the whole Node process).
     #[test]
