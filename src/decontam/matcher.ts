@@ -218,10 +218,10 @@ class HnswCandidates {
 /**
  * Benchmark samples (all phases) from which the default retrieval switches from the exhaustive
  * frame scan to its approximate prefilter (`scanIndex: 'auto'`): 8M, i.e. 2M benchmark seconds at
- * 4 phases. Below it the prefilter's fixed tables (256 MiB at 24-bit chunks) would cost more memory
- * per benchmark second than the scan itself (417 B against 64 B at 1M seconds, measured before the inner-half column added to both), and the exhaustive
- * scan costs about 2 s or less per 5-minute training video on one AVX2 core (bench/README.md,
- * "Matching at 10M benchmark seconds").
+ * 4 phases. Below it the prefilter's fixed tables (128 MiB at 24-bit chunks) would cost more memory
+ * per benchmark second than the scan itself, and the exhaustive scan costs 2.5-5 s per 5-minute
+ * training video on one AVX2 core (10-20% of decoding it; bench/README.md, "Matching at 10M
+ * benchmark seconds").
  */
 export const INDEX_MIN_SAMPLES = 8_000_000;
 

@@ -326,7 +326,7 @@ impl FrameScan {
     /// and benchmarks: the width of a 10M-second benchmark side on a small one).
     pub fn with_index_bits(mut self, bits: u32) -> FrameScan {
         self.index = None;
-        self.index = Some(prefilter::BitIndex::build(&self, bits.clamp(12, prefilter::MAX_BITS)));
+        self.index = prefilter::BitIndex::build(&self, bits.clamp(12, prefilter::MAX_BITS));
         self
     }
 
