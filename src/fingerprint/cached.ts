@@ -17,13 +17,42 @@ export interface CachedFingerprint {
   fromStore: boolean;
 }
 
+/**
+ * The pipelines of earlier versions, newest first (before the inner half; before center crops). A
+ * collection member added under one keeps that key; a file that still gives it under the same
+ * pipeline holds the same content (`isEarlierKey`).
+ */
+export const EARLIER_PIPELINES = [
+  `vdedup-fp2:fps=1:round=up:scale=${SAMPLE_SIZE}x${SAMPLE_SIZE}:area:gray:phash64:trim32:center${CENTER_CROP}`,
+  `vdedup-fp1:fps=1:round=up:scale=${SAMPLE_SIZE}x${SAMPLE_SIZE}:area:gray:phash64:trim32`,
+];
+
+/** `base` (a 1-fps pipeline) at this sampling rate and decoding. */
+function pipelineWith(base: string, fastDecode: boolean, fps: number): string {
+  // Another sampling rate is another fingerprint (1 fps keeps the key it always had).
+  const pipeline = fps === 1 ? base : base.replace(':fps=1:', `:fps=${fps}:`);
+  // Fast-decoded hashes differ slightly: never served for an exact request, nor the reverse.
+  return fastDecode ? `${pipeline}:fastdecode` : pipeline;
+}
+
 /** The store key of a video (checks the file first: a clear error for a missing or empty one). */
 export async function fingerprintKey(file: string, fastDecode = false, fps = 1): Promise<string> {
   const { absolute } = await checkInputFile(file);
-  // Another sampling rate is another fingerprint (1 fps keeps the key it always had).
-  const pipeline = fps === 1 ? FINGERPRINT_PIPELINE : FINGERPRINT_PIPELINE.replace(':fps=1:', `:fps=${fps}:`);
-  // Fast-decoded hashes differ slightly: never served for an exact request, nor the reverse.
-  return contentKey(absolute, fastDecode ? `${pipeline}:fastdecode` : pipeline);
+  return contentKey(absolute, pipelineWith(FINGERPRINT_PIPELINE, fastDecode, fps));
+}
+
+/** The file's keys under the earlier pipelines (`EARLIER_PIPELINES`, in their order). */
+export async function earlierKeys(file: string, fastDecode = false, fps = 1): Promise<string[]> {
+  const { absolute } = await checkInputFile(file);
+  return Promise.all(EARLIER_PIPELINES.map((base) => contentKey(absolute, pipelineWith(base, fastDecode, fps))));
+}
+
+/**
+ * Whether `key` is the file's key under an earlier pipeline: the file is the content it was when
+ * an earlier version added a member with that key.
+ */
+export async function isEarlierKey(file: string, key: string, fastDecode = false, fps = 1): Promise<boolean> {
+  return (await earlierKeys(file, fastDecode, fps)).includes(key);
 }
 
 /** Fingerprint through the store: an unchanged video is never decoded twice. */

@@ -1,6 +1,7 @@
 import { BenchMatcher } from '../decontam/matcher.js';
 import type { Preset } from '../decontam/presets.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
+import { isEarlierKey } from '../fingerprint/cached.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
 import { MEMBER_FPS, type CollectionMember, type CollectionRegistry } from '../service/collections.js';
 import type { Logger } from 'pino';
@@ -113,24 +114,32 @@ export class CollectionMatchers {
 
   /**
    * A member whose fingerprint Redis lacks or holds damaged (`problem`): taken from this worker's
-   * store, or decoded again from its path, and put back in Redis; else why not (an upload, or a
-   * file changed since it was added). Throws only when decoding the member's file fails.
+   * store, or decoded again from its path (a member an earlier version added is then upgraded to
+   * this version's fingerprint), and put back in Redis; else why not (an upload, or a file changed
+   * since it was added). Throws only when decoding the member's file fails.
    */
   private async recover(name: string, m: CollectionMember, problem: string, options: RefingerprintOptions): Promise<MemberFingerprint> {
     let got: { fp: Fingerprint; framesDecoded: number };
+    let upgraded = false;
     const stored = await this.store.get(m.key).catch(() => undefined);
     if (stored !== undefined) {
       got = { fp: { ...stored, file: m.id }, framesDecoded: 0 };
     } else if (m.path === undefined) {
       return { problem: `${problem}; it was uploaded, so there is no file to fingerprint again` };
     } else {
-      const r = await this.refingerprint(m.path, m.fps ?? MEMBER_FPS, options);
-      // The file at the member's path is another video now: its fingerprint is not the member's.
-      if (r.key !== m.key) return { problem: `${problem}; the file at its path changed since it was added` };
+      const fps = m.fps ?? MEMBER_FPS;
+      const r = await this.refingerprint(m.path, fps, options);
+      // Another key: the file at the member's path is another video now (its fingerprint is not
+      // the member's), or the member was added by an earlier version under that version's key (the
+      // same file: its fingerprint is the member's, now with everything this version hashes).
+      if (r.key !== m.key && !(await isEarlierKey(m.path, m.key, false, fps).catch(() => false))) {
+        return { problem: `${problem}; the file at its path changed since it was added` };
+      }
       got = { fp: { ...r.fingerprint, file: m.id }, framesDecoded: r.fromStore ? 0 : r.fingerprint.frameCount };
+      upgraded = r.key !== m.key;
     }
     const restored = await this.registry.restoreFingerprint(name, m, got.fp).catch(() => false);
-    this.logger?.warn({ collection: name, member: m.id, problem, restored }, 'collection member fingerprint recovered');
+    this.logger?.warn({ collection: name, member: m.id, problem, restored, upgraded }, 'collection member fingerprint recovered');
     return got;
   }
 }

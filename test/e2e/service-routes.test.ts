@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/service/config.js';
 import { repoRoot } from '../helpers/paths.js';
 import { encodeBeforeInner } from '../helpers/old-fingerprint.js';
 import { decodeFingerprint } from '../../src/fingerprint/store.js';
+import { earlierKeys } from '../../src/fingerprint/cached.js';
 
 const fixturesDir = path.join(repoRoot, 'fixtures');
 import { snapshot, touchVideo, writeParquet } from '../helpers/fake-hf.js';
@@ -321,6 +322,34 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     expect(rescanned.stats).toMatchObject({ decodedVideos: 1, errors: 0 });
     expect(rescanned.warnings).toEqual([]);
     expect(await redis.hexists(fingerprintsKey, member.id)).toBe(1);
+
+    // A member an earlier version added (its key made under that version's pipeline) whose
+    // fingerprint Redis lacks: its file still gives that key, so it is the same video, hashed again
+    // with everything this version hashes and put back in Redis. A key its file no longer gives
+    // (the file changed) leaves the member out of the scan, said so in the report.
+    const membersKey = `${t.config.prefix}:collection:corpus:videos`;
+    const record = JSON.parse((await redis.hget(membersKey, member.id))!);
+    const rescan = async (key: string) => {
+      await redis.hset(membersKey, member.id, JSON.stringify({ ...record, key }));
+      await redis.hdel(fingerprintsKey, member.id);
+      const res = await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'collection:corpus', bench: 'collection:corpus-bench' }) });
+      expect(await scanWhenDone(app, res.json().scanId, 30_000)).toMatchObject({ state: 'completed' });
+      return (await app.inject({ method: 'GET', url: `/v1/scans/${res.json().scanId}/report` })).json();
+    };
+    const earlierKey = (await earlierKeys(record.path, false, record.fps))[0]!;
+    expect(earlierKey).not.toBe(record.key);
+    const upgraded = await rescan(earlierKey);
+    expectFindings(upgraded);
+    expect(upgraded.stats).toMatchObject({ errors: 0 });
+    expect(upgraded.warnings).toEqual([]);
+    const restored = decodeFingerprint('member', (await redis.hgetBuffer(fingerprintsKey, member.id))!);
+    expect(restored.innerHashes.length).toBe(restored.frameCount);
+    const changed = await rescan('0'.repeat(32));
+    expect(changed.removed).not.toContain('compilation.mp4');
+    expect(changed.errors).toEqual([
+      expect.objectContaining({ side: 'train', video: member.id, code: 'COLLECTION_INCOMPLETE', message: expect.stringMatching(/changed since it was added/) }),
+    ]);
+    expectFindings(await rescan(record.key)); // as it was
   });
 
   it('matches against the fingerprints Redis holds, not the worker\'s store', async () => {
