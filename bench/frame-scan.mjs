@@ -112,6 +112,7 @@ while (windows < targetWindows) {
   bench.push(fingerprint(phased(walk(len)), phases));
   windows += len - 19;
 }
+const benchSeconds = bench.reduce((sum, fp) => sum + fp.hashes.length / phases, 0);
 // Memory of the benchmark side: resident size before and after the build (run with --expose-gc for a
 // cleaner figure; npm run bench does).
 globalThis.gc?.();
@@ -125,7 +126,7 @@ globalThis.gc?.();
 await new Promise((resolve) => setTimeout(resolve, 100));
 globalThis.gc?.();
 const buildBytes = process.memoryUsage().rss - rssBefore;
-console.error(`bench: ${bench.length} videos, ${windows} windows (${matcher.windows} held incl. center-crop windows), ${matcher.retrieval} built in ${(buildMs / 1000).toFixed(1)} s, ${(buildBytes / 2 ** 20).toFixed(0)} MiB held (RSS growth), ${(matcher.heapBytes / 2 ** 20).toFixed(0)} MiB in Rust`);
+console.error(`bench: ${bench.length} videos, ${windows} windows (${matcher.windows} held incl. center-crop windows), ${matcher.retrieval} built in ${(buildMs / 1000).toFixed(1)} s, ${(buildBytes / 2 ** 20).toFixed(0)} MiB held (RSS growth), ${(matcher.heapBytes / 2 ** 20).toFixed(0)} MiB in Rust (${(matcher.indexBytes / 2 ** 20).toFixed(0)} MiB of it the prefilter's tables)`);
 // The reference: every alignment compared (built after the memory figure above).
 // --reference scan: the exhaustive frame scan instead (the exact path's segments, tested; minutes
 // faster per query with slanted alignments at 1M windows), e.g. to measure the prefilter.
@@ -251,7 +252,11 @@ console.log(JSON.stringify({
   buildSeconds: Number((buildMs / 1000).toFixed(2)),
   buildBytes,
   heapBytes: matcher.heapBytes,
+  indexBytes: matcher.indexBytes,
   bytesPerWindow: Math.round(buildBytes / windows),
+  // A video of L seconds holds L - 19 windows: per benchmark second, what the Rust side holds.
+  benchSeconds: benchSeconds,
+  rustBytesPerSecond: Number((matcher.heapBytes / benchSeconds).toFixed(1)),
   queries,
   rule: preset.rule,
   exactMatchMsP50: withExact ? Number(pctl(exactMs, 0.5).toFixed(1)) : null,

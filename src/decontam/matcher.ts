@@ -334,6 +334,11 @@ export class BenchMatcher {
     return this.bench.heapBytes;
   }
 
+  /** The part of `heapBytes` the prefilter's tables hold (0 without them). */
+  get indexBytes(): number {
+    return this.bench.indexBytes;
+  }
+
   /** The frame scan's comparison loop on this CPU: 'avx512', 'avx2' or 'portable'. */
   get scanKernel(): string {
     return this.bench.kernel;
