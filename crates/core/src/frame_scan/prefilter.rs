@@ -7,9 +7,9 @@
 //! Tables: two disjoint chunks of `k` bits of the hash (bits `0..k` and `k..2k`), one table per
 //! chunk over every benchmark column, listing the columns' informative samples by their chunk
 //! value (a counting sort: `2^k + 1` starts, and per sample its column and position in as few
-//! bits as they need). A training frame probes every
-//! chunk value within `RADIUS` bits of its own (`1 + k + k(k-1)/2` probes per chunk), so a pair of
-//! frames is found when one of the two chunks differs in at most `RADIUS` bits.
+//! bits as they need). A training frame probes every chunk value within `RADIUS` bits of its own
+//! (`1 + k + k(k-1)/2` probes per chunk), so a pair of frames is found when one of the two chunks
+//! differs in at most `RADIUS` bits.
 //!
 //! **The bound, per frame pair** at Hamming distance `d`. By pigeonhole a pair at `d <= 2 RADIUS +
 //! 1` (5 bits) differs in at most `RADIUS` bits in one chunk: always found. For larger `d`, with the
@@ -30,8 +30,9 @@
 //! length: copies under overlays whose every pair sits at 11-16 bits (each found with probability
 //! 0.26-0.03), while a chance coincidence of two still shots shows one picture. True copies sit
 //! mostly far below the 20-bit threshold; windows made only of pairs near 20 bits (chance
-//! coincidences of unrelated still shots, in synthetic data) are mostly missed. That is why it is approximate, measured against the exact path
-//! (`bench/frame-scan.mjs --index on`), and only chosen for large benchmark sides.
+//! coincidences of unrelated still shots, in synthetic data) are mostly missed. That is why it is
+//! approximate, measured against the exact path (`bench/frame-scan.mjs --index on`), and only
+//! chosen for large benchmark sides.
 
 use super::FrameScan;
 use crate::matching::{MatchParams, Sequence, SPEED_UNIT};
@@ -177,16 +178,15 @@ impl BitIndex {
     fn table(scan: &FrameScan, c: usize, bits: u32) -> Table {
         let n = scan.frames();
         let columns = scan.columns.len();
-        let informative = |col: usize, i: usize| {
+        // Each column's informative samples: (position, hash).
+        let samples = |col: usize| {
             let flags = scan.flags(col);
-            flags.is_empty() || flags[i] != 0
+            scan.columns[col].iter().copied().enumerate().filter(move |&(i, _)| flags.is_empty() || flags[i] != 0)
         };
         let mut starts = vec![0u32; (1usize << bits) + 1];
-        for (col, keys) in scan.columns.iter().enumerate() {
-            for (i, &h) in keys.iter().enumerate() {
-                if informative(col, i) {
-                    starts[chunk(h, c, bits) as usize + 1] += 1;
-                }
+        for col in 0..columns {
+            for (_, h) in samples(col) {
+                starts[chunk(h, c, bits) as usize + 1] += 1;
             }
         }
         for j in 1..starts.len() {
@@ -194,13 +194,11 @@ impl BitIndex {
         }
         let mut fill = starts.clone();
         let mut entries = Packed::new(starts[starts.len() - 1] as usize, (columns * n) as u64);
-        for (col, keys) in scan.columns.iter().enumerate() {
-            for (i, &h) in keys.iter().enumerate() {
-                if informative(col, i) {
-                    let slot = &mut fill[chunk(h, c, bits) as usize];
-                    entries.set(*slot as usize, (col * n + i) as u64);
-                    *slot += 1;
-                }
+        for col in 0..columns {
+            for (i, h) in samples(col) {
+                let slot = &mut fill[chunk(h, c, bits) as usize];
+                entries.set(*slot as usize, (col * n + i) as u64);
+                *slot += 1;
             }
         }
         Table { starts, entries }
@@ -261,7 +259,6 @@ impl BitIndex {
             }
             // A bucket lists its columns in order: past the last one asked for, stop.
             let last_column = tags.iter().rposition(Option::is_some).unwrap_or(0);
-            // Table after table: one pass touches one table, not both (fewer TLB misses).
             for (c, table) in self.tables.iter().enumerate() {
                 for (i, &h) in seq.hashes.iter().enumerate() {
                     if !seq.informative.is_empty() && seq.informative[i] == 0 {
