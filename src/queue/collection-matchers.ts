@@ -1,7 +1,7 @@
 import { BenchMatcher } from '../decontam/matcher.js';
 import type { Preset } from '../decontam/presets.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
-import { isEarlierKey } from '../fingerprint/cached.js';
+import { fingerprintKey, isEarlierKey } from '../fingerprint/cached.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
 import { MEMBER_FPS, type CollectionMember, type CollectionRegistry } from '../service/collections.js';
 import type { Logger } from 'pino';
@@ -128,13 +128,15 @@ export class CollectionMatchers {
       return { problem: `${problem}; it was uploaded, so there is no file to fingerprint again` };
     } else {
       const fps = m.fps ?? MEMBER_FPS;
-      const r = await this.refingerprint(m.path, fps, options);
       // Another key: the file at the member's path is another video now (its fingerprint is not
       // the member's), or the member was added by an earlier version under that version's key (the
       // same file: its fingerprint is the member's, now with everything this version hashes).
-      if (r.key !== m.key && !(await isEarlierKey(m.path, m.key, false, fps).catch(() => false))) {
+      // Checked from the keys, before decoding: a changed file is not decoded for nothing.
+      const key = await fingerprintKey(m.path, false, fps);
+      if (key !== m.key && !(await isEarlierKey(m.path, m.key, false, fps).catch(() => false))) {
         return { problem: `${problem}; the file at its path changed since it was added` };
       }
+      const r = await this.refingerprint(m.path, fps, options);
       got = { fp: { ...r.fingerprint, file: m.id }, framesDecoded: r.fromStore ? 0 : r.fingerprint.frameCount };
       upgraded = r.key !== m.key;
     }
