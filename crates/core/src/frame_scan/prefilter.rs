@@ -243,12 +243,12 @@ impl BitIndex {
         }
         let vote_distance = VOTE_DISTANCE.min(rule.max_distance);
         let core_distance = CORE_DISTANCE.min(vote_distance);
-        // Queries of one sequence (the training video compared directly and with the center
-        // crop) share their probes: `tags[column]` is the query of that column, if any.
         let n = scan.frames();
         // Where the 2nd, 3rd, ... column's entries start (a comparison per column, not a division).
         let column_starts: Vec<usize> = (1..scan.columns.len()).map(|c| c * n).collect();
         let mut keys: Vec<u64> = Vec::new();
+        // Queries of one sequence (the training video compared directly and with the center
+        // crop) share their probes: `tags[column]` is the query of that column, if any.
         for (first, &(seq, _)) in queries.iter().enumerate() {
             if queries[..first].iter().any(|q| std::ptr::eq(q.0, seq)) {
                 continue;
