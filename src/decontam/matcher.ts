@@ -218,7 +218,7 @@ class HnswCandidates {
 /**
  * Benchmark samples (all phases) from which the default retrieval switches from the exhaustive
  * frame scan to its approximate prefilter (`scanIndex: 'auto'`): 8M, i.e. 2M benchmark seconds at
- * 4 phases. Below it the prefilter's fixed tables (128 MiB at 24-bit chunks) would cost more memory
+ * 4 phases. Below it the prefilter's fixed tables (68 MiB at 24-bit chunks) would cost more memory
  * per benchmark second than the scan itself, and the exhaustive scan costs 2.5-5 s per 5-minute
  * training video on one AVX2 core (10-20% of decoding it; bench/README.md, "Matching at 10M
  * benchmark seconds").

@@ -6,8 +6,8 @@
 //!
 //! Tables: two disjoint chunks of `k` bits of the hash (bits `0..k` and `k..2k`), one table per
 //! chunk over every benchmark column, listing the columns' informative samples by their chunk
-//! value (a counting sort: `2^k + 1` starts, and per sample its column and position in as few
-//! bits as they need). A training frame probes every chunk value within `RADIUS` bits of its own
+//! value (a counting sort: `2^k + 1` starts, 2.1 B each in cache lines of offsets (`Starts`), and
+//! per sample its column and position in as few bits as they need). A training frame probes every chunk value within `RADIUS` bits of its own
 //! (`1 + k + k(k-1)/2` probes per chunk), so a pair of frames is found when one of the two chunks
 //! differs in at most `RADIUS` bits.
 //!
@@ -77,8 +77,69 @@ const BLOCK: usize = 256;
 /// 10M benchmark seconds, 27 B a second less), and lets a training frame that is compared with two
 /// columns (direct and center crop) probe once.
 struct Table {
-    starts: Vec<u32>,
+    starts: Starts,
     entries: Packed,
+}
+
+/// Where each chunk value's entries start: `2^k + 1` counts that would take 4 B each (at k = 24,
+/// 134 MB for the two tables, 134 B per benchmark second at 1M). Stored instead as cache lines of
+/// one `u32` start and the next `LINE` starts as `u16` offsets from it (2.1 B a value, and a probe
+/// still reads one line); plain `u32` when some line's values hold 65,536 entries or more (a
+/// benchmark side full of one still picture).
+enum Starts {
+    Lines(Vec<Line>),
+    Plain(Vec<u32>),
+}
+
+/// Values per line: a 4-byte start and 30 2-byte offsets fill 64 bytes.
+const LINE: usize = 30;
+
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+struct Line {
+    base: u32,
+    offsets: [u16; LINE],
+}
+
+impl Starts {
+    /// From plain starts (`values + 1` of them, ascending).
+    fn compact(plain: Vec<u32>) -> Starts {
+        let values = plain.len() - 1;
+        let mut lines = Vec::with_capacity(values.div_ceil(LINE) + 1);
+        for first in (0..=values).step_by(LINE) {
+            let base = plain[first];
+            let mut offsets = [0u16; LINE];
+            for (o, &start) in offsets.iter_mut().zip(&plain[first..]) {
+                match u16::try_from(start - base) {
+                    Ok(x) => *o = x,
+                    Err(_) => return Starts::Plain(plain),
+                }
+            }
+            lines.push(Line { base, offsets });
+        }
+        Starts::Lines(lines)
+    }
+
+    /// Value `q`'s entries: `from..to`.
+    fn bounds(&self, q: usize) -> (u32, u32) {
+        match self {
+            Starts::Lines(lines) => {
+                let start = |q: usize| {
+                    let line = &lines[q / LINE];
+                    line.base + u32::from(line.offsets[q % LINE])
+                };
+                (start(q), start(q + 1))
+            }
+            Starts::Plain(plain) => (plain[q], plain[q + 1]),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Starts::Lines(lines) => lines.capacity() * std::mem::size_of::<Line>(),
+            Starts::Plain(plain) => plain.capacity() * 4,
+        }
+    }
 }
 
 /// Unsigned integers of `width` bits, packed (at 10M benchmark seconds and 3 columns, 27 bits an
@@ -201,11 +262,11 @@ impl BitIndex {
                 *slot += 1;
             }
         }
-        Table { starts, entries }
+        Table { starts: Starts::compact(starts), entries }
     }
 
     pub(super) fn heap_bytes(&self) -> usize {
-        self.tables.iter().map(|t| t.starts.capacity() * 4 + t.entries.words.capacity() * 8).sum::<usize>()
+        self.tables.iter().map(|t| t.starts.heap_bytes() + t.entries.words.capacity() * 8).sum::<usize>()
             + (self.block_seq.capacity() + self.seq_group.capacity() + self.probes.capacity()) * 4
     }
 
@@ -247,6 +308,7 @@ impl BitIndex {
         // Where the 2nd, 3rd, ... column's entries start (a comparison per column, not a division).
         let column_starts: Vec<usize> = (1..scan.columns.len()).map(|c| c * n).collect();
         let mut keys: Vec<u64> = Vec::new();
+        let (mut bounds, mut found): (Vec<(u32, u32)>, Vec<u64>) = (Vec::new(), Vec::new());
         // Queries of one sequence (the training video compared directly and with the center
         // crop) share their probes: `tags[column]` is the query of that column, if any.
         for (first, &(seq, _)) in queries.iter().enumerate() {
@@ -257,37 +319,41 @@ impl BitIndex {
             for (tag, q) in queries.iter().enumerate().filter(|(_, q)| std::ptr::eq(q.0, seq)) {
                 tags[q.1] = Some(tag as u64);
             }
-            // A bucket lists its columns in order: past the last one asked for, stop.
-            let last_column = tags.iter().rposition(Option::is_some).unwrap_or(0);
+            let past_last_column = ((tags.iter().rposition(Option::is_some).unwrap_or(0) + 1) * n) as u64;
             for (c, table) in self.tables.iter().enumerate() {
                 for (i, &h) in seq.hashes.iter().enumerate() {
                     if !seq.informative.is_empty() && seq.informative[i] == 0 {
                         continue;
                     }
+                    // Three passes, each over reads that do not depend on one another, so the
+                    // processor keeps many of them in flight: the probed buckets' bounds, then
+                    // their entries, then the entries' hashes. Done one probe after another, each
+                    // probe waited for its three reads in turn (random reads over hundreds of MB).
                     let key = chunk(h, c, self.bits);
-                    for &p in &self.probes {
-                        let q = (key ^ p) as usize;
-                        for e in table.starts[q] as usize..table.starts[q + 1] as usize {
-                            let at = table.entries.get(e) as usize;
-                            let col = column_starts.iter().filter(|&&start| at >= start).count();
-                            if col > last_column {
-                                break;
-                            }
-                            let Some(tag) = tags[col] else { continue };
-                            let at = at - col * n;
-                            let distance = (scan.columns[col][at] ^ h).count_ones();
-                            if distance > vote_distance {
-                                continue;
-                            }
-                            let v = self.sequence_at(scan, at);
-                            let g = self.seq_group[v] as usize;
-                            let s0 = scan.group_starts[g];
-                            let phases = (scan.group_starts[g + 1] - s0) as i64;
-                            let k = (at - scan.offsets[v]) as i64 * phases + (v - s0) as i64;
-                            let d = k - phases * i as i64 + shift;
-                            let strong = u64::from(distance <= core_distance);
-                            keys.push((tag << 62) | ((g as u64) << 39) | (((d / band) as u64) << 21) | (i as u64) << 1 | strong);
+                    bounds.clear();
+                    bounds.extend(self.probes.iter().map(|&p| table.starts.bounds((key ^ p) as usize)));
+                    found.clear();
+                    for &(from, to) in &bounds {
+                        // A bucket lists its columns in order: past the last one asked for, stop.
+                        found.extend((from as usize..to as usize).map(|e| table.entries.get(e)).take_while(|&at| at < past_last_column));
+                    }
+                    for &at in &found {
+                        let at = at as usize;
+                        let col = column_starts.iter().filter(|&&start| at >= start).count();
+                        let Some(tag) = tags[col] else { continue };
+                        let at = at - col * n;
+                        let distance = (scan.columns[col][at] ^ h).count_ones();
+                        if distance > vote_distance {
+                            continue;
                         }
+                        let v = self.sequence_at(scan, at);
+                        let g = self.seq_group[v] as usize;
+                        let s0 = scan.group_starts[g];
+                        let phases = (scan.group_starts[g + 1] - s0) as i64;
+                        let k = (at - scan.offsets[v]) as i64 * phases + (v - s0) as i64;
+                        let d = k - phases * i as i64 + shift;
+                        let strong = u64::from(distance <= core_distance);
+                        keys.push((tag << 62) | ((g as u64) << 39) | (((d / band) as u64) << 21) | (i as u64) << 1 | strong);
                     }
                 }
             }
@@ -422,7 +488,7 @@ fn binom(n: u32, k: u32) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::Packed;
+    use super::{Packed, Starts, LINE};
 
     /// Values of every width read back as written, across word boundaries, with neighbours intact.
     #[test]
@@ -438,6 +504,30 @@ mod tests {
                 assert_eq!(p.get(i), value(i), "max {max}, entry {i}");
             }
             assert_eq!(p.width, (u64::BITS - max.leading_zeros()).max(1));
+        }
+    }
+
+    /// Compact starts give every value's bounds as the plain ones do, at line edges too, and fall
+    /// back to plain starts when one line's values hold more than a `u16` offset can say.
+    #[test]
+    fn compact_starts_give_the_plain_bounds() {
+        let counts_of = |values: usize, count: &dyn Fn(usize) -> u32| {
+            let mut plain = vec![0u32; values + 1];
+            for q in 0..values {
+                plain[q + 1] = plain[q] + count(q);
+            }
+            plain
+        };
+        let sparse = counts_of(1000, &|q| (q as u32).wrapping_mul(2_654_435_761) >> 30);
+        // One line whose values hold exactly 65,535 entries (fits), and one past it (does not).
+        let full = counts_of(LINE * 3 + 7, &|q| if q == LINE { 65_535 } else { 0 });
+        let over = counts_of(LINE * 3 + 7, &|q| if q == LINE || q == LINE + 1 { 40_000 } else { 1 });
+        for (plain, lines) in [(sparse, true), (full, true), (over, false)] {
+            let starts = Starts::compact(plain.clone());
+            assert_eq!(matches!(starts, Starts::Lines(_)), lines);
+            for q in 0..plain.len() - 1 {
+                assert_eq!(starts.bounds(q), (plain[q], plain[q + 1]), "value {q}");
+            }
         }
     }
 }
