@@ -17,7 +17,7 @@
 // --speeds 0: the default preset without slanted alignments (speedRange 0).
 // --rule JSON: fields merged into the default preset's rule (e.g. '{"shortWindow":0}': without short excerpts).
 // --inner 0: without the inner-half comparison (the same data: every fingerprint holds inner-half hashes either way).
-// --index (scan): the frame scan's approximate prefilter: auto (from 2M benchmark seconds at 4
+// --index (scan): the frame scan's approximate prefilter: auto (from 1M benchmark seconds at 4
 // phases), on, off. With it on, the recall figures are the prefilter's against the exact path.
 // --kernels (scan): also time the frame scan's fallback loops (AVX2, portable) on the same queries;
 // --sweep (hnsw): a few top-K / radius settings.

@@ -36,7 +36,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
     .addOption(new Option('--preset <name>', 'matching rule').choices(['default', 'paper']).default('default'))
     .option('--exact', 'compare every alignment directly (the reference; same result as the default frame scan, slower; the paper preset: finds what hnswlib misses)')
     .addOption(
-      new Option('--index <when>', 'the frame scan\'s approximate prefilter for very large benchmark sides (auto: from 2M benchmark seconds; the report says when it was used)')
+      new Option('--index <when>', 'the frame scan\'s approximate prefilter for very large benchmark sides (auto: from 1M benchmark seconds; the report says when it was used)')
         .choices(['auto', 'on', 'off'])
         .default('auto'),
     )

@@ -217,13 +217,14 @@ class HnswCandidates {
 
 /**
  * Benchmark samples (all phases) from which the default retrieval switches from the exhaustive
- * frame scan to its approximate prefilter (`scanIndex: 'auto'`): 8M, i.e. 2M benchmark seconds at
- * 4 phases. Below it the prefilter's fixed tables (68 MiB at 24-bit chunks) would cost more memory
- * per benchmark second than the scan itself, and the exhaustive scan costs 2.5-5 s per 5-minute
- * training video on one AVX2 core (10-20% of decoding it; bench/README.md, "Matching at 10M
- * benchmark seconds").
+ * frame scan to its approximate prefilter (`scanIndex: 'auto'`): 4M, i.e. 1M benchmark seconds at
+ * 4 phases. From there the exhaustive scan costs 2.5 s or more per 5-minute training video on one
+ * AVX2 core (10% of decoding it and more), the prefilter ~35 ms, and the prefilter's fixed tables
+ * (68 MiB at 24-bit chunks) keep the whole side within 300 B per window (246 B per benchmark
+ * second at 1M); below it the tables would cost more than the scan saves (bench/README.md,
+ * "Matching at 10M benchmark seconds", "Threshold").
  */
-export const INDEX_MIN_SAMPLES = 8_000_000;
+export const INDEX_MIN_SAMPLES = 4_000_000;
 
 export interface BenchMatcherOptions {
   /** Compare every alignment (the reference) instead of the preset's retrieval; no hnswlib index is built. */
