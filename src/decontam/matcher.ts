@@ -221,8 +221,8 @@ class HnswCandidates {
  * 4 phases. From there the exhaustive scan costs 2.5 s or more per 5-minute training video on one
  * AVX2 core (10% of decoding it and more), the prefilter ~35 ms, and the prefilter's fixed tables
  * (68 MiB at 24-bit chunks) keep the whole side within 300 B per window (246 B per benchmark
- * second at 1M); below it the tables would cost more than the scan saves (bench/README.md,
- * "Matching at 10M benchmark seconds", "Threshold").
+ * second at 1M). Below it the fixed tables weigh more per benchmark second and the exhaustive
+ * scan, exact, costs less (bench/README.md, "Matching at 10M benchmark seconds", "Threshold").
  */
 export const INDEX_MIN_SAMPLES = 4_000_000;
 

@@ -7,9 +7,9 @@
 //! Tables: two disjoint chunks of `k` bits of the hash (bits `0..k` and `k..2k`), one table per
 //! chunk over every benchmark column, listing the columns' informative samples by their chunk
 //! value (a counting sort: `2^k + 1` starts, 2.1 B each in cache lines of offsets (`Starts`), and
-//! per sample its column and position in as few bits as they need). A training frame probes every chunk value within `RADIUS` bits of its own
-//! (`1 + k + k(k-1)/2` probes per chunk), so a pair of frames is found when one of the two chunks
-//! differs in at most `RADIUS` bits.
+//! per sample its column and position in as few bits as they need). A training frame probes every
+//! chunk value within `RADIUS` bits of its own (`1 + k + k(k-1)/2` probes per chunk), so a pair of
+//! frames is found when one of the two chunks differs in at most `RADIUS` bits.
 //!
 //! **The bound, per frame pair** at Hamming distance `d`. By pigeonhole a pair at `d <= 2 RADIUS +
 //! 1` (5 bits) differs in at most `RADIUS` bits in one chunk: always found. For larger `d`, with the
