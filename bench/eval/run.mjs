@@ -38,6 +38,10 @@ if (fastDecode !== undefined && fastDecode !== 'train' && fastDecode !== 'all') 
 // into the default preset's rule (choose on the tuning half; --out names the figures file).
 const argAfter = (flag) => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
 const only = argAfter('--only');
+// --out: a name under bench/out, or a path of its own (its folder made before the run, not after it).
+const outName = argAfter('--out') ?? (fastDecode === undefined ? 'eval.json' : `eval-fast-${fastDecode}.json`);
+const outFile = path.resolve(root, 'bench', 'out', outName);
+mkdirSync(path.dirname(outFile), { recursive: true });
 const ruleOverride = argAfter('--rule') === undefined ? undefined : JSON.parse(argAfter('--rule'));
 const presetFor = (name) => (name === 'default' && ruleOverride ? { ...PRESETS.default, rule: { ...PRESETS.default.rule, ...ruleOverride } } : PRESETS[name]);
 const runs = ['default', 'paper'].flatMap((presetName) => [false, true].map((exact) => ({ presetName, exact })));
@@ -154,8 +158,6 @@ for (const { presetName, exact } of selected) {
     if (report.errors.length) console.log(`  errors: ${report.errors.map((e) => `${e.video}: ${e.message}`).join('; ')}`);
   }
 }
-mkdirSync(path.join(root, 'bench', 'out'), { recursive: true });
-const outName = argAfter('--out') ?? (fastDecode === undefined ? 'eval.json' : `eval-fast-${fastDecode}.json`);
 const summary = {
   date: new Date().toISOString(),
   evalDir,
@@ -167,5 +169,6 @@ const summary = {
   wallSeconds: (Date.now() - t0) / 1000,
   results,
 };
-writeFileSync(path.join(root, 'bench', 'out', outName), `${JSON.stringify(summary, null, 2)}\n`);
-console.log(`\nfigures: bench/out/${outName} (${summary.wallSeconds.toFixed(0)} s)`);
+writeFileSync(outFile, `${JSON.stringify(summary, null, 2)}\n`);
+const shown = path.relative(root, outFile).startsWith('..') ? outFile : path.relative(root, outFile);
+console.log(`\nfigures: ${shown} (${summary.wallSeconds.toFixed(0)} s)`);
