@@ -25,6 +25,7 @@ const { ffmpegBinary } = await import(path.join(root, 'dist/media/binaries.js'))
 const { samplingFilter, SAMPLE_SIZE } = await import(path.join(root, 'dist/media/sample.js'));
 const { native } = await import(path.join(root, 'dist/native/binding.js'));
 const { PRESETS } = await import(path.join(root, 'dist/decontam/presets.js'));
+const { probeVideo } = await import(path.join(root, 'dist/media/probe.js'));
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -106,8 +107,8 @@ for (const f of trainFiles) {
   const file = path.join(evalDir, 'train', f);
   const kf = decode(file, `scale=${SAMPLE_SIZE}:${SAMPLE_SIZE}:flags=area,format=gray`, true);
   const h = await hashAll(kf.frames);
-  const full = decode(file, samplingFilter(1, SAMPLE_SIZE, SAMPLE_SIZE), false);
-  const seconds = full.count;
+  // The length from the container (a full decode only to count seconds would double the decoding).
+  const seconds = (await probeVideo(file)).duration ?? kf.times[kf.count - 1] ?? 0;
   perVideo.push({ file: f, seconds, keyframes: kf.count, perWindow: seconds >= 20 ? (kf.count * 20) / seconds : null, keyframeDecodeFailed: kf.failed });
   const inCopy = (time) => t.kind === 'copy' && t.origStart !== null && time >= t.trainStart && time < (t.trainEnd ?? Infinity);
   const found = [];
