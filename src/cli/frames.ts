@@ -65,8 +65,8 @@ export function registerFrames(program: Command, setExit: (code: number) => void
           await writeContactSheet(manifest, o.out, sheet);
         }
         process.stdout.write(
-          `${manifest.frames.length} frames (${manifest.strategy}) -> ${o.out}\n` +
-            manifest.frames.map((f) => `${String(f.index).padStart(5)}  ${f.timestamp.toFixed(3).padStart(10)} s  ${f.file}`).join('\n') +
+          `${manifest.frames.length} of ${manifest.frameCount} frames (${manifest.strategy}) -> ${o.out}\n` +
+            manifest.frames.map((f) => `${String(f.index).padStart(5)}  frame ${String(f.frame).padStart(6)}  ${f.timestamp.toFixed(3).padStart(10)} s  ${f.file}`).join('\n') +
             '\n',
         );
       }),

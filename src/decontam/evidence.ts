@@ -1,24 +1,31 @@
 import sharp from 'sharp';
-import { decodePlannedFrames, openFrameSource, strategyFor, timingOf } from '../frames/extract.js';
-import { frameTimeAt, type PlannedFrame } from '../frames/plan.js';
+import { decodeFrames, openFrameSource } from '../frames/extract.js';
+import { type PlannedFrame } from '../frames/plan.js';
 import type { RgbFrame } from '../frames/ppm.js';
+import { frameAt } from '../frames/timeline.js';
 import { mapLimit } from './pool.js';
 import type { Match, ScanReport } from './scan.js';
 
-/** Frames of one video at the given times, `width` pixels wide, in the order asked. */
+/** Frames of one video at the given times (clamped to the video), `width` pixels wide, in the order asked. */
 export async function grabFrames(video: string, times: number[], width: number): Promise<RgbFrame[]> {
   const source = await openFrameSource(video);
-  const timing = timingOf(source);
-  const duration = source.probe.duration ?? Math.max(...times) + 1;
-  const plan: PlannedFrame[] = times.map((t, index) => {
-    const clamped = Math.min(Math.max(0, t), Math.max(0, duration - 1 / timing.frameRate));
-    return { index, requested: t, timestamp: frameTimeAt(clamped, { ...timing, duration }) };
-  });
-  const out: RgbFrame[] = new Array(plan.length);
-  const strategy = await strategyFor(source, { mode: 'at', timestamps: times }, plan);
-  await decodePlannedFrames(video, source, plan, { strategy, fps: undefined, width }, async (p, f) => {
-    out[p.index] = f;
-  });
+  const out: RgbFrame[] = new Array(times.length);
+  await decodeFrames(
+    video,
+    source,
+    (timeline) =>
+      times.map((t, index): PlannedFrame => {
+        const frame = frameAt(timeline, Math.max(0, t));
+        return { index, requested: t, frame, timestamp: timeline.times[frame]! };
+      }),
+    { width },
+    {
+      onFrame: async (p, f) => {
+        out[p.index] = f;
+      },
+      restart: async () => undefined,
+    },
+  );
   return out;
 }
 

@@ -1,19 +1,19 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { planFrames, type FrameSelection, type PlannedFrame, type VideoTiming } from './plan.js';
-import { readPpmStream, type RgbFrame } from './ppm.js';
-import { ffmpegBinary } from '../media/binaries.js';
-import { checkInputFile, fileUrl, INPUT_PROTOCOL_ARGS, SAFE_DEMUXERS } from '../media/input.js';
-import { h264ReferenceFrames, h264ReferenceSamples, keyframeAtOrBefore, lastAtOrBefore, readMp4Index, type Mp4VideoIndex } from '../media/mp4-index.js';
+import { decodePass, decodeSeeks, seekRuns, TimelineMismatch, withScratch, type RunInput, type Target } from './decode.js';
+import { planFrames, type FrameSelection, type PlannedFrame } from './plan.js';
+import { type RgbFrame } from './ppm.js';
+import { decodedTimeline, keyframeAtOrBefore, packetTimeline, TimelineUnstated, timelineFromMp4Index, type FrameTimeline } from './timeline.js';
+import { checkInputFile } from '../media/input.js';
+import { h264ReferenceSamples, readMp4Index, type Mp4VideoIndex } from '../media/mp4-index.js';
 import { keptSamples, subsetHeader } from '../media/mp4-subset.js';
-import { classifyMediaFailure, looksLikeMp4, seekBackSeconds, probeVideo, type ProbeResult } from '../media/probe.js';
-import { spawnMedia, stderrSummary } from '../media/process.js';
-import { mapLimit } from '../decontam/pool.js';
+import { probeVideo, type ProbeResult } from '../media/probe.js';
 import { VdedupError } from '../errors.js';
 
 export type ImageFormat = 'jpg' | 'png' | 'webp';
 export type Fit = 'inside' | 'cover' | 'fill';
+export type Strategy = 'single-pass' | 'seek';
 
 export interface OutputOptions {
   format?: ImageFormat;
@@ -28,12 +28,12 @@ export interface OutputOptions {
 export interface ExtractOptions extends OutputOptions {
   selection: FrameSelection;
   outDir: string;
-  /** Force the access strategy (default: chosen by the measured rule, see `chooseStrategy`). */
+  /** Force the access strategy (default: the cheaper one for this file and selection, `chooseStrategy`). */
   strategy?: Strategy;
   /**
-   * Trade exactness for speed (sparse selections only): seek to the keyframe at or before each
-   * time and decode only that keyframe. `timestamp` in the manifest is then the keyframe's own
-   * time, which can be several seconds before `requested`.
+   * Trade exactness for speed (sparse selections only): return the keyframe at or before each
+   * frame asked for, decoded alone. `frame` and `timestamp` in the manifest are then the
+   * keyframe's own, which can be several seconds before `requested`.
    */
   fast?: boolean;
   signal?: AbortSignal;
@@ -41,12 +41,12 @@ export interface ExtractOptions extends OutputOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export type Strategy = 'single-pass' | 'seek';
-
 export interface ExtractedFrame {
   index: number;
-  /** Time asked for, and time of the frame returned (the frame on screen then), in seconds. */
+  /** The time asked for (seconds from the first frame; for --count and --random the frame's own). */
   requested: number;
+  /** The frame returned: its index among the video's frames, and its decoded presentation time (seconds from the first frame). */
+  frame: number;
   timestamp: number;
   file: string;
   width: number;
@@ -57,8 +57,13 @@ export interface FramesManifest {
   video: string;
   /** True when --fast returned keyframes near the requested times instead of exact frames. */
   fast: boolean;
+  /** Seconds from the first frame to the end of the last. */
   duration: number;
+  /** The video's frames (the decoder's output), and their average rate. */
+  frameCount: number;
   frameRate: number;
+  /** Where the frame list came from: the MP4 sample table, a packet scan, or a full decode. */
+  timeline: FrameTimeline['source'];
   selection: FrameSelection;
   strategy: Strategy;
   format: ImageFormat;
@@ -67,111 +72,61 @@ export interface FramesManifest {
 
 export const FORMATS: readonly ImageFormat[] = ['jpg', 'png', 'webp'];
 
-/**
- * Seek to each frame or decode once, chosen from what is measured about the file. Both decode: a
- * seek from the keyframe at or before its target (on average `seekBackSeconds` of frames, plus the
- * target), a pass every frame. So seeking wins while
- *   frames x (seekBackSeconds x frame rate + 1) x SEEK_COST < duration x frame rate,
- * whatever the resolution (both decode the same pictures). SEEK_COST is what a decoded frame costs
- * in a seek against one in a pass: 1.07 measured in CPU time (real footage, 720p, x264 defaults;
- * bench/README.md, "Seek or one pass"), rounded up to 1.2 because the first 30 s of a file
- * under-estimate its seek-back distance a little (2.8 against 3.2 s there). A file with fewer
- * than two keyframes in its first KEYFRAME_PROBE_SECONDS counts as one that far back.
- */
-export const SEEK_COST = 1.2;
-export const KEYFRAME_PROBE_SECONDS = 30;
-
 /** What extraction knows about a video before decoding it. */
 export interface FrameSource {
   probe: ProbeResult;
-  /**
-   * The MP4 sample table, when the file has one that `readMp4Index` states exactly: the time of
-   * every frame and of every keyframe, without ffprobe. Undefined for other files.
-   */
+  /** The MP4 sample table, when `readMp4Index` states it exactly (the H.264 subset pass needs it). */
   index: Mp4VideoIndex | undefined;
+  timeline: FrameTimeline;
 }
 
 /**
- * Open a video for frame extraction: an MP4/MOV whose sample table can be read in-process needs no
- * ffprobe (one process start less, about 0.1 s) and gives exact frame times and keyframes; any
- * other file is probed by ffprobe as before, with its precise errors for bad input.
+ * Open a video for frame extraction: an MP4/MOV whose sample table the in-process reader states
+ * exactly needs no ffprobe; any other file is probed by ffprobe (with its precise errors for bad
+ * input) and its frames listed by a demux-only packet scan, or by a full decode when the packets
+ * cannot state them.
  */
 export async function openFrameSource(video: string, signal?: AbortSignal): Promise<FrameSource> {
   const { absolute, size } = await checkInputFile(video);
   const index = await readMp4Index(absolute);
-  if (index === undefined) return { probe: await probeVideo(video, { signal }), index: undefined };
-  const probe: ProbeResult = {
-    file: video,
-    absolutePath: absolute,
-    sizeBytes: size,
-    format: 'mov,mp4,m4a,3gp,3g2,mj2',
-    duration: index.duration,
-    video: {
-      index: index.streamIndex,
-      videoOrdinal: index.videoOrdinal,
-      codec: index.codec,
-      width: index.width,
-      height: index.height,
-      fps: index.frameTimes.length / index.duration,
-      rotation: 0,
-      pixelFormat: undefined,
-    },
-    hasAudio: index.hasAudio,
-  };
-  return { probe, index };
-}
-
-/** Duration, frame rate and (with a sample table) the time of every frame. */
-export function timingOf(source: FrameSource): VideoTiming {
-  return { duration: source.probe.duration ?? 0, frameRate: source.probe.video.fps ?? 25, frameTimes: source.index?.frameTimes };
-}
-
-/**
- * What a seek to t costs to decode, in units of one pixel decoded: per frame decoded (decode order,
- * from the keyframe sample to the target's) its pixels, plus BYTE_COST per compressed byte.
- * Fitted on real 720p footage (x264 defaults, one decoding thread, 8 seeks timed alone): 0.84 ms a
- * frame (0.91 ns a pixel) plus 0.22 ms a KB (215 ns a byte); frame counts alone were off by 3x
- * between a quiet and a busy stretch (bench/README.md, "Frame extraction").
- */
-export const BYTE_COST = 236;
-
-export function seekCost(index: Mp4VideoIndex, t: number, pixels: number): number {
-  const target = index.sampleOfFrame[lastAtOrBefore(index.frameTimes, t)]!;
-  const key = index.sampleOfFrame[lastAtOrBefore(index.frameTimes, keyframeAtOrBefore(index, t))]!;
-  let cost = 0;
-  for (let s = Math.min(key, target); s <= target; s++) cost += pixels + BYTE_COST * index.sampleSizes[s]!;
-  return cost;
-}
-
-/** Frames a seek to t decodes: from the keyframe at or before t up to t, both included. */
-export function seekFrames(index: Mp4VideoIndex, t: number): number {
-  return lastAtOrBefore(index.frameTimes, t) - lastAtOrBefore(index.frameTimes, keyframeAtOrBefore(index, t)) + 1;
-}
-
-export function chooseStrategy(sel: FrameSelection, frames: number, timing: VideoTiming, seekBack: number | undefined): Strategy {
-  if (sel.mode === 'fps') return 'single-pass';
-  const seekFrames = frames * ((seekBack ?? KEYFRAME_PROBE_SECONDS) * timing.frameRate + 1) * SEEK_COST;
-  return seekFrames < timing.duration * timing.frameRate ? 'seek' : 'single-pass';
-}
-
-/**
- * `chooseStrategy` for a video: with a sample table, the frames the seeks would decode are counted
- * exactly; without, the seek-back distance is measured from the first packets.
- */
-export async function strategyFor(source: FrameSource, sel: FrameSelection, plan: PlannedFrame[], signal?: AbortSignal): Promise<Strategy> {
-  if (sel.mode === 'fps') return 'single-pass';
-  const { probe, index } = source;
   if (index !== undefined) {
-    let decoded = 0;
-    for (const t of new Set(plan.map((p) => p.timestamp))) decoded += seekFrames(index, t);
-    return decoded * SEEK_COST < index.frameTimes.length ? 'seek' : 'single-pass';
+    const probe: ProbeResult = {
+      file: video,
+      absolutePath: absolute,
+      sizeBytes: size,
+      format: 'mov,mp4,m4a,3gp,3g2,mj2',
+      duration: index.duration,
+      video: { index: index.streamIndex, videoOrdinal: index.videoOrdinal, codec: index.codec, width: index.width, height: index.height, fps: index.frameTimes.length / index.duration, rotation: 0, pixelFormat: undefined },
+      hasAudio: index.hasAudio,
+    };
+    return { probe, index, timeline: timelineFromMp4Index(index) };
   }
-  const frames = plan.length;
-  const timing = { duration: probe.duration ?? 0, frameRate: probe.video.fps ?? 25 };
-  // Sparse enough that seeking wins even from the farthest keyframe the probe would allow: no probe.
-  if (chooseStrategy(sel, frames, timing, undefined) === 'seek') return 'seek';
-  const back = await seekBackSeconds(probe.absolutePath, probe.video.index, { seconds: KEYFRAME_PROBE_SECONDS, signal }).catch(() => undefined);
-  return chooseStrategy(sel, frames, timing, back);
+  const probe = await probeVideo(video, { signal });
+  const timeline = await packetTimeline(probe, signal).catch((err: unknown) => {
+    if (err instanceof TimelineUnstated) return decodedTimeline(probe, signal);
+    throw err;
+  });
+  return { probe, index: undefined, timeline };
+}
+
+/**
+ * Seek to each frame or decode once, whichever decodes less. A seek decodes from the keyframe at
+ * or before its frame (frames in one stretch between keyframes share a seek) and starts a process;
+ * a pass decodes every frame. SEEK_COST is what a decoded frame costs in a seek against one in a
+ * pass (a fresh decoder per seek, fewer threads busy: bench/README.md, "Seek or one pass");
+ * PROCESS_START_PIXELS is an ffmpeg start in units of decoded pixels (about 0.08 s against
+ * about 1 ns a pixel), so small videos seek less.
+ */
+export const SEEK_COST = 1.2;
+export const PROCESS_START_PIXELS = 8e7;
+
+export function chooseStrategy(timeline: FrameTimeline, frames: number[], pixels: number): Strategy {
+  const start = PROCESS_START_PIXELS / Math.max(1, pixels);
+  let seek = 0;
+  for (const run of seekRuns(timeline, [...new Set(frames)].sort((a, b) => a - b).map((frame) => ({ frame, asks: [] })))) {
+    seek += start + run.at(-1)!.frame - keyframeAtOrBefore(timeline, run[0]!.frame) + 1;
+  }
+  return seek * SEEK_COST < timeline.pts.length + start ? 'seek' : 'single-pass';
 }
 
 function scaleFilter(o: OutputOptions): string | undefined {
@@ -235,248 +190,162 @@ export async function encodeImage(frame: RgbFrame, o: OutputOptions): Promise<Bu
   }
 }
 
-const BAD_DATA = /Invalid data found when processing input|could not find codec parameters|moov atom not found|partial file|Invalid dimensions|Picture size \d+x\d+ is invalid/i;
-
-/** Run one ffmpeg process and hand every decoded frame to `onFrame` as it arrives. */
-async function runFfmpeg(
-  file: string,
-  args: string[],
-  o: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined; stdin?: AsyncIterable<Buffer> | undefined },
-  onFrame: (f: RgbFrame) => Promise<void>,
-): Promise<{ frames: number; stderr: string }> {
-  const proc = spawnMedia(ffmpegBinary().path, args, { file, signal: o.signal, timeoutMs: o.timeoutMs, stdin: o.stdin });
-  let n = 0;
-  // Encode up to two frames while ffmpeg decodes the next: sharp works on its own threads.
-  const inFlight = new Set<Promise<void>>();
-  try {
-    for await (const frame of readPpmStream(proc.stdout)) {
-      const p: Promise<void> = onFrame(frame).finally(() => inFlight.delete(p));
-      inFlight.add(p);
-      n++;
-      if (inFlight.size >= 2) await Promise.race(inFlight);
-    }
-    await Promise.all(inFlight);
-  } catch (err) {
-    await Promise.allSettled(inFlight);
-    proc.kill();
-    await proc.exited.catch(() => undefined);
-    if (err instanceof VdedupError) throw err;
-    throw new VdedupError('FFMPEG_FAILED', `reading frames failed: ${(err as Error).message}`, { file });
-  }
-  const exit = await proc.exited;
-  if (exit.code !== 0) {
-    // Damaged or impossible media is the input's fault (no retry helps); anything else is ffmpeg's.
-    if (BAD_DATA.test(exit.stderr)) throw classifyMediaFailure(exit.stderr, file, await looksLikeMp4(file).catch(() => false));
-    throw new VdedupError('FFMPEG_FAILED', `ffmpeg failed: ${stderrSummary(exit.stderr) || `exit ${exit.code}`}`, { file });
-  }
-  return { frames: n, stderr: exit.stderr };
-}
-
-/**
- * `a+b+c+...` nested as a balanced tree: ffmpeg's expression parser recurses once per operator, and
- * a flat sum of ~150 terms already fails with "Cannot allocate memory".
- */
-export function balancedSum(terms: string[]): string {
-  if (terms.length === 0) return '0';
-  if (terms.length === 1) return terms[0]!;
-  const mid = Math.floor(terms.length / 2);
-  return `(${balancedSum(terms.slice(0, mid))}+${balancedSum(terms.slice(mid))})`;
-}
-
-const baseArgs = ['-nostdin', '-hide_banner', '-loglevel', 'error'];
-// 8-bit RGB whatever the source: ffmpeg would otherwise write 16-bit PPM for 10-bit video.
-const outArgs = ['-an', '-sn', '-dn', '-pix_fmt', 'rgb24', '-f', 'image2pipe', '-c:v', 'ppm', 'pipe:1'];
-
+/** The image file name of a planned frame. */
 function fileName(f: PlannedFrame, format: ImageFormat): string {
   return `frame_${String(f.index).padStart(5, '0')}_${f.timestamp.toFixed(3)}s.${format}`;
 }
 
 /**
- * Extract frames (`vdedup frames`, POST /v1/frames): one decode pass for dense selections, one seek per
- * frame for sparse ones; frames stream from ffmpeg to sharp to disk, so memory does not grow with
- * the video's length. Writes the images and `frames.json` into `outDir`.
+ * Extract frames (`vdedup frames`, POST /v1/frames): one decode pass for dense selections, seeks
+ * for sparse ones, every frame proven against the video's frame list; frames stream from ffmpeg
+ * to sharp to disk, so memory does not grow with the video's length. Writes the images and
+ * `frames.json` into `outDir`.
  */
 export async function extractFrames(video: string, o: ExtractOptions): Promise<FramesManifest> {
   checkOutputOptions(o);
   const format = o.format ?? 'jpg';
-  const source = await openFrameSource(video, o.signal);
-  const timing = timingOf(source);
-  const { frameRate } = timing;
-  const plan = planFrames(o.selection, timing);
   if (o.fast === true && o.selection.mode === 'fps') {
     throw new VdedupError('INVALID_ARGUMENT', '--fast applies to --count, --at and --random (an --fps pass decodes every frame anyway)');
   }
   if (o.fast === true && o.strategy === 'single-pass') throw new VdedupError('INVALID_ARGUMENT', '--fast always seeks');
-  const strategy = o.fast === true ? 'seek' : (o.strategy ?? (await strategyFor(source, o.selection, plan, o.signal)));
+  const source = await openFrameSource(video, o.signal);
   await mkdir(o.outDir, { recursive: true });
-  const frames: ExtractedFrame[] = [];
+  let frames: ExtractedFrame[] = [];
+  // A failed extraction, or one that starts again on a decoded frame list, leaves no image behind.
+  const removeWritten = async () => {
+    const written = frames;
+    frames = [];
+    await Promise.all(written.map((f) => rm(path.join(o.outDir, f.file), { force: true })));
+  };
+  let decoded: Decoded;
   try {
-    await decodePlannedFrames(video, source, plan, { ...o, strategy, fps: o.selection.mode === 'fps' ? o.selection.fps : undefined }, async (planned, frame) => {
-      const name = fileName(planned, format);
-      await writeFile(path.join(o.outDir, name), await encodeImage(frame, o));
-      frames.push({ index: planned.index, requested: planned.requested, timestamp: planned.timestamp, file: name, width: frame.width, height: frame.height });
-      o.onProgress?.(frames.length, plan.length);
+    decoded = await decodeFrames(video, source, (timeline) => planFrames(o.selection, timeline), { ...o, strategy: o.fast === true ? 'seek' : o.strategy }, {
+      restart: removeWritten,
+      onFrame: async (planned, frame, total) => {
+        const name = fileName(planned, format);
+        await writeFile(path.join(o.outDir, name), await encodeImage(frame, o));
+        frames.push({ index: planned.index, requested: planned.requested, frame: planned.frame, timestamp: planned.timestamp, file: name, width: frame.width, height: frame.height });
+        o.onProgress?.(frames.length, total);
+      },
     });
   } catch (err) {
-    // A failed extraction leaves no partial set behind: the images it wrote go (nothing else).
-    await Promise.all(frames.map((f) => rm(path.join(o.outDir, f.file), { force: true })));
+    await removeWritten();
     throw err;
   }
   frames.sort((a, b) => a.index - b.index);
-  const manifest: FramesManifest = { video, fast: o.fast === true, duration: timing.duration, frameRate, selection: o.selection, strategy, format, frames };
+  const { timeline, strategy } = decoded;
+  const frameCount = timeline.pts.length;
+  const manifest: FramesManifest = {
+    video,
+    fast: o.fast === true,
+    duration: timeline.duration,
+    frameCount,
+    frameRate: frameCount / timeline.duration,
+    timeline: timeline.source,
+    selection: o.selection,
+    strategy,
+    format,
+    frames,
+  };
   await writeFile(path.join(o.outDir, 'frames.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }
 
-interface DecodeOptions extends OutputOptions {
-  strategy: Strategy;
-  /** Set for an --fps selection: one pass with the fps filter. */
-  fps: number | undefined;
+export interface DecodeOptions extends OutputOptions {
+  /** Forced strategy; default: `chooseStrategy`. */
+  strategy?: Strategy | undefined;
+  /** Keyframes only (--fast): each planned frame becomes the keyframe at or before it. */
   fast?: boolean;
-  signal?: AbortSignal;
-  timeoutMs?: number;
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
 }
 
-/**
- * What a seek decoding with non-reference frames skipped costs against one decoding every frame
- * (used to share the seeks between processes): x264's defaults make every other frame a
- * non-reference B-frame, but the cheaper half to decode: two seeks on real 720p footage took 0.67
- * and 0.87 of their time (bench/README.md, "Frame extraction").
- */
-export const SKIPPING_SEEK_COST = 0.8;
+export interface Decoded {
+  timeline: FrameTimeline;
+  plan: PlannedFrame[];
+  strategy: Strategy;
+}
 
 /** ffmpeg processes seeking at once: one per core, up to 4. */
 export const SEEK_PROCESSES = Math.max(1, Math.min(4, os.availableParallelism()));
 
 /**
- * Split seek targets over `processes` so that each decodes about as many frames: the costliest
- * target first, each to the least loaded process (longest processing time first). A process
- * decodes its targets one after the other, so the slowest one sets the wall time. Each share
- * comes back in time order.
+ * Decode the frames `planFor` plans on the video's frame list and hand each to `onFrame` with its
+ * plan entry (with `fast`, the entry names the keyframe returned). When a decode proves the frame
+ * list wrong (a packet scan that the decoder contradicts), the list is decoded in full, `restart`
+ * is called (frames handed on so far are void) and the frames are planned and decoded again in one
+ * pass. Shared by frame extraction and the scan report's evidence strips.
  */
-export function shareSeeks(times: number[], costs: number[], processes: number): number[][] {
-  const shares = Array.from({ length: Math.max(1, Math.min(processes, times.length)) }, () => ({ load: 0, times: [] as number[] }));
-  const order = times.map((t, i) => ({ t, cost: costs[i]! })).sort((a, b) => b.cost - a.cost || a.t - b.t);
-  for (const { t, cost } of order) {
-    const least = shares.reduce((best, s) => (s.load < best.load ? s : best));
-    least.load += cost;
-    least.times.push(t);
-  }
-  return shares.map((s) => s.times.sort((a, b) => a - b)).filter((ts) => ts.length > 0);
-}
-
-/**
- * Exact frames by seeking: each process reads its targets as the segments of a concat input,
- * the same file once per target (`inpoint` half a frame before the target: the demuxer jumps to
- * the keyframe at or before it, and the decoder runs forward; `outpoint` just after it). One
- * process start per core, not per target, and one decoder per process (two when some of its
- * targets skip non-reference frames) whatever the number of targets or the resolution, so
- * memory does not grow with either.
- *
- * Segment k starts at k x `spacing` seconds on the output timeline (the `duration` directive);
- * frames before its inpoint land just below that, frames from the inpoint on just above. The
- * select filter keeps the first frame at or above each segment's start: the target.
- */
-async function seekWithConcat(
+export async function decodeFrames(
   video: string,
   source: FrameSource,
-  plan: PlannedFrame[],
-  o: { scale: string | undefined; keyframesOnly: boolean; run: { file: string; signal?: AbortSignal | undefined; timeoutMs?: number | undefined } },
-  onFrame: (planned: PlannedFrame, frame: RgbFrame) => Promise<void>,
-): Promise<void> {
-  const { probe, index } = source;
-  const frameRate = probe.video.fps ?? 25;
-  // --fast (needs the sample table): the keyframe at or before each time, decoded alone.
-  const keyframeOf = (t: number) => (o.keyframesOnly && index !== undefined ? keyframeAtOrBefore(index, t) : t);
-  // Each distinct time once, with the plan entries that ask for it (explicit times may repeat).
-  const askedAt = new Map<number, PlannedFrame[]>();
-  for (const p of plan) {
-    const t = keyframeOf(p.timestamp);
-    const asked = askedAt.get(t);
-    if (asked === undefined) askedAt.set(t, [p]);
-    else asked.push(p);
-  }
-  const times = [...askedAt.keys()].sort((a, b) => a - b);
-  // H.264 targets that are reference pictures are decoded with non-reference frames skipped (half
-  // the frames of x264's defaults): none of their references is one, so they decode the same.
-  const refs = index === undefined || o.keyframesOnly ? undefined : await h264ReferenceFrames(probe.absolutePath, index, times.map((t) => lastAtOrBefore(index.frameTimes, t)));
-  const skips = new Set(times.filter((_, i) => refs?.[i] === true));
-  // Without a sample table every seek counts the same.
-  const pixels = probe.video.width * probe.video.height;
-  const costs = times.map((t) => (index === undefined || o.keyframesOnly ? 1 : seekCost(index, t, pixels) * (skips.has(t) ? SKIPPING_SEEK_COST : 1)));
-  const shares = shareSeeks(times, costs, SEEK_PROCESSES);
-  // Fewer processes than cores (a few targets): each decoder gets the spare cores as threads.
-  const threads = Math.max(1, Math.floor(os.availableParallelism() / shares.length));
-  const spacing = Math.max(100_000, Math.ceil(2 * ((probe.duration ?? 0) + 1)));
-  const select = `select='lt(mod(t\\,${spacing})\\,${spacing / 2})*(isnan(prev_selected_t)+gt(floor(t/${spacing}+0.5)\\,floor(prev_selected_t/${spacing}+0.5)))'`;
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'vdedup-seek-'));
-  // The list names the video through a link of a fixed, plain name: no quoting of the user's path
-  // in the list's syntax (a newline in a file name could not be written there at all).
-  const link = path.join(dir, 'video');
-  const segments = (share: number[]) =>
-    share.flatMap((t) => {
-      const k = index === undefined ? -1 : lastAtOrBefore(index.frameTimes, t);
-      // Half-way to the previous frame, so that the target is the first frame at or after it.
-      const before = o.keyframesOnly ? 0 : index !== undefined && k > 0 ? (t - index.frameTimes[k - 1]!) / 2 : 0.5 / frameRate;
-      return [`file '${fileUrl(link).replaceAll("'", "'\\''")}'`, `inpoint ${Math.max(0, t - before).toFixed(6)}`, `outpoint ${(t + 1 / frameRate).toFixed(6)}`, `duration ${spacing}`];
-    });
-  // A failed share stops its siblings (their frames would be thrown away), and the error is
-  // thrown only once every share has settled: no frame is still being written when the caller
-  // removes what was written.
-  const stop = new AbortController();
-  const signal = o.run.signal === undefined ? stop.signal : AbortSignal.any([o.run.signal, stop.signal]);
-  let failure: { err: unknown } | undefined;
-  try {
-    await symlink(probe.absolutePath, link);
-    await mapLimit(shares, shares.length, async (share, s) => {
-      // One concat input for the targets decoded with non-reference frames skipped, one for the
-      // rest; the output holds the first input's frames, then the second's.
-      const parts = [share.filter((t) => skips.has(t)), share.filter((t) => !skips.has(t))].filter((ts) => ts.length > 0);
-      const inputs: string[] = [];
-      for (const [j, part] of parts.entries()) {
-        const list = path.join(dir, `share-${s}-${j}.txt`);
-        await writeFile(list, `${['ffconcat version 1.0', ...segments(part)].join('\n')}\n`);
-        inputs.push(
-          '-threads', String(threads), ...(o.keyframesOnly ? ['-skip_frame', 'nokey'] : skips.has(part[0]!) ? ['-skip_frame', 'noref'] : []),
-          '-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file', '-format_whitelist', ['concat', ...SAFE_DEMUXERS].join(','), '-i', list,
-        );
-      }
-      const selected = parts.map((_, j) => `[${j}:${probe.video.index}]${select}[p${j}]`).join(';');
-      const joined = `${parts.map((_, j) => `[p${j}]`).join('')}concat=n=${parts.length}:v=1:a=0${o.scale === undefined ? '' : `,${o.scale}`}[out]`;
-      const order = parts.flat();
-      const args = [...baseArgs, '-copyts', ...inputs, '-filter_complex', `${selected};${joined}`, '-map', '[out]', '-fps_mode', 'passthrough', ...outArgs];
-      let k = 0;
-      try {
-        const got = await runFfmpeg(video, args, { ...o.run, signal }, async (f) => {
-          // Frames come in segment order: the k-th is the one on screen at order[k].
-          const t = order[k++];
-          if (t === undefined) return;
-          for (const planned of askedAt.get(t)!) await onFrame(o.keyframesOnly ? { ...planned, timestamp: t } : planned, f);
-        });
-        if (got.frames !== order.length) {
-          throw new VdedupError('NO_FRAMES', `got ${got.frames} of ${order.length} frames near ${share[0]!.toFixed(3)}-${share.at(-1)!.toFixed(3)} s`, { file: video });
+  planFor: (timeline: FrameTimeline) => PlannedFrame[],
+  o: DecodeOptions,
+  sink: { onFrame: (planned: PlannedFrame, frame: RgbFrame, total: number) => Promise<void>; restart: () => Promise<void> },
+): Promise<Decoded> {
+  const { probe } = source;
+  const input: RunInput = { absolutePath: probe.absolutePath, streamIndex: probe.video.index };
+  const runOptions = { file: video, scale: scaleFilter(o), signal: o.signal, timeoutMs: o.timeoutMs };
+  const targetsOf = (timeline: FrameTimeline, plan: PlannedFrame[]) => {
+    const byFrame = new Map<number, PlannedFrame[]>();
+    for (const p of plan) {
+      const frame = o.fast === true ? keyframeAtOrBefore(timeline, p.frame) : p.frame;
+      const entry = { ...p, frame, timestamp: timeline.times[frame]! };
+      byFrame.set(frame, [...(byFrame.get(frame) ?? []), entry]);
+    }
+    return [...byFrame.entries()].sort((a, b) => a[0] - b[0]).map(([frame, asks]): Target<PlannedFrame> => ({ frame, asks }));
+  };
+  return withScratch(async (dir) => {
+    let timeline = source.timeline;
+    let plan = planFor(timeline);
+    const hand = async (asks: PlannedFrame[], frame: RgbFrame) => {
+      for (const planned of asks) await sink.onFrame(planned, frame, plan.length);
+    };
+    const targets = targetsOf(timeline, plan);
+    const strategy = o.strategy ?? chooseStrategy(timeline, targets.map((t) => t.frame), probe.video.width * probe.video.height);
+    try {
+      if (strategy === 'seek') {
+        await decodeSeeks(input, timeline, targets, { ...runOptions, processes: SEEK_PROCESSES, keyframesOnly: o.fast === true }, dir, hand);
+      } else {
+        const threads = os.availableParallelism();
+        const subset = await referenceSubset(source, targets.map((t) => t.frame));
+        try {
+          await decodePass({ ...input, subset }, timeline, targets, { ...runOptions, threads }, dir, hand);
+        } catch (err) {
+          if (!(err instanceof TimelineMismatch) || subset === undefined) throw err;
+          // The subset is a shortcut: without it, the pass decides.
+          await sink.restart();
+          await decodePass(input, timeline, targets, { ...runOptions, threads }, dir, hand);
         }
-      } catch (err) {
-        failure ??= { err };
-        stop.abort();
       }
-    });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-  if (failure !== undefined) throw failure.err;
+      return { timeline, plan, strategy };
+    } catch (err) {
+      if (!(err instanceof TimelineMismatch)) throw err;
+      if (timeline.source === 'decoded') throw new VdedupError('NO_FRAMES', `the decoder does not give the same frames twice: ${err.message}`, { file: video });
+      await sink.restart();
+      timeline = await decodedTimeline(probe, o.signal);
+      plan = planFor(timeline);
+      try {
+        await decodePass(input, timeline, targetsOf(timeline, plan), { ...runOptions, threads: os.availableParallelism() }, dir, hand);
+      } catch (again) {
+        if (again instanceof TimelineMismatch) throw new VdedupError('NO_FRAMES', `the decoder does not give the same frames twice: ${again.message}`, { file: video });
+        throw again;
+      }
+      return { timeline, plan, strategy: 'single-pass' };
+    }
+  });
 }
 
 /**
  * For one decoding pass over an H.264 MP4: the file as an MP4 stream without the non-reference
- * frames that no planned frame is (every other frame with x264's defaults; 28% of the decoding
- * time on real 720p footage, bench/README.md "Frame extraction"). The frames left keep their
- * times, and a non-reference frame is no other frame's reference, so the planned frames decode
- * bit-identically. Undefined when that would leave out too little to be worth a second read of
- * the file, or the file does not allow it (not H.264, a sample without a readable slice, times
- * beyond 32 bits).
+ * frames that no target is (every other frame with x264's defaults; bench/README.md "Frame
+ * extraction"). The frames left keep their times, and a non-reference frame is no other frame's
+ * reference, so the targets decode bit-identically; the last frame stays, so the pass still
+ * proves where the video ends. Undefined when that would leave out too little to be worth a second
+ * read of the file, or the file does not allow it (not H.264, a sample without a readable slice,
+ * times beyond 32 bits).
  */
-async function referenceSubset(source: FrameSource, plan: PlannedFrame[]): Promise<AsyncIterable<Buffer> | undefined> {
+async function referenceSubset(source: FrameSource, frames: number[]): Promise<(() => AsyncIterable<Buffer>) | undefined> {
   const { index, probe } = source;
   if (index === undefined || index.nalLengthSize === undefined) return undefined;
   const count = index.frameTimes.length;
@@ -484,101 +353,14 @@ async function referenceSubset(source: FrameSource, plan: PlannedFrame[]): Promi
   const refs = await h264ReferenceSamples(probe.absolutePath, index);
   if (refs === undefined) return undefined;
   const wanted = new Uint8Array(count);
-  for (const p of plan) wanted[index.sampleOfFrame[lastAtOrBefore(index.frameTimes, p.timestamp)]!] = 1;
+  for (const f of [...frames, count - 1]) wanted[index.sampleOfFrame[f]!] = 1;
   const kept: number[] = [];
   for (let s = 0; s < count; s++) if (refs[s] === 1 || wanted[s] === 1) kept.push(s);
   if (kept.length > 0.9 * count) return undefined;
   const keep = Uint32Array.from(kept);
   const header = subsetHeader(index, keep);
-  return (async function* () {
+  return async function* () {
     yield header;
     yield* keptSamples(probe.absolutePath, index, keep);
-  })();
-}
-
-/**
- * Decode the planned frames of a probed video and hand each to `onFrame` (with its plan entry;
- * with `fast`, the entry's timestamp is the keyframe's real time). Shared by frame extraction and
- * the scan report's evidence strips.
- */
-export async function decodePlannedFrames(
-  video: string,
-  source: FrameSource,
-  plan: PlannedFrame[],
-  o: DecodeOptions,
-  onFrame: (planned: PlannedFrame, frame: RgbFrame) => Promise<void>,
-): Promise<void> {
-  const { probe } = source;
-  const frameRate = probe.video.fps ?? 25;
-  const input = [...INPUT_PROTOCOL_ARGS, '-i', fileUrl(probe.absolutePath)];
-  const map = ['-map', `0:${probe.video.index}`];
-  const scale = scaleFilter(o);
-  const run = { file: video, signal: o.signal, timeoutMs: o.timeoutMs };
-  // --fast without a sample table: one process per frame, which reports the keyframe's time.
-  if (o.strategy === 'seek' && (o.fast !== true || source.index !== undefined)) {
-    return seekWithConcat(video, source, plan, { scale, run, keyframesOnly: o.fast === true }, onFrame);
-  }
-  if (o.strategy === 'seek') {
-    for (const planned of plan) {
-      // Keyframe only: no decoding from the keyframe up to the time; showinfo reports the
-      // keyframe's own time (timestamps kept with -copyts).
-      const args = [
-        '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-noaccurate_seek', '-skip_frame', 'nokey',
-        '-ss', planned.timestamp.toFixed(6), '-copyts', ...input, ...map, '-frames:v', '1',
-        '-vf', ['showinfo', scale].filter(Boolean).join(','), ...outArgs,
-      ];
-      let frame: RgbFrame | undefined;
-      const got = await runFfmpeg(video, args, run, async (f) => {
-        frame = f;
-      });
-      const pts = /pts_time:(-?[\d.]+)/.exec(got.stderr);
-      if (got.frames !== 1 || frame === undefined || pts === null) {
-        throw new VdedupError('NO_FRAMES', `no keyframe near ${planned.requested.toFixed(3)} s`, { file: video });
-      }
-      await onFrame({ ...planned, timestamp: Number(pts[1]) }, frame);
-    }
-    return;
-  }
-  let filter: string;
-  if (o.fps !== undefined) {
-    filter = `fps=${o.fps}:round=up`;
-  } else {
-    // Keep exactly the frames on screen at the planned times: pts in (t - 1 frame, t]; with a
-    // sample table the planned times are frame times, and the window reaches half-way to the
-    // neighbouring frames, so a variable frame rate selects each frame once too.
-    const d = 1 / frameRate;
-    const eps = d / 100;
-    const times = source.index?.frameTimes;
-    const unique = [...new Set(plan.map((p) => p.timestamp))];
-    const terms = unique.map((t) => {
-      const k = times === undefined ? -1 : lastAtOrBefore(times, t);
-      const lo = times === undefined ? t - d + eps : k > 0 ? (times[k - 1]! + t) / 2 : t - eps;
-      const hi = times === undefined ? t + eps : k + 1 < times.length ? (t + times[k + 1]!) / 2 : t + d;
-      return `between(t\\,${lo.toFixed(6)}\\,${hi.toFixed(6)})`;
-    });
-    filter = `select='${balancedSum(terms)}'`;
-  }
-  // An H.264 MP4 is decoded without the non-reference frames no planned frame needs.
-  const subset = await referenceSubset(source, plan);
-  const passInput = subset === undefined ? [...input, ...map] : [...INPUT_PROTOCOL_ARGS, '-f', 'mov', '-i', 'pipe:0', '-map', '0:0'];
-  const args = [...baseArgs, ...passInput, '-vf', [filter, scale].filter(Boolean).join(','), '-fps_mode', 'passthrough', ...outArgs];
-  // The pass yields frames in time order; explicit times may repeat or come unordered.
-  const order = [...plan].sort((a, b) => a.timestamp - b.timestamp || a.index - b.index);
-  let i = 0;
-  await runFfmpeg(video, args, { ...run, stdin: subset }, async (f) => {
-    // Claim this frame's plan entries before the first await: runFfmpeg keeps two callbacks in
-    // flight, and the next frame's callback must not see entries this one has not handed out yet.
-    const first = i;
-    const t = order[i]?.timestamp;
-    while (i < order.length && order[i]!.timestamp === t) i++;
-    for (const planned of order.slice(first, i)) await onFrame(planned, f);
-  });
-  // When the container's duration runs past the last frame, the fps filter has no frame for the
-  // final planned time: that time is dropped, never filled with another frame. A selection that
-  // misses frames (variable frame rate) is an error rather than a short answer, and so is a pass
-  // that yields no frame at all.
-  const tolerated = o.fps !== undefined && i > 0 ? 1 : 0;
-  if (order.length - i > tolerated) {
-    throw new VdedupError('NO_FRAMES', `got ${i} of ${order.length} frames (variable frame rate? try --strategy seek)`, { file: video });
-  }
+  };
 }

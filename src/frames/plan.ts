@@ -1,5 +1,6 @@
 import { VdedupError } from '../errors.js';
-import { lastAtOrBefore } from '../media/mp4-index.js';
+import { uniformFrameIndices } from './linspace.js';
+import { frameAt, type FrameTimeline } from './timeline.js';
 
 /** How frames are chosen. All times are seconds from the start of the video. */
 export type FrameSelection =
@@ -25,9 +26,10 @@ function checkFps(fps: number): void {
 export interface PlannedFrame {
   /** Position in the output (0-based). */
   index: number;
-  /** The time asked for (for --count: the uniform time of frame i). */
+  /** The time asked for (for --count and --random: the time of the frame chosen). */
   requested: number;
-  /** Time of the frame that is returned: the frame on screen at `requested`. */
+  /** The frame returned: its index among the video's frames, and its time (seconds from the first frame). */
+  frame: number;
   timestamp: number;
 }
 
@@ -56,44 +58,14 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-export interface VideoTiming {
-  /** Seconds. */
-  duration: number;
-  /** Frames per second of the source (average); frame k is shown at k / frameRate. */
-  frameRate: number;
-  /**
-   * The time of every frame, ascending, when the container states them (an MP4 sample table):
-   * then frame k is shown at frameTimes[k] and the count is exact, whatever the frame rate does.
-   */
-  frameTimes?: Float64Array | undefined;
-}
-
-/** The frame on screen at time t: the last frame whose time is <= t. */
-export function frameTimeAt(t: number, timing: VideoTiming): number {
-  if (timing.frameTimes !== undefined) return timing.frameTimes[lastAtOrBefore(timing.frameTimes, t)]!;
-  const k = Math.floor(t * timing.frameRate + 1e-6);
-  return k / timing.frameRate;
-}
-
-/** When frame k (from 0) is shown. */
-export function timeOfFrame(k: number, timing: VideoTiming): number {
-  return timing.frameTimes !== undefined ? timing.frameTimes[k]! : k / timing.frameRate;
-}
-
-/** Number of frames in the video (the last one starts before the end). */
-export function frameCountOf(timing: VideoTiming): number {
-  if (timing.frameTimes !== undefined) return timing.frameTimes.length;
-  return Math.max(1, Math.ceil(timing.duration * timing.frameRate - 1e-6));
-}
-
 /**
- * The frames a selection asks for, validated against the video. Rules:
- * - fps F: one frame every 1/F s from 0 (t = k/F, k = 0.. while t < duration), like ffmpeg's
- *   `fps=F:round=up`.
- * - count N: frame indices `floor(i * (frames - 1) / (N - 1))` for i = 0..N-1 (N = 1: the first
- *   frame): first and last frame included, evenly spread. This is LMMs-Eval's
- *   `np.linspace(0, total_frames - 1, N, dtype=int)`; Qwen-VL's loaders round instead of
- *   truncating (`torch.linspace(...).round()`), which can differ by one frame.
+ * The frames a selection asks for, validated against the video's frames (times in seconds from
+ * the first frame). Rules:
+ * - fps F: for k = 0, 1, ... while k/F is before the end of the last frame, the frame on screen at
+ *   k/F (the last frame whose time is <= k/F).
+ * - count N: frame indices `np.linspace(0, T - 1, N, dtype=int)` over the T frames, exactly as numpy
+ *   computes it (LMMs-Eval's rule; first and last frame included). Qwen-VL's loaders round
+ *   instead of truncating (`torch.linspace(...).round()`), which can differ by one frame.
  * - at t1,t2,...: the frame on screen at each time, in the order given.
  * - random N, seed S: N distinct frames drawn uniformly (seeded), in time order.
  */
@@ -102,7 +74,7 @@ function checkCount(n: number, what: string): void {
   if (n > MAX_FRAMES) throw new VdedupError('INVALID_ARGUMENT', `${what} ${n} is more than the limit of ${MAX_FRAMES} frames`);
 }
 
-/** What can be refused before the video is opened (the rest needs its duration: planFrames). */
+/** What can be refused before the video is opened (the rest needs its frames: planFrames). */
 export function checkSelection(sel: FrameSelection): FrameSelection {
   switch (sel.mode) {
     case 'fps':
@@ -123,50 +95,38 @@ export function checkSelection(sel: FrameSelection): FrameSelection {
   return sel;
 }
 
-export function planFrames(sel: FrameSelection, timing: VideoTiming): PlannedFrame[] {
-  const { duration } = timing;
-  if (!(duration > 0)) throw new VdedupError('INVALID_ARGUMENT', 'the video has no known duration');
-  const total = frameCountOf(timing);
-  const at = (requested: number, index: number): PlannedFrame => ({ index, requested, timestamp: frameTimeAt(requested, timing) });
-  switch (sel.mode) {
+export function planFrames(sel: FrameSelection, timeline: FrameTimeline): PlannedFrame[] {
+  const { duration, times } = timeline;
+  const total = times.length;
+  const atFrame = (index: number, requested: number, frame: number): PlannedFrame => ({ index, requested, frame, timestamp: times[frame]! });
+  switch (checkSelection(sel).mode) {
     case 'fps': {
-      checkFps(sel.fps);
-      const n = Math.max(1, Math.ceil(duration * sel.fps - 1e-6));
-      checkCount(n, `fps ${sel.fps} over ${duration.toFixed(1)} s gives`);
-      return Array.from({ length: n }, (_, k) => ({ index: k, requested: k / sel.fps, timestamp: k / sel.fps }));
+      const { fps } = sel as { fps: number };
+      const n = Math.max(1, Math.ceil(duration * fps - 1e-6));
+      checkCount(n, `fps ${fps} over ${duration.toFixed(1)} s gives`);
+      return Array.from({ length: n }, (_, k) => atFrame(k, k / fps, frameAt(timeline, k / fps)));
     }
     case 'count': {
-      checkCount(sel.count, 'count');
-      if (sel.count > total) {
-        throw new VdedupError('INVALID_ARGUMENT', `count ${sel.count} is more than the video's ${total} frames`);
-      }
-      return Array.from({ length: sel.count }, (_, i) => {
-        const frame = sel.count === 1 ? 0 : Math.floor((i * (total - 1)) / (sel.count - 1));
-        const t = timeOfFrame(frame, timing);
-        return { index: i, requested: t, timestamp: t };
-      });
+      const { count } = sel as { count: number };
+      if (count > total) throw new VdedupError('INVALID_ARGUMENT', `count ${count} is more than the video's ${total} frames`);
+      return uniformFrameIndices(total, count).map((frame, i) => atFrame(i, times[frame]!, frame));
     }
     case 'at': {
-      if (sel.timestamps.length === 0) throw new VdedupError('INVALID_ARGUMENT', 'no timestamps given');
-      checkCount(sel.timestamps.length, 'timestamps');
-      for (const t of sel.timestamps) {
-        if (!(t >= 0)) throw new VdedupError('INVALID_ARGUMENT', `timestamp ${t} is before the start of the video`);
+      const { timestamps } = sel as { timestamps: number[] };
+      for (const t of timestamps) {
         if (t >= duration) {
           throw new VdedupError('INVALID_ARGUMENT', `timestamp ${t} s is at or after the end of the video (${duration.toFixed(3)} s)`);
         }
       }
-      return sel.timestamps.map(at);
+      return timestamps.map((t, i) => atFrame(i, t, frameAt(timeline, t)));
     }
     case 'random': {
-      checkCount(sel.count, 'random count');
-      if (sel.count > total) throw new VdedupError('INVALID_ARGUMENT', `random count ${sel.count} is more than the video's ${total} frames`);
-      const rnd = seededRandom(sel.seed);
+      const { count, seed } = sel as { count: number; seed: number };
+      if (count > total) throw new VdedupError('INVALID_ARGUMENT', `random count ${count} is more than the video's ${total} frames`);
+      const rnd = seededRandom(seed);
       const chosen = new Set<number>();
-      while (chosen.size < sel.count) chosen.add(Math.floor(rnd() * total));
-      return [...chosen].sort((a, b) => a - b).map((frame, i) => {
-        const t = timeOfFrame(frame, timing);
-        return { index: i, requested: t, timestamp: t };
-      });
+      while (chosen.size < count) chosen.add(Math.floor(rnd() * total));
+      return [...chosen].sort((a, b) => a - b).map((frame, i) => atFrame(i, times[frame]!, frame));
     }
   }
 }

@@ -197,36 +197,3 @@ export async function probeVideo(file: string, options: ProbeOptions = {}): Prom
     hasAudio,
   };
 }
-
-/**
- * How far back, on average, the keyframe before a time picked uniformly in the video lies
- * (seconds): what a seek to that time decodes before reaching it. From the packet flags of the
- * stream's first `seconds` (demuxing only, no decoding: tens of milliseconds). With keyframe gaps
- * g, a uniform time falls in a gap with probability proportional to g and sits on average g/2 into
- * it, so the mean is sum(g^2) / (2 sum(g)): more than half the mean gap when scene cuts make gaps
- * uneven. Undefined when that stretch holds fewer than two keyframes (a long or unknown GOP).
- */
-export async function seekBackSeconds(absolutePath: string, streamIndex: number, options: ProbeOptions & { seconds?: number } = {}): Promise<number | undefined> {
-  const args = [
-    '-v', 'error', ...INPUT_PROTOCOL_ARGS, '-select_streams', String(streamIndex), '-read_intervals', `%+${options.seconds ?? 60}`,
-    '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', fileUrl(absolutePath),
-  ];
-  // A packet a line: 16 MiB is far more than 30 s of any real stream; past it, what was read serves.
-  const text = (await runFfprobe(args, absolutePath, options, 16 * 1024 * 1024)).stdout;
-  const keys = text
-    .split('\n')
-    .map((line) => line.split(','))
-    .filter(([t, flags]) => flags?.startsWith('K') === true && t !== undefined && t !== 'N/A')
-    .map(([t]) => Number(t))
-    .filter(Number.isFinite)
-    .sort((a, b) => a - b);
-  if (keys.length < 2) return undefined;
-  let sum = 0;
-  let squares = 0;
-  for (let i = 1; i < keys.length; i++) {
-    const g = keys[i]! - keys[i - 1]!;
-    sum += g;
-    squares += g * g;
-  }
-  return sum > 0 ? squares / (2 * sum) : 0;
-}

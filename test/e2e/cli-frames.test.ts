@@ -12,9 +12,12 @@ describe('vdedup frames (real CLI)', () => {
       const r = await runCli(['frames', clip('testsrc2.mp4'), '--count', '4', '--out', dir, '--format', 'webp', '--width', '160', '--contact-sheet']);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^4 frames \((seek|single-pass)\) -> /);
-      const manifest = JSON.parse(await readFile(path.join(dir, 'frames.json'), 'utf8')) as { frames: Array<{ file: string; timestamp: number }> };
+      expect(r.stdout).toMatch(/^4 of 600 frames \((seek|single-pass)\) -> /);
+      const manifest = JSON.parse(await readFile(path.join(dir, 'frames.json'), 'utf8')) as { frames: Array<{ file: string; frame: number; timestamp: number }>; frameCount: number };
       expect(manifest.frames.map((f) => f.timestamp)).toEqual([0, 7.96, 15.96, 23.96]);
+      // np.linspace(0, 599, 4, dtype=int)
+      expect(manifest.frames.map((f) => f.frame)).toEqual([0, 199, 399, 599]);
+      expect(manifest.frameCount).toBe(600);
       for (const f of manifest.frames) expect(await sharp(path.join(dir, f.file)).metadata()).toMatchObject({ format: 'webp', width: 160 });
       expect((await sharp(path.join(dir, 'contact-sheet.jpg')).metadata()).format).toBe('jpeg');
     });

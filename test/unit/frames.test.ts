@@ -2,9 +2,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { chooseStrategy, decodePlannedFrames, extractFrames, openFrameSource, seekFrames, shareSeeks, strategyFor, type Strategy } from '../../src/frames/extract.js';
-import { probeVideo, seekBackSeconds } from '../../src/media/probe.js';
-import { parseTimestamp, planFrames, type FrameSelection } from '../../src/frames/plan.js';
+import { chooseStrategy, decodeFrames, extractFrames, openFrameSource, type FrameSource, type Strategy } from '../../src/frames/extract.js';
+import { probeVideo } from '../../src/media/probe.js';
+import { parseTimestamp, planFrames, type FrameSelection, type PlannedFrame } from '../../src/frames/plan.js';
+import { packetTimeline, type FrameTimeline } from '../../src/frames/timeline.js';
+import type { RgbFrame } from '../../src/frames/ppm.js';
 import { isVdedupError } from '../../src/errors.js';
 import { ffmpeg, withTempDir } from '../helpers/ffmpeg.js';
 import { mkdtemp } from 'node:fs/promises';
@@ -38,6 +40,35 @@ function frameNumberOfRgb(frame: { data: Buffer | Uint8Array; width: number }): 
   return n;
 }
 
+/** A constant-rate timeline: `frames` frames at `rate` per second, a keyframe every `gop`. */
+function cfrTimeline(frames: number, rate: number, gop = frames): FrameTimeline {
+  const pts = Float64Array.from({ length: frames }, (_, k) => k);
+  return {
+    source: 'packets',
+    timeBase: { num: 1, den: rate },
+    pts,
+    times: Float64Array.from(pts, (k) => k / rate),
+    keyframes: Uint32Array.from({ length: Math.ceil(frames / gop) }, (_, i) => i * gop),
+    duration: frames / rate,
+    start: 0,
+  };
+}
+
+/** Decode planned frames of a source and return [plan index, burned-in frame number] pairs, in plan order. */
+async function decodedNumbers(source: FrameSource, timestamps: number[], strategy: Strategy, slowFirst = false): Promise<Array<[number, number]>> {
+  const got: Array<[number, number]> = [];
+  await decodeFrames(counterClip, source, (timeline) => planFrames({ mode: 'at', timestamps }, timeline), { strategy }, {
+    onFrame: async (planned: PlannedFrame, frame: RgbFrame) => {
+      if (slowFirst && got.length === 0) await new Promise((r) => setTimeout(r, 300));
+      got.push([planned.index, frameNumberOfRgb(frame)]);
+    },
+    restart: async () => {
+      got.length = 0;
+    },
+  });
+  return got.sort((a, b) => a[0] - b[0]);
+}
+
 async function extracted(selection: FrameSelection, strategy?: Strategy, extra: Record<string, unknown> = {}) {
   return withTempDir(async (dir) => {
     const m = await extractFrames(counterClip, { selection, outDir: dir, strategy, ...extra });
@@ -48,11 +79,22 @@ async function extracted(selection: FrameSelection, strategy?: Strategy, extra: 
 }
 
 describe('frame selection rules (planFrames)', () => {
-  const timing = { duration: 10, frameRate: 25 };
+  const timing = cfrTimeline(250, 25);
   it('count N: LMMs-Eval linspace over frame indices, first and last frame included', () => {
     const p = planFrames({ mode: 'count', count: 8 }, timing);
+    expect(p.map((f) => f.frame)).toEqual([0, 35, 71, 106, 142, 177, 213, 249]);
     expect(p.map((f) => Math.round(f.timestamp * 25))).toEqual([0, 35, 71, 106, 142, 177, 213, 249]);
     expect(planFrames({ mode: 'count', count: 1 }, timing)[0]!.timestamp).toBe(0);
+    // numpy's float64 linspace, not the exact quotient: 21 * (119 / 49) = 50.99999999999999 -> 50.
+    expect(planFrames({ mode: 'count', count: 50 }, cfrTimeline(120, 25))[21]!.frame).toBe(50);
+  });
+  it('fps F and at t: the frame on screen at each time, times counted from the first frame', () => {
+    expect(planFrames({ mode: 'fps', fps: 2 }, timing).map((f) => f.frame)).toEqual(Array.from({ length: 20 }, (_, k) => Math.floor(k * 12.5)));
+    // A first frame 3 ms after the container's zero: time 0 is that frame, second 1 is frame 25.
+    const late = { ...cfrTimeline(250, 25), pts: Float64Array.from({ length: 250 }, (_, k) => 3 + 40 * k), timeBase: { num: 1, den: 1000 }, start: 0.003 };
+    late.times = Float64Array.from(late.pts, (p) => (p - 3) / 1000);
+    expect(planFrames({ mode: 'fps', fps: 1 }, late).map((f) => f.frame)).toEqual([0, 25, 50, 75, 100, 125, 150, 175, 200, 225]);
+    expect(planFrames({ mode: 'at', timestamps: [0.999, 1] }, late).map((f) => f.frame)).toEqual([24, 25]);
   });
   it('parses seconds and [hh:]mm:ss.ms', () => {
     expect(parseTimestamp('12.5')).toBe(12.5);
@@ -107,14 +149,8 @@ describe('extractFrames on a clip with a burned-in frame counter', () => {
   it('a single pass hands out repeated times correctly however slowly each frame is written', async () => {
     // runFfmpeg keeps two frame callbacks in flight. A slow first write must not let the next
     // frame take the plan entries of a time repeated in the selection (this raced before).
-    const probe = await probeVideo(counterClip);
-    const plan = planFrames({ mode: 'at', timestamps: [3.24, 1.5, 7.001, 1.5] }, { duration: 10, frameRate: 25 });
-    const got: Array<[number, number]> = [];
-    await decodePlannedFrames(counterClip, { probe, index: undefined }, plan, { strategy: 'single-pass', fps: undefined }, async (planned, frame) => {
-      if (got.length === 0) await new Promise((r) => setTimeout(r, 300));
-      got.push([planned.index, frameNumberOfRgb(frame)]);
-    });
-    expect(got.sort((a, b) => a[0] - b[0])).toEqual([[0, 81], [1, 37], [2, 175], [3, 37]]);
+    const got = await decodedNumbers(await openFrameSource(counterClip), [3.24, 1.5, 7.001, 1.5], 'single-pass', true);
+    expect(got).toEqual([[0, 81], [1, 37], [2, 175], [3, 37]]);
   });
 
   it('--random N --seed S: N distinct frames, sorted, reproducible', async () => {
@@ -139,14 +175,13 @@ describe('extractFrames on a clip with a burned-in frame counter', () => {
     }
   });
 
-  it('seeking without a sample table (ffprobe facts only) returns the same frames', async () => {
-    const { probe } = await openFrameSource(counterClip);
-    const plan = planFrames({ mode: 'at', timestamps: [9.96, 0, 4.04, 4.08, 1.99, 7] }, { duration: 10, frameRate: 25 });
-    const got: Array<[number, number]> = [];
-    await decodePlannedFrames(counterClip, { probe, index: undefined }, plan, { strategy: 'seek', fps: undefined }, async (planned, frame) => {
-      got.push([planned.index, frameNumberOfRgb(frame)]);
-    });
-    expect(got.sort((a, b) => a[0] - b[0])).toEqual([[0, 249], [1, 0], [2, 101], [3, 102], [4, 49], [5, 175]]);
+  it('seeking without a sample table (frames from a packet scan) returns the same frames', async () => {
+    const probe = await probeVideo(counterClip);
+    const source = { probe, index: undefined, timeline: await packetTimeline(probe) };
+    const times = [9.96, 0, 4.04, 4.08, 1.99, 7];
+    const want = [[0, 249], [1, 0], [2, 101], [3, 102], [4, 49], [5, 175]];
+    expect(await decodedNumbers(source, times, 'seek')).toEqual(want);
+    expect(await decodedNumbers(source, times, 'single-pass')).toEqual(want);
   });
 
   it('a Matroska file (probed by ffprobe, no sample table): seeking and one pass return the same frames', async () => {
@@ -235,50 +270,19 @@ describe('extractFrames on a clip with a burned-in frame counter', () => {
 });
 
 describe('seek or one pass', () => {
-  const tenMinutes = { duration: 600, frameRate: 25 };
-  it('seeks while the frames seeks decode (from the keyframe before each target) cost less than decoding everything', () => {
-    // 3.2 s back on average (real footage with x264 defaults): a seek decodes ~81 frames (x1.2), a pass 15,000.
-    expect(chooseStrategy({ mode: 'count', count: 8 }, 8, tenMinutes, 3.2)).toBe('seek');
-    expect(chooseStrategy({ mode: 'count', count: 128 }, 128, tenMinutes, 3.2)).toBe('seek');
-    expect(chooseStrategy({ mode: 'count', count: 160 }, 160, tenMinutes, 3.2)).toBe('single-pass');
-    // All-intra video: every seek decodes one frame.
-    expect(chooseStrategy({ mode: 'count', count: 1000 }, 1000, tenMinutes, 0)).toBe('seek');
-    // Unknown (no two keyframes in the probed 30 s): counted as 30 s back.
-    expect(chooseStrategy({ mode: 'count', count: 32 }, 32, tenMinutes, undefined)).toBe('single-pass');
-    expect(chooseStrategy({ mode: 'count', count: 8 }, 8, tenMinutes, undefined)).toBe('seek');
-    expect(chooseStrategy({ mode: 'fps', fps: 0.01 }, 6, tenMinutes, 1)).toBe('single-pass');
-  });
-
-  it('with a sample table, counts the frames the seeks would decode exactly', async () => {
-    // Keyframes every 50 frames: frame 35 is 36 frames from its keyframe, frame 249 is 50.
-    const source = await openFrameSource(counterClip);
-    expect(source.index).toBeDefined();
-    expect(seekFrames(source.index!, 35 / 25)).toBe(36);
-    expect(seekFrames(source.index!, 249 / 25)).toBe(50);
-    expect(seekFrames(source.index!, 100 / 25)).toBe(1);
-    const timing = { duration: 10, frameRate: 25, frameTimes: source.index!.frameTimes };
-    // count 8: frames 0, 35, 71, 106, 142, 177, 213, 249 decode 1+36+22+7+43+28+14+50 = 201 frames
-    // from their keyframes (x1.2 = 241 < 250): seek; count 9 decodes more than one pass.
-    expect(await strategyFor(source, { mode: 'count', count: 8 }, planFrames({ mode: 'count', count: 8 }, timing))).toBe('seek');
-    expect(await strategyFor(source, { mode: 'count', count: 9 }, planFrames({ mode: 'count', count: 9 }, timing))).toBe('single-pass');
-  });
-
-  it('shares seeks between processes so that each decodes about as much', () => {
-    const times = [0, 1, 2, 3, 4, 5, 6, 7];
-    const costs = [1, 100, 10, 90, 20, 80, 30, 70];
-    const shares = shareSeeks(times, costs, 2);
-    const load = (share: number[]) => share.reduce((sum, t) => sum + costs[t]!, 0);
-    expect(shares).toHaveLength(2);
-    expect(shares.flat().sort()).toEqual(times);
-    for (const share of shares) expect([...share].sort((a, b) => a - b)).toEqual(share);
-    expect(Math.abs(load(shares[0]!) - load(shares[1]!))).toBeLessThanOrEqual(10);
-    // Never more processes than targets.
-    expect(shareSeeks([3], [5], 4)).toEqual([[3]]);
-  });
-
-  it('measures how far back a seek starts from packet flags', async () => {
-    // The counter clip has a keyframe every 50 frames (2 s): a uniform time lies 1 s after one on average.
-    const probe = await probeVideo(counterClip);
-    expect(await seekBackSeconds(probe.absolutePath, probe.video.index)).toBeCloseTo(1, 5);
+  it('seeks while the frames seeks decode (from the keyframe before each target, plus a process start each) cost less than one pass', () => {
+    // Ten minutes at 25 fps, a keyframe every 3 s (75 frames), 720p: a process start is ~87 frames.
+    const tenMinutes = cfrTimeline(15_000, 25, 75);
+    const pixels = 1280 * 720;
+    const spread = (n: number) => Array.from({ length: n }, (_, i) => Math.floor((i * 14_999) / (n - 1)));
+    expect(chooseStrategy(tenMinutes, spread(8), pixels)).toBe('seek');
+    expect(chooseStrategy(tenMinutes, spread(64), pixels)).toBe('seek');
+    expect(chooseStrategy(tenMinutes, spread(128), pixels)).toBe('single-pass');
+    // Frames in one stretch between keyframes share a seek.
+    expect(chooseStrategy(tenMinutes, Array.from({ length: 70 }, (_, i) => 150 + i), pixels)).toBe('seek');
+    // A small picture decodes fast: process starts dominate, and one pass wins sooner.
+    expect(chooseStrategy(tenMinutes, spread(32), 160 * 120)).toBe('single-pass');
+    // No keyframe but the first: every seek decodes from the start.
+    expect(chooseStrategy(cfrTimeline(15_000, 25), spread(2), pixels)).toBe('single-pass');
   });
 });

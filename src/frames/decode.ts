@@ -1,0 +1,324 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { readPpmStream, type RgbFrame } from './ppm.js';
+import { absoluteTime, keyframeAtOrBefore, keyframeBefore, parseShowinfo, type FrameTimeline } from './timeline.js';
+import { ffmpegBinary } from '../media/binaries.js';
+import { fileUrl, INPUT_PROTOCOL_ARGS } from '../media/input.js';
+import { classifyMediaFailure, looksLikeMp4 } from '../media/probe.js';
+import { spawnMedia, stderrSummary } from '../media/process.js';
+import { mapLimit } from '../decontam/pool.js';
+import { VdedupError } from '../errors.js';
+
+/**
+ * The ffmpeg runs behind frame extraction. Every run selects frames by what the timeline says
+ * they are, and every frame it writes is proven: showinfo reports the decoded frame's
+ * presentation time, which must be the time of the frame asked for, or the run stops. A seek that
+ * cannot prove its frame is tried again from an earlier keyframe, then from the start of the file;
+ * a pass over the whole file also proves the frame count. What still disagrees means the timeline
+ * was wrong (`TimelineMismatch`): the caller decodes the timeline and starts again.
+ */
+
+/** A frame to decode and who asked for it (the caller's handle, passed back with the frame). */
+export interface Target<T> {
+  frame: number;
+  asks: T[];
+}
+
+export interface RunInput {
+  /** The file, as ffmpeg reads it. */
+  absolutePath: string;
+  /** ffmpeg's index of the video stream. */
+  streamIndex: number;
+  /** Instead of the file: an MP4 stream of some of its samples (times kept), fed on stdin. */
+  subset?: () => AsyncIterable<Buffer>;
+}
+
+export interface RunOptions {
+  /** The video as the user named it (errors). */
+  file: string;
+  /** A filter appended after the selection (scaling). */
+  scale: string | undefined;
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+  /** Decoder threads per process. */
+  threads: number;
+}
+
+/** A decoded frame disagreed with the timeline, after `delivered` targets had been proven. */
+export class FrameMismatch extends Error {
+  constructor(
+    readonly delivered: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The timeline disagrees with the decoder even on a decode from the start of the file. */
+export class TimelineMismatch extends Error {}
+
+const baseArgs = ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info'];
+// 8-bit RGB whatever the source: ffmpeg would otherwise write 16-bit PPM for 10-bit video.
+const outArgs = ['-an', '-sn', '-dn', '-fps_mode', 'passthrough', '-pix_fmt', 'rgb24', '-f', 'image2pipe', '-c:v', 'ppm', 'pipe:1'];
+const BAD_DATA = /Invalid data found when processing input|could not find codec parameters|moov atom not found|partial file|Invalid dimensions|Picture size \d+x\d+ is invalid/i;
+const DECODE_ERROR = /\] \[(?:error|fatal)\] /;
+
+/** Numbers in a filter expression: exact round-trip decimals, infinities as huge numbers. */
+function num(x: number): string {
+  if (x === Infinity) return '1e300';
+  if (x === -Infinity) return '-1e300';
+  return String(x);
+}
+
+/**
+ * A select expression true when `variable` lies in one of the sorted, disjoint intervals
+ * [lo, hi): a balanced tree of `if`s, so each frame costs a logarithmic number of comparisons
+ * (ffmpeg evaluates only the branch taken) and the nesting stays shallow.
+ */
+export function intervalSelect(variable: string, intervals: Array<[number, number]>): string {
+  const tree = (a: number, b: number): string => {
+    if (a >= b) return '0';
+    const m = (a + b) >> 1;
+    const [lo, hi] = intervals[m]!;
+    return `if(lt(${variable},${num(lo)}),${tree(a, m)},if(lt(${variable},${num(hi)}),1,${tree(m + 1, b)}))`;
+  };
+  return tree(0, intervals.length);
+}
+
+/** Whether a decoded pts (ticks of the filter's time base) is frame `frame`'s time. */
+function samePts(timeline: FrameTimeline, frame: number, pts: number, tb: { num: number; den: number }): boolean {
+  const t = timeline.timeBase;
+  if (tb.num === t.num && tb.den === t.den) return pts === timeline.pts[frame];
+  // Another time base: equal within half of the coarser tick.
+  const half = Math.max(t.num / t.den, tb.num / tb.den) / 2;
+  return Math.abs((pts * tb.num) / tb.den - absoluteTime(timeline, frame)) < half;
+}
+
+interface RunSpec<T> {
+  /** The keyframe to seek to, or undefined to decode from the start of the file. */
+  seekFrame: number | undefined;
+  /** Frames expected out of the run, in order: the targets, then (a pass) the last frame. */
+  expected: Array<Target<T> | { frame: number; asks: [] }>;
+  /** The select expression, and whether the run stops after the expected frames (seeks). */
+  select: string;
+  stopAfterExpected: boolean;
+  /** Extra input options (skip non-keyframes for --fast). */
+  inputOptions: string[];
+  /** A decode error means the frame is not proven (seeks: the reference frames may be missing). */
+  errorsRefute: boolean;
+}
+
+/**
+ * One ffmpeg process: decode, select, and prove each frame before handing it on. Throws
+ * FrameMismatch (with how many expected frames were proven and handed on) when a frame is not the
+ * one expected, a decode error refutes it, or frames are missing or extra.
+ */
+async function run<T>(input: RunInput, timeline: FrameTimeline, spec: RunSpec<T>, o: RunOptions, dir: string, onFrame: (asks: T[], frame: RgbFrame) => Promise<void>): Promise<void> {
+  const script = path.join(dir, `select-${Math.random().toString(36).slice(2)}.txt`);
+  await writeFile(script, [`select='${spec.select}'`, 'showinfo=checksum=0', o.scale].filter(Boolean).join(','));
+  const seek = spec.seekFrame === undefined || spec.seekFrame === 0 ? [] : ['-seek_timestamp', '1', '-ss', (Math.ceil(absoluteTime(timeline, spec.seekFrame) * 1e6) / 1e6).toFixed(6), '-noaccurate_seek'];
+  const source = input.subset === undefined ? ['-i', fileUrl(input.absolutePath)] : ['-f', 'mov', '-i', 'pipe:0'];
+  const args = [
+    ...baseArgs, '-threads', String(o.threads), ...spec.inputOptions, ...seek, '-copyts', ...INPUT_PROTOCOL_ARGS, ...source,
+    '-map', `0:${input.subset === undefined ? input.streamIndex : 0}`, '-filter_script:v', script,
+    ...(spec.stopAfterExpected ? ['-frames:v', String(spec.expected.length)] : []), ...outArgs,
+  ];
+  // showinfo's reports, in output order, as stderr brings them.
+  const decoded: number[] = [];
+  let timeBase: { num: number; den: number } | undefined;
+  let decodeError: string | undefined;
+  let rest = '';
+  let wake: (() => void) | undefined;
+  const onStderr = (chunk: string) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) {
+      const report = parseShowinfo(line);
+      if (report !== undefined && 'timeBase' in report) timeBase ??= report.timeBase;
+      else if (report !== undefined) decoded.push(report.pts);
+      else if (DECODE_ERROR.test(line)) decodeError ??= line.replace(/^.*?\] \[\w+\] /, '');
+    }
+    wake?.();
+  };
+  const proc = spawnMedia(ffmpegBinary().path, args, { file: o.file, signal: o.signal, timeoutMs: o.timeoutMs, stdin: input.subset?.(), onStderr });
+  let ended = false;
+  void proc.exited
+    .catch(() => undefined)
+    .finally(() => {
+      ended = true;
+      wake?.();
+    });
+  const reported = async (k: number) => {
+    while (decoded.length <= k && !ended) await new Promise<void>((resolve) => (wake = resolve));
+    return decoded[k];
+  };
+  const check = (k: number, pts: number | undefined) => {
+    const want = spec.expected[k];
+    const at = (f: number) => `${timeline.times[f]!.toFixed(6)} s`;
+    if (want === undefined) throw new FrameMismatch(k, `a frame beyond the ${spec.expected.length} expected`);
+    if (pts === undefined || timeBase === undefined) throw new FrameMismatch(k, `no presentation time reported for frame ${want.frame}`);
+    if (!samePts(timeline, want.frame, pts, timeBase)) {
+      const got = (pts * timeBase.num) / timeBase.den - timeline.start;
+      throw new FrameMismatch(k, `frame ${want.frame} should be at ${at(want.frame)}, the decoder gave the frame at ${got.toFixed(6)} s`);
+    }
+    if (spec.errorsRefute && decodeError !== undefined) throw new FrameMismatch(k, `decode error before frame ${want.frame}: ${decodeError}`);
+  };
+  let k = 0;
+  const inFlight = new Set<Promise<void>>();
+  try {
+    for await (const frame of readPpmStream(proc.stdout)) {
+      check(k, await reported(k));
+      const asks = spec.expected[k]!.asks as T[];
+      k++;
+      if (asks.length === 0) continue;
+      // Encode up to two frames while ffmpeg decodes the next: sharp works on its own threads.
+      const p: Promise<void> = onFrame(asks, frame).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      if (inFlight.size >= 2) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+  } catch (err) {
+    await Promise.allSettled(inFlight);
+    proc.kill();
+    await proc.exited.catch(() => undefined);
+    if (err instanceof FrameMismatch || err instanceof VdedupError) throw err;
+    throw new VdedupError('FFMPEG_FAILED', `reading frames failed: ${(err as Error).message}`, { file: o.file });
+  }
+  const exit = await proc.exited;
+  if (exit.code !== 0) {
+    // A seek that fails is not the file's fault until a decode from the start fails too.
+    if (spec.seekFrame !== undefined) throw new FrameMismatch(k, `ffmpeg failed after a seek: ${stderrSummary(exit.stderr)}`);
+    // Damaged or impossible media is the input's fault (no retry helps); anything else is ffmpeg's.
+    if (BAD_DATA.test(exit.stderr)) throw classifyMediaFailure(exit.stderr, o.file, await looksLikeMp4(input.absolutePath).catch(() => false));
+    throw new VdedupError('FFMPEG_FAILED', `ffmpeg failed: ${stderrSummary(exit.stderr) || `exit ${exit.code}`}`, { file: o.file });
+  }
+  if (k < spec.expected.length) {
+    const want = spec.expected[k]!.frame;
+    throw new FrameMismatch(k, `the decoder gave ${k} of ${spec.expected.length} frames (frame ${want} at ${timeline.times[want]!.toFixed(6)} s missing)`);
+  }
+}
+
+/** Selection windows around frames' times: half-way to their neighbours, in the demuxer's seconds. */
+function timeWindows(timeline: FrameTimeline, frames: number[]): Array<[number, number]> {
+  const last = timeline.pts.length - 1;
+  return frames.map((f) => {
+    const t = absoluteTime(timeline, f);
+    const lo = f > 0 ? (absoluteTime(timeline, f - 1) + t) / 2 : -Infinity;
+    const hi = f < last ? (t + absoluteTime(timeline, f + 1)) / 2 : Infinity;
+    return [lo, hi];
+  });
+}
+
+/** Merge touching intervals (adjacent frames) so the expression stays small. */
+function merged(intervals: Array<[number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const iv of intervals) {
+    const prev = out.at(-1);
+    if (prev !== undefined && iv[0] <= prev[1]) prev[1] = Math.max(prev[1], iv[1]);
+    else out.push([iv[0], iv[1]]);
+  }
+  return out;
+}
+
+/**
+ * Decode every frame and keep the targets, chosen by their number among the decoded frames; the
+ * last frame is kept too, and anything after it, so the count is proven. With `subset` (an H.264
+ * MP4 without the non-reference frames no target needs), frames are chosen by time instead.
+ */
+export async function decodePass<T>(input: RunInput, timeline: FrameTimeline, targets: Array<Target<T>>, o: RunOptions, dir: string, onFrame: (asks: T[], frame: RgbFrame) => Promise<void>): Promise<void> {
+  const last = timeline.pts.length - 1;
+  const expected: RunSpec<T>['expected'] = [...targets];
+  if (targets.at(-1)?.frame !== last) expected.push({ frame: last, asks: [] });
+  const frames = expected.map((e) => e.frame);
+  const select =
+    input.subset === undefined
+      ? intervalSelect('n', merged([...frames.slice(0, -1).map((f): [number, number] => [f, f + 1]), [last, Infinity]]))
+      : intervalSelect('t', merged(timeWindows(timeline, frames)));
+  try {
+    await run(input, timeline, { seekFrame: undefined, expected, select, stopAfterExpected: false, inputOptions: [], errorsRefute: false }, o, dir, onFrame);
+  } catch (err) {
+    if (err instanceof FrameMismatch) throw new TimelineMismatch(err.message);
+    throw err;
+  }
+}
+
+/**
+ * Targets grouped into runs that one process decodes: a new run starts where a keyframe lies
+ * between two targets (seeking there is cheaper than decoding on).
+ */
+export function seekRuns<T>(timeline: FrameTimeline, targets: Array<Target<T>>): Array<Array<Target<T>>> {
+  const runs: Array<Array<Target<T>>> = [];
+  for (const t of targets) {
+    const current = runs.at(-1);
+    if (current !== undefined && keyframeAtOrBefore(timeline, t.frame) <= current.at(-1)!.frame) current.push(t);
+    else runs.push([t]);
+  }
+  return runs;
+}
+
+/**
+ * Seek to each run's keyframe and decode up to its targets, `processes` runs at a time. A run whose
+ * frames are not proven is retried, for the targets not yet handed on, from the keyframe before
+ * (open GOPs: leading pictures need it), then from the start of the file; a failure there is a
+ * TimelineMismatch. With `keyframesOnly` (--fast) the decoder skips every other frame on the first try.
+ */
+export async function decodeSeeks<T>(
+  input: RunInput,
+  timeline: FrameTimeline,
+  targets: Array<Target<T>>,
+  o: Omit<RunOptions, 'threads'> & { processes: number; keyframesOnly: boolean },
+  dir: string,
+  onFrame: (asks: T[], frame: RgbFrame) => Promise<void>,
+): Promise<void> {
+  const runs = seekRuns(timeline, targets);
+  const threads = Math.max(1, Math.floor(os.availableParallelism() / Math.min(runs.length, o.processes)));
+  // A failed run stops the others (their frames would be thrown away); the error is thrown once
+  // every run has settled, so no frame is still being written when the caller cleans up.
+  const stop = new AbortController();
+  const signal = o.signal === undefined ? stop.signal : AbortSignal.any([o.signal, stop.signal]);
+  let failure: { err: unknown } | undefined;
+  await mapLimit(runs, o.processes, async (runTargets) => {
+    let left = runTargets;
+    const key = keyframeAtOrBefore(timeline, left[0]!.frame);
+    const starts = [key, keyframeBefore(timeline, key), undefined].filter((s, i, all) => i === 0 || s !== all[i - 1]);
+    try {
+      for (const [attempt, seekFrame] of starts.entries()) {
+        const expected = left;
+        const windows = timeWindows(timeline, expected.map((t) => t.frame));
+        // Anything after the last target is selected too: a missing target shows as a wrong frame.
+        windows.push([windows.at(-1)![1], Infinity]);
+        const spec: RunSpec<T> = {
+          seekFrame,
+          expected,
+          select: intervalSelect('t', merged(windows)),
+          stopAfterExpected: true,
+          inputOptions: o.keyframesOnly && attempt === 0 ? ['-skip_frame', 'nokey'] : [],
+          errorsRefute: seekFrame !== undefined,
+        };
+        try {
+          await run(input, timeline, spec, { ...o, signal, threads }, dir, onFrame);
+          return;
+        } catch (err) {
+          if (!(err instanceof FrameMismatch)) throw err;
+          left = left.slice(err.delivered);
+          if (seekFrame === undefined) throw new TimelineMismatch(err.message);
+        }
+      }
+    } catch (err) {
+      failure ??= { err };
+      stop.abort();
+    }
+  });
+  if (failure !== undefined) throw failure.err;
+}
+
+/** A scratch folder for filter scripts, removed after `fn`. */
+export async function withScratch<R>(fn: (dir: string) => Promise<R>): Promise<R> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'vdedup-frames-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
