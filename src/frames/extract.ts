@@ -88,7 +88,7 @@ export interface FrameSource {
  */
 export async function openFrameSource(video: string, signal?: AbortSignal): Promise<FrameSource> {
   const { absolute, size } = await checkInputFile(video);
-  const index = await readMp4Index(absolute);
+  const index = await readMp4Index(absolute, signal);
   if (index !== undefined) {
     const probe: ProbeResult = {
       file: video,
@@ -302,7 +302,8 @@ export async function decodeFrames(
       for (const planned of asks) await sink.onFrame(planned, frame, plan.length);
     };
     const targets = targetsOf(timeline, plan);
-    const strategy = o.strategy ?? chooseStrategy(timeline, targets.map((t) => t.frame), probe.video.width * probe.video.height);
+    // Frames that share a time can only be told apart by counting them in a pass.
+    const strategy = !timeline.distinct ? 'single-pass' : (o.strategy ?? chooseStrategy(timeline, targets.map((t) => t.frame), probe.video.width * probe.video.height));
     try {
       if (strategy === 'seek') {
         await decodeSeeks(input, timeline, targets, { ...runOptions, processes: SEEK_PROCESSES, keyframesOnly: o.fast === true }, dir, hand);

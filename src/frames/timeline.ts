@@ -29,6 +29,12 @@ export interface FrameTimeline {
   pts: Float64Array;
   /** Time of every frame in seconds from the first frame. */
   times: Float64Array;
+  /**
+   * False when two decoded frames share a presentation time (a decode of some damaged or oddly
+   * edited files gives that): their times cannot tell them apart, so only a pass that counts
+   * frames can return them.
+   */
+  distinct: boolean;
   /** Indices of the frames that are keyframes (a decode can start there), ascending. */
   keyframes: Uint32Array;
   /** Seconds from the first frame to the end of the last. */
@@ -47,14 +53,21 @@ function build(
   file: string,
 ): FrameTimeline {
   if (entries.length === 0) throw new VdedupError('NO_FRAMES', 'the video stream holds no frame', { file });
-  entries.sort((a, b) => a.pts - b.pts);
+  // Packets come in decode order; decoded frames come in the order that defines their numbers.
+  if (source !== 'decoded') entries.sort((a, b) => a.pts - b.pts);
   const tick = timeBase.num / timeBase.den;
   const pts = Float64Array.from(entries, (e) => e.pts);
   const first = pts[0]!;
   // Ticks times num over den (not times a rounded tick): 35 ticks of 1/25 s are 1.4 s, not 1.4000000000000001.
   const times = Float64Array.from(entries, (e) => ((e.pts - first) * timeBase.num) / timeBase.den);
+  let distinct = true;
   for (let i = 1; i < pts.length; i++) {
-    if (!(pts[i]! > pts[i - 1]!)) throw new TimelineUnstated(`two frames at the same time (${(pts[i]! * tick).toFixed(6)} s)`);
+    if (pts[i]! > pts[i - 1]!) continue;
+    const at = `${(pts[i]! * tick).toFixed(6)} s`;
+    // A packet list with two frames at one time cannot say which the decoder shows first.
+    if (source !== 'decoded') throw new TimelineUnstated(`two frames at the same time (${at})`);
+    if (pts[i]! < pts[i - 1]!) throw new TimelineUnstated(`frame ${i} before the frame it follows (${at})`);
+    distinct = false;
   }
   const keys: number[] = [];
   entries.forEach((e, i) => e.key && keys.push(i));
@@ -64,7 +77,7 @@ function build(
   // The last frame lasts what the stream says, or the median interval when it says nothing.
   let lastDuration = last.duration * tick;
   if (!(lastDuration > 0)) lastDuration = medianInterval(times);
-  return { source, timeBase, pts, times, keyframes: Uint32Array.from(keys), duration: times.at(-1)! + lastDuration, start: (first * timeBase.num) / timeBase.den };
+  return { source, timeBase, pts, times, distinct, keyframes: Uint32Array.from(keys), duration: times.at(-1)! + lastDuration, start: (first * timeBase.num) / timeBase.den };
 }
 
 function medianInterval(times: Float64Array): number {
@@ -89,6 +102,7 @@ export function timelineFromMp4Index(index: Mp4VideoIndex): FrameTimeline {
   const tick = 1 / index.timescale;
   return {
     source: 'mp4-sample-table',
+    distinct: true,
     timeBase: { num: 1, den: index.timescale },
     pts,
     times: Float64Array.from(pts, (p) => (p - pts[0]!) / index.timescale),

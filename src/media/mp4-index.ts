@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { VdedupError } from '../errors.js';
 
 /**
  * The sample table of an MP4/MOV file's video track, read in-process: what frame extraction needs
@@ -7,9 +8,16 @@ import { open, type FileHandle } from 'node:fs/promises';
  * reading packets to find keyframes.
  *
  * Deliberately narrow: it answers only for files whose timeline it can state exactly as ffmpeg
- * will decode it, and says `undefined` for everything else (fragmented MP4, edit lists other than
- * a plain start offset, a first frame not at time 0, rotation, cover art, huge or damaged boxes),
- * where the caller asks ffprobe as before.
+ * will decode it (the frames `-fps_mode passthrough` passes on, after the edit list), and says
+ * `undefined` for everything else (fragmented MP4, empty or several edits, an edit that ends
+ * between B-frames, a first frame not at time 0, several sample descriptions, samples in another
+ * file, rotation, cover art, huge or damaged boxes), where the caller asks ffprobe as before.
+ *
+ * The one edit it follows shows the media from `media_time` for `segment_duration`: ffmpeg drops
+ * the frames presented before or after that window (a frame that starts inside it and ends after
+ * it is shown). The table stated here ends with the last sample shown: when the edit cuts frames
+ * off the end, they must be the last samples in decode order (always so without B-frames), so no
+ * frame shown needs a sample left out of the table and every table has one sample per frame.
  */
 export interface Mp4VideoIndex {
   /** ffmpeg's stream index of the video track (tracks are numbered in file order). */
@@ -25,11 +33,14 @@ export interface Mp4VideoIndex {
   frameTimes: Float64Array;
   /** Presentation times of the sync samples (keyframes), ascending. */
   keyframeTimes: Float64Array;
-  /** Seconds: end of the last frame. */
+  /** Seconds: end of the last frame (or of the edit, when the edit ends inside the last frame). */
   duration: number;
   /** Sample number (decode order, from 0) of each frame in presentation order. */
   sampleOfFrame: Uint32Array;
-  /** File offset and size of each sample, in decode order. */
+  /**
+   * File offset and size of each sample, in decode order: one per frame (samples an edit cuts off
+   * the end are left out).
+   */
   sampleOffsets: Float64Array;
   sampleSizes: Uint32Array;
   /** H.264 in MP4 (avc1/avc3): bytes of each NAL unit's length prefix (from avcC); else undefined. */
@@ -52,6 +63,12 @@ export interface Mp4VideoIndex {
 export const MAX_MOOV_BYTES = 64 * 1024 * 1024;
 /** More samples than this (4.6 days at 50 fps) is not a file worth indexing in memory. */
 export const MAX_SAMPLES = 20_000_000;
+/** Top-level boxes walked looking for moov: a plain MP4 has a handful (ftyp, free, mdat, moov). */
+export const MAX_TOP_LEVEL_BOXES = 1024;
+/** Boxes directly inside any one box (a moov's tracks, a sample table's tables). */
+export const MAX_CHILD_BOXES = 4096;
+/** The top-level walk reads the file in blocks of this size (most files need one or two). */
+const WALK_BLOCK_BYTES = 64 * 1024;
 
 const CODEC_NAMES: Record<string, string> = {
   avc1: 'h264', avc3: 'h264', hvc1: 'hevc', hev1: 'hevc', av01: 'av1', vp09: 'vp9', vp08: 'vp8',
@@ -62,6 +79,13 @@ class Unsupported extends Error {}
 
 function need(cond: boolean, why: string): asserts cond {
   if (!cond) throw new Unsupported(why);
+}
+
+/** Throws ABORTED once the signal has fired (the caller is to stop, not to fall back to ffprobe). */
+function checkAbort(signal: AbortSignal | undefined, file: string): void {
+  if (signal?.aborted === true) {
+    throw new VdedupError('ABORTED', 'aborted while reading the MP4 sample table', { file, cause: signal.reason });
+  }
 }
 
 interface Box {
@@ -76,6 +100,7 @@ function children(buf: Buffer, start: number, end: number): Box[] {
   const out: Box[] = [];
   let at = start;
   while (at + 8 <= end) {
+    need(out.length < MAX_CHILD_BOXES, `more than ${MAX_CHILD_BOXES} boxes in one box`);
     let size = buf.readUInt32BE(at);
     const type = buf.toString('latin1', at + 4, at + 8);
     let header = 8;
@@ -103,20 +128,35 @@ function required(buf: Buffer, parent: Box, type: string): Box {
   return b;
 }
 
-/** The top-level moov box of an open file, or why it cannot be read. */
-async function readMoov(handle: FileHandle, fileSize: number): Promise<Buffer> {
-  const head = Buffer.alloc(16);
+/**
+ * The top-level moov box of an open file, or why it cannot be read. The walk reads the file in
+ * blocks (a file of tiny boxes costs one read per block, not one per box) and gives up after
+ * MAX_TOP_LEVEL_BOXES boxes.
+ */
+async function readMoov(handle: FileHandle, fileSize: number, signal: AbortSignal | undefined, file: string): Promise<Buffer> {
+  const block = Buffer.alloc(WALK_BLOCK_BYTES);
+  let blockStart = 0;
+  let blockLength = 0;
   let at = 0;
   let sawFtyp = false;
-  while (at + 8 <= fileSize) {
-    const { bytesRead } = await handle.read(head, 0, 16, at);
-    need(bytesRead >= 8, 'short read');
-    let size = head.readUInt32BE(0);
-    const type = head.toString('latin1', 4, 8);
+  for (let boxes = 0; at + 8 <= fileSize; boxes++) {
+    checkAbort(signal, file);
+    need(boxes < MAX_TOP_LEVEL_BOXES, `more than ${MAX_TOP_LEVEL_BOXES} top-level boxes`);
+    // The box header (8 bytes, 16 with a 64-bit size), from the block when it holds it.
+    if (at < blockStart || at + Math.min(16, fileSize - at) > blockStart + blockLength) {
+      const { bytesRead } = await handle.read(block, 0, block.length, at);
+      blockStart = at;
+      blockLength = bytesRead;
+      need(bytesRead >= 8, 'short read');
+    }
+    const p = at - blockStart;
+    const available = blockStart + blockLength - at;
+    let size = block.readUInt32BE(p);
+    const type = block.toString('latin1', p + 4, p + 8);
     let header = 8;
     if (size === 1) {
-      need(bytesRead >= 16, 'short read');
-      size = Number(head.readBigUInt64BE(8));
+      need(available >= 16, 'short read');
+      size = Number(block.readBigUInt64BE(p + 8));
       header = 16;
     } else if (size === 0) {
       size = fileSize - at;
@@ -133,6 +173,7 @@ async function readMoov(handle: FileHandle, fileSize: number): Promise<Buffer> {
       const moov = Buffer.alloc(size - header);
       const r = await handle.read(moov, 0, moov.length, at + header);
       need(r.bytesRead === moov.length, 'moov truncated');
+      checkAbort(signal, file);
       return moov;
     }
     at += size;
@@ -156,8 +197,12 @@ function timescaleOf(buf: Buffer, box: Box): { timescale: number; duration: numb
   return { timescale, duration };
 }
 
-/** (count, value) runs of a stts or ctts box, as two arrays (a ctts box has a run per sample or two). */
+/**
+ * (count, value) runs of a stts or ctts box, as two arrays (a ctts box has a run per sample or
+ * two). The box must hold every run its count announces before anything is allocated.
+ */
 function runs(buf: Buffer, box: Box, signed: boolean): { counts: Uint32Array; values: Float64Array } {
+  need(box.end - box.start >= 8, 'short table');
   const n = buf.readUInt32BE(box.start + 4);
   need(box.start + 8 + n * 8 <= box.end, 'short table');
   const counts = new Uint32Array(n);
@@ -217,30 +262,62 @@ function isIdentityMatrix(buf: Buffer, tkhd: Box): boolean {
   return expected.every((e, i) => buf.readInt32BE(m + 4 * i) === e);
 }
 
-/** Edit list start offset in media timescale units (0 without an edit list), or unsupported. */
-function editOffset(buf: Buffer, trak: Box, mediaDuration: number): number {
+/** The part of the media an edit list shows, in media timescale units: [start, end). */
+interface Edit {
+  start: number;
+  /** Infinity without an edit list. */
+  end: number;
+}
+
+/**
+ * The one edit of the track (the whole media without an edit list), or unsupported. Its
+ * segment_duration is in the movie's timescale (mvhd); ffmpeg converts it to the media's with
+ * av_rescale, which rounds to nearest (halves up), and so does this.
+ */
+function editOf(buf: Buffer, trak: Box, mediaDuration: number, movieTimescale: number, timescale: number): Edit {
   const edts = child(buf, trak, 'edts');
-  if (edts === undefined) return 0;
+  if (edts === undefined) return { start: 0, end: Infinity };
   const elst = required(buf, edts, 'elst');
   const v = fullBoxVersion(buf, elst);
+  need(elst.end - elst.start >= 8, 'short elst');
   const n = buf.readUInt32BE(elst.start + 4);
   const entry = v === 1 ? 20 : 12;
   need(elst.start + 8 + n * entry <= elst.end, 'short elst');
-  // One edit that starts the presentation at media_time and plays at rate 1 (what muxers write to
-  // hide the B-frame delay); empty edits, several edits or a cut end change the timeline in ways
-  // ffmpeg handles and this reader does not.
+  // One edit that shows the media from media_time at rate 1 (what muxers write to hide the
+  // B-frame delay, or to cut the end); empty edits (a delayed start) and several edits change the
+  // timeline in ways ffmpeg handles and this reader does not.
   need(n === 1, `${n} edits`);
   const p = elst.start + 8;
+  const segment = v === 1 ? buf.readBigUInt64BE(p) : BigInt(buf.readUInt32BE(p));
   const mediaTime = v === 1 ? Number(buf.readBigInt64BE(p + 8)) : buf.readInt32BE(p + 4);
   const rate = buf.readInt32BE(p + (v === 1 ? 16 : 8));
   need(mediaTime >= 0 && mediaTime < Math.max(1, mediaDuration), 'empty or out-of-range edit');
   need(rate === 0x10000, 'edit rate other than 1');
-  return mediaTime;
+  const length = (segment * BigInt(timescale) + BigInt(movieTimescale) / 2n) / BigInt(movieTimescale);
+  need(length > 0n, 'edit of no duration');
+  return { start: mediaTime, end: length > 2n ** 52n ? Infinity : mediaTime + Number(length) };
+}
+
+/**
+ * Every data reference (dref entry) must be flagged self-contained (flag 1): an external one puts
+ * the samples in another file, which ffmpeg may open and this reader does not.
+ */
+function checkDataReferences(buf: Buffer, minf: Box): void {
+  const dinf = child(buf, minf, 'dinf');
+  const dref = dinf === undefined ? undefined : child(buf, dinf, 'dref');
+  if (dref === undefined) return;
+  need(dref.end - dref.start >= 8, 'short dref');
+  const entries = children(buf, dref.start + 8, dref.end);
+  need(entries.length === buf.readUInt32BE(dref.start + 4), 'dref entries miscounted');
+  for (const e of entries) {
+    need(e.end - e.start >= 4 && (buf.readUInt32BE(e.start) & 1) === 1, `external data reference (${JSON.stringify(e.type)})`);
+  }
 }
 
 /**
  * File offset and size of every sample (decode order), from the sample sizes (stsz), the
- * sample-to-chunk runs (stsc) and the chunk offsets (stco or co64).
+ * sample-to-chunk runs (stsc) and the chunk offsets (stco or co64). The caller has checked that
+ * stsz holds `count` sizes.
  */
 function sampleLocations(buf: Buffer, stbl: Box, stsz: Box, count: number): { offsets: Float64Array; sizes: Uint32Array } {
   const sizes = new Uint32Array(count);
@@ -253,10 +330,12 @@ function sampleLocations(buf: Buffer, stbl: Box, stsz: Box, count: number): { of
   const stco = child(buf, stbl, 'stco');
   const table = stco ?? required(buf, stbl, 'co64');
   const width = stco === undefined ? 8 : 4;
+  need(table.end - table.start >= 8, 'short chunk table');
   const chunks = buf.readUInt32BE(table.start + 4);
   need(table.start + 8 + chunks * width <= table.end, 'short chunk table');
   const chunkOffset = (c: number) => (width === 4 ? buf.readUInt32BE(table.start + 8 + c * 4) : Number(buf.readBigUInt64BE(table.start + 8 + c * 8)));
   const stsc = required(buf, stbl, 'stsc');
+  need(stsc.end - stsc.start >= 8, 'short stsc');
   const runCount = buf.readUInt32BE(stsc.start + 4);
   need(runCount > 0 && stsc.start + 8 + runCount * 12 <= stsc.end, 'short stsc');
   const offsets = new Float64Array(count);
@@ -267,6 +346,8 @@ function sampleLocations(buf: Buffer, stbl: Box, stsz: Box, count: number): { of
     const perChunk = buf.readUInt32BE(p + 4);
     const next = r + 1 < runCount ? buf.readUInt32BE(p + 12) - 1 : chunks;
     need(first >= 0 && next <= chunks && next > first && perChunk > 0, 'bad stsc');
+    // The one sample description (several are refused).
+    need(buf.readUInt32BE(p + 8) === 1, 'stsc names another sample description');
     for (let c = first; c < next && sample < count; c++) {
       let at = chunkOffset(c);
       for (let k = 0; k < perChunk && sample < count; k++) {
@@ -294,37 +375,58 @@ function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
   need(!top.some((b) => b.type === 'mvex'), 'fragmented MP4');
   // Cover art becomes an extra ffmpeg stream whose place in the numbering depends on box order.
   need(buf.indexOf('covr', 0, 'latin1') < 0, 'cover art');
+  const mvhd = top.find((b) => b.type === 'mvhd');
+  need(mvhd !== undefined, 'no mvhd box');
+  const movieTimescale = timescaleOf(buf, mvhd).timescale;
   const all = tracks(buf, moov);
   const videoTracks = all.filter((t) => t.handler === 'vide');
   const video = videoTracks[0];
   need(video !== undefined, 'no video track');
   need(isIdentityMatrix(buf, required(buf, video.trak, 'tkhd')), 'rotated or flipped');
   const { timescale, duration: mediaDuration } = timescaleOf(buf, required(buf, video.mdia, 'mdhd'));
-  const stbl = required(buf, required(buf, video.mdia, 'minf'), 'stbl');
+  const minf = required(buf, video.mdia, 'minf');
+  const stbl = required(buf, minf, 'stbl');
 
   const stsd = required(buf, stbl, 'stsd');
-  need(buf.readUInt32BE(stsd.start + 4) >= 1 && stsd.start + 8 + 36 <= stsd.end, 'no sample entry');
+  need(stsd.end - stsd.start >= 8, 'no sample entry');
+  const descriptions = buf.readUInt32BE(stsd.start + 4);
+  need(descriptions >= 1, 'no sample entry');
+  // Several sample descriptions are several decoder configurations in one track (two encodes
+  // joined, say): which samples use which is for ffmpeg to follow, not this reader.
+  need(descriptions === 1, `${descriptions} sample descriptions`);
   const entry = stsd.start + 8;
+  need(entry + 36 <= stsd.end, 'no sample entry');
+  const entrySize = buf.readUInt32BE(entry);
+  need(entrySize >= 36 && entry + entrySize <= stsd.end, 'bad sample entry');
   const fourcc = buf.toString('latin1', entry + 4, entry + 8);
   const width = buf.readUInt16BE(entry + 32);
   const height = buf.readUInt16BE(entry + 34);
   need(width > 0 && height > 0, 'no dimensions');
   const nalLengthSize = fourcc === 'avc1' || fourcc === 'avc3' ? avcNalLengthSize(buf, entry, stsd.end) : undefined;
+  checkDataReferences(buf, minf);
 
   const timeToSample = runs(buf, required(buf, stbl, 'stts'), false);
   let count = 0;
   for (const n of timeToSample.counts) count += n;
   need(count > 0 && count <= MAX_SAMPLES, `${count} samples`);
+  // Every sample holds at least one byte of the file (empty samples are refused below), and the
+  // size table holds every sample's size: a table claiming more samples than that is refused
+  // before anything is allocated per sample.
+  need(count <= fileSize, `${count} samples in a file of ${fileSize} bytes`);
   const stsz = required(buf, stbl, 'stsz');
+  need(stsz.end - stsz.start >= 12, 'short stsz');
   need(buf.readUInt32BE(stsz.start + 8) === count, 'stts and stsz disagree on the sample count');
+  const fixedSize = buf.readUInt32BE(stsz.start + 4);
+  if (fixedSize === 0) need(stsz.start + 12 + count * 4 <= stsz.end, 'short stsz');
+  else need(count * fixedSize <= fileSize, 'sample data beyond the end of the file');
 
   const ctts = child(buf, stbl, 'ctts');
   const offsets = ctts === undefined ? undefined : runs(buf, ctts, true);
-  const shift = editOffset(buf, video.trak, mediaDuration);
+  const edit = editOf(buf, video.trak, mediaDuration, movieTimescale, timescale);
 
-  // Decode times from stts, plus composition offsets from ctts, less the edit's start.
-  const pts = new Float64Array(count);
-  const decodeUnits = new Float64Array(count);
+  // Decode times from stts, plus composition offsets from ctts (decode order, media units).
+  const presentationAll = new Float64Array(count);
+  const decodeAll = new Float64Array(count);
   let dts = 0;
   let i = 0;
   let lastDelta = 0;
@@ -332,8 +434,8 @@ function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
     const n = timeToSample.counts[r]!;
     const delta = timeToSample.values[r]!;
     for (let k = 0; k < n; k++) {
-      decodeUnits[i] = dts + delta * k;
-      pts[i++] = dts + delta * k;
+      decodeAll[i] = dts + delta * k;
+      presentationAll[i++] = dts + delta * k;
     }
     dts += delta * n;
     lastDelta = delta || lastDelta;
@@ -342,45 +444,63 @@ function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
     let s = 0;
     for (let r = 0; r < offsets.counts.length && s < count; r++) {
       const off = offsets.values[r]!;
-      for (let k = 0; k < offsets.counts[r]! && s < count; k++) pts[s++]! += off;
+      for (let k = 0; k < offsets.counts[r]! && s < count; k++) presentationAll[s++]! += off;
     }
     need(s === count, 'ctts and stts disagree on the sample count');
   }
-  const presentationUnits = pts.slice();
-  for (let s = 0; s < count; s++) pts[s] = (pts[s]! - shift) / timescale;
+
+  // The frames shown: ffmpeg drops those presented at or after the edit's end. Stated only when
+  // they are the last samples in decode order, so the table can end at the last frame shown.
+  let shown = 0;
+  for (let s = 0; s < count; s++) if (presentationAll[s]! < edit.end) shown++;
+  need(shown > 0, 'no frame inside the edit');
+  for (let s = 0; s < shown; s++) need(presentationAll[s]! < edit.end, 'the edit ends among frames decoded out of order');
+  const cut = shown < count;
+  const presentationUnits = cut ? presentationAll.slice(0, shown) : presentationAll;
+  const decodeUnits = cut ? decodeAll.slice(0, shown) : decodeAll;
+  const lastSampleUnits = cut ? decodeAll[shown]! - decodeAll[shown - 1]! || lastDelta : lastDelta;
+  const pts = Float64Array.from(presentationUnits, (u) => (u - edit.start) / timescale);
 
   const stss = child(buf, stbl, 'stss');
   let keyframeTimes: Float64Array;
-  const syncSamples = new Uint8Array(count);
+  const syncSamples = new Uint8Array(shown);
   if (stss === undefined) {
     keyframeTimes = pts.slice();
     syncSamples.fill(1);
   } else {
+    need(stss.end - stss.start >= 8, 'bad stss');
     const n = buf.readUInt32BE(stss.start + 4);
     need(n > 0 && stss.start + 8 + n * 4 <= stss.end, 'bad stss');
-    keyframeTimes = new Float64Array(n);
+    const keys: number[] = [];
     for (let k = 0; k < n; k++) {
       const sample = buf.readUInt32BE(stss.start + 8 + 4 * k);
       need(sample >= 1 && sample <= count, 'stss names a sample that does not exist');
+      if (sample > shown) continue;
       syncSamples[sample - 1] = 1;
-      keyframeTimes[k] = pts[sample - 1]!;
+      keys.push(pts[sample - 1]!);
     }
-    keyframeTimes.sort();
+    need(keys.length > 0, 'no keyframe inside the edit');
+    keyframeTimes = Float64Array.from(keys).sort();
   }
-  const sampleOfFrame = presentationOrder(pts);
+  const sampleOfFrame = presentationOrder(presentationUnits);
   const frameTimes = Float64Array.from(sampleOfFrame, (k) => pts[k]!);
   // ffmpeg's timeline starts at the first frame's time; a file that does not start at 0 is left to
   // ffprobe, whose start time the rest of the extraction knows how to use.
   need(Math.abs(frameTimes[0]!) < 1e-9, `first frame at ${frameTimes[0]} s`);
-  for (let s = 1; s < count; s++) need(frameTimes[s]! > frameTimes[s - 1]!, 'two frames at the same time');
-  const duration = frameTimes[count - 1]! + lastDelta / timescale;
+  for (let s = 1; s < shown; s++) need(frameTimes[s]! > frameTimes[s - 1]!, 'two frames at the same time');
+  // The end of the last frame (one division: exact to the double, whatever the timescale), or of
+  // the edit when it ends inside that frame.
+  const lastFrameUnits = presentationUnits[sampleOfFrame[shown - 1]!]!;
+  const duration = (Math.min(lastFrameUnits + lastSampleUnits, edit.end) - edit.start) / timescale;
   // A file cut short keeps its moov (written first) but loses samples: refused here, so the
-  // extraction meets ffprobe's diagnosis instead of planning frames that are not there.
-  const { offsets: sampleOffsets, sizes: sampleSizes } = sampleLocations(buf, stbl, stsz, count);
+  // extraction meets ffprobe's diagnosis instead of planning frames that are not there. Every
+  // sample of the track is checked, the ones an edit cuts off too (ffmpeg reads some of them).
+  const { offsets: offsetsAll, sizes: sizesAll } = sampleLocations(buf, stbl, stsz, count);
   let totalBytes = 0;
   for (let k = 0; k < count; k++) {
-    totalBytes += sampleSizes[k]!;
-    need(sampleOffsets[k]! + sampleSizes[k]! <= fileSize, 'sample data beyond the end of the file');
+    need(sizesAll[k]! > 0, 'empty sample');
+    totalBytes += sizesAll[k]!;
+    need(offsetsAll[k]! + sizesAll[k]! <= fileSize, 'sample data beyond the end of the file');
   }
   need(totalBytes + buf.length <= fileSize, 'sample data beyond the end of the file');
   return {
@@ -394,49 +514,59 @@ function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
     keyframeTimes,
     duration,
     sampleOfFrame,
-    sampleOffsets,
-    sampleSizes,
+    sampleOffsets: cut ? offsetsAll.slice(0, shown) : offsetsAll,
+    sampleSizes: cut ? sizesAll.slice(0, shown) : sizesAll,
     nalLengthSize,
     timescale,
     decodeUnits,
     presentationUnits,
-    lastSampleUnits: lastDelta,
-    editStart: shift,
+    lastSampleUnits,
+    editStart: edit.start,
     syncSamples,
     stsdBox: Buffer.from(buf.subarray(stsd.start - 8, stsd.end)),
   };
 }
 
 /** The sample table of an open file (throws `Unsupported` or a read error with the reason). */
-async function indexHandle(handle: FileHandle): Promise<Mp4VideoIndex> {
+async function indexHandle(handle: FileHandle, signal: AbortSignal | undefined, file: string): Promise<Mp4VideoIndex> {
   const { size } = await handle.stat();
-  return indexMoov(await readMoov(handle, size), size);
+  const moov = await readMoov(handle, size, signal, file);
+  return indexMoov(moov, size);
 }
 
 /**
  * The video track's sample table, or undefined when the file is not a plain MP4/MOV this reader
  * states exactly (the caller then asks ffprobe). Never throws for a bad file: damaged input is
- * ffprobe's to diagnose, with its precise messages.
+ * ffprobe's to diagnose, with its precise messages. Throws only when `signal` fires (a
+ * VdedupError with code ABORTED, the signal's reason as its cause), checked before and during
+ * the walk to the moov box.
  */
-export async function readMp4Index(absolutePath: string): Promise<Mp4VideoIndex | undefined> {
+export async function readMp4Index(absolutePath: string, signal?: AbortSignal): Promise<Mp4VideoIndex | undefined> {
+  checkAbort(signal, absolutePath);
   let handle: FileHandle | undefined;
   try {
     handle = await open(absolutePath, 'r');
-    return await indexHandle(handle);
+    return await indexHandle(handle, signal, absolutePath);
   } catch {
+    checkAbort(signal, absolutePath);
     return undefined;
   } finally {
     await handle?.close().catch(() => undefined);
   }
 }
 
-/** Why a file is not indexed (tests and diagnostics), or undefined when it is. */
-export async function mp4IndexRefusal(absolutePath: string): Promise<string | undefined> {
+/**
+ * Why a file is not indexed (tests and diagnostics), or undefined when it is. Throws for a file
+ * that cannot be opened, and (ABORTED) when `signal` fires.
+ */
+export async function mp4IndexRefusal(absolutePath: string, signal?: AbortSignal): Promise<string | undefined> {
+  checkAbort(signal, absolutePath);
   const handle = await open(absolutePath, 'r');
   try {
-    await indexHandle(handle);
+    await indexHandle(handle, signal, absolutePath);
     return undefined;
   } catch (err) {
+    checkAbort(signal, absolutePath);
     return (err as Error).message;
   } finally {
     await handle.close();

@@ -57,6 +57,16 @@ function runTable(values: number[], signed: boolean): Buffer {
  */
 export function subsetHeader(index: Mp4VideoIndex, kept: Uint32Array): Buffer {
   const n = kept.length;
+  // The edit written below shows every kept sample; that is what the reader states only because
+  // its table holds just the samples of frames it lists (an edit that cuts frames off the end is
+  // followed by leaving their samples out, or the file is refused). A sample outside the table,
+  // or out of order, is refused here.
+  if (n === 0) throw new Error('an MP4 subset needs at least one sample');
+  for (let i = 0; i < n; i++) {
+    if (kept[i]! >= index.sampleSizes.length || (i > 0 && kept[i]! <= kept[i - 1]!)) {
+      throw new Error(`sample ${kept[i]} is not in the indexed table, or not in ascending order`);
+    }
+  }
   const dts = Array.from(kept, (s) => index.decodeUnits[s]!);
   const deltas = dts.map((t, i) => (i + 1 < n ? dts[i + 1]! - t : index.lastSampleUnits));
   const offsets = Array.from(kept, (s) => index.presentationUnits[s]! - index.decodeUnits[s]!);

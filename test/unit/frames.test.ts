@@ -45,6 +45,7 @@ function cfrTimeline(frames: number, rate: number, gop = frames): FrameTimeline 
   const pts = Float64Array.from({ length: frames }, (_, k) => k);
   return {
     source: 'packets',
+    distinct: true,
     timeBase: { num: 1, den: rate },
     pts,
     times: Float64Array.from(pts, (k) => k / rate),

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffprobeBinary } from '../../src/media/binaries.js';
-import { h264ReferenceFrames, h264ReferenceSamples, mp4IndexRefusal, readMp4Index } from '../../src/media/mp4-index.js';
+import { h264ReferenceFrames, h264ReferenceSamples, mp4IndexRefusal, readMp4Index, type Mp4VideoIndex } from '../../src/media/mp4-index.js';
 import { keptSamples, subsetHeader } from '../../src/media/mp4-subset.js';
 import { ffmpegBinary } from '../../src/media/binaries.js';
 import { ffmpeg } from '../helpers/ffmpeg.js';
@@ -26,9 +26,144 @@ beforeAll(async () => {
     ffmpeg([...source('25', 8), '-f', 'lavfi', '-i', 'sine=d=12', '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-c:a', 'aac', clip('long-audio.mp4')]),
     ffmpeg([...source('24', 5), '-c:v', 'mpeg4', '-g', '12', clip('mpeg4.mp4')]),
     ffmpeg([...source('25', 4), '-c:v', 'libx264', '-movflags', 'frag_keyframe+empty_moov', clip('fragmented.mp4')]),
+    // 20 s, for edits that show only part of it: without B-frames, and with them (and an edit start).
+    ffmpeg([...source('25', 20), '-c:v', 'libx264', '-bf', '0', '-g', '48', clip('long-plain.mp4')]),
+    ffmpeg([...source('25', 20), '-c:v', 'libx264', '-bf', '3', '-g', '48', clip('long-bframes.mp4')]),
+    // Coarse timescales: one tick per frame (B-frames make the edit start 2 ticks).
+    ffmpeg([...source('25', 4), '-c:v', 'libx264', '-bf', '3', '-video_track_timescale', '25', clip('ts25.mp4')]),
+    ffmpeg([...source('8', 4), '-c:v', 'libx264', '-bf', '2', '-video_track_timescale', '8', clip('ts8.mp4')]),
+    // A second encode of the same size with other parameter sets (another sample description).
+    ffmpeg([...source('25', 2), '-c:v', 'libx264', '-profile:v', 'baseline', '-crf', '30', clip('other-encode.mp4')]),
   ]);
-  await ffmpeg(['-i', clip('ntsc-bframes.mp4'), '-c', 'copy', '-metadata:s:v', 'rotate=90', clip('rotated.mp4')]);
+  await Promise.all([
+    ffmpeg(['-i', clip('ntsc-bframes.mp4'), '-c', 'copy', '-metadata:s:v', 'rotate=90', clip('rotated.mp4')]),
+    // A delayed start: an empty edit, then the media.
+    ffmpeg(['-itsoffset', '1', '-i', clip('faststart.mov'), '-c', 'copy', clip('delayed.mp4')]),
+  ]);
 });
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The decoded frames (first video stream, every one passed on) with their pts and md5, and the time base. */
+async function decodedFrames(file: string) {
+  const { stdout } = await execFileAsync(ffmpegBinary().path, ['-v', 'error', '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'framemd5', '-'], { maxBuffer: 64 << 20 });
+  const tb = /^#tb 0: (\d+)\/(\d+)$/m.exec(stdout);
+  const frames = stdout.split('\n').filter((l) => !l.startsWith('#') && l.includes(',')).map((l) => {
+    const cols = l.split(',').map((c) => c.trim());
+    return { pts: Number(cols[2]), md5: cols[5]! };
+  });
+  return { num: Number(tb![1]), den: Number(tb![2]), frames };
+}
+
+/** The index states exactly the frames ffmpeg decodes: as many, each at the time ffmpeg gives it. */
+async function expectSameFrames(file: string) {
+  const index = await readMp4Index(file);
+  expect(index, await mp4IndexRefusal(file)).toBeDefined();
+  const { num, den, frames } = await decodedFrames(file);
+  expect(index!.frameTimes.length).toBe(frames.length);
+  frames.forEach((f, k) => expect(Math.abs(index!.frameTimes[k]! - (f.pts * num) / den), `frame ${k}`).toBeLessThan(1e-9));
+  return { index: index!, frames };
+}
+
+/** Offsets of the boxes along a path of box types from the top level (the first of each type). */
+function boxPath(buf: Buffer, types: string[]): number[] {
+  const out: number[] = [];
+  let start = 0;
+  let end = buf.length;
+  for (const type of types) {
+    let at = start;
+    let found = -1;
+    let size = 0;
+    while (at + 8 <= end) {
+      const small = buf.readUInt32BE(at);
+      size = small === 1 ? Number(buf.readBigUInt64BE(at + 8)) : small === 0 ? end - at : small;
+      if (buf.toString('latin1', at + 4, at + 8) === type) {
+        found = at;
+        break;
+      }
+      at += size;
+    }
+    if (found < 0) throw new Error(`no ${types.join('/')}`);
+    out.push(found);
+    // stsd and dref hold their entries after a version, flags and entry count.
+    start = found + 8 + (type === 'stsd' || type === 'dref' ? 8 : 0);
+    end = found + size;
+  }
+  return out;
+}
+
+/**
+ * The file with the last box of the path replaced and its ancestors' sizes fixed. The moov must
+ * follow the mdat, so that no chunk offset moves.
+ */
+function replaceBox(buf: Buffer, types: string[], replacement: Buffer): Buffer {
+  expect(boxPath(buf, ['moov'])[0]).toBeGreaterThan(boxPath(buf, ['mdat'])[0]!);
+  const path = boxPath(buf, types);
+  const target = path.at(-1)!;
+  const oldSize = buf.readUInt32BE(target);
+  const out = Buffer.concat([buf.subarray(0, target), replacement, buf.subarray(target + oldSize)]);
+  for (const at of path.slice(0, -1)) out.writeUInt32BE(out.readUInt32BE(at) + replacement.length - oldSize, at);
+  return out;
+}
+
+const ELST = ['moov', 'trak', 'edts', 'elst'];
+
+/**
+ * Frames of a B-frame file (presentation order, past its middle) after which an edit can end: the
+ * first where the frames shown would be the first samples decoded (`prefix`), and the first where
+ * they would not (`inside`); and the edit (milliseconds, the movie timescale) that ends 2 ms into
+ * the frame after it, so that frame straddles the end.
+ */
+function bframeCuts(index: Mp4VideoIndex) {
+  const pts = index.presentationUnits;
+  const sorted = Float64Array.from(pts).sort();
+  const isPrefix = (f: number) => Math.max(...pts.subarray(0, f + 1)) === sorted[f];
+  const frames = Array.from({ length: pts.length - 1 }, (_, f) => f).filter((f) => f > pts.length / 2);
+  const prefix = frames.find(isPrefix)!;
+  const inside = frames.find((f) => !isPrefix(f))!;
+  expect(prefix).toBeDefined();
+  expect(inside).toBeDefined();
+  const ms = (f: number) => Math.floor(((sorted[f]! - index.editStart) * 1000) / index.timescale) + 2;
+  return { frames: { prefix, inside }, ms };
+}
+
+/** A copy of a file whose (version 0, one entry) edit shows `segment` movie time units from `mediaTime`. */
+async function withEdit(from: string, to: string, segment: number, o: { mediaTime?: number; movieTimescale?: number } = {}) {
+  const bytes = Buffer.from(await readFile(clip(from)));
+  const elst = boxPath(bytes, ELST).at(-1)!;
+  expect(bytes.readUInt32BE(elst + 12)).toBe(1);
+  bytes.writeUInt32BE(segment, elst + 16);
+  if (o.mediaTime !== undefined) bytes.writeInt32BE(o.mediaTime, elst + 20);
+  if (o.movieTimescale !== undefined) {
+    // mvhd version 0: timescale and duration after the creation and modification times.
+    const mvhd = boxPath(bytes, ['moov', 'mvhd']).at(-1)!;
+    const old = bytes.readUInt32BE(mvhd + 20);
+    bytes.writeUInt32BE(Math.round((bytes.readUInt32BE(mvhd + 24) * o.movieTimescale) / old), mvhd + 24);
+    bytes.writeUInt32BE(o.movieTimescale, mvhd + 20);
+  }
+  await writeFile(clip(to), bytes);
+  return clip(to);
+}
+
+/**
+ * A subset of the reference samples written by subsetHeader/keptSamples decodes to the frames of
+ * the original the index lists, bit-identically and at the same times, and to no other frame.
+ */
+async function expectSubsetDecodes(file: string, name: string) {
+  const index = (await readMp4Index(file))!;
+  const refs = (await h264ReferenceSamples(file, index))!;
+  const kept = Uint32Array.from(Array.from(refs.keys()).filter((s) => refs[s] === 1));
+  const parts: Buffer[] = [subsetHeader(index, kept)];
+  for await (const chunk of keptSamples(file, index, kept)) parts.push(chunk);
+  await writeFile(clip(name), Buffer.concat(parts));
+  const [all, some] = await Promise.all([decodedFrames(file), decodedFrames(clip(name))]);
+  const byTime = new Map(all.frames.map((f) => [(f.pts * all.num) / all.den, f.md5]));
+  expect(some.frames.length).toBe(kept.length);
+  for (const f of some.frames) expect(byTime.get((f.pts * some.num) / some.den), `frame at pts ${f.pts}`).toBe(f.md5);
+  return kept.length;
+}
 
 /** Every video packet's presentation time and keyframe flag, as ffprobe reads them. */
 async function ffprobePackets(file: string, stream: number) {
@@ -40,7 +175,7 @@ async function ffprobePackets(file: string, stream: number) {
 }
 
 describe('MP4 sample table read in-process (readMp4Index)', () => {
-  it.each(['ntsc-bframes.mp4', 'faststart.mov', 'long-audio.mp4', 'mpeg4.mp4'])('%s: every frame time and keyframe as ffprobe reads them', async (name) => {
+  it.each(['ntsc-bframes.mp4', 'faststart.mov', 'long-audio.mp4', 'mpeg4.mp4', 'ts25.mp4', 'ts8.mp4'])('%s: every frame time and keyframe as ffprobe reads them', async (name) => {
     const index = await readMp4Index(clip(name));
     expect(index, await mp4IndexRefusal(clip(name))).toBeDefined();
     const { times, keys } = await ffprobePackets(clip(name), index!.streamIndex);
@@ -123,5 +258,123 @@ describe('MP4 sample table read in-process (readMp4Index)', () => {
     const [all, some] = await Promise.all([frames(file), frames(subset)]);
     expect(some.size).toBe(kept.length);
     for (const [pts, md5] of some) expect(all.get(pts), `frame at pts ${pts}`).toBe(md5);
+  });
+});
+
+describe('edit lists: an edit that ends before the media does', () => {
+  it('is followed frame by frame as ffmpeg decodes it: frames at or past its end dropped, one that straddles it kept', async () => {
+    // 25 fps in 1/12800: a frame every 512 units; the movie timescale is 1/1000.
+    const whole = await readMp4Index(clip('long-plain.mp4'));
+    expect(whole!.frameTimes.length).toBe(500);
+    // 10 s: the edit ends exactly where frame 250 starts, which is not shown.
+    const exact = await expectSameFrames(await withEdit('long-plain.mp4', 'cut-10000.mp4', 10_000));
+    expect(exact.frames.length).toBe(250);
+    expect(exact.index.duration).toBe(10);
+    // 10.02 s: frame 250 (10 s to 10.04 s) straddles the end and is shown.
+    const straddle = await expectSameFrames(await withEdit('long-plain.mp4', 'cut-10020.mp4', 10_020));
+    expect(straddle.frames.length).toBe(251);
+    expect(straddle.index.duration).toBeCloseTo(10.02, 9);
+    // The table ends with the last frame shown: one sample per frame.
+    expect(straddle.index.sampleSizes.length).toBe(251);
+    expect(straddle.index.decodeUnits.length).toBe(251);
+    expect(straddle.index.keyframeTimes.at(-1)!).toBeLessThan(10.02);
+    // The segment is converted from the movie timescale rounding to nearest, as ffmpeg does:
+    // at 1/30000, 300001 is 128000.43 media units (frame 250 at 128000 not shown), 300002 is
+    // 128000.85, rounded to 128001 (shown).
+    const below = await expectSameFrames(await withEdit('long-plain.mp4', 'cut-ts-1.mp4', 300_001, { movieTimescale: 30_000 }));
+    expect(below.frames.length).toBe(250);
+    const above = await expectSameFrames(await withEdit('long-plain.mp4', 'cut-ts-2.mp4', 300_002, { movieTimescale: 30_000 }));
+    expect(above.frames.length).toBe(251);
+    // An edit that shows nothing: ffmpeg decodes no frame.
+    expect(await mp4IndexRefusal(await withEdit('long-plain.mp4', 'cut-0.mp4', 0))).toMatch(/no duration/);
+    expect((await decodedFrames(clip('cut-0.mp4'))).frames).toHaveLength(0);
+  });
+
+  it('with B-frames: followed when the frames cut off are the last samples decoded, refused when not', async () => {
+    const whole = (await readMp4Index(clip('long-bframes.mp4')))!;
+    expect(whole.editStart).toBeGreaterThan(0);
+    const { frames: cutAfter, ms } = bframeCuts(whole);
+    // A cut the table can follow: the frames shown are the first samples decoded.
+    const followed = await expectSameFrames(await withEdit('long-bframes.mp4', 'cut-b-ok.mp4', ms(cutAfter.prefix)));
+    expect(followed.frames.length).toBe(cutAfter.prefix + 1);
+    expect(followed.index.sampleSizes.length).toBe(cutAfter.prefix + 1);
+    // One it cannot: a B-frame is shown, the P-frame decoded before it (presented after it) is not.
+    const refused = await withEdit('long-bframes.mp4', 'cut-b-no.mp4', ms(cutAfter.inside));
+    expect(await mp4IndexRefusal(refused)).toMatch(/edit ends among frames decoded out of order/);
+    // ffmpeg does cut it there.
+    expect((await decodedFrames(refused)).frames.length).toBe(cutAfter.inside + 1);
+  });
+
+  it('an MP4 subset of a cut file keeps what the reader states (no frame past the edit)', async () => {
+    const plain = await withEdit('long-plain.mp4', 'cut-subset-plain.mp4', 10_020);
+    expect(await expectSubsetDecodes(plain, 'subset-cut-plain.mp4')).toBe(251);
+    const whole = (await readMp4Index(clip('long-bframes.mp4')))!;
+    const { frames: cutAfter, ms } = bframeCuts(whole);
+    const kept = await expectSubsetDecodes(await withEdit('long-bframes.mp4', 'cut-subset-b.mp4', ms(cutAfter.prefix)), 'subset-cut-b.mp4');
+    expect(kept).toBeLessThan(cutAfter.prefix + 1);
+    expect(kept).toBeGreaterThan((cutAfter.prefix + 1) / 3);
+  });
+
+  it('refuses empty and several edits', async () => {
+    // -itsoffset: an empty edit (a delayed start) before the media's.
+    expect(await mp4IndexRefusal(clip('delayed.mp4'))).toMatch(/2 edits/);
+    // Two edits showing two parts of the media.
+    const bytes = await readFile(clip('long-plain.mp4'));
+    const entries = [[5000, 0], [5000, 12800 * 12]] as const;
+    const elst = Buffer.alloc(16 + 12 * entries.length);
+    elst.writeUInt32BE(elst.length, 0);
+    elst.write('elst', 4, 'latin1');
+    elst.writeUInt32BE(entries.length, 12);
+    entries.forEach(([segment, time], i) => {
+      elst.writeUInt32BE(segment, 16 + 12 * i);
+      elst.writeInt32BE(time, 20 + 12 * i);
+      elst.writeUInt32BE(0x10000, 24 + 12 * i);
+    });
+    await writeFile(clip('two-edits.mp4'), replaceBox(bytes, ELST, elst));
+    expect((await decodedFrames(clip('two-edits.mp4'))).frames.length).toBe(250);
+    expect(await mp4IndexRefusal(clip('two-edits.mp4'))).toMatch(/2 edits/);
+    // One empty edit alone.
+    expect(await mp4IndexRefusal(await withEdit('long-plain.mp4', 'empty-edit.mp4', 10_000, { mediaTime: -1 }))).toMatch(/empty or out-of-range edit/);
+  });
+});
+
+describe('sample descriptions, data references, coarse timescales', () => {
+  it('refuses a track with two sample descriptions', async () => {
+    const bytes = await readFile(clip('long-plain.mp4'));
+    const stsdPath = ['moov', 'trak', 'mdia', 'minf', 'stbl', 'stsd'];
+    const [stsd, entry] = [boxPath(bytes, stsdPath).at(-1)!, boxPath(bytes, [...stsdPath, 'avc1']).at(-1)!];
+    const other = await readFile(clip('other-encode.mp4'));
+    const otherEntry = boxPath(other, [...stsdPath, 'avc1']).at(-1)!;
+    const entries = [bytes.subarray(entry, entry + bytes.readUInt32BE(entry)), other.subarray(otherEntry, otherEntry + other.readUInt32BE(otherEntry))];
+    expect(entries[0]!.equals(entries[1]!)).toBe(false);
+    const head = Buffer.from(bytes.subarray(stsd, stsd + 16));
+    head.writeUInt32BE(16 + entries[0]!.length + entries[1]!.length, 0);
+    head.writeUInt32BE(2, 12);
+    await writeFile(clip('two-descriptions.mp4'), replaceBox(bytes, stsdPath, Buffer.concat([head, ...entries])));
+    expect(await mp4IndexRefusal(clip('two-descriptions.mp4'))).toMatch(/2 sample descriptions/);
+    expect(await readMp4Index(clip('two-descriptions.mp4'))).toBeUndefined();
+  });
+
+  it('refuses samples in another file (a data reference not flagged self-contained)', async () => {
+    const bytes = Buffer.from(await readFile(clip('long-plain.mp4')));
+    const url = boxPath(bytes, ['moov', 'trak', 'mdia', 'minf', 'dinf', 'dref', 'url ']).at(-1)!;
+    expect(bytes.readUInt32BE(url + 8)).toBe(1);
+    bytes.writeUInt32BE(0, url + 8);
+    await writeFile(clip('external.mp4'), bytes);
+    expect(await mp4IndexRefusal(clip('external.mp4'))).toMatch(/external data reference/);
+  });
+
+  it.each([['ts25.mp4', 25], ['ts8.mp4', 8]])('%s: a timescale of one tick per frame gives exact times', async (name, rate) => {
+    const { index, frames } = await expectSameFrames(clip(name));
+    expect(index.timescale).toBe(rate);
+    expect(index.editStart).toBeGreaterThan(0);
+    expect(index.frameTimes.length).toBe(4 * rate);
+    // Every frame at k / rate exactly (the double nearest to it), as ffmpeg numbers them.
+    frames.forEach((f, k) => {
+      expect(f.pts).toBe(k);
+      expect(index.frameTimes[k]).toBe(k / rate);
+    });
+    expect(index.duration).toBe(4);
+    expect(await expectSubsetDecodes(clip(name), `subset-${name}`)).toBeLessThan(index.frameTimes.length);
   });
 });
