@@ -5,6 +5,11 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
+import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ffmpegBinary } from '../../src/media/binaries.js';
+import { ffmpeg, withTempDir } from '../helpers/ffmpeg.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
 import { startWorkers, type RunningWorkers } from '../../src/queue/worker.js';
@@ -15,6 +20,12 @@ import { decodeFingerprint } from '../../src/fingerprint/store.js';
 import { earlierKeys } from '../../src/fingerprint/cached.js';
 
 const fixturesDir = path.join(repoRoot, 'fixtures');
+
+/** rgb24 md5 of every frame a full decode of the first video stream gives (ffmpeg's framemd5). */
+async function decodedFrameMd5s(file: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)(ffmpegBinary().path, ['-v', 'error', '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-pix_fmt', 'rgb24', '-f', 'framemd5', '-'], { maxBuffer: 64 << 20 });
+  return stdout.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split(',').at(-1)!.trim());
+}
 import { snapshot, touchVideo, writeParquet } from '../helpers/fake-hf.js';
 import { formBody, freePort, jsonBody, scanWhenDone, startRedis, testEnv, videoForm } from '../helpers/service.js';
 
@@ -225,6 +236,33 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     const late = await app.inject({ method: 'POST', url: '/v1/frames?wait=30', ...json({ path: 'scan/bench/testsrc2.mp4', timestamps: '99' }) });
     expect(late.statusCode).toBe(422);
     expect(late.json().error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/timestamp 99 s is at or after the end/) });
+  });
+
+  it('POST /v1/frames on an upload with an audio track and a video that starts after it: the decoder\'s frames, numbered from the first', async () => {
+    await withTempDir(async (dir) => {
+      // H.264 with B-frames and AAC in Matroska, the video 7 ms after the audio: the frames a full
+      // decode gives are the reference, compared as PNG pixels (lossless) frame by frame.
+      const plain = path.join(dir, 'plain.mkv');
+      const upload = path.join(dir, 'late-video.mkv');
+      await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440', '-t', '4', '-c:v', 'libx264', '-bf', '3', '-c:a', 'aac', plain]);
+      await ffmpeg(['-i', plain, '-itsoffset', '0.007', '-i', plain, '-map', '1:v', '-map', '0:a', '-c', 'copy', upload]);
+      const reference = await decodedFrameMd5s(upload);
+      expect(reference).toHaveLength(100);
+      const res = await app.inject({ method: 'POST', url: '/v1/frames?wait=60', ...(await formBody(await videoForm(upload, { count: '8', format: 'png' }))) });
+      expect(res.statusCode).toBe(200);
+      const frames = res.json().result.frames as Array<{ frame: number; timestamp: number; url: string }>;
+      // np.linspace(0, 99, 8, dtype=int)
+      expect(frames.map((f) => f.frame)).toEqual([0, 14, 28, 42, 56, 70, 84, 99]);
+      expect(frames.map((f) => f.timestamp)).toEqual([0, 0.56, 1.12, 1.68, 2.24, 2.8, 3.36, 3.96]);
+      for (const f of frames) {
+        const img = await app.inject({ method: 'GET', url: f.url });
+        const { data } = await sharp(img.rawPayload).raw().toBuffer({ resolveWithObject: true });
+        expect(createHash('md5').update(data).digest('hex'), `frame ${f.frame}`).toBe(reference[f.frame]);
+      }
+      // One frame per second, counted from the first frame (not from the audio's start).
+      const fps = await app.inject({ method: 'POST', url: '/v1/frames?wait=60', ...(await formBody(await videoForm(upload, { fps: '1', format: 'png' }))) });
+      expect(fps.json().result.frames.map((f: { frame: number }) => f.frame)).toEqual([0, 25, 50, 75]);
+    });
   });
 
   it('runs a scan as a flow and serves its report as JSON, CSV and HTML', async () => {
