@@ -5,7 +5,7 @@
  *   step = (T - 1) / (N - 1)            (one rounded division)
  *   y[i] = i * step + 0                 (one rounded product; i is exact in float64)
  *   y[N - 1] = T - 1                    (numpy sets the endpoint exactly when N > 1)
- *   index[i] = floor(y[i])              (numpy >= 2 floors, 1.x truncates: the same for y >= 0)
+ *   index[i] = floor(y[i])              (older numpy truncated instead: the same for y >= 0)
  *
  * N = 1 gives [0] (numpy: no step, y = [0 * (T - 1)]).
  *
