@@ -95,38 +95,56 @@ function samePts(timeline: FrameTimeline, frame: number, pts: number, tb: { num:
   return Math.abs((pts * tb.num) / tb.den - absoluteTime(timeline, frame)) < half;
 }
 
-interface RunSpec<T> {
+/** What one input of a run decodes: from a keyframe (or the file's start), the frames it selects. */
+interface Segment<T> {
   /** The keyframe to seek to, or undefined to decode from the start of the file. */
   seekFrame: number | undefined;
-  /** Frames expected out of the run, in order: the targets, then (a pass) the last frame. */
+  /** Frames expected out of it, in order: the targets, then (a pass) the last frame. */
   expected: Array<Target<T> | { frame: number; asks: [] }>;
-  /** The select expression, and whether the run stops after the expected frames (seeks). */
   select: string;
-  stopAfterExpected: boolean;
   /** Extra input options (skip non-keyframes for --fast). */
   inputOptions: string[];
-  /** A decode error means the frame is not proven (seeks: the reference frames may be missing). */
+}
+
+interface RunSpec<T> {
+  /** Each segment is one input of the process, decoded in turn (several seeks, one process start). */
+  segments: Array<Segment<T>>;
+  /** Seeks stop each segment after its expected frames; a pass reads to the end (the count is proven). */
+  stopAfterExpected: boolean;
+  /** A decode error means a frame is not proven (seeks: the reference frames may be missing). */
   errorsRefute: boolean;
 }
 
 /**
- * One ffmpeg process: decode, select, and prove each frame before handing it on. Throws
- * FrameMismatch (with how many expected frames were proven and handed on) when a frame is not the
- * one expected, a decode error refutes it, or frames are missing or extra.
+ * One ffmpeg process: decode each segment, select, and prove each frame before handing it on.
+ * Throws FrameMismatch (with how many expected frames, counted over the segments in order, were
+ * proven and handed on) when a frame is not the one expected, a decode error refutes it, or frames
+ * are missing or extra.
  */
 async function run<T>(input: RunInput, timeline: FrameTimeline, spec: RunSpec<T>, o: RunOptions, dir: string, onFrame: (asks: T[], frame: RgbFrame) => Promise<void>): Promise<void> {
-  const script = path.join(dir, `select-${Math.random().toString(36).slice(2)}.txt`);
-  await writeFile(script, [`select='${spec.select}'`, 'showinfo=checksum=0', o.scale].filter(Boolean).join(','));
-  const seek = spec.seekFrame === undefined || spec.seekFrame === 0 ? [] : ['-seek_timestamp', '1', '-ss', (Math.ceil(absoluteTime(timeline, spec.seekFrame) * 1e6) / 1e6).toFixed(6), '-noaccurate_seek'];
-  const source = input.subset === undefined ? ['-i', fileUrl(input.absolutePath)] : ['-f', 'mov', '-i', 'pipe:0'];
-  const args = [
-    ...baseArgs, '-threads', String(o.threads), ...spec.inputOptions, ...seek, '-copyts', ...INPUT_PROTOCOL_ARGS, ...source,
-    '-map', `0:${input.subset === undefined ? input.streamIndex : 0}`, '-filter_script:v', script,
-    ...(spec.stopAfterExpected ? ['-frames:v', String(spec.expected.length)] : []), ...outArgs,
-  ];
-  // showinfo's reports, in output order, as stderr brings them.
-  const decoded: number[] = [];
-  let timeBase: { num: number; den: number } | undefined;
+  const { segments } = spec;
+  const stream = input.subset === undefined ? input.streamIndex : 0;
+  // Each segment: select, stop after its frames (seeks), report every frame kept (showinfo@s<j>).
+  const branches = segments.map((seg, j) => {
+    const stop = spec.stopAfterExpected ? `,trim=end_frame=${seg.expected.length}` : '';
+    return `[${j}:${stream}]select='${seg.select}'${stop},showinfo@s${j}=checksum=0[s${j}]`;
+  });
+  const joined = segments.length === 1 ? '[s0]' : `${segments.map((_, j) => `[s${j}]`).join('')}concat=n=${segments.length}:v=1:a=0`;
+  const script = path.join(dir, `graph-${Math.random().toString(36).slice(2)}.txt`);
+  await writeFile(script, `${branches.join(';')};${joined}${o.scale === undefined ? (segments.length === 1 ? 'null' : '') : `${segments.length === 1 ? '' : ','}${o.scale}`}[out]`);
+  const inputs = segments.flatMap((seg) => {
+    const seek = seg.seekFrame === undefined || seg.seekFrame === 0 ? [] : ['-seek_timestamp', '1', '-ss', (Math.ceil(absoluteTime(timeline, seg.seekFrame) * 1e6) / 1e6).toFixed(6), '-noaccurate_seek'];
+    const source = input.subset === undefined ? ['-i', fileUrl(input.absolutePath)] : ['-f', 'mov', '-i', 'pipe:0'];
+    return ['-threads', String(o.threads), ...seg.inputOptions, ...seek, ...INPUT_PROTOCOL_ARGS, ...source];
+  });
+  const args = [...baseArgs, '-copyts', ...inputs, '-filter_complex_script', script, '-map', '[out]', ...outArgs];
+  // Output frame k comes from segment segmentOf[k], as its placeOf[k]-th frame.
+  const expected = segments.flatMap((seg) => seg.expected);
+  const segmentOf = segments.flatMap((seg, j) => seg.expected.map(() => j));
+  const placeOf = segments.flatMap((seg) => seg.expected.map((_, m) => m));
+  // showinfo's reports per segment, as stderr brings them (segments may report out of turn).
+  const reports = segments.map(() => [] as number[]);
+  const timeBases: Array<{ num: number; den: number } | undefined> = segments.map(() => undefined);
   let decodeError: string | undefined;
   let rest = '';
   let wake: (() => void) | undefined;
@@ -135,9 +153,11 @@ async function run<T>(input: RunInput, timeline: FrameTimeline, spec: RunSpec<T>
     rest = lines.pop()!;
     for (const line of lines) {
       const report = parseShowinfo(line);
-      if (report !== undefined && 'timeBase' in report) timeBase ??= report.timeBase;
-      else if (report !== undefined) decoded.push(report.pts);
-      else if (DECODE_ERROR.test(line)) decodeError ??= line.replace(/^.*?\] \[\w+\] /, '');
+      const j = Number(report?.instance?.slice(1));
+      if (report !== undefined && Number.isInteger(j) && j < segments.length) {
+        if ('timeBase' in report) timeBases[j] ??= report.timeBase;
+        else reports[j]!.push(report.pts);
+      } else if (DECODE_ERROR.test(line)) decodeError ??= line.replace(/^.*?\] \[\w+\] /, '');
     }
     wake?.();
   };
@@ -149,18 +169,20 @@ async function run<T>(input: RunInput, timeline: FrameTimeline, spec: RunSpec<T>
       ended = true;
       wake?.();
     });
-  const reported = async (k: number) => {
-    while (decoded.length <= k && !ended) await new Promise<void>((resolve) => (wake = resolve));
-    return decoded[k];
+  const reported = async (j: number, m: number) => {
+    while (reports[j]!.length <= m && !ended) await new Promise<void>((resolve) => (wake = resolve));
+    return reports[j]![m];
   };
-  const check = (k: number, pts: number | undefined) => {
-    const want = spec.expected[k];
-    const at = (f: number) => `${timeline.times[f]!.toFixed(6)} s`;
-    if (want === undefined) throw new FrameMismatch(k, `a frame beyond the ${spec.expected.length} expected`);
+  const check = async (k: number) => {
+    const want = expected[k];
+    if (want === undefined) throw new FrameMismatch(k, `a frame beyond the ${expected.length} expected`);
+    const j = segmentOf[k]!;
+    const pts = await reported(j, placeOf[k]!);
+    const timeBase = timeBases[j];
     if (pts === undefined || timeBase === undefined) throw new FrameMismatch(k, `no presentation time reported for frame ${want.frame}`);
     if (!samePts(timeline, want.frame, pts, timeBase)) {
       const got = (pts * timeBase.num) / timeBase.den - timeline.start;
-      throw new FrameMismatch(k, `frame ${want.frame} should be at ${at(want.frame)}, the decoder gave the frame at ${got.toFixed(6)} s`);
+      throw new FrameMismatch(k, `frame ${want.frame} should be at ${timeline.times[want.frame]!.toFixed(6)} s, the decoder gave the frame at ${got.toFixed(6)} s`);
     }
     if (spec.errorsRefute && decodeError !== undefined) throw new FrameMismatch(k, `decode error before frame ${want.frame}: ${decodeError}`);
   };
@@ -168,8 +190,8 @@ async function run<T>(input: RunInput, timeline: FrameTimeline, spec: RunSpec<T>
   const inFlight = new Set<Promise<void>>();
   try {
     for await (const frame of readPpmStream(proc.stdout)) {
-      check(k, await reported(k));
-      const asks = spec.expected[k]!.asks as T[];
+      await check(k);
+      const asks = expected[k]!.asks as T[];
       k++;
       if (asks.length === 0) continue;
       // Encode up to two frames while ffmpeg decodes the next: sharp works on its own threads.
@@ -188,14 +210,14 @@ async function run<T>(input: RunInput, timeline: FrameTimeline, spec: RunSpec<T>
   const exit = await proc.exited;
   if (exit.code !== 0) {
     // A seek that fails is not the file's fault until a decode from the start fails too.
-    if (spec.seekFrame !== undefined) throw new FrameMismatch(k, `ffmpeg failed after a seek: ${stderrSummary(exit.stderr)}`);
+    if (segments.some((seg) => seg.seekFrame !== undefined)) throw new FrameMismatch(k, `ffmpeg failed after a seek: ${stderrSummary(exit.stderr)}`);
     // Damaged or impossible media is the input's fault (no retry helps); anything else is ffmpeg's.
     if (BAD_DATA.test(exit.stderr)) throw classifyMediaFailure(exit.stderr, o.file, await looksLikeMp4(input.absolutePath).catch(() => false));
     throw new VdedupError('FFMPEG_FAILED', `ffmpeg failed: ${stderrSummary(exit.stderr) || `exit ${exit.code}`}`, { file: o.file });
   }
-  if (k < spec.expected.length) {
-    const want = spec.expected[k]!.frame;
-    throw new FrameMismatch(k, `the decoder gave ${k} of ${spec.expected.length} frames (frame ${want} at ${timeline.times[want]!.toFixed(6)} s missing)`);
+  if (k < expected.length) {
+    const want = expected[k]!.frame;
+    throw new FrameMismatch(k, `the decoder gave ${k} of ${expected.length} frames (frame ${want} at ${timeline.times[want]!.toFixed(6)} s missing)`);
   }
 }
 
@@ -228,7 +250,7 @@ function merged(intervals: Array<[number, number]>): Array<[number, number]> {
  */
 export async function decodePass<T>(input: RunInput, timeline: FrameTimeline, targets: Array<Target<T>>, o: RunOptions, dir: string, onFrame: (asks: T[], frame: RgbFrame) => Promise<void>): Promise<void> {
   const last = timeline.pts.length - 1;
-  const expected: RunSpec<T>['expected'] = [...targets];
+  const expected: Segment<T>['expected'] = [...targets];
   if (targets.at(-1)?.frame !== last) expected.push({ frame: last, asks: [] });
   const frames = expected.map((e) => e.frame);
   const select =
@@ -236,7 +258,7 @@ export async function decodePass<T>(input: RunInput, timeline: FrameTimeline, ta
       ? intervalSelect('n', merged([...frames.slice(0, -1).map((f): [number, number] => [f, f + 1]), [last, Infinity]]))
       : intervalSelect('t', merged(timeWindows(timeline, frames)));
   try {
-    await run(input, timeline, { seekFrame: undefined, expected, select, stopAfterExpected: false, inputOptions: [], errorsRefute: false }, o, dir, onFrame);
+    await run(input, timeline, { segments: [{ seekFrame: undefined, expected, select, inputOptions: [] }], stopAfterExpected: false, errorsRefute: false }, o, dir, onFrame);
   } catch (err) {
     if (err instanceof FrameMismatch) throw new TimelineMismatch(err.message);
     throw err;
@@ -257,60 +279,106 @@ export function seekRuns<T>(timeline: FrameTimeline, targets: Array<Target<T>>):
   return runs;
 }
 
+/** A seek segment for `targets` from `seekFrame`: time windows, and anything after the last target. */
+function seekSegment<T>(timeline: FrameTimeline, targets: Array<Target<T>>, seekFrame: number | undefined, inputOptions: string[]): Segment<T> {
+  const windows = timeWindows(timeline, targets.map((t) => t.frame));
+  // Anything after the last target is selected too: a missing target shows as a wrong frame.
+  windows.push([windows.at(-1)![1], Infinity]);
+  return { seekFrame, expected: targets, select: intervalSelect('t', merged(windows)), inputOptions };
+}
+
+/** Decoders one seeking process holds at once: about 256 MB of pictures (ten frames each), 16 at most. */
+export function segmentsPerProcess(pixels: number): number {
+  return Math.max(1, Math.min(16, Math.floor(256e6 / (Math.max(1, pixels) * 1.5 * 10))));
+}
+
 /**
- * Seek to each run's keyframe and decode up to its targets, `processes` runs at a time. A run whose
- * frames are not proven is retried, for the targets not yet handed on, from the keyframe before
- * (open GOPs: leading pictures need it), then from the start of the file; a failure there is a
- * TimelineMismatch. With `keyframesOnly` (--fast) the decoder skips every other frame on the first try.
+ * Seek to each run's keyframe and decode up to its targets. First the runs are shared over
+ * `processes` processes, each reading its runs as the inputs of one command (one process start,
+ * not one per run; at most `segmentsPerProcess` decoders each). A run whose frames are not proven
+ * there is retried alone, for the targets not yet handed on: from its keyframe, from the keyframe
+ * before (open GOPs: leading pictures need it), then from the start of the file; a failure there
+ * is a TimelineMismatch. With `keyframesOnly` (--fast) the decoder skips every other frame on the
+ * first tries.
  */
 export async function decodeSeeks<T>(
   input: RunInput,
   timeline: FrameTimeline,
   targets: Array<Target<T>>,
-  o: Omit<RunOptions, 'threads'> & { processes: number; keyframesOnly: boolean },
+  o: Omit<RunOptions, 'threads'> & { processes: number; keyframesOnly: boolean; pixels: number },
   dir: string,
   onFrame: (asks: T[], frame: RgbFrame) => Promise<void>,
 ): Promise<void> {
   const runs = seekRuns(timeline, targets);
-  const threads = Math.max(1, Math.floor(os.availableParallelism() / Math.min(runs.length, o.processes)));
-  // A failed run stops the others (their frames would be thrown away); the error is thrown once
-  // every run has settled, so no frame is still being written when the caller cleans up.
+  const skip = o.keyframesOnly ? ['-skip_frame', 'nokey'] : [];
+  // A failed process stops the others (their frames would be thrown away); the error is thrown
+  // once every process has settled, so no frame is still being written when the caller cleans up.
   const stop = new AbortController();
   const signal = o.signal === undefined ? stop.signal : AbortSignal.any([o.signal, stop.signal]);
   let failure: { err: unknown } | undefined;
-  await mapLimit(runs, o.processes, async (runTargets) => {
-    let left = runTargets;
-    const key = keyframeAtOrBefore(timeline, left[0]!.frame);
-    const starts = [key, keyframeBefore(timeline, key), undefined].filter((s, i, all) => i === 0 || s !== all[i - 1]);
+  const perProcess = segmentsPerProcess(o.pixels);
+  const batches = shareRuns(timeline, runs, o.processes).flatMap((share) => chunks(share, perProcess));
+  const threads = Math.max(1, Math.floor(os.availableParallelism() / Math.min(batches.length, o.processes)));
+  await mapLimit(batches, o.processes, async (batch) => {
     try {
-      for (const [attempt, seekFrame] of starts.entries()) {
-        const expected = left;
-        const windows = timeWindows(timeline, expected.map((t) => t.frame));
-        // Anything after the last target is selected too: a missing target shows as a wrong frame.
-        windows.push([windows.at(-1)![1], Infinity]);
-        const spec: RunSpec<T> = {
-          seekFrame,
-          expected,
-          select: intervalSelect('t', merged(windows)),
-          stopAfterExpected: true,
-          inputOptions: o.keyframesOnly && attempt === 0 ? ['-skip_frame', 'nokey'] : [],
-          errorsRefute: seekFrame !== undefined,
-        };
-        try {
-          await run(input, timeline, spec, { ...o, signal, threads }, dir, onFrame);
-          return;
-        } catch (err) {
-          if (!(err instanceof FrameMismatch)) throw err;
-          left = left.slice(err.delivered);
-          if (seekFrame === undefined) throw new TimelineMismatch(err.message);
+      let left: Array<Array<Target<T>>> = [];
+      try {
+        const segments = batch.map((r) => seekSegment(timeline, r, keyframeAtOrBefore(timeline, r[0]!.frame), skip));
+        await run(input, timeline, { segments, stopAfterExpected: true, errorsRefute: true }, { ...o, signal, threads }, dir, onFrame);
+      } catch (err) {
+        if (!(err instanceof FrameMismatch)) throw err;
+        // The runs not (wholly) handed on, each alone now.
+        let delivered = err.delivered;
+        for (const r of batch) {
+          if (delivered < r.length) left.push(r.slice(delivered));
+          delivered = Math.max(0, delivered - r.length);
         }
       }
+      for (const r of left) await seekAlone(input, timeline, r, { ...o, signal, threads }, dir, onFrame);
+      left = [];
     } catch (err) {
       failure ??= { err };
       stop.abort();
     }
   });
   if (failure !== undefined) throw failure.err;
+}
+
+/** One run in a process of its own, from its keyframe, the one before, then the file's start. */
+async function seekAlone<T>(input: RunInput, timeline: FrameTimeline, targets: Array<Target<T>>, o: RunOptions & { keyframesOnly: boolean }, dir: string, onFrame: (asks: T[], frame: RgbFrame) => Promise<void>): Promise<void> {
+  let left = targets;
+  const key = keyframeAtOrBefore(timeline, left[0]!.frame);
+  const starts = [key, keyframeBefore(timeline, key), undefined].filter((s, i, all) => i === 0 || s !== all[i - 1]);
+  for (const [attempt, seekFrame] of starts.entries()) {
+    const segment = seekSegment(timeline, left, seekFrame, o.keyframesOnly && attempt === 0 ? ['-skip_frame', 'nokey'] : []);
+    try {
+      await run(input, timeline, { segments: [segment], stopAfterExpected: true, errorsRefute: seekFrame !== undefined }, o, dir, onFrame);
+      return;
+    } catch (err) {
+      if (!(err instanceof FrameMismatch)) throw err;
+      left = left.slice(err.delivered);
+      if (seekFrame === undefined) throw new TimelineMismatch(err.message);
+    }
+  }
+}
+
+/**
+ * Runs shared over processes so that each decodes about as many frames: the costliest run first,
+ * each to the least loaded process (longest processing time first); each share in time order.
+ */
+export function shareRuns<T>(timeline: FrameTimeline, runs: Array<Array<Target<T>>>, processes: number): Array<Array<Array<Target<T>>>> {
+  const shares = Array.from({ length: Math.max(1, Math.min(processes, runs.length)) }, () => ({ load: 0, runs: [] as Array<Array<Target<T>>> }));
+  const cost = (r: Array<Target<T>>) => r.at(-1)!.frame - keyframeAtOrBefore(timeline, r[0]!.frame) + 1;
+  for (const r of [...runs].sort((a, b) => cost(b) - cost(a) || a[0]!.frame - b[0]!.frame)) {
+    const least = shares.reduce((best, s) => (s.load < best.load ? s : best));
+    least.load += cost(r);
+    least.runs.push(r);
+  }
+  return shares.map((s) => s.runs.sort((a, b) => a[0]!.frame - b[0]!.frame)).filter((rs) => rs.length > 0);
+}
+
+function chunks<X>(items: X[], size: number): X[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 }
 
 /** A scratch folder for filter scripts, removed after `fn`. */

@@ -306,7 +306,7 @@ export async function decodeFrames(
     const strategy = !timeline.distinct ? 'single-pass' : (o.strategy ?? chooseStrategy(timeline, targets.map((t) => t.frame), probe.video.width * probe.video.height));
     try {
       if (strategy === 'seek') {
-        await decodeSeeks(input, timeline, targets, { ...runOptions, processes: SEEK_PROCESSES, keyframesOnly: o.fast === true }, dir, hand);
+        await decodeSeeks(input, timeline, targets, { ...runOptions, processes: SEEK_PROCESSES, keyframesOnly: o.fast === true, pixels: probe.video.width * probe.video.height }, dir, hand);
       } else {
         const threads = os.availableParallelism();
         const subset = await referenceSubset(source, targets.map((t) => t.frame));

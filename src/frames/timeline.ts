@@ -221,14 +221,18 @@ export async function decodedTimeline(probe: ProbeResult, signal?: AbortSignal):
   }
 }
 
-const SHOWINFO = /\[Parsed_showinfo_\d+ @ [^\]]+\] \[info\] (?:n:\s*\d+\s+pts:\s*(-?\d+|NOPTS)\b.*?\biskey:(\d)|config in time_base: (\d+)\/(\d+))/;
+const SHOWINFO = /\[(?:Parsed_showinfo_\d+|showinfo@(\w+)) @ [^\]]+\] \[info\] (?:n:\s*\d+\s+pts:\s*(-?\d+|NOPTS)\b.*?\biskey:(\d)|config in time_base: (\d+)\/(\d+))/;
 
-/** A showinfo line on ffmpeg's stderr (at `-loglevel level+info`): a frame's pts and keyframe flag, or the filter's time base. */
-export function parseShowinfo(line: string): { pts: number; key: boolean } | { timeBase: { num: number; den: number } } | undefined {
+/**
+ * A showinfo line on ffmpeg's stderr (at `-loglevel level+info`): a frame's pts and keyframe flag,
+ * or the filter's time base; `instance` is the filter's name after `showinfo@`, if it has one.
+ */
+export function parseShowinfo(line: string): ({ pts: number; key: boolean } | { timeBase: { num: number; den: number } }) & { instance: string | undefined } | undefined {
   const m = SHOWINFO.exec(line);
   if (m === null) return undefined;
-  if (m[3] !== undefined) return { timeBase: { num: Number(m[3]), den: Number(m[4]) } };
-  return { pts: m[1] === 'NOPTS' ? NaN : Number(m[1]), key: m[2] === '1' };
+  const instance = m[1];
+  if (m[4] !== undefined) return { instance, timeBase: { num: Number(m[4]), den: Number(m[5]) } };
+  return { instance, pts: m[2] === 'NOPTS' ? NaN : Number(m[2]), key: m[3] === '1' };
 }
 
 /** Index of the last entry of an ascending array that is <= t (0 when none is). */
