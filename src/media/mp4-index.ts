@@ -573,23 +573,6 @@ export async function mp4IndexRefusal(absolutePath: string, signal?: AbortSignal
   }
 }
 
-/** Time of the keyframe at or before t. */
-export function keyframeAtOrBefore(index: Mp4VideoIndex, t: number): number {
-  return index.keyframeTimes[lastAtOrBefore(index.keyframeTimes, t)]!;
-}
-
-/** Index of the last entry of an ascending array that is <= t (0 when none is). */
-export function lastAtOrBefore(times: Float64Array, t: number): number {
-  let lo = 0;
-  let hi = times.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (times[mid]! <= t + 1e-9) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
 /**
  * Reads samples by their place in the file. With `block` > 0, through one buffer of that size
  * (samples sit in decode order, mostly contiguous: one read serves many); with 0, each sample alone.
@@ -630,30 +613,6 @@ function sliceIsReference(sample: Buffer, lengthSize: number): boolean | undefin
     at += lengthSize + length;
   }
   return undefined;
-}
-
-/**
- * For frames of an H.264 track (presentation indices), whether each is a reference picture, read
- * from its sample in the file. A reference frame decodes the same with the decoder told to skip
- * non-reference frames, which none of its references is. undefined where that cannot be read
- * (not H.264, no slice).
- */
-export async function h264ReferenceFrames(absolutePath: string, index: Mp4VideoIndex, frames: number[]): Promise<Array<boolean | undefined>> {
-  const lengthSize = index.nalLengthSize;
-  if (lengthSize === undefined) return frames.map(() => undefined);
-  const handle = await open(absolutePath, 'r');
-  try {
-    // A few targets, anywhere in the file: each sample read alone.
-    const reader = new SampleReader(handle, 0);
-    const out: Array<boolean | undefined> = [];
-    for (const frame of frames) {
-      const sample = index.sampleOfFrame[frame]!;
-      out.push(sliceIsReference(await reader.read(index.sampleOffsets[sample]!, index.sampleSizes[sample]!), lengthSize));
-    }
-    return out;
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Read block for passes over every sample. */

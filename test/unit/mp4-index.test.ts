@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffprobeBinary } from '../../src/media/binaries.js';
-import { h264ReferenceFrames, h264ReferenceSamples, mp4IndexRefusal, readMp4Index, type Mp4VideoIndex } from '../../src/media/mp4-index.js';
+import { h264ReferenceSamples, mp4IndexRefusal, readMp4Index, type Mp4VideoIndex } from '../../src/media/mp4-index.js';
 import { keptSamples, subsetHeader } from '../../src/media/mp4-subset.js';
 import { ffmpegBinary } from '../../src/media/binaries.js';
 import { ffmpeg } from '../helpers/ffmpeg.js';
@@ -205,7 +205,9 @@ describe('MP4 sample table read in-process (readMp4Index)', () => {
     const index = (await readMp4Index(file))!;
     expect(index.nalLengthSize).toBe(4);
     const all = Array.from({ length: index.frameTimes.length }, (_, k) => k);
-    const refs = await h264ReferenceFrames(file, index, all);
+    const bySample = (await h264ReferenceSamples(file, index))!;
+    // Presentation order, as ffprobe lists frames.
+    const refs = all.map((k) => bySample[index.sampleOfFrame[k]!] === 1);
     // x264 with B-frames: I and P frames are references, some B-frames are not.
     const { stdout } = await execFileAsync(ffprobeBinary().path, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pict_type', '-of', 'csv=p=0', file]);
     const types = stdout.split('\n').map((l) => l.replace(/,+$/, '').trim()).filter((l) => /^[IPB]$/.test(l));
@@ -217,7 +219,7 @@ describe('MP4 sample table read in-process (readMp4Index)', () => {
     for (const k of all) if (refs[k] === false) expect(types[k]).toBe('B');
     // Not H.264: nothing is claimed.
     const mpeg4 = (await readMp4Index(clip('mpeg4.mp4')))!;
-    expect(await h264ReferenceFrames(clip('mpeg4.mp4'), mpeg4, [0, 1])).toEqual([undefined, undefined]);
+    expect(await h264ReferenceSamples(clip('mpeg4.mp4'), mpeg4)).toBeUndefined();
   });
 
   it('says no (ffprobe is asked instead) for what it cannot state exactly, and for damaged or other files', async () => {
