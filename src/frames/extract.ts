@@ -113,7 +113,7 @@ export async function openFrameSource(video: string, signal?: AbortSignal): Prom
  * Seek to each frame or decode once, whichever decodes less. A seek decodes from the keyframe at
  * or before its frame (frames in one stretch between keyframes share a seek) and starts a process;
  * a pass decodes every frame. SEEK_COST is what a decoded frame costs in a seek against one in a
- * pass (a fresh decoder per seek, fewer threads busy: bench/README.md, "Seek or one pass");
+ * pass (a fresh decoder per seek, fewer threads busy: bench/README.md, "How frames are found");
  * PROCESS_START_PIXELS is an ffmpeg start in units of decoded pixels (about 0.08 s against
  * about 1 ns a pixel), so small videos seek less.
  */
