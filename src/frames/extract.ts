@@ -101,11 +101,24 @@ export async function openFrameSource(video: string, signal?: AbortSignal): Prom
     };
     return { probe, index, timeline: timelineFromMp4Index(index) };
   }
-  const probe = await probeVideo(video, { signal });
-  const timeline = await packetTimeline(probe, signal).catch((err: unknown) => {
-    if (err instanceof TimelineUnstated) return decodedTimeline(probe, signal);
+  // The packet scan of the first video stream runs beside the probe (two process starts at once);
+  // if the probe picks another stream (cover art first), that stream is scanned after it.
+  const media = { file: video, absolutePath: absolute };
+  const early = new AbortController();
+  const settle = (p: Promise<{ timeline: FrameTimeline; streamIndex: number }>) => p.then((r) => ({ r }), (err: unknown) => ({ err }));
+  const scan = settle(packetTimeline(media, 'v:0', signal === undefined ? early.signal : AbortSignal.any([signal, early.signal])));
+  let probe: ProbeResult;
+  try {
+    probe = await probeVideo(video, { signal });
+  } catch (err) {
+    early.abort();
+    await scan;
     throw err;
-  });
+  }
+  let scanned = await scan;
+  if ('r' in scanned && scanned.r.streamIndex !== probe.video.index) scanned = await settle(packetTimeline(media, String(probe.video.index), signal));
+  if ('err' in scanned && !(scanned.err instanceof TimelineUnstated)) throw scanned.err;
+  const timeline = 'r' in scanned ? scanned.r.timeline : await decodedTimeline(probe, signal);
   return { probe, index: undefined, timeline };
 }
 

@@ -113,8 +113,8 @@ export function timelineFromMp4Index(index: Mp4VideoIndex): FrameTimeline {
 }
 
 /** `key=value|key=value` lines of ffprobe's compact writer, one record a line. */
-async function* compactRecords(args: string[], probe: ProbeResult, signal: AbortSignal | undefined): AsyncGenerator<Map<string, string>> {
-  const file = probe.file;
+async function* compactRecords(args: string[], video: MediaFile, signal: AbortSignal | undefined): AsyncGenerator<Map<string, string>> {
+  const file = video.file;
   const proc = spawnMedia(ffprobeBinary().path, args, { file, signal });
   let rest = '';
   let records = 0;
@@ -137,7 +137,7 @@ async function* compactRecords(args: string[], probe: ProbeResult, signal: Abort
   }
   if (rest !== '') yield parse(rest);
   const exit = await proc.exited;
-  if (exit.code !== 0) throw classifyMediaFailure(exit.stderr, file, await looksLikeMp4(probe.absolutePath).catch(() => false));
+  if (exit.code !== 0) throw classifyMediaFailure(exit.stderr, file, await looksLikeMp4(video.absolutePath).catch(() => false));
 }
 
 function parseTimeBase(text: string | undefined): { num: number; den: number } | undefined {
@@ -146,21 +146,30 @@ function parseTimeBase(text: string | undefined): { num: number; den: number } |
   return { num: Number(m[1]), den: Number(m[2]) };
 }
 
+/** A video file: as the user named it (errors), and where it is. */
+export interface MediaFile {
+  file: string;
+  absolutePath: string;
+}
+
 /**
- * The frames of a probed video from a demux-only scan of its video packets: each packet the
- * demuxer does not flag as discarded (edit lists) is one frame at its presentation time. Refused
- * (TimelineUnstated) when a packet has no presentation time or two share one.
+ * The frames of a video stream (`stream`: ffprobe's stream specifier, e.g. its index or `v:0`)
+ * from a demux-only scan of its packets: each packet the demuxer does not flag as discarded (edit
+ * lists) is one frame at its presentation time. Refused (TimelineUnstated) when a packet has no
+ * presentation time or two share one. Also says which stream it read.
  */
-export async function packetTimeline(probe: ProbeResult, signal?: AbortSignal): Promise<FrameTimeline> {
+export async function packetTimeline(video: MediaFile, stream: string, signal?: AbortSignal): Promise<{ timeline: FrameTimeline; streamIndex: number }> {
   const args = [
-    '-v', 'error', ...INPUT_PROTOCOL_ARGS, '-select_streams', String(probe.video.index),
-    '-show_entries', 'packet=pts,duration,flags:stream=time_base', '-of', 'compact=p=0', fileUrl(probe.absolutePath),
+    '-v', 'error', ...INPUT_PROTOCOL_ARGS, '-select_streams', stream,
+    '-show_entries', 'packet=pts,duration,flags:stream=index,time_base', '-of', 'compact=p=0', fileUrl(video.absolutePath),
   ];
   const entries: Array<{ pts: number; key: boolean; duration: number }> = [];
   let timeBase: { num: number; den: number } | undefined;
-  for await (const r of compactRecords(args, probe, signal)) {
+  let streamIndex = -1;
+  for await (const r of compactRecords(args, video, signal)) {
     if (r.has('time_base')) {
       timeBase = parseTimeBase(r.get('time_base'));
+      streamIndex = Number(r.get('index'));
       continue;
     }
     const flags = r.get('flags') ?? '';
@@ -171,7 +180,7 @@ export async function packetTimeline(probe: ProbeResult, signal?: AbortSignal): 
     entries.push({ pts, key: flags.startsWith('K'), duration: Number.isFinite(duration) ? duration : 0 });
   }
   if (timeBase === undefined) throw new TimelineUnstated('no time base');
-  return build('packets', timeBase, entries, probe.file);
+  return { timeline: build('packets', timeBase, entries, video.file), streamIndex };
 }
 
 /**

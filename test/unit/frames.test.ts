@@ -178,7 +178,7 @@ describe('extractFrames on a clip with a burned-in frame counter', () => {
 
   it('seeking without a sample table (frames from a packet scan) returns the same frames', async () => {
     const probe = await probeVideo(counterClip);
-    const source = { probe, index: undefined, timeline: await packetTimeline(probe) };
+    const source = { probe, index: undefined, timeline: (await packetTimeline(probe, String(probe.video.index))).timeline };
     const times = [9.96, 0, 4.04, 4.08, 1.99, 7];
     const want = [[0, 249], [1, 0], [2, 101], [3, 102], [4, 49], [5, 175]];
     expect(await decodedNumbers(source, times, 'seek')).toEqual(want);
