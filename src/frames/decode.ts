@@ -321,7 +321,7 @@ export async function decodeSeeks<T>(
   const threads = Math.max(1, Math.floor(os.availableParallelism() / Math.min(batches.length, o.processes)));
   await mapLimit(batches, o.processes, async (batch) => {
     try {
-      let left: Array<Array<Target<T>>> = [];
+      const left: Array<Array<Target<T>>> = [];
       try {
         const segments = batch.map((r) => seekSegment(timeline, r, keyframeAtOrBefore(timeline, r[0]!.frame), skip));
         await run(input, timeline, { segments, stopAfterExpected: true, errorsRefute: true }, { ...o, signal, threads }, dir, onFrame);
@@ -335,7 +335,6 @@ export async function decodeSeeks<T>(
         }
       }
       for (const r of left) await seekAlone(input, timeline, r, { ...o, signal, threads }, dir, onFrame);
-      left = [];
     } catch (err) {
       failure ??= { err };
       stop.abort();

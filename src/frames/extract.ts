@@ -304,7 +304,9 @@ export async function decodeFrames(
     for (const p of plan) {
       const frame = o.fast === true ? keyframeAtOrBefore(timeline, p.frame) : p.frame;
       const entry = { ...p, frame, timestamp: timeline.times[frame]! };
-      byFrame.set(frame, [...(byFrame.get(frame) ?? []), entry]);
+      const asks = byFrame.get(frame);
+      if (asks === undefined) byFrame.set(frame, [entry]);
+      else asks.push(entry);
     }
     return [...byFrame.entries()].sort((a, b) => a[0] - b[0]).map(([frame, asks]): Target<PlannedFrame> => ({ frame, asks }));
   };

@@ -99,20 +99,21 @@ export function planFrames(sel: FrameSelection, timeline: FrameTimeline): Planne
   const { duration, times } = timeline;
   const total = times.length;
   const atFrame = (index: number, requested: number, frame: number): PlannedFrame => ({ index, requested, frame, timestamp: times[frame]! });
-  switch (checkSelection(sel).mode) {
+  checkSelection(sel);
+  switch (sel.mode) {
     case 'fps': {
-      const { fps } = sel as { fps: number };
+      const { fps } = sel;
       const n = Math.max(1, Math.ceil(duration * fps - 1e-6));
       checkCount(n, `fps ${fps} over ${duration.toFixed(1)} s gives`);
       return Array.from({ length: n }, (_, k) => atFrame(k, k / fps, frameAt(timeline, k / fps)));
     }
     case 'count': {
-      const { count } = sel as { count: number };
+      const { count } = sel;
       if (count > total) throw new VdedupError('INVALID_ARGUMENT', `count ${count} is more than the video's ${total} frames`);
       return uniformFrameIndices(total, count).map((frame, i) => atFrame(i, times[frame]!, frame));
     }
     case 'at': {
-      const { timestamps } = sel as { timestamps: number[] };
+      const { timestamps } = sel;
       for (const t of timestamps) {
         if (t >= duration) {
           throw new VdedupError('INVALID_ARGUMENT', `timestamp ${t} s is at or after the end of the video (${duration.toFixed(3)} s)`);
@@ -121,7 +122,7 @@ export function planFrames(sel: FrameSelection, timeline: FrameTimeline): Planne
       return timestamps.map((t, i) => atFrame(i, t, frameAt(timeline, t)));
     }
     case 'random': {
-      const { count, seed } = sel as { count: number; seed: number };
+      const { count, seed } = sel;
       if (count > total) throw new VdedupError('INVALID_ARGUMENT', `random count ${count} is more than the video's ${total} frames`);
       const rnd = seededRandom(seed);
       const chosen = new Set<number>();
