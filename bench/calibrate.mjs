@@ -12,7 +12,7 @@ import sharp from 'sharp';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { fingerprintCached } = await import(path.join(root, 'dist/fingerprint/cached.js'));
 const { FingerprintStore } = await import(path.join(root, 'dist/fingerprint/store.js'));
-const { DEFAULT } = await import(path.join(root, 'dist/decontam/presets.js'));
+const { DEFAULT } = await import(path.join(root, 'dist/scan/presets.js'));
 
 const evalDir = process.env.VDEDUP_EVAL_DIR ?? path.join(os.homedir(), '.cache', 'vdedup', 'eval');
 const store = new FingerprintStore(path.join(evalDir, '..', 'eval-cache'));

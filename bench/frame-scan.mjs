@@ -26,8 +26,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { BenchMatcher } = await import(path.join(root, 'dist/decontam/matcher.js'));
-const { DEFAULT } = await import(path.join(root, 'dist/decontam/presets.js'));
+const { BenchMatcher } = await import(path.join(root, 'dist/scan/matcher.js'));
+const { DEFAULT } = await import(path.join(root, 'dist/scan/presets.js'));
 const argText = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : def;

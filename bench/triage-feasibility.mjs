@@ -24,7 +24,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { ffmpegBinary } = await import(path.join(root, 'dist/media/binaries.js'));
 const { samplingFilter, SAMPLE_SIZE } = await import(path.join(root, 'dist/media/sample.js'));
 const { native } = await import(path.join(root, 'dist/native/binding.js'));
-const { PRESETS } = await import(path.join(root, 'dist/decontam/presets.js'));
+const { PRESETS } = await import(path.join(root, 'dist/scan/presets.js'));
 const { probeVideo } = await import(path.join(root, 'dist/media/probe.js'));
 
 const arg = (name, def) => {

@@ -20,8 +20,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { PRESETS } = await import(path.join(root, 'dist/decontam/presets.js'));
-const { BenchMatcher } = await import(path.join(root, 'dist/decontam/matcher.js'));
+const { PRESETS } = await import(path.join(root, 'dist/scan/presets.js'));
+const { BenchMatcher } = await import(path.join(root, 'dist/scan/matcher.js'));
 const { FingerprintStore } = await import(path.join(root, 'dist/fingerprint/store.js'));
 const { fingerprintCached } = await import(path.join(root, 'dist/fingerprint/cached.js'));
 

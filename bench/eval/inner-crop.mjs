@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { native } = await import(path.join(root, 'dist/native/binding.js'));
 const { sampleGrayFrames, SAMPLE_SIZE } = await import(path.join(root, 'dist/media/sample.js'));
-const { DEFAULT } = await import(path.join(root, 'dist/decontam/presets.js'));
+const { DEFAULT } = await import(path.join(root, 'dist/scan/presets.js'));
 const binding = native();
 const evalDir = process.env.VDEDUP_EVAL_DIR ?? path.join(os.homedir(), '.cache', 'vdedup', 'eval');
 const cacheDir = path.join(os.homedir(), '.cache', 'vdedup', 'inner-crop');

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { PRESETS } = await import(path.join(root, 'dist/decontam/presets.js'));
+const { PRESETS } = await import(path.join(root, 'dist/scan/presets.js'));
 const { FingerprintStore } = await import(path.join(root, 'dist/fingerprint/store.js'));
 const { fingerprintCached } = await import(path.join(root, 'dist/fingerprint/cached.js'));
 const evalDir = process.env.VDEDUP_EVAL_DIR ?? path.join(os.homedir(), '.cache', 'vdedup', 'eval');

@@ -14,8 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { runScan } = await import(path.join(root, 'dist/decontam/scan.js'));
-const { PRESETS } = await import(path.join(root, 'dist/decontam/presets.js'));
+const { runScan } = await import(path.join(root, 'dist/scan/engine.js'));
+const { PRESETS } = await import(path.join(root, 'dist/scan/presets.js'));
 const { FingerprintStore } = await import(path.join(root, 'dist/fingerprint/store.js'));
 
 const evalDir = process.env.VDEDUP_EVAL_DIR ?? path.join(os.homedir(), '.cache', 'vdedup', 'eval');

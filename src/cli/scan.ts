@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import type { ScanProgress } from '../decontam/scan.js';
+import type { ScanProgress } from '../scan/engine.js';
 import { runCommand, UsageError } from './output.js';
 
 interface ScanCliOptions {
@@ -48,10 +48,10 @@ export function registerScan(program: Command, setExit: (code: number) => void):
         // Loaded on use: the index (hnswlib), parquet reader and sharp cost ~150 ms to load, which
         // every other command (and `vdedup fingerprint` in a tight loop) should not pay.
         const [{ presetByName }, { reportToCsv, reportToHtml }, { renderEvidenceStrips }, { runScan }, { FingerprintStore }] = await Promise.all([
-          import('../decontam/presets.js'),
-          import('../decontam/report-format.js'),
-          import('../decontam/evidence.js'),
-          import('../decontam/scan.js'),
+          import('../scan/presets.js'),
+          import('../scan/report-format.js'),
+          import('../scan/evidence.js'),
+          import('../scan/engine.js'),
           import('../fingerprint/store.js'),
         ]);
         const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);

@@ -7,7 +7,7 @@ import { ffmpegBinary } from '../media/binaries.js';
 import { fileUrl, INPUT_PROTOCOL_ARGS } from '../media/input.js';
 import { classifyMediaFailure, looksLikeMp4 } from '../media/probe.js';
 import { spawnMedia, stderrSummary } from '../media/process.js';
-import { mapLimit } from '../decontam/pool.js';
+import { mapLimit } from '../util/pool.js';
 import { VdedupError } from '../errors.js';
 
 /**

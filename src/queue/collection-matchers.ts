@@ -1,5 +1,5 @@
-import { BenchMatcher } from '../decontam/matcher.js';
-import type { Preset } from '../decontam/presets.js';
+import { BenchMatcher } from '../scan/matcher.js';
+import type { Preset } from '../scan/presets.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
 import { fingerprintKey, isEarlierKey } from '../fingerprint/cached.js';
 import type { FingerprintStore } from '../fingerprint/store.js';

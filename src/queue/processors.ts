@@ -23,10 +23,10 @@ import { COLLECTION_PREFIX } from '../service/jobs.js';
 import { MEMBER_FPS, type CollectionMember, type CollectionRegistry } from '../service/collections.js';
 import { framesDir, reportDir, stripFile } from '../service/paths.js';
 import type { ServiceConfig } from '../service/config.js';
-import type { VideoItem, VideoSource } from '../decontam/inputs.js';
-import { presetByName } from '../decontam/presets.js';
-import { evidenceOf, scanSources, toMatch, type Side } from '../decontam/scan.js';
-import { errorOutcome, type FingerprintOutcome, type FingerprintSource } from '../decontam/scan-sides.js';
+import type { VideoItem, VideoSource } from '../scan/inputs.js';
+import { presetByName } from '../scan/presets.js';
+import { evidenceOf, scanSources, toMatch, type Side } from '../scan/engine.js';
+import { errorOutcome, type FingerprintOutcome, type FingerprintSource } from '../scan/sides.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
 import { isBadInput, isBadInputCode, isVdedupError, VdedupError, type ErrorCode } from '../errors.js';
 import type { DataDirState } from '../service/data-dir.js';
@@ -297,7 +297,7 @@ export function scanProcessor(deps: ProcessorDeps) {
       } else {
         const dir = reportDir(deps.config, job.id!);
         await rm(dir, { recursive: true, force: true });
-        const { renderEvidenceStrips } = await import('../decontam/evidence.js');
+        const { renderEvidenceStrips } = await import('../scan/evidence.js');
         const strips = await renderEvidenceStrips(report, (done, total) => throttle(() => job.updateProgress({ phase: 'evidence', done, total })));
         if (strips.size > 0) await mkdir(dir, { recursive: true });
         for (const [i, strip] of strips) await writeFile(stripFile(deps.config, job.id!, i), strip);

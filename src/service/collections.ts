@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { DEFAULT } from '../decontam/presets.js';
+import { DEFAULT } from '../scan/presets.js';
 import { fingerprintKey } from '../fingerprint/cached.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
 import { decodeFingerprint, encodeFingerprint } from '../fingerprint/store.js';

@@ -1,7 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import type { ServiceConfig } from './config.js';
-import type { VideoItem } from '../decontam/inputs.js';
-import type { Match, ScanReport, Side } from '../decontam/scan.js';
+import type { VideoItem } from '../scan/inputs.js';
+import type { Match, ScanReport, Side } from '../scan/engine.js';
 import type { FrameSelection } from '../frames/plan.js';
 import type { Fit, FramesManifest, ImageFormat } from '../frames/extract.js';
 

@@ -16,8 +16,8 @@ import {
 } from './jobs.js';
 import { redisConnection } from './connection.js';
 import { CollectionRegistry } from './collections.js';
-import { readVideoSource, type VideoItem } from '../decontam/inputs.js';
-import { presetByName } from '../decontam/presets.js';
+import { readVideoSource, type VideoItem } from '../scan/inputs.js';
+import { presetByName } from '../scan/presets.js';
 import type { ServiceConfig } from './config.js';
 
 /** Redis is not answering: the API says 503 and keeps running; ioredis reconnects by itself. */

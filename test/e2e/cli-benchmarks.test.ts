@@ -2,7 +2,7 @@ import { mkdtemp, readFile, writeFile, mkdir, copyFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ScanReport } from '../../src/decontam/scan.js';
+import type { ScanReport } from '../../src/scan/engine.js';
 import { runCli } from '../helpers/cli.js';
 import { snapshot, touchVideo, writeParquet } from '../helpers/fake-hf.js';
 import { clip, repoRoot } from '../helpers/paths.js';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { badInput, cliPath, clip, repoRoot } from '../helpers/paths.js';
 import { withTempDir } from '../helpers/ffmpeg.js';
-import type { ScanReport } from '../../src/decontam/scan.js';
+import type { ScanReport } from '../../src/scan/engine.js';
 import { FingerprintStore } from '../../src/fingerprint/store.js';
 
 const train = path.join(repoRoot, 'fixtures', 'scan', 'train');
@@ -179,8 +179,8 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
       }
       // The same rule with the benchmark side at 1 fps (one phase) cannot see it: every training
       // frame is half a second from the nearest benchmark frame.
-      const { runScan } = await import('../../src/decontam/scan.js');
-      const { DEFAULT } = await import('../../src/decontam/presets.js');
+      const { runScan } = await import('../../src/scan/engine.js');
+      const { DEFAULT } = await import('../../src/scan/presets.js');
       const onePhase = await runScan({
         train: path.join(phaseDir, 'train'),
         bench: path.join(phaseDir, 'bench'),
@@ -204,8 +204,8 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
         expect(nearDup(report)[0]!.matchedFrames).toBeGreaterThanOrEqual(9);
         expect(nearDup(report)[0]!.meanDistance).toBeLessThanOrEqual(12);
       }
-      const { runScan } = await import('../../src/decontam/scan.js');
-      const { DEFAULT } = await import('../../src/decontam/presets.js');
+      const { runScan } = await import('../../src/scan/engine.js');
+      const { DEFAULT } = await import('../../src/scan/presets.js');
       const windowOnly = await runScan({
         train: shortTrain,
         bench: phaseBench,
@@ -231,8 +231,8 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
         expect(report.warnings).toEqual([]);
       }
       expect(runs[0]!.report.matches).toEqual(runs[1]!.report.matches);
-      const { runScan } = await import('../../src/decontam/scan.js');
-      const { DEFAULT } = await import('../../src/decontam/presets.js');
+      const { runScan } = await import('../../src/scan/engine.js');
+      const { DEFAULT } = await import('../../src/scan/presets.js');
       const wholeFrames = await runScan({
         train: overlayTrain,
         bench: phaseBench,
@@ -264,8 +264,8 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
       expect(runs[0]!.report.matches).toEqual(runs[1]!.report.matches);
       // The same preset without slanted alignments finds nothing: over a 20-s window the copy
       // drifts a second from any straight one.
-      const { runScan } = await import('../../src/decontam/scan.js');
-      const { DEFAULT } = await import('../../src/decontam/presets.js');
+      const { runScan } = await import('../../src/scan/engine.js');
+      const { DEFAULT } = await import('../../src/scan/presets.js');
       const straight = await runScan({
         train: speedTrain,
         bench: phaseBench,

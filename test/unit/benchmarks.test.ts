@@ -4,7 +4,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { locateFamily, locatorEnv, type FamilyLocation } from '../../src/benchmarks/locator.js';
 import { benchmarkFamilies, findFamily } from '../../src/benchmarks/registry.js';
-import { readVideoSource } from '../../src/decontam/inputs.js';
+import { readVideoSource } from '../../src/scan/inputs.js';
 import { snapshot, touchVideo, writeParquet } from '../helpers/fake-hf.js';
 
 const IDS = ['dQw4w9WgXcQ', 'a-B_c1d2E3f', 'Zz9_yY8-xX7', 'Qw3rTy_uI0p', 'M1n2B3v4C5x'];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BenchMatcher, type MatchableFingerprint } from '../../src/decontam/matcher.js';
-import { DEFAULT, PAPER } from '../../src/decontam/presets.js';
+import { BenchMatcher, type MatchableFingerprint } from '../../src/scan/matcher.js';
+import { DEFAULT, PAPER } from '../../src/scan/presets.js';
 import { native } from '../../src/native/binding.js';
 
 let seed = 7;

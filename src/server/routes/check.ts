@@ -5,7 +5,7 @@ import { ApiError } from '../errors.js';
 import { discardUploads, receiveVideos, requireCollection, screenVideo } from '../inputs.js';
 import { answerJob } from '../jobs-view.js';
 import { CollectionName, errorResponses, jsonOrMultipart, PresetName, ServerPath, UploadFile, WaitQuery } from '../schemas.js';
-import { presetByName } from '../../decontam/presets.js';
+import { presetByName } from '../../scan/presets.js';
 import { fingerprintKey } from '../../fingerprint/cached.js';
 
 const checkFields = {

@@ -8,8 +8,8 @@ import { discardUploads, receiveVideos, resolveUnderRoots, screenVideo } from '.
 import { viewJob } from '../jobs-view.js';
 import { CollectionName, errorResponse, errorResponses, jsonOrMultipart, ServerPath, UploadFile, WaitQuery } from '../schemas.js';
 import { checkCollectionName, memberKey } from '../../service/collections.js';
-import { readVideoSource } from '../../decontam/inputs.js';
-import { mapLimit } from '../../decontam/pool.js';
+import { readVideoSource } from '../../scan/inputs.js';
+import { mapLimit } from '../../util/pool.js';
 import { findFamily } from '../../benchmarks/registry.js';
 import { youtubeIdFromFileName } from '../../media/youtube-id.js';
 import { isVdedupError } from '../../errors.js';

@@ -7,8 +7,8 @@ import { ApiError } from '../errors.js';
 import { requireCollection, resolveUnderRoots } from '../inputs.js';
 import { findJob, withState } from '../jobs-view.js';
 import { errorResponse, errorResponses, PresetName, ServerPath } from '../schemas.js';
-import { presetByName } from '../../decontam/presets.js';
-import { reportToCsv, reportToHtml, scansToHtml, type ScanListItem } from '../../decontam/report-format.js';
+import { presetByName } from '../../scan/presets.js';
+import { reportToCsv, reportToHtml, scansToHtml, type ScanListItem } from '../../scan/report-format.js';
 import { COLLECTION_PREFIX, errorOfJob, type ScanJob, type ScanResult } from '../../service/jobs.js';
 import { stripFile } from '../../service/paths.js';
 

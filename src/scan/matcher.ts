@@ -1,8 +1,8 @@
-import { WindowIndex } from '../index/window-index.js';
+import { WindowIndex } from '../hnsw/hnsw-window-index.js';
 import { native, type BenchFrameScan, type BenchSequences, type MatchSegment, type TrainSequence } from '../native/binding.js';
 import { atOneFps, everyNth, type Fingerprint } from '../fingerprint/fingerprint.js';
 import type { HnswRetrieval, Preset } from './presets.js';
-import type { Retrieval } from './scan-report.js';
+import type { Retrieval } from './report.js';
 
 /** The columns of a fingerprint the matcher reads (a stored Fingerprint has them all). */
 export type MatchableFingerprint = Pick<Fingerprint, 'hashes' | 'rawHashes' | 'flips' | 'centerHashes' | 'innerHashes' | 'innerQuality' | 'quality'> & {

@@ -1,6 +1,6 @@
 import type { VideoItem } from './inputs.js';
-import { mapLimit } from './pool.js';
-import { emptyTally, scanErrorOf, type Match, type ScanError, type Side, type Tally } from './scan-report.js';
+import { mapLimit } from '../util/pool.js';
+import { emptyTally, scanErrorOf, type Match, type ScanError, type Side, type Tally } from './report.js';
 import { fingerprintCached } from '../fingerprint/cached.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
 import type { FingerprintStore } from '../fingerprint/store.js';

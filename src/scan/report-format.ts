@@ -1,4 +1,4 @@
-import type { Match, ScanReport } from './scan.js';
+import type { Match, ScanReport } from './engine.js';
 
 const CSV_COLUMNS: Array<keyof Match> = [
   'train', 'bench', 'reason', 'trainStart', 'trainEnd', 'benchStart', 'benchEnd', 'matchedFrames', 'windowFrames', 'meanDistance', 'speed', 'flipped', 'cropped', 'inner', 'youtubeId',

@@ -3,13 +3,13 @@ import { performance } from 'node:perf_hooks';
 import { readVideoSource, type VideoItem, type VideoSource } from './inputs.js';
 import { BenchMatcher } from './matcher.js';
 import type { Preset } from './presets.js';
-import { matchTrainSide } from './scan-match.js';
-import { buildReport, type ScanReport, type Tally } from './scan-report.js';
-import { fingerprintSide, storeSource, youtubeIdMatches, type FingerprintSource } from './scan-sides.js';
+import { matchTrainSide } from './match.js';
+import { buildReport, type ScanReport, type Tally } from './report.js';
+import { fingerprintSide, storeSource, youtubeIdMatches, type FingerprintSource } from './sides.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
 
-export type { Match, ScanError, ScanReport, ScanStats, Side } from './scan-report.js';
-export { evidenceOf, toMatch } from './scan-report.js';
+export type { Match, ScanError, ScanReport, ScanStats, Side } from './report.js';
+export { evidenceOf, toMatch } from './report.js';
 
 /**
  * The decontamination scan, in three stages with plain data between them:

@@ -1,8 +1,8 @@
 import type { VideoItem } from './inputs.js';
 import type { BenchMatcher } from './matcher.js';
-import { mapLimit } from './pool.js';
-import { fingerprintOne, type FingerprintSource, type SideVideo } from './scan-sides.js';
-import { emptyTally, evidenceOf, scanErrorOf, toMatch, type Match, type ScanError, type Tally } from './scan-report.js';
+import { mapLimit } from '../util/pool.js';
+import { fingerprintOne, type FingerprintSource, type SideVideo } from './sides.js';
+import { emptyTally, evidenceOf, scanErrorOf, toMatch, type Match, type ScanError, type Tally } from './report.js';
 
 /**
  * Stage 2 of a scan: every training video against the benchmark side. Training fingerprints are

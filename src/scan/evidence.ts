@@ -3,8 +3,8 @@ import { decodeFrames, openFrameSource } from '../frames/extract.js';
 import { type PlannedFrame } from '../frames/plan.js';
 import type { RgbFrame } from '../frames/ppm.js';
 import { frameAt } from '../frames/timeline.js';
-import { mapLimit } from './pool.js';
-import type { Match, ScanReport } from './scan.js';
+import { mapLimit } from '../util/pool.js';
+import type { Match, ScanReport } from './engine.js';
 
 /** Frames of one video at the given times (clamped to the video), `width` pixels wide, in the order asked. */
 export async function grabFrames(video: string, times: number[], width: number): Promise<RgbFrame[]> {
