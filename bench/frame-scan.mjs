@@ -6,7 +6,7 @@
 // videos, half of them holding a planted 20-60 s copy. Speed, memory, and recall against --exact.
 //   node --expose-gc bench/frame-scan.mjs [--windows 100000] [--queries 300] [--query-seconds 300]
 //     [--retrieval scan|hnsw] [--whole-videos 0|1] [--topk 10] [--radius 40] [--sweep] [--kernels]
-//     [--phases 4] [--exact 1|0] [--speeds 1|0] [--index auto|on|off] [--reference exact|scan]
+//     [--phases 4] [--exact 1|0] [--speeds 1|0] [--prefilter auto|on|off] [--reference exact|scan]
 // --phases P: benchmark videos sampled at P phases per second (the default preset's), planted copies
 // taken from a random phase (a copy that starts a fraction of a second off); 'windows' counts
 // benchmark seconds.
@@ -17,7 +17,7 @@
 // --speeds 0: the default preset without slanted alignments (speedRange 0).
 // --rule JSON: fields merged into the default preset's rule (e.g. '{"shortWindow":0}': without short excerpts).
 // --inner 0: without the inner-half comparison (the same data: every fingerprint holds inner-half hashes either way).
-// --index (scan): the frame scan's approximate prefilter: auto (from 1M benchmark seconds at 4
+// --prefilter (scan; also --index): the frame scan's approximate prefilter: auto (from 1M benchmark seconds at 4
 // phases), on, off. With it on, the recall figures are the prefilter's against the exact path.
 // --kernels (scan): also time the frame scan's fallback loops (AVX2, portable) on the same queries;
 // --sweep (hnsw): a few top-K / radius settings.
@@ -42,7 +42,7 @@ if (retrieval !== 'scan' && retrieval !== 'hnsw') throw new Error(`--retrieval m
 // The default preset's rule; with hnsw, the paper's retrieval settings (its top-10, here with a
 // radius and whole-video verification unless told otherwise).
 const withExact = arg('exact', 1) === 1;
-const scanIndex = argText('index', 'auto');
+const prefilter = argText('prefilter', argText('index', 'auto'));
 const preset = {
   ...DEFAULT,
   rule: { ...DEFAULT.rule, ...(arg('speeds', 1) === 0 ? { speedRange: 0 } : {}), ...JSON.parse(argText('rule', '{}')) },
@@ -118,7 +118,7 @@ const benchSeconds = bench.reduce((sum, fp) => sum + fp.hashes.length / phases, 
 globalThis.gc?.();
 const rssBefore = process.memoryUsage().rss;
 let t0 = performance.now();
-const matcher = new BenchMatcher(bench, preset, { scanIndex });
+const matcher = new BenchMatcher(bench, { preset, exact: false, prefilter });
 const buildMs = performance.now() - t0;
 // What the side holds once the build's transient arrays are gone: V8 frees the backing stores of
 // dead typed arrays after a collection that follows their release, so collect, yield, collect.
@@ -126,12 +126,12 @@ globalThis.gc?.();
 await new Promise((resolve) => setTimeout(resolve, 100));
 globalThis.gc?.();
 const buildBytes = process.memoryUsage().rss - rssBefore;
-console.error(`bench: ${bench.length} videos, ${windows} windows (${matcher.windows} held incl. center-crop windows), ${matcher.retrieval} built in ${(buildMs / 1000).toFixed(1)} s, ${(buildBytes / 2 ** 20).toFixed(0)} MiB held (RSS growth), ${(matcher.heapBytes / 2 ** 20).toFixed(0)} MiB in Rust (${(matcher.indexBytes / 2 ** 20).toFixed(0)} MiB of it the prefilter's tables)`);
+console.error(`bench: ${bench.length} videos, ${windows} windows (${matcher.windows} held incl. center-crop windows), ${matcher.retrieval} built in ${(buildMs / 1000).toFixed(1)} s, ${(buildBytes / 2 ** 20).toFixed(0)} MiB held (RSS growth), ${(matcher.heapBytes / 2 ** 20).toFixed(0)} MiB in Rust (${(matcher.prefilterBytes / 2 ** 20).toFixed(0)} MiB of it the prefilter's tables)`);
 // The reference: every alignment compared (built after the memory figure above).
 // --reference scan: the exhaustive frame scan instead (the exact path's segments, tested; minutes
 // faster per query with slanted alignments at 1M windows), e.g. to measure the prefilter.
 const reference = argText('reference', 'exact');
-const exactMatcher = new BenchMatcher(bench, preset, reference === 'scan' ? { scanIndex: 'off' } : { exact: true });
+const exactMatcher = new BenchMatcher(bench, reference === 'scan' ? { preset, exact: false, prefilter: 'off' } : { preset, exact: true, prefilter: 'off' });
 
 // Training side: half carry a planted copy of a random bench segment.
 const train = [];
@@ -184,7 +184,7 @@ for (const setting of settings) {
   if (setting.kernel !== undefined) {
     // A loop the CPU cannot run (avx512 on an AVX2 machine) is refused: skip it.
     try {
-      m = new BenchMatcher(bench, preset, { scanKernel: setting.kernel, scanIndex });
+      m = new BenchMatcher(bench, { preset, exact: false, prefilter, kernel: setting.kernel });
     } catch (e) {
       console.error(`kernel ${setting.kernel}: ${e.message}`);
       continue;
@@ -252,7 +252,7 @@ console.log(JSON.stringify({
   buildSeconds: Number((buildMs / 1000).toFixed(2)),
   buildBytes,
   heapBytes: matcher.heapBytes,
-  indexBytes: matcher.indexBytes,
+  indexBytes: matcher.prefilterBytes,
   bytesPerWindow: Math.round(buildBytes / windows),
   // A video of L seconds holds L - 19 windows: per benchmark second, what the Rust side holds.
   benchSeconds: benchSeconds,

@@ -96,7 +96,7 @@ for (const presetName of ['default', 'paper'].filter((p) => argAfter('--only') =
     const nB = b.fp.hashes.length;
     // The window at this benchmark video: the rule's, or as long as a shorter video (if the preset allows it).
     const w = nB >= rule.window ? rule.window : rule.minWindow > 0 && nB >= rule.minWindow ? nB : 0;
-    const matcher = new BenchMatcher([benchFp], preset, { exact: true });
+    const matcher = new BenchMatcher([benchFp], { preset, exact: true, prefilter: 'off' });
     for (const t of sides) {
       if (t.own === b.name) continue;
       const g = (byGroup[t.group] ??= { pairs: 0, windowPairs: 0, slantedWindowPairs: 0, matchingWindowPairs: 0, matchedVideoPairs: 0 });

@@ -57,8 +57,7 @@ for (const { presetName, exact } of selected) {
     const report = await runScan({
       train: path.join(evalDir, 'train'),
       bench: path.join(evalDir, 'bench'),
-      preset: presetFor(presetName),
-      exact,
+      settings: { preset: presetFor(presetName), exact, prefilter: 'auto' },
       store,
       fastDecode,
     });

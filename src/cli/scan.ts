@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import type { ScanProgress } from '../scan/engine.js';
+import { parseScanKernel, PREFILTER_CHOICES, type Prefilter } from '../scan/settings.js';
 import { runCommand, UsageError } from './output.js';
 
 interface ScanCliOptions {
@@ -11,7 +12,8 @@ interface ScanCliOptions {
   html?: string;
   preset: string;
   exact?: boolean;
-  index?: 'auto' | 'on' | 'off';
+  prefilter: Prefilter;
+  index?: Prefilter;
   fast?: boolean;
   cacheDir?: string;
   concurrency?: string;
@@ -36,10 +38,12 @@ export function registerScan(program: Command, setExit: (code: number) => void):
     .addOption(new Option('--preset <name>', 'matching rule').choices(['default', 'paper']).default('default'))
     .option('--exact', 'compare every alignment directly (the reference; same result as the default frame scan, slower; the paper preset: finds what hnswlib misses)')
     .addOption(
-      new Option('--index <when>', 'the frame scan\'s approximate prefilter for very large benchmark sides (auto: from 1M benchmark seconds; the report says when it was used)')
-        .choices(['auto', 'on', 'off'])
+      new Option('--prefilter <when>', 'the frame scan\'s approximate prefilter for very large benchmark sides (auto: from 1M benchmark seconds; the report says when it was used)')
+        .choices(PREFILTER_CHOICES)
         .default('auto'),
     )
+    // The flag's earlier name, still accepted.
+    .addOption(new Option('--index <when>').choices(PREFILTER_CHOICES).hideHelp())
     .option('--fast', 'decode training videos with fewer decoder steps: faster, with the recall cost measured in bench/README')
     .option('--cache-dir <dir>', 'fingerprint store location (default: $VDEDUP_CACHE_DIR or ~/.cache/vdedup)')
     .option('--concurrency <n>', 'videos decoded at once (default: one per core)')
@@ -61,9 +65,12 @@ export function registerScan(program: Command, setExit: (code: number) => void):
         const report = await runScan({
           train: opts.train,
           bench: opts.bench,
-          preset: presetByName(opts.preset),
-          exact: opts.exact === true,
-          scanIndex: opts.index,
+          settings: {
+            preset: presetByName(opts.preset),
+            exact: opts.exact === true,
+            prefilter: opts.index ?? opts.prefilter,
+            kernel: parseScanKernel(process.env.VDEDUP_SCAN_KERNEL, 'VDEDUP_SCAN_KERNEL'),
+          },
           fastDecode: opts.fast === true ? 'train' : undefined,
           store: new FingerprintStore(opts.cacheDir),
           concurrency,

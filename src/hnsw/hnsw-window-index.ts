@@ -29,7 +29,7 @@ export const DEFAULT_INDEX_PARAMS: IndexParams = { m: 16, efConstruction: 200, e
  * synchronous: keep this off any HTTP event loop (CLI and workers only), and never search while
  * adding. Labels are dense integers mapped to (video, window start) here.
  */
-export class WindowIndex {
+export class HnswWindowIndex {
   readonly dim: number;
   private readonly params: IndexParams;
   private hnsw: HnswType;

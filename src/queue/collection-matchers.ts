@@ -99,7 +99,7 @@ export class CollectionMatchers {
           'nothing was compared: remove those videos from the collection and add them again',
       );
     }
-    return { name, version: got.version, members: got.videos, fingerprints, matcher: new BenchMatcher(fingerprints, preset) };
+    return { name, version: got.version, members: got.videos, fingerprints, matcher: new BenchMatcher(fingerprints, { preset, exact: false, prefilter: 'auto' }) };
   }
 
   /**

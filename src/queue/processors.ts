@@ -282,8 +282,7 @@ export function scanProcessor(deps: ProcessorDeps) {
       const report = await scanSources({
         train,
         bench,
-        preset: presetByName(data.preset),
-        exact: data.exact,
+        settings: { preset: presetByName(data.preset), exact: data.exact, prefilter: 'auto' },
         source: flowSource(deps, videos, memberOf, signal),
         concurrency: deps.config.concurrency,
         onProgress: (p) => throttle(() => job.updateProgress({ phase: p.phase, done: p.done, total: p.total })),

@@ -2,9 +2,9 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { readVideoSource, type VideoItem, type VideoSource } from './inputs.js';
 import { BenchMatcher } from './matcher.js';
-import type { Preset } from './presets.js';
 import { matchTrainSide } from './match.js';
 import { buildReport, type ScanReport, type Tally } from './report.js';
+import type { MatchSettings } from './settings.js';
 import { fingerprintSide, storeSource, youtubeIdMatches, type FingerprintSource } from './sides.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
 
@@ -31,11 +31,7 @@ export interface ScanProgress {
 export interface SourcesScan {
   train: VideoSource;
   bench: VideoSource;
-  preset: Preset;
-  /** Compare every alignment (no frame scan or hnswlib): the reference, O(train frames x bench frames). */
-  exact?: boolean;
-  /** The frame scan's approximate prefilter (BenchMatcherOptions.scanIndex). */
-  scanIndex?: 'auto' | 'on' | 'off';
+  settings: MatchSettings;
   source: FingerprintSource;
   /** Videos fingerprinted at once; default: one per core. */
   concurrency?: number;
@@ -55,7 +51,7 @@ export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
   // 1. YouTube IDs, then the benchmark side.
   const ids = youtubeIdMatches(opts.train.items, opts.bench.items);
   const bench = await fingerprintSide('bench', opts.bench.items.filter(hasVideo), opts.source, {
-    fps: opts.preset.benchPhases,
+    fps: opts.settings.preset.benchPhases,
     concurrency,
     onProgress: report('bench', 0),
   });
@@ -63,8 +59,7 @@ export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
   report('prepare', benchFrames)(0, bench.videos.length);
   const matcher = new BenchMatcher(
     bench.videos.map((v) => v.fp),
-    opts.preset,
-    { exact: opts.exact === true, scanIndex: opts.scanIndex },
+    opts.settings,
   );
   report('prepare', benchFrames)(bench.videos.length, bench.videos.length);
 
@@ -76,8 +71,8 @@ export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
   return buildReport({
     train: opts.train,
     bench: opts.bench,
-    preset: opts.preset,
-    exact: opts.exact === true,
+    preset: opts.settings.preset,
+    exact: opts.settings.exact,
     retrieval: matcher.retrieval,
     matches: [...ids.matches, ...train.matches],
     errors: [...bench.errors, ...train.errors],
@@ -96,11 +91,7 @@ export interface ScanOptions {
   /** A directory, JSONL manifest or video file; `bench` also takes `lmms-eval:<families>`. */
   train: string;
   bench: string;
-  preset: Preset;
-  /** Compare every alignment directly (the reference). */
-  exact?: boolean;
-  /** `--index`: the frame scan's approximate prefilter (BenchMatcherOptions.scanIndex). */
-  scanIndex?: 'auto' | 'on' | 'off';
+  settings: MatchSettings;
   /**
    * `--fast`: decode the training videos with fewer decoder steps (see SampleOptions.fastDecode);
    * 'all' also the benchmark side. Default: exact decoding everywhere.
@@ -122,5 +113,5 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   const [train, bench] = await Promise.all([readVideoSource(opts.train), readVideoSource(opts.bench)]);
   // Several single-threaded ffmpegs beat one multi-threaded one (bench/README.md, "Decoder tuning").
   const source = storeSource(opts.store, { threads: concurrency > 1 ? 1 : 0, fastDecode: opts.fastDecode, signal: opts.signal });
-  return scanSources({ train, bench, preset: opts.preset, exact: opts.exact, scanIndex: opts.scanIndex, source, concurrency, onProgress: opts.onProgress });
+  return scanSources({ train, bench, settings: opts.settings, source, concurrency, onProgress: opts.onProgress });
 }

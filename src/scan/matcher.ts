@@ -1,8 +1,9 @@
-import { WindowIndex } from '../hnsw/hnsw-window-index.js';
+import { HnswWindowIndex } from '../hnsw/hnsw-window-index.js';
 import { native, type BenchFrameScan, type BenchSequences, type MatchSegment, type TrainSequence } from '../native/binding.js';
 import { atOneFps, everyNth, type Fingerprint } from '../fingerprint/fingerprint.js';
 import type { HnswRetrieval, Preset } from './presets.js';
 import type { Retrieval } from './report.js';
+import { isPrefilter, type MatchSettings } from './settings.js';
 
 /** The columns of a fingerprint the matcher reads (a stored Fingerprint has them all). */
 export type MatchableFingerprint = Pick<Fingerprint, 'hashes' | 'rawHashes' | 'flips' | 'centerHashes' | 'innerHashes' | 'innerQuality' | 'quality'> & {
@@ -144,7 +145,7 @@ function concatBench(fingerprints: MatchableFingerprint[], seqs: PhaseSequence[]
  * window are always verified at every alignment (no window of theirs is in the index).
  */
 class HnswCandidates {
-  private readonly index: WindowIndex;
+  private readonly index: HnswWindowIndex;
   private readonly shortBench: Array<{ video: number; length: number }> = [];
 
   constructor(
@@ -157,7 +158,7 @@ class HnswCandidates {
     private readonly settings: HnswRetrieval,
   ) {
     const w = preset.rule.window;
-    this.index = new WindowIndex(128, undefined, Math.max(1024, windows));
+    this.index = new HnswWindowIndex(128, undefined, Math.max(1024, windows));
     const binding = native();
     seqs.forEach((seq, video) => {
       const n = seq.hashes.length;
@@ -217,35 +218,12 @@ class HnswCandidates {
 
 /**
  * Benchmark samples (all phases) from which the default retrieval switches from the exhaustive
- * frame scan to its approximate prefilter (`scanIndex: 'auto'`): 4M, i.e. 1M benchmark seconds at
- * 4 phases. From there the exhaustive scan costs 2.5 s or more per 5-minute training video on one
- * AVX2 core (10% of decoding it and more), the prefilter ~35 ms, and the prefilter's fixed tables
- * (68 MiB at 24-bit chunks) keep the whole side within 300 B per window (246 B per benchmark
- * second at 1M). Below it the fixed tables weigh more per benchmark second and the exhaustive
- * scan, exact, costs less (bench/README.md, "Matching at 10M benchmark seconds", "Threshold").
+ * frame scan to its approximate prefilter (`prefilter: 'auto'`): 1M benchmark seconds at 4 phases.
+ * From there the exhaustive scan's cost per training video grows past a useful share of decoding
+ * it, while the prefilter's fixed tables weigh little per benchmark second; below it the exhaustive
+ * scan, exact, is cheaper (bench/README.md, "Matching at 10M benchmark seconds").
  */
-export const INDEX_MIN_SAMPLES = 4_000_000;
-
-export interface BenchMatcherOptions {
-  /** Compare every alignment (the reference) instead of the preset's retrieval; no hnswlib index is built. */
-  exact?: boolean;
-  /**
-   * Force a fallback loop of the frame scan ('avx2' | 'portable'; default $VDEDUP_SCAN_KERNEL, else
-   * the CPU's fastest): benchmarks, or a CPU suspected of miscomputing.
-   */
-  scanKernel?: string;
-  /**
-   * The frame scan's approximate prefilter (default $VDEDUP_SCAN_INDEX, else 'auto'): 'auto' uses it
-   * from `INDEX_MIN_SAMPLES` benchmark samples, 'on' always, 'off' never (the exhaustive scan).
-   */
-  scanIndex?: 'auto' | 'on' | 'off';
-}
-
-function scanIndexSetting(options: BenchMatcherOptions): 'auto' | 'on' | 'off' {
-  const v = options.scanIndex ?? process.env.VDEDUP_SCAN_INDEX ?? 'auto';
-  if (v !== 'auto' && v !== 'on' && v !== 'off') throw new Error(`scan index must be auto, on or off, got "${v}"`);
-  return v;
-}
+export const PREFILTER_MIN_SAMPLES = 4_000_000;
 
 /**
  * A set of benchmark (or collection) fingerprints prepared for matching. Their hash columns live
@@ -279,9 +257,10 @@ export class BenchMatcher {
   private readonly groups: number[];
   private readonly phaseSeconds: number[];
 
-  constructor(fingerprints: MatchableFingerprint[], preset: Preset, options: BenchMatcherOptions = {}) {
+  constructor(fingerprints: MatchableFingerprint[], settings: MatchSettings) {
+    const preset = settings.preset;
     this.preset = preset;
-    this.exact = options.exact === true;
+    this.exact = settings.exact;
     this.videos = fingerprints.length;
     this.withoutInner = preset.matchInner ? fingerprints.filter((fp) => !hasInner(fp)).length : 0;
     this.fewerPhases = fingerprints.filter((fp) => phasesOf(fp, preset) < preset.benchPhases).length;
@@ -292,17 +271,17 @@ export class BenchMatcher {
     const w = preset.rule.window;
     this.windows = seqs.reduce((n, s) => n + Math.max(0, s.length - w + 1), 0) * (preset.matchCrops ? 2 : 1);
     const columns = concatBench(fingerprints, seqs, preset);
-    const kernel = options.scanKernel ?? process.env.VDEDUP_SCAN_KERNEL;
-    const setting = scanIndexSetting(options);
+    const prefilter = settings.prefilter;
+    if (!isPrefilter(prefilter)) throw new Error(`prefilter must be auto, on or off, got "${String(prefilter)}"`);
     this.retrieval = this.exact
       ? 'exact'
       : preset.retrieval === 'hnsw'
         ? 'hnsw'
-        : setting === 'on' || (setting === 'auto' && columns.hashes.length >= INDEX_MIN_SAMPLES)
+        : prefilter === 'on' || (prefilter === 'auto' && columns.hashes.length >= PREFILTER_MIN_SAMPLES)
           ? 'prefilter'
           : 'frame-scan';
     const binding = native();
-    this.bench = new binding.BenchFrameScan(columns, kernel || undefined, this.retrieval === 'prefilter');
+    this.bench = new binding.BenchFrameScan(columns, settings.kernel, this.retrieval === 'prefilter');
     if (!this.exact && preset.retrieval === 'hnsw') {
       if (preset.hnsw === undefined) throw new Error(`preset ${preset.name}: retrieval 'hnsw' needs its hnsw settings`);
       const phased = seqs.map((s) => phase(fingerprints[s.video]!, s.phase, s.phases, preset));
@@ -336,7 +315,7 @@ export class BenchMatcher {
   }
 
   /** The part of `heapBytes` the prefilter's tables hold (0 without them). */
-  get indexBytes(): number {
+  get prefilterBytes(): number {
     return this.bench.indexBytes;
   }
 

@@ -184,7 +184,7 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
       const onePhase = await runScan({
         train: path.join(phaseDir, 'train'),
         bench: path.join(phaseDir, 'bench'),
-        preset: { ...DEFAULT, benchPhases: 1 },
+        settings: { preset: { ...DEFAULT, benchPhases: 1 }, exact: false, prefilter: 'auto' },
         store: new FingerprintStore(path.join(dir, 'cache')),
       });
       expect(nearDup(onePhase)).toEqual([]);
@@ -209,7 +209,7 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
       const windowOnly = await runScan({
         train: shortTrain,
         bench: phaseBench,
-        preset: { ...DEFAULT, rule: { ...DEFAULT.rule, shortWindow: 0 } },
+        settings: { preset: { ...DEFAULT, rule: { ...DEFAULT.rule, shortWindow: 0 } }, exact: false, prefilter: 'auto' },
         store: new FingerprintStore(path.join(dir, 'cache')),
       });
       expect(nearDup(windowOnly)).toEqual([]);
@@ -236,7 +236,7 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
       const wholeFrames = await runScan({
         train: overlayTrain,
         bench: phaseBench,
-        preset: { ...DEFAULT, matchInner: false },
+        settings: { preset: { ...DEFAULT, matchInner: false }, exact: false, prefilter: 'auto' },
         store: new FingerprintStore(path.join(dir, 'cache')),
       });
       expect(nearDup(wholeFrames)).toEqual([]);
@@ -269,7 +269,7 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
       const straight = await runScan({
         train: speedTrain,
         bench: phaseBench,
-        preset: { ...DEFAULT, rule: { ...DEFAULT.rule, speedRange: 0 } },
+        settings: { preset: { ...DEFAULT, rule: { ...DEFAULT.rule, speedRange: 0 } }, exact: false, prefilter: 'auto' },
         store: new FingerprintStore(path.join(dir, 'cache')),
       });
       expect(nearDup(straight)).toEqual([]);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BenchMatcher, type MatchableFingerprint } from '../../src/scan/matcher.js';
-import { DEFAULT, PAPER } from '../../src/scan/presets.js';
+import { DEFAULT, PAPER, type Preset } from '../../src/scan/presets.js';
+import { SCAN_KERNEL_CHOICES, type MatchSettings } from '../../src/scan/settings.js';
 import { native } from '../../src/native/binding.js';
 
 let seed = 7;
@@ -22,6 +23,8 @@ function walk(n: number): BigUint64Array {
   for (let i = 0; i < n; i++) out[i] = h = i % 5 === 0 ? randomHash() : flip(h, 1);
   return out;
 }
+/** Match settings as a front door fills them: the preset's own retrieval unless told otherwise. */
+const use = (preset: Preset, o: Partial<MatchSettings> = {}): MatchSettings => ({ preset, exact: false, prefilter: 'auto', ...o });
 /** A fingerprint without inner-half hashes (as an older collection member): no inner comparisons. */
 function fp(hashes: BigUint64Array): MatchableFingerprint {
   const none = { innerHashes: new BigUint64Array(0), innerQuality: new Float32Array(0) };
@@ -38,8 +41,8 @@ describe('BenchMatcher', () => {
     ['default', DEFAULT],
     ['paper', PAPER],
   ])('%s: the preset\'s retrieval finds the planted copy exactly where the exact path does', async (_, preset) => {
-    const viaIndex = await new BenchMatcher(bench, preset).match(fp(train));
-    const exact = await new BenchMatcher(bench, preset, { exact: true }).match(fp(train));
+    const viaIndex = await new BenchMatcher(bench, use(preset)).match(fp(train));
+    const exact = await new BenchMatcher(bench, use(preset, { exact: true })).match(fp(train));
     // (The paper's 30-bit rule also matches random frames a third of the time, so its other
     // segments with this video are chance; the planted alignment is offset 17.)
     const planted = (segs: typeof exact) => segs.filter((s) => s.benchVideo === 17 && s.offset === 17);
@@ -52,7 +55,7 @@ describe('BenchMatcher', () => {
   });
 
   it('a training video shorter than the window is compared exhaustively', async () => {
-    const m = new BenchMatcher(bench, DEFAULT);
+    const m = new BenchMatcher(bench, use(DEFAULT));
     const short = new BigUint64Array(12);
     for (let k = 0; k < 12; k++) short[k] = bench[3]!.hashes[10 + k]!;
     const segs = await m.match(fp(short));
@@ -71,9 +74,9 @@ describe('BenchMatcher: copies played faster or slower', () => {
   const sources = Array.from({ length: 6 }, (_, i) => footage(50 + 7 * i));
   // Benchmark fingerprints at 4 samples per second (the default preset's phases).
   const bench = sources.map((f) => ({ ...fp(BigUint64Array.from(f.filter((_, k) => k % 4 === 0))), fps: 4 }));
-  const kernels = ['avx512', 'avx2', 'portable'].filter((k) => {
+  const kernels = SCAN_KERNEL_CHOICES.filter((k) => {
     try {
-      new BenchMatcher(bench.slice(0, 1), DEFAULT, { scanKernel: k });
+      new BenchMatcher(bench.slice(0, 1), use(DEFAULT, { kernel: k }));
       return true;
     } catch {
       return false; // a loop this CPU cannot run
@@ -85,7 +88,7 @@ describe('BenchMatcher: copies played faster or slower', () => {
     const b0 = 4.3;
     const train = walk(80);
     for (let i = 0; i < 30; i++) train[20 + i] = flip(sources[v]![Math.round(16 * (b0 + speed * i))]!, next32() % 5);
-    const exact = await new BenchMatcher(bench, DEFAULT, { exact: true }).match(fp(train));
+    const exact = await new BenchMatcher(bench, use(DEFAULT, { exact: true })).match(fp(train));
     expect(exact).toHaveLength(1);
     const s = exact[0]!;
     expect(s.benchVideo).toBe(v);
@@ -94,12 +97,12 @@ describe('BenchMatcher: copies played faster or slower', () => {
     expect(Math.abs(seconds(s.benchStart) - (b0 + speed * (s.trainStart - 20)))).toBeLessThanOrEqual(0.26);
     expect(s.trainStart).toBeLessThanOrEqual(22);
     expect(s.trainEnd).toBeGreaterThanOrEqual(48);
-    for (const scanKernel of kernels) expect(await new BenchMatcher(bench, DEFAULT, { scanKernel }).match(fp(train))).toEqual(exact);
+    for (const scanKernel of kernels) expect(await new BenchMatcher(bench, use(DEFAULT, { kernel: scanKernel })).match(fp(train))).toEqual(exact);
     // The approximate prefilter names this video (0-4 bits of noise) and then verifies it like the scan.
-    for (const scanKernel of kernels) expect(await new BenchMatcher(bench, DEFAULT, { scanKernel, scanIndex: 'on' }).match(fp(train))).toEqual(exact);
+    for (const scanKernel of kernels) expect(await new BenchMatcher(bench, use(DEFAULT, { kernel: scanKernel, prefilter: 'on' })).match(fp(train))).toEqual(exact);
     // Without slanted alignments, a 10% change is lost.
     const straight = { ...DEFAULT, rule: { ...DEFAULT.rule, speedRange: 0 } };
-    if (Math.abs(speed - 1) >= 0.09) expect(await new BenchMatcher(bench, straight, { exact: true }).match(fp(train))).toEqual([]);
+    if (Math.abs(speed - 1) >= 0.09) expect(await new BenchMatcher(bench, use(straight, { exact: true })).match(fp(train))).toEqual([]);
   });
 });
 
@@ -154,21 +157,21 @@ describe('BenchMatcher: the approximate prefilter', () => {
   for (let k = 0; k < 30; k++) train[25 + k] = flip(bench[17]!.hashes[8 + k]!, 3);
 
   it('says how it retrieves: the frame scan below the size threshold, the approximate prefilter when forced or above it', async () => {
-    expect(new BenchMatcher(bench, DEFAULT).retrieval).toBe('frame-scan');
-    expect(new BenchMatcher(bench, DEFAULT, { exact: true }).retrieval).toBe('exact');
-    expect(new BenchMatcher(bench, PAPER).retrieval).toBe('hnsw');
-    const forced = new BenchMatcher(bench, DEFAULT, { scanIndex: 'on' });
+    expect(new BenchMatcher(bench, use(DEFAULT)).retrieval).toBe('frame-scan');
+    expect(new BenchMatcher(bench, use(DEFAULT, { exact: true })).retrieval).toBe('exact');
+    expect(new BenchMatcher(bench, use(PAPER)).retrieval).toBe('hnsw');
+    const forced = new BenchMatcher(bench, use(DEFAULT, { prefilter: 'on' }));
     expect(forced.retrieval).toBe('prefilter');
     // Its tables are held in Rust beside the hash columns.
-    expect(forced.heapBytes).toBeGreaterThan(new BenchMatcher(bench, DEFAULT).heapBytes);
+    expect(forced.heapBytes).toBeGreaterThan(new BenchMatcher(bench, use(DEFAULT)).heapBytes);
     // The planted copy (3 bits of noise) is named by the tables, and verified like the scan does.
-    const scanned = await new BenchMatcher(bench, DEFAULT, { scanIndex: 'off' }).match(fp(train));
+    const scanned = await new BenchMatcher(bench, use(DEFAULT, { prefilter: 'off' })).match(fp(train));
     expect(scanned.filter((s) => s.benchVideo === 17)).toHaveLength(1);
     const viaPrefilter = await forced.match(fp(train));
     expect(viaPrefilter.filter((s) => s.benchVideo === 17)).toEqual(scanned.filter((s) => s.benchVideo === 17));
     // Whatever it reports, the scan reports too (it can only miss).
     for (const s of viaPrefilter) expect(scanned).toContainEqual(s);
-    expect(() => new BenchMatcher(bench, DEFAULT, { scanIndex: 'sometimes' as 'on' })).toThrow(/auto, on or off/);
+    expect(() => new BenchMatcher(bench, use(DEFAULT, { prefilter: 'sometimes' as 'on' }))).toThrow(/auto, on or off/);
   });
 });
 
@@ -186,30 +189,30 @@ describe('BenchMatcher: the inner half of both frames', () => {
   for (let k = 0; k < 25; k++) train.innerHashes[20 + k] = flip(bench[9]!.innerHashes[5 + k]!, 4);
 
   it('finds a copy by its inner half alone, says so, and exactly as the exact path does', async () => {
-    const scanned = await new BenchMatcher(bench, DEFAULT).match(train);
-    const exact = await new BenchMatcher(bench, DEFAULT, { exact: true }).match(train);
+    const scanned = await new BenchMatcher(bench, use(DEFAULT)).match(train);
+    const exact = await new BenchMatcher(bench, use(DEFAULT, { exact: true })).match(train);
     expect(scanned).toEqual(exact);
     // (Its scenes drift a bit a second, so a line a few percent slower can hold as strong a window.)
     expect(scanned.filter((s) => s.benchVideo === 9)).toMatchObject([{ inner: true, flipped: false, cropped: false, trainStart: 20, trainEnd: 45 }]);
     // The paper preset compares whole frames only.
-    expect((await new BenchMatcher(bench, PAPER, { exact: true }).match(train)).filter((s) => s.benchVideo === 9 && s.offset === 15)).toEqual([]);
+    expect((await new BenchMatcher(bench, use(PAPER, { exact: true })).match(train)).filter((s) => s.benchVideo === 9 && s.offset === 15)).toEqual([]);
     // A flat inner half is no evidence: with the inner quality under the gate nothing matches.
-    const flat = await new BenchMatcher(bench, DEFAULT).match({ ...train, innerQuality: new Float32Array(60) });
+    const flat = await new BenchMatcher(bench, use(DEFAULT)).match({ ...train, innerQuality: new Float32Array(60) });
     expect(flat.filter((s) => s.benchVideo === 9)).toEqual([]);
   });
 
   it('counts benchmark videos stored without inner-half hashes (compared on whole frames only)', async () => {
     const mixed = [...bench.slice(0, 20), ...bench.slice(20).map((f) => ({ ...f, innerHashes: new BigUint64Array(0), innerQuality: new Float32Array(0) }))];
-    const m = new BenchMatcher(mixed, DEFAULT);
+    const m = new BenchMatcher(mixed, use(DEFAULT));
     expect(m.withoutInner).toBe(10);
     // (These fingerprints are also at 1 sample a second, below the default preset's 4 phases.)
     expect(m.warnings()).toEqual([
       expect.stringMatching(/^30 benchmark videos were fingerprinted by an older vdedup at 1 sample a second/),
       expect.stringMatching(/^10 benchmark videos were fingerprinted by an older vdedup, without inner-half hashes/),
     ]);
-    expect(new BenchMatcher(mixed.map((f) => ({ ...f, fps: 1 })), PAPER).warnings()).toEqual([]);
-    expect(new BenchMatcher(bench, DEFAULT).withoutInner).toBe(0);
-    expect(new BenchMatcher(mixed, PAPER).withoutInner).toBe(0);
+    expect(new BenchMatcher(mixed.map((f) => ({ ...f, fps: 1 })), use(PAPER)).warnings()).toEqual([]);
+    expect(new BenchMatcher(bench, use(DEFAULT)).withoutInner).toBe(0);
+    expect(new BenchMatcher(mixed, use(PAPER)).withoutInner).toBe(0);
     expect((await m.match(train)).filter((s) => s.benchVideo === 9)).toHaveLength(1);
   });
 });
