@@ -42,7 +42,7 @@ export function registerFrames(program: Command, setExit: (code: number) => void
     .addOption(new Option('--strategy <s>', 'force one decode pass, or a seek to each frame (default: chosen per file from its keyframe interval)').choices(['single-pass', 'seek']))
     .action((video: string, o: FramesCliOptions) =>
       runCommand(setExit, async ({ signal, progress }) => {
-        // sharp (~150 ms to load) is loaded by the extraction while ffmpeg decodes, not before it starts.
+        // sharp (slow to load) is loaded by the extraction while ffmpeg decodes, not before it starts.
         const { checkOutputOptions, extractFrames } = await import('../frames/extract.js');
         // Flag values are checked before the video is opened: a bad one is a usage error (exit 2).
         const flags = usage(() => {

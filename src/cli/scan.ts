@@ -49,7 +49,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
     .option('--concurrency <n>', 'videos decoded at once (default: one per core)')
     .action((opts: ScanCliOptions) =>
       runCommand(setExit, async ({ signal, progress }) => {
-        // Loaded on use: the index (hnswlib), parquet reader and sharp cost ~150 ms to load, which
+        // Loaded on use: hnswlib, the parquet reader and sharp are slow to load, which
         // every other command (and `vdedup fingerprint` in a tight loop) should not pay.
         const [{ presetByName }, { reportToCsv, reportToHtml }, { renderEvidenceStrips }, { runScan }, { FingerprintStore }] = await Promise.all([
           import('../scan/presets.js'),

@@ -99,14 +99,15 @@ export const DEFAULT: Preset = {
     speedRange: 0.1,
     speedStep: 0.01,
     speedIntercepts: 2,
-    // Slanted alignments are ~40x as many as straight ones, so chance windows find one ~40x as
-    // often: their windows also need a mean distance <= 12 bits over the matching frames (chance
-    // windows along them measured 13-19, speed-changed copies of the tuning half 0-9).
+    // Slanted alignments far outnumber straight ones, so chance windows find one far more often:
+    // their windows also need a low mean distance over the matching frames, set between what
+    // chance windows along them and the tuning half's speed-changed copies show (bench/README.md,
+    // "Speed changes").
     speedMaxMean: 12,
     // Excerpts shorter than the window (a 12-s clip of a long benchmark video cannot fill 14 of 20
-    // frames): 10-frame windows with 9 frames within maxDistance at a mean of at most 12 bits also
-    // match (chosen on the tuning half: its 12-s excerpts sit at 3-10 bits on average, chance
-    // windows between unrelated footage at 13-19; bench/README.md, "Short excerpts").
+    // frames): 10-frame windows with 9 frames within maxDistance at a low mean distance also match
+    // (the mean set on the tuning half, between its short excerpts and chance windows of unrelated
+    // footage; bench/README.md, "Short excerpts").
     shortWindow: 10,
     shortFraction: 0.9,
     shortMaxMean: 12,
