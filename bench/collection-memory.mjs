@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { CollectionRegistry, MEMBER_FPS } = await import(path.join(root, 'dist/service/collections.js'));
+const { CollectionRegistry, MEMBER_FPS } = await import(path.join(root, 'dist/jobs/collection-registry.js'));
 const argNum = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { QUEUE_NAMES, type QueueName } from '../service/jobs.js';
-import { loadConfig, type ServiceConfig } from '../service/config.js';
+import { QUEUE_NAMES, type QueueName } from '../jobs/contract.js';
+import { loadConfig, type ServiceConfig } from '../config/service.js';
 import { reportFailure, UsageError } from './output.js';
 
 function parseQueues(text: string | undefined): QueueName[] {
@@ -43,9 +43,9 @@ export function registerService(program: Command, setExit: (code: number) => voi
     .action(async (o: { port?: string; worker?: boolean; concurrency?: string }) => {
       try {
         const config = configWith(o);
-        const { buildApp } = await import('../server/app.js');
+        const { buildApp } = await import('../http/app.js');
         const app = await buildApp(config);
-        const workers = o.worker === true ? await (await import('../queue/worker.js')).startWorkers(config, app.log as never) : undefined;
+        const workers = o.worker === true ? await (await import('../worker/worker.js')).startWorkers(config, app.log as never) : undefined;
         await app.listen({ host: config.host, port: config.port });
         await untilSignal(async (signal) => {
           app.log.info({ signal }, 'shutting down: no new requests; finishing the ones in flight');
@@ -69,7 +69,7 @@ export function registerService(program: Command, setExit: (code: number) => voi
         const config = configWith(o);
         const { pino } = await import('pino');
         const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { pid: process.pid, role: 'worker' } });
-        const { startWorkers } = await import('../queue/worker.js');
+        const { startWorkers } = await import('../worker/worker.js');
         const workers = await startWorkers(config, logger, parseQueues(o.queues));
         await untilSignal(async (signal) => {
           logger.info({ signal }, 'shutting down: no new jobs; finishing the running ones');

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataDirState, publishDataDirMarker } from '../../src/service/data-dir.js';
+import { dataDirState, publishDataDirMarker } from '../../src/config/data-dir.js';
 import { testEnv } from '../helpers/service.js';
 
 describe('data dir marker (real Redis)', () => {

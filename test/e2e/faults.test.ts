@@ -3,8 +3,8 @@ import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:f
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/server/app.js';
-import { loadConfig } from '../../src/service/config.js';
+import { buildApp } from '../../src/http/app.js';
+import { loadConfig } from '../../src/config/service.js';
 import { runCli } from '../helpers/cli.js';
 import { ffmpeg, withTempDir } from '../helpers/ffmpeg.js';
 import { repoRoot } from '../helpers/paths.js';

@@ -1,8 +1,8 @@
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisConnection } from '../../src/service/connection.js';
-import { Producer } from '../../src/service/producer.js';
-import { viewJob, withState } from '../../src/server/jobs-view.js';
+import { redisConnection } from '../../src/jobs/connection.js';
+import { Producer } from '../../src/jobs/producer.js';
+import { viewJob, withState } from '../../src/app/job-view.js';
 import { testEnv } from '../helpers/service.js';
 
 /**

@@ -8,8 +8,8 @@ import { repoRoot } from '../helpers/paths.js';
 import { withTempDir } from '../helpers/ffmpeg.js';
 import { scanWhenDone, testEnv } from '../helpers/service.js';
 import { pino } from 'pino';
-import { buildApp } from '../../src/server/app.js';
-import { startWorkers } from '../../src/queue/worker.js';
+import { buildApp } from '../../src/http/app.js';
+import { startWorkers } from '../../src/worker/worker.js';
 
 /** Debian's Chromium, installed by .ci/run (a test tool's own browser download fails offline). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

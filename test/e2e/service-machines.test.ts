@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpeg } from '../helpers/ffmpeg.js';
 import { repoRoot } from '../helpers/paths.js';
 import { startServer, startWorker, testEnv, videoForm, type ServiceProcess } from '../helpers/service.js';
-import { loadConfig } from '../../src/service/config.js';
-import { Producer } from '../../src/service/producer.js';
-import { RefusedUploadSweep } from '../../src/server/inputs.js';
+import { loadConfig } from '../../src/config/service.js';
+import { Producer } from '../../src/jobs/producer.js';
+import { RefusedUploadSweep } from '../../src/http/inputs.js';
 
 const fixtures = path.join(repoRoot, 'fixtures');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

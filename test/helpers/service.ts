@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, type ServiceConfig } from '../../src/service/config.js';
+import { loadConfig, type ServiceConfig } from '../../src/config/service.js';
 import { cliPath, repoRoot } from './paths.js';
 import { deleteRedisPrefix, freePort } from '../../scripts/service-helpers.mjs';
 

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RefusedUploadSweep } from '../../src/server/inputs.js';
-import type { Producer } from '../../src/service/producer.js';
-import type { ServiceConfig } from '../../src/service/config.js';
+import { RefusedUploadSweep } from '../../src/http/inputs.js';
+import type { Producer } from '../../src/jobs/producer.js';
+import type { ServiceConfig } from '../../src/config/service.js';
 import { withTempDir } from '../helpers/ffmpeg.js';
 
 interface FakeJob {

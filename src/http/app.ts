@@ -17,10 +17,10 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { scanRoutes } from './routes/scans.js';
 import { validatorCompiler } from './validation.js';
-import { Producer } from '../service/producer.js';
-import { publishDataDirMarker } from '../service/data-dir.js';
+import { Producer } from '../jobs/producer.js';
+import { publishDataDirMarker } from '../config/data-dir.js';
 import { RefusedUploadSweep } from './inputs.js';
-import type { ServiceConfig } from '../service/config.js';
+import type { ServiceConfig } from '../config/service.js';
 import { setMediaMemoryLimit } from '../media/process.js';
 import { packageVersion } from '../version.js';
 

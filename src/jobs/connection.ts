@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { ServiceConfig } from './config.js';
+import type { ServiceConfig } from '../config/service.js';
 
 // Apart from the job contract (jobs.ts) on purpose: loading ioredis costs ~90 ms, which every CLI
 // command (through the queue names in `vdedup worker --help`) would otherwise pay at start.

@@ -1,10 +1,10 @@
 import type { FastifyReply } from 'fastify';
 import type { Job } from 'bullmq';
-import { queueOfJobId, type Producer } from '../service/producer.js';
-import { errorOfJob, type FramesResult } from '../service/jobs.js';
+import { queueOfJobId, type Producer } from '../jobs/producer.js';
+import { errorOfJob, type FramesResult } from '../jobs/contract.js';
 import { isBadInputCode } from '../errors.js';
-import { ApiError } from './errors.js';
-import { discardRefusedUpload } from './inputs.js';
+import { ApiError } from '../http/errors.js';
+import { discardRefusedUpload } from '../http/inputs.js';
 
 export interface JobViewBody {
   jobId: string;

@@ -5,10 +5,10 @@ import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
-import { findJob, viewJob, withState } from '../jobs-view.js';
+import { findJob, viewJob, withState } from '../../app/job-view.js';
 import { errorResponses } from '../schemas.js';
-import { framesDir } from '../../service/paths.js';
-import type { FramesResult } from '../../service/jobs.js';
+import { framesDir } from '../../config/paths.js';
+import type { FramesResult } from '../../jobs/contract.js';
 
 const CONTENT_TYPES: Record<string, string> = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ServiceConfig } from './config.js';
+import type { ServiceConfig } from './service.js';
 
 /**
  * Where job outputs live under VDEDUP_DATA_DIR (written by workers, served by the API): extracted

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { Producer } from '../../service/producer.js';
-import { QUEUE_NAMES } from '../../service/jobs.js';
+import type { Producer } from '../../jobs/producer.js';
+import { QUEUE_NAMES } from '../../jobs/contract.js';
 
 /** The queue dashboard (bull-board) at /admin/queues, behind the same key as the API. */
 export async function queueBoard(app: FastifyInstance, producer: Producer): Promise<void> {

@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import type { ServiceConfig } from './config.js';
+import type { ServiceConfig } from '../config/service.js';
 import type { VideoItem } from '../scan/inputs.js';
 import type { Match, ScanReport, Side } from '../scan/engine.js';
 import type { FrameSelection } from '../frames/plan.js';

@@ -18,18 +18,18 @@ import type {
   ScanRef,
   ScanResult,
   VideoRef,
-} from '../service/jobs.js';
-import { COLLECTION_PREFIX } from '../service/jobs.js';
-import { MEMBER_FPS, type CollectionMember, type CollectionRegistry } from '../service/collections.js';
-import { framesDir, reportDir, stripFile } from '../service/paths.js';
-import type { ServiceConfig } from '../service/config.js';
+} from '../jobs/contract.js';
+import { COLLECTION_PREFIX } from '../jobs/contract.js';
+import { MEMBER_FPS, type CollectionMember, type CollectionRegistry } from '../jobs/collection-registry.js';
+import { framesDir, reportDir, stripFile } from '../config/paths.js';
+import type { ServiceConfig } from '../config/service.js';
 import type { VideoItem, VideoSource } from '../scan/inputs.js';
 import { presetByName } from '../scan/presets.js';
 import { evidenceOf, scanSources, toMatch, type Side } from '../scan/engine.js';
 import { errorOutcome, type FingerprintOutcome, type FingerprintSource } from '../scan/sides.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
 import { isBadInput, isBadInputCode, isVdedupError, VdedupError, type ErrorCode } from '../errors.js';
-import type { DataDirState } from '../service/data-dir.js';
+import type { DataDirState } from '../config/data-dir.js';
 
 export interface ProcessorDeps {
   config: ServiceConfig;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import type { ServiceConfig } from './config.js';
+import type { ServiceConfig } from './service.js';
 
 /**
  * Is VDEDUP_DATA_DIR the same volume for the API and this worker? Uploads are written to the API's

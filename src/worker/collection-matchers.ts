@@ -3,7 +3,7 @@ import type { Preset } from '../scan/presets.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
 import { fingerprintKey, isEarlierKey } from '../fingerprint/cached.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
-import { MEMBER_FPS, type CollectionMember, type CollectionRegistry } from '../service/collections.js';
+import { MEMBER_FPS, type CollectionMember, type CollectionRegistry } from '../jobs/collection-registry.js';
 import type { Logger } from 'pino';
 import { VdedupError } from '../errors.js';
 

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors.js';
-import { isRedisConnectionError, QueueFullError, RedisUnavailableError } from '../../service/producer.js';
+import { isRedisConnectionError, QueueFullError, RedisUnavailableError } from '../../jobs/producer.js';
 import { isVdedupError, type ErrorCode } from '../../errors.js';
 
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {

@@ -3,11 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
 import { discardUploads, receiveVideos, screenVideo } from '../inputs.js';
-import { answerJob } from '../jobs-view.js';
+import { answerJob } from '../../app/job-view.js';
 import { errorResponses, jsonOrMultipart, ServerPath, UploadFile, WaitQuery } from '../schemas.js';
 import { intOption, MAX_FPS, MAX_FRAMES, MIN_FPS, selectionFromOptions } from '../../frames/plan.js';
 import { checkOutputOptions, type Fit, type ImageFormat } from '../../frames/extract.js';
-import type { FramesJob } from '../../service/jobs.js';
+import type { FramesJob } from '../../jobs/contract.js';
 
 /**
  * What frames/plan.ts parseTimestamp reads: seconds, m:ss or h:mm:ss (minutes and seconds below

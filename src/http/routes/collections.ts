@@ -5,15 +5,15 @@ import type { Job } from 'bullmq';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
 import { discardUploads, receiveVideos, resolveUnderRoots, screenVideo } from '../inputs.js';
-import { viewJob } from '../jobs-view.js';
+import { viewJob } from '../../app/job-view.js';
 import { CollectionName, errorResponse, errorResponses, jsonOrMultipart, ServerPath, UploadFile, WaitQuery } from '../schemas.js';
-import { checkCollectionName, memberKey } from '../../service/collections.js';
+import { checkCollectionName, memberKey } from '../../jobs/collection-registry.js';
 import { readVideoSource } from '../../scan/inputs.js';
 import { mapLimit } from '../../util/pool.js';
 import { findFamily } from '../../benchmarks/registry.js';
 import { youtubeIdFromFileName } from '../../media/youtube-id.js';
 import { isVdedupError } from '../../errors.js';
-import type { VideoRef } from '../../service/jobs.js';
+import type { VideoRef } from '../../jobs/contract.js';
 
 /** Videos one request may add (uploads or paths); a whole benchmark comes through `source`. */
 const MAX_VIDEOS_PER_REQUEST = 100;

@@ -5,12 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
 import { requireCollection, resolveUnderRoots } from '../inputs.js';
-import { findJob, withState } from '../jobs-view.js';
+import { findJob, withState } from '../../app/job-view.js';
 import { errorResponse, errorResponses, PresetName, ServerPath } from '../schemas.js';
 import { presetByName } from '../../scan/presets.js';
 import { reportToCsv, reportToHtml, scansToHtml, type ScanListItem } from '../../scan/report-format.js';
-import { COLLECTION_PREFIX, errorOfJob, type ScanJob, type ScanResult } from '../../service/jobs.js';
-import { stripFile } from '../../service/paths.js';
+import { COLLECTION_PREFIX, errorOfJob, type ScanJob, type ScanResult } from '../../jobs/contract.js';
+import { stripFile } from '../../config/paths.js';
 
 const ScanBody = Type.Object({
   train: ServerPath('training corpus: directory or JSONL manifest under VDEDUP_ROOTS, or collection:<name> (fingerprinted already)'),

@@ -13,12 +13,12 @@ import {
   type ScanBatchJob,
   type ScanJob,
   type ScanRef,
-} from './jobs.js';
+} from './contract.js';
 import { redisConnection } from './connection.js';
-import { CollectionRegistry } from './collections.js';
+import { CollectionRegistry } from './collection-registry.js';
 import { readVideoSource, type VideoItem } from '../scan/inputs.js';
 import { presetByName } from '../scan/presets.js';
-import type { ServiceConfig } from './config.js';
+import type { ServiceConfig } from '../config/service.js';
 
 /** Redis is not answering: the API says 503 and keeps running; ioredis reconnects by itself. */
 export class RedisUnavailableError extends Error {

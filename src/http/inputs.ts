@@ -8,12 +8,12 @@ import type { FastifyRequest } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { ApiError } from './errors.js';
-import { checkCollectionName } from '../service/collections.js';
-import type { Producer } from '../service/producer.js';
+import { checkCollectionName } from '../jobs/collection-registry.js';
+import type { Producer } from '../jobs/producer.js';
 import { isVdedupError, VdedupError } from '../errors.js';
 import { probeVideo } from '../media/probe.js';
-import { errorOfJob, QUEUE_NAMES, type QueueName, type VideoRef } from '../service/jobs.js';
-import type { ServiceConfig } from '../service/config.js';
+import { errorOfJob, QUEUE_NAMES, type QueueName, type VideoRef } from '../jobs/contract.js';
+import type { ServiceConfig } from '../config/service.js';
 
 const isInside = (root: string, p: string) => p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 

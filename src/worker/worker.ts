@@ -3,16 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
-import { redisConnection } from '../service/connection.js';
-import type { QueueName } from '../service/jobs.js';
+import { redisConnection } from '../jobs/connection.js';
+import type { QueueName } from '../jobs/contract.js';
 import { checkProcessor, fingerprintProcessor, framesProcessor, scanProcessor, timedOut, type ProcessorDeps } from './processors.js';
 import { CollectionMatchers } from './collection-matchers.js';
 import { fingerprintOnce } from './fingerprint-once.js';
-import { CollectionRegistry } from '../service/collections.js';
+import { CollectionRegistry } from '../jobs/collection-registry.js';
 import { FingerprintStore } from '../fingerprint/store.js';
 import { setMediaMemoryLimit } from '../media/process.js';
-import { redactUrl, type ServiceConfig } from '../service/config.js';
-import { dataDirState, workersKey, type DataDirState } from '../service/data-dir.js';
+import { redactUrl, type ServiceConfig } from '../config/service.js';
+import { dataDirState, workersKey, type DataDirState } from '../config/data-dir.js';
 import type { Redis } from 'ioredis';
 
 export interface RunningWorkers {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
 import { ApiError } from '../errors.js';
 import { discardUploads, receiveVideos, requireCollection, screenVideo } from '../inputs.js';
-import { answerJob } from '../jobs-view.js';
+import { answerJob } from '../../app/job-view.js';
 import { CollectionName, errorResponses, jsonOrMultipart, PresetName, ServerPath, UploadFile, WaitQuery } from '../schemas.js';
 import { presetByName } from '../../scan/presets.js';
 import { fingerprintKey } from '../../fingerprint/cached.js';
