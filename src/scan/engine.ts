@@ -28,14 +28,19 @@ export interface ScanProgress {
   elapsedSeconds: number;
 }
 
-export interface SourcesScan {
-  train: VideoSource;
-  bench: VideoSource;
+/** What every scan is given, whatever its sides are read from. */
+interface ScanCommon {
   settings: MatchSettings;
-  source: FingerprintSource;
-  /** Videos fingerprinted at once; default: one per core. */
+  /** Videos fingerprinted at once (one single-threaded ffmpeg each); default: one per core. */
   concurrency?: number;
   onProgress?: (p: ScanProgress) => void;
+}
+
+/** A scan over sides already read, fingerprinted through `source` (the store, or a service scan's child jobs). */
+export interface SourcesScan extends ScanCommon {
+  train: VideoSource;
+  bench: VideoSource;
+  source: FingerprintSource;
 }
 
 /** Whether a side's item has anything to fingerprint (a file, or a fingerprint already stored). */
@@ -87,21 +92,18 @@ export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
   });
 }
 
-export interface ScanOptions {
+/** `vdedup scan`: sides named by the user, fingerprinted through the store. */
+export interface ScanOptions extends ScanCommon {
   /** A directory, JSONL manifest or video file; `bench` also takes `lmms-eval:<families>`. */
   train: string;
   bench: string;
-  settings: MatchSettings;
   /**
    * `--fast`: decode the training videos with fewer decoder steps (see SampleOptions.fastDecode);
    * 'all' also the benchmark side. Default: exact decoding everywhere.
    */
   fastDecode?: 'train' | 'all';
   store: FingerprintStore;
-  /** Videos decoded at once (one single-threaded ffmpeg each); default: one per core. */
-  concurrency?: number;
   signal?: AbortSignal;
-  onProgress?: (p: ScanProgress) => void;
 }
 
 /**
