@@ -8,9 +8,10 @@
 //                                against the Python reference, and the HTTP service under bursts of
 //                                50 and 200 concurrent checks (bench/service-load.mjs)
 // Runs each benchmark script in turn (never two at once: they would slow each other down), keeps
-// their JSON in bench/out/results.json, regenerates the summary table between the markers in
-// bench/README.md and draws bench/chart.png. Figures are ratios measured side by side in one run,
-// medians of several runs: absolute times on a shared 2-core machine mean little.
+// their JSON in bench/out/results.json with the command and date of each step, regenerates the
+// summary table between the markers in bench/README.md (each row with the command that reproduces
+// it and the date of its run) and draws bench/chart.png. Figures are ratios measured side by side
+// in one run, medians of several runs: absolute times on a shared 2-core machine mean little.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -24,9 +25,16 @@ const full = process.argv.includes('--full');
 const runs = full ? 5 : 3;
 mkdirSync(out, { recursive: true });
 
-/** Run one benchmark script; its stdout ends with one JSON document (unless `json` is false). */
-function step(name, script, args, nodeArgs = [], json = true) {
-  process.stderr.write(`\n== ${name}: node ${[...nodeArgs, script, ...args].join(' ')}\n`);
+/** The command and date of each step that ran, by its key in results.json: the table cites them. */
+const stepRuns = {};
+
+/**
+ * Run one benchmark script; its stdout ends with one JSON document (unless `json` is false).
+ * `key` names the step in `stepRuns` (and, by convention, its figures in results.json).
+ */
+function step(key, name, script, args, nodeArgs = [], json = true) {
+  const command = `node ${[...nodeArgs, `bench/${script}`, ...args].join(' ')}`;
+  process.stderr.write(`\n== ${name}: ${command}\n`);
   const t0 = Date.now();
   const r = spawnSync(process.execPath, [...nodeArgs, path.join(root, 'bench', script), ...args], {
     cwd: root,
@@ -36,6 +44,7 @@ function step(name, script, args, nodeArgs = [], json = true) {
   if (r.status !== 0) throw new Error(`${name} failed (exit ${r.status})`);
   const text = r.stdout.toString();
   process.stderr.write(`   ${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  stepRuns[key] = { command, date: new Date().toISOString() };
   if (!json) return undefined;
   return JSON.parse(text.slice(text.lastIndexOf('\n{') + 1));
 }
@@ -49,11 +58,12 @@ if (process.argv.includes('--from-results')) {
     date: new Date().toISOString(),
     mode: full ? 'full' : 'quick',
     machine: { cpus: os.availableParallelism(), memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-    fingerprint: step('fingerprint vs ffmpeg decode-only', 'fingerprint.mjs', ['--runs', String(runs), ...(full ? ['--long'] : [])]),
-    python: step('vs the Python reference', 'python-reference.mjs', ['--runs', String(runs), ...(full ? ['--corpus'] : [])]),
+    steps: stepRuns,
+    fingerprint: step('fingerprint', 'fingerprint vs ffmpeg decode-only', 'fingerprint.mjs', ['--runs', String(runs), ...(full ? ['--long'] : [])]),
+    python: step('python', 'vs the Python reference', 'python-reference.mjs', ['--runs', String(runs), ...(full ? ['--corpus'] : [])]),
   };
   // decoder-tuning writes its own JSON file (its stdout is a line per measurement).
-  step('decoder tuning', 'decoder-tuning.mjs', ['--runs', String(runs)], [], false);
+  step('decoder', 'decoder tuning', 'decoder-tuning.mjs', ['--runs', String(runs)], [], false);
   results.decoder = JSON.parse(readFileSync(path.join(out, 'decoder-tuning.json'), 'utf8'));
   // The default preset's frame scan at scale (and its fallback loops), then hnswlib's window
   // embeddings (the paper preset's retrieval) on the same data at 100k windows for comparison (at
@@ -62,41 +72,49 @@ if (process.argv.includes('--from-results')) {
   // 100k windows and ~15 min at 1M: it checks the first queries only (the scan equals it on every
   // kernel in the Rust tests).
   const exactQueries = ['--exact-queries', full ? '1' : '2'];
-  // The exhaustive scan (`--index off`): from 1M benchmark seconds `auto` would take the prefilter,
-  // measured in its own step below.
-  results.frameScan = step('frame scan at scale', 'frame-scan.mjs', ['--windows', full ? '1000000' : '100000', '--queries', full ? '60' : '30', '--index', 'off', ...exactQueries, '--kernels'], ['--expose-gc']);
-  // The approximate prefilter (issue 21), forced at the same size, against the exhaustive scan;
+  // The exhaustive scan (`--prefilter off`): from 1M benchmark seconds `auto` would take the
+  // prefilter, measured in its own step below.
+  results.frameScan = step('frameScan', 'frame scan at scale', 'frame-scan.mjs', ['--windows', full ? '1000000' : '100000', '--queries', full ? '60' : '30', '--prefilter', 'off', ...exactQueries, '--kernels'], ['--expose-gc']);
+  // The approximate prefilter, forced at the same size, against the exhaustive scan;
   // 10M benchmark seconds: `cargo run --release --example index_speed` (bench/README.md,
   // "Matching at 10M benchmark seconds").
-  if (full) results.frameScanIndex = step('frame scan prefilter', 'frame-scan.mjs', ['--windows', '1000000', '--queries', '30', '--index', 'on', '--reference', 'scan'], ['--expose-gc']);
+  if (full) results.frameScanIndex = step('frameScanIndex', 'frame scan prefilter', 'frame-scan.mjs', ['--windows', '1000000', '--queries', '30', '--prefilter', 'on', '--reference', 'scan'], ['--expose-gc']);
   // The prefilter at 10M windows (~11M benchmark seconds), per kernel this CPU runs (the exhaustive
   // scan would take minutes per query there: no reference; one-core figures come from the Rust
   // example). ~4 minutes, ~9 GB resident.
   if (full) {
-    results.frameScanIndex10M = step('frame scan prefilter at 10M', 'frame-scan.mjs', ['--windows', '10000000', '--queries', '10', '--index', 'on', '--exact', '0', '--kernels'], [
+    results.frameScanIndex10M = step('frameScanIndex10M', 'frame scan prefilter at 10M', 'frame-scan.mjs', ['--windows', '10000000', '--queries', '10', '--prefilter', 'on', '--exact', '0', '--kernels'], [
       '--expose-gc',
       '--max-old-space-size=16000',
     ]);
   }
-  results.hnsw = step('hnswlib window index (paper preset), for comparison', 'frame-scan.mjs', ['--windows', '100000', '--queries', full ? '30' : '20', '--retrieval', 'hnsw', '--whole-videos', '1'], ['--expose-gc']);
+  results.hnsw = step('hnsw', 'hnswlib window index (paper preset), for comparison', 'frame-scan.mjs', ['--windows', '100000', '--queries', full ? '30' : '20', '--retrieval', 'hnsw', '--whole-videos', '1'], ['--expose-gc']);
   // Frame extraction against PyAV, decord and the ffmpeg CLI on real footage (the 1 fps pass over
   // 10 minutes of 720p takes a few minutes a run: full mode only).
-  results.frames = step('frames vs PyAV and ffmpeg, per container', 'frames-vs-python.mjs', ['--runs', String(runs), '--tasks', full ? 'count8,count32,fps1' : 'count8,count32', '--files', 'mp4,mkv,webm']);
+  results.frames = step('frames', 'frames vs PyAV and ffmpeg, per container', 'frames-vs-python.mjs', ['--runs', String(runs), '--tasks', full ? 'count8,count32,fps1' : 'count8,count32', '--files', 'mp4,mkv,webm']);
   // Every frame of every selection under every strategy against a full decode, on real files and
   // ffmpeg-made variants (built once into ~/.cache/vdedup/exactness: a minute or two; the run
   // takes ~10-20 min). Its summary JSON goes to bench/out.
   const built = spawnSync('bash', [path.join(root, 'bench', 'frames-exactness', 'build.sh')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   if (built.status !== 0) throw new Error('bench/frames-exactness/build.sh failed');
   const exactOut = path.join(out, 'frames-exactness.json');
-  step('frames exactness against a full decode', 'frames-exactness/run.mjs', ['--jobs', '2', '--allow-fail', '--out', exactOut], [], false);
+  step('exactness', 'frames exactness against a full decode', 'frames-exactness/run.mjs', ['--jobs', '2', '--allow-fail', '--out', exactOut], [], false);
   results.exactness = JSON.parse(readFileSync(exactOut, 'utf8')).totals;
+  stepRuns.exactness.command = `bash bench/frames-exactness/build.sh && ${stepRuns.exactness.command.replace(exactOut, path.relative(root, exactOut))}`;
   // The HTTP service through the real stack (API, two workers, local Redis): bursts of concurrent
   // checks. Full mode only: it needs Redis on 127.0.0.1:6379 and takes a minute or two.
-  if (full) results.service = step('HTTP service under concurrent checks', 'service-load.mjs', ['--bursts', '50,200']);
+  if (full) results.service = step('service', 'HTTP service under concurrent checks', 'service-load.mjs', ['--bursts', '50,200']);
 }
 writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
-// The summary table, with each target next to its figure.
+// The summary table: each target next to its figure, the command that measured it and the date of
+// that run. Results written before steps were recorded cite the whole run instead.
+const runOf = (key) => results.steps?.[key] ?? { command: `npm run bench${results.mode === 'full' ? ' -- --full' : ''}`, date: results.date };
+/** One row: the figure, its goal, what was measured, whether it met the goal, and where it came from. */
+const row = (key, label, goal, measured, status) => {
+  const { command, date } = runOf(key);
+  return [label, goal, measured, status, `\`${command}\``, date.slice(0, 10)];
+};
 const fpRow = (label) => results.fingerprint.results.find((r) => r.file.includes(label));
 const pyRow = (label) => results.python.results.find((r) => r.video.includes(label));
 const dtRow = (label) => results.decoder.speed.find((r) => r.file.includes(label));
@@ -108,70 +126,75 @@ const idx = results.frameScan;
 const best = idx.results[0];
 const f = (x, digits = 2) => (x === undefined ? 'n/a' : Number(x).toFixed(digits));
 const status = (ok) => (ok ? 'met' : '**not met**');
+const fingerprintRow = (file, label) => row('fingerprint', label, '<= 1.10', f(fpRow(file)?.ratioMedian, 3), status(fpRow(file)?.ratioMedian <= 1.1));
 const rows = [
-  ['fingerprinting wall time / ffmpeg decode-only, 720p', '<= 1.10', f(fpRow('720p')?.ratioMedian, 3), status(fpRow('720p')?.ratioMedian <= 1.1)],
-  ['same, 1080p', '<= 1.10', f(fpRow('1080p')?.ratioMedian, 3), status(fpRow('1080p')?.ratioMedian <= 1.1)],
-  ['same, 360p 60 s (Node start is a visible part)', '<= 1.10', f(fpRow('360p-60s')?.ratioMedian, 3), status(fpRow('360p-60s')?.ratioMedian <= 1.1)],
-  ...(fpRow('360p-600s') ? [['same, 360p 10 min', '<= 1.10', f(fpRow('360p-600s').ratioMedian, 3), status(fpRow('360p-600s').ratioMedian <= 1.1)]] : []),
-  ['speed-up vs Python imagehash reference, 720p', '>= 3x', `${f(pyRow('720p')?.speedup)}x`, status(pyRow('720p')?.speedup >= 3)],
-  ['same with `--fast` decoding', '>= 3x', `${f(pyFast('720p-60s-h264'))}x`, status(pyFast('720p-60s-h264') >= 3)],
+  fingerprintRow('720p', 'fingerprinting wall time / ffmpeg decode-only, 720p'),
+  fingerprintRow('1080p', 'same, 1080p'),
+  fingerprintRow('360p-60s', 'same, 360p 60 s (Node start is a visible part)'),
+  ...(fpRow('360p-600s') ? [fingerprintRow('360p-600s', 'same, 360p 10 min')] : []),
+  row('python', 'speed-up vs Python imagehash reference, 720p', '>= 3x', `${f(pyRow('720p')?.speedup)}x`, status(pyRow('720p')?.speedup >= 3)),
+  row('decoder', 'same with `--fast` decoding', '>= 3x', `${f(pyFast('720p-60s-h264'))}x`, status(pyFast('720p-60s-h264') >= 3)),
   ...(results.python.corpus
     ? [
-        ['corpus of four 720p files: `vdedup scan --fast` vs the reference looping over them', '>= 3x', `${f(results.python.corpus.speedupVsSequentialFast)}x (exact: ${f(results.python.corpus.speedupVsSequential)}x)`, status(results.python.corpus.speedupVsSequentialFast >= 3)],
-        ['same, vs the reference with a 2-process pool (equal parallelism)', '>= 3x', `${f(results.python.corpus.speedupVsPoolFast)}x (exact: ${f(results.python.corpus.speedupVsPool)}x)`, status(results.python.corpus.speedupVsPoolFast >= 3)],
+        row('python', 'corpus of four 720p files: `vdedup scan --fast` vs the reference looping over them', '>= 3x', `${f(results.python.corpus.speedupVsSequentialFast)}x (exact: ${f(results.python.corpus.speedupVsSequential)}x)`, status(results.python.corpus.speedupVsSequentialFast >= 3)),
+        row('python', 'same, vs the reference with a 2-process pool (equal parallelism)', '>= 3x', `${f(results.python.corpus.speedupVsPoolFast)}x (exact: ${f(results.python.corpus.speedupVsPool)}x)`, status(results.python.corpus.speedupVsPoolFast >= 3)),
       ]
     : []),
   ...(results.frames
     ? [
-        ['frames: 8 uniform frames of 3-min H.264/VP9 with audio (MP4, MKV, WebM; worst), vs PyAV', '<= 1.0x', `${f(results.frames.count8?.vdedupVsPyav)}x`, status(results.frames.count8?.vdedupVsPyav <= 1)],
-        ['frames: 32 uniform frames, same files, vs PyAV', '<= 1.0x', `${f(results.frames.count32?.vdedupVsPyav)}x`, status(results.frames.count32?.vdedupVsPyav <= 1)],
+        row('frames', 'frames: 8 uniform frames of 3-min H.264/VP9 with audio (MP4, MKV, WebM; worst), vs PyAV', '<= 1.0x', `${f(results.frames.count8?.vdedupVsPyav)}x`, status(results.frames.count8?.vdedupVsPyav <= 1)),
+        row('frames', 'frames: 32 uniform frames, same files, vs PyAV', '<= 1.0x', `${f(results.frames.count32?.vdedupVsPyav)}x`, status(results.frames.count32?.vdedupVsPyav <= 1)),
         ...(results.frames.fps1
-          ? [['frames: 1 fps, same files, vs ffmpeg decode-only (`-vf fps=1 -f null`)', '<= 1.05x', `${f(results.frames.fps1.vdedupVsFfmpeg)}x`, status(results.frames.fps1.vdedupVsFfmpeg <= 1.05)]]
+          ? [row('frames', 'frames: 1 fps, same files, vs ffmpeg decode-only (`-vf fps=1 -f null`)', '<= 1.05x', `${f(results.frames.fps1.vdedupVsFfmpeg)}x`, status(results.frames.fps1.vdedupVsFfmpeg <= 1.05))]
           : []),
       ]
     : []),
   ...(results.exactness
-    ? [['frames exact against a full decode: requests (all strategies), wrong / refused', 'all exact', `${results.exactness.exact} of ${results.exactness.exact + results.exactness.wrong + results.exactness.refused} (${results.exactness.wrong} / ${results.exactness.refused})`, status(results.exactness.wrong === 0 && results.exactness.refused === 0)]]
+    ? [row('exactness', 'frames exact against a full decode: requests (all strategies), wrong / refused', 'all exact', `${results.exactness.exact} of ${results.exactness.exact + results.exactness.wrong + results.exactness.refused} (${results.exactness.wrong} / ${results.exactness.refused})`, status(results.exactness.wrong === 0 && results.exactness.refused === 0))]
     : []),
-  [`frame scan: match p50 per ${idx.querySeconds / 60}-minute query video (${idx.benchWindows.toLocaleString('en')} windows)`, '<= 50 ms', `${best.matchMsP50} ms (p99 ${best.matchMsP99})`, status(best.matchMsP50 <= 50)],
-  [`frame scan: recall against the exact path (${best.exactMatchedPairs} matched pairs; ${best.identicalToExact ?? 'n/a'} queries with identical segments)`, '>= 0.99', f(best.recallVsExact, 3), status(best.recallVsExact >= 0.99)],
-  ['frame scan: memory per window (RSS growth of the build)', '<= 300 B', `${idx.bytesPerWindow} B`, status(idx.bytesPerWindow <= 300)],
+  row('frameScan', `frame scan: match p50 per ${idx.querySeconds / 60}-minute query video (${idx.benchWindows.toLocaleString('en')} windows)`, '<= 50 ms', `${best.matchMsP50} ms (p99 ${best.matchMsP99})`, status(best.matchMsP50 <= 50)),
+  row('frameScan', `frame scan: recall against the exact path (${best.exactMatchedPairs} matched pairs; ${best.identicalToExact ?? 'n/a'} queries with identical segments)`, '>= 0.99', f(best.recallVsExact, 3), status(best.recallVsExact >= 0.99)),
+  row('frameScan', 'frame scan: memory per window (RSS growth of the build)', '<= 300 B', `${idx.bytesPerWindow} B`, status(idx.bytesPerWindow <= 300)),
   ...(results.frameScanIndex
     ? [
-        [
-          `prefilter (\`--index on\`) at ${results.frameScanIndex.benchWindows.toLocaleString('en')} windows: match p50 per ${results.frameScanIndex.querySeconds / 60}-minute query, ${results.frameScanIndex.results[0].kernel} kernel (planted copies found; recall against the exhaustive scan)`,
+        row(
+          'frameScanIndex',
+          `prefilter (\`--prefilter on\`) at ${results.frameScanIndex.benchWindows.toLocaleString('en')} windows: match p50 per ${results.frameScanIndex.querySeconds / 60}-minute query, ${results.frameScanIndex.results[0].kernel} kernel (planted copies found; recall against the exhaustive scan)`,
           '<= 50 ms',
           `${results.frameScanIndex.results[0].matchMsP50} ms (${f(results.frameScanIndex.results[0].plantedRecall * 100, 0)}%; ${f(results.frameScanIndex.results[0].recallVsExact, 3)})`,
           status(results.frameScanIndex.results[0].matchMsP50 <= 50),
-        ],
-        ['same: memory per window (RSS growth of the build)', '<= 300 B', `${results.frameScanIndex.bytesPerWindow} B`, status(results.frameScanIndex.bytesPerWindow <= 300)],
+        ),
+        row('frameScanIndex', 'same: memory per window (RSS growth of the build)', '<= 300 B', `${results.frameScanIndex.bytesPerWindow} B`, status(results.frameScanIndex.bytesPerWindow <= 300)),
       ]
     : []),
   ...(results.frameScanIndex10M
     ? [
-        ...results.frameScanIndex10M.results.map((r) => [
-          `prefilter at ${(results.frameScanIndex10M.benchSeconds / 1e6).toFixed(1)}M benchmark seconds: match p50 per 5-minute query, ${r.kernel} kernel, 2 threads (planted copies found)`,
-          'n/a (one-core figure: Rust example)',
-          `${r.matchMsP50} ms (${f(r.plantedRecall * 100, 0)}%)`,
-          '',
-        ]),
-        [
-          'prefilter at 10M: memory per benchmark second (Rust: hashes, flags, tables)',
-          '<= 200 B',
-          `${results.frameScanIndex10M.rustBytesPerSecond} B`,
-          status(results.frameScanIndex10M.rustBytesPerSecond <= 200),
-        ],
+        ...results.frameScanIndex10M.results.map((r) =>
+          row(
+            'frameScanIndex10M',
+            `prefilter at ${(results.frameScanIndex10M.benchSeconds / 1e6).toFixed(1)}M benchmark seconds: match p50 per 5-minute query, ${r.kernel} kernel, 2 threads (planted copies found)`,
+            'n/a',
+            `${r.matchMsP50} ms (${f(r.plantedRecall * 100, 0)}%)`,
+            '',
+          ),
+        ),
+        row('frameScanIndex10M', 'prefilter at 10M: memory per benchmark second (Rust: hashes, flags, tables)', '<= 200 B', `${results.frameScanIndex10M.rustBytesPerSecond} B`, status(results.frameScanIndex10M.rustBytesPerSecond <= 200)),
       ]
     : []),
 ];
+/** Where a paragraph's figures came from: the command and the date of its run. */
+const cite = (key) => {
+  const { command, date } = runOf(key);
+  return `\`${command}\`, ${date.slice(0, 10)}`;
+};
 const table = [
-  `Generated by \`npm run bench${results.mode === 'full' ? ' -- --full' : ''}\` on ${results.date.slice(0, 10)} (${results.machine.cpus} cores, ${results.machine.memGiB} GiB, Node ${results.machine.node}); raw figures in \`bench/out/results.json\`; chart: \`bench/chart.png\`.`,
+  `Each row gives the command that measured it and the date of that run; \`npm run bench -- --full\` measures every row again and rewrites this table from \`bench/out/results.json\` (last written on ${results.machine.cpus} cores, ${results.machine.memGiB} GiB, Node ${results.machine.node}). Chart: \`bench/chart.png\`.`,
   '',
-  '| target | goal | measured | |',
-  '|---|---|---|---|',
+  '| target | goal | measured | | command | date |',
+  '|---|---|---|---|---|---|',
   ...rows.map((r) => `| ${r.join(' | ')} |`),
   '',
-  `Frame scan (the default preset's retrieval, ${best.kernel ?? 'n/a'} loop): built in ${idx.buildSeconds} s for ${idx.windowsHeld.toLocaleString('en')} windows (with their center-crop twins), planted copies found ${best.plantedRecall * 100}%; the exact path takes ${idx.exactMatchMsP50} ms p50 per query video.` +
+  `Frame scan (the default preset's retrieval, ${best.kernel ?? 'n/a'} loop; ${cite('frameScan')}): built in ${idx.buildSeconds} s for ${idx.windowsHeld.toLocaleString('en')} windows (with their center-crop twins), planted copies found ${best.plantedRecall * 100}%; the exact path takes ${idx.exactMatchMsP50} ms p50 per query video.` +
     (best.chancePairs !== undefined
       ? ` Of the exact path's ${best.exactMatchedPairs} matched pairs, ${best.exactMatchedPairs - best.chancePairs} are the planted copies and ${best.chancePairs} chance coincidences of unrelated synthetic sequences whose matching frames are ${best.chanceMeanDistanceP50} bits apart on average (median); the scan finds ${best.chancePairsFound} of those.`
       : '') +
@@ -179,12 +202,12 @@ const table = [
       ? ` Fallback loops on the same queries: ${idx.results.slice(1).map((r) => `${r.kernel} ${r.matchMsP50} ms p50 (${r.identicalToExact} identical)`).join(', ')}.`
       : '') +
     (results.hnsw
-      ? ` For comparison, hnswlib window embeddings at ${results.hnsw.benchWindows.toLocaleString('en')} windows: ${results.hnsw.bytesPerWindow} B per window, built in ${results.hnsw.buildSeconds} s, match p50 ${results.hnsw.results[0].matchMsP50} ms, recall ${f(results.hnsw.results[0].recallVsExact, 3)}.`
+      ? ` For comparison, hnswlib window embeddings at ${results.hnsw.benchWindows.toLocaleString('en')} windows: ${results.hnsw.bytesPerWindow} B per window, built in ${results.hnsw.buildSeconds} s, match p50 ${results.hnsw.results[0].matchMsP50} ms, recall ${f(results.hnsw.results[0].recallVsExact, 3)} (${cite('hnsw')}).`
       : ''),
   ...(results.service
     ? [
         '',
-        `HTTP service (\`bench/service-load.mjs\`: API, ${results.service.workers} workers running one job each, local Redis; every request uploads its own 4-second clip): ` +
+        `HTTP service (${cite('service')}; API, ${results.service.workers} workers running one job each, local Redis; every request uploads its own 4-second clip): ` +
           results.service.bursts
             .map((b) => `${b.requests} concurrent checks p50 ${b.p50Ms} ms, p99 ${b.p99Ms} ms, ${b.throughputPerS} checks/s, ${b.errors} errors`)
             .join('; ') +

@@ -4,10 +4,11 @@ import path from 'node:path';
 import { decodePass, decodeSeeks, seekRuns, TimelineMismatch, withScratch, type RunInput, type Target } from './decode.js';
 import { planFrames, type FrameSelection, type PlannedFrame } from './plan.js';
 import { type RgbFrame } from './ppm.js';
-import { decodedTimeline, keyframeAtOrBefore, packetTimeline, TimelineUnstated, timelineFromMp4Index, type FrameTimeline } from './timeline.js';
+import { decodedTimeline, keyframeAtOrBefore, packetTimeline, TimelineUnstated, timelineFromSampleTable, type FrameTimeline } from './timeline.js';
 import { checkInputFile } from '../media/input.js';
-import { h264ReferenceSamples, readMp4Index, type Mp4VideoIndex } from '../media/mp4-index.js';
-import { keptSamples, subsetHeader } from '../media/mp4-subset.js';
+import { h264ReferenceSamples } from '../media/h264.js';
+import { readSampleTable, type SampleTable } from '../media/mp4/sample-table.js';
+import { keptSamples, subsetHeader } from '../media/mp4/subset.js';
 import { probeVideo, type ProbeResult } from '../media/probe.js';
 import { VdedupError } from '../errors.js';
 
@@ -75,8 +76,8 @@ export const FORMATS: readonly ImageFormat[] = ['jpg', 'png', 'webp'];
 /** What extraction knows about a video before decoding it. */
 export interface FrameSource {
   probe: ProbeResult;
-  /** The MP4 sample table, when `readMp4Index` states it exactly (the H.264 subset pass needs it). */
-  index: Mp4VideoIndex | undefined;
+  /** The MP4 sample table, when `readSampleTable` states it exactly (the H.264 subset pass needs it). */
+  sampleTable: SampleTable | undefined;
   timeline: FrameTimeline;
 }
 
@@ -88,18 +89,18 @@ export interface FrameSource {
  */
 export async function openFrameSource(video: string, signal?: AbortSignal): Promise<FrameSource> {
   const { absolute, size } = await checkInputFile(video);
-  const index = await readMp4Index(absolute, signal);
-  if (index !== undefined) {
+  const table = await readSampleTable(absolute, signal);
+  if (table !== undefined) {
     const probe: ProbeResult = {
       file: video,
       absolutePath: absolute,
       sizeBytes: size,
       format: 'mov,mp4,m4a,3gp,3g2,mj2',
-      duration: index.duration,
-      video: { index: index.streamIndex, videoOrdinal: index.videoOrdinal, codec: index.codec, width: index.width, height: index.height, fps: index.frameTimes.length / index.duration, rotation: 0, pixelFormat: undefined },
-      hasAudio: index.hasAudio,
+      duration: table.duration,
+      video: { index: table.streamIndex, videoOrdinal: table.videoOrdinal, codec: table.codec, width: table.width, height: table.height, fps: table.frameTimes.length / table.duration, rotation: 0, pixelFormat: undefined },
+      hasAudio: table.hasAudio,
     };
-    return { probe, index, timeline: timelineFromMp4Index(index) };
+    return { probe, sampleTable: table, timeline: timelineFromSampleTable(table) };
   }
   // The packet scan of the first video stream runs beside the probe (two process starts at once);
   // if the probe picks another stream (cover art first), that stream is scanned after it.
@@ -119,7 +120,7 @@ export async function openFrameSource(video: string, signal?: AbortSignal): Prom
   if ('r' in scanned && scanned.r.streamIndex !== probe.video.index) scanned = await settle(packetTimeline(media, String(probe.video.index), signal));
   if ('err' in scanned && !(scanned.err instanceof TimelineUnstated)) throw scanned.err;
   const timeline = 'r' in scanned ? scanned.r.timeline : await decodedTimeline(probe, signal);
-  return { probe, index: undefined, timeline };
+  return { probe, sampleTable: undefined, timeline };
 }
 
 /**
@@ -362,21 +363,21 @@ export async function decodeFrames(
  * times beyond 32 bits).
  */
 async function referenceSubset(source: FrameSource, frames: number[]): Promise<(() => AsyncIterable<Buffer>) | undefined> {
-  const { index, probe } = source;
-  if (index === undefined || index.nalLengthSize === undefined) return undefined;
-  const count = index.frameTimes.length;
-  if (index.decodeUnits[count - 1]! + index.lastSampleUnits > 0xffffffff) return undefined;
-  const refs = await h264ReferenceSamples(probe.absolutePath, index);
+  const { sampleTable: table, probe } = source;
+  if (table === undefined || table.nalLengthSize === undefined) return undefined;
+  const count = table.frameTimes.length;
+  if (table.decodeUnits[count - 1]! + table.lastSampleUnits > 0xffffffff) return undefined;
+  const refs = await h264ReferenceSamples(probe.absolutePath, table);
   if (refs === undefined) return undefined;
   const wanted = new Uint8Array(count);
-  for (const f of [...frames, count - 1]) wanted[index.sampleOfFrame[f]!] = 1;
+  for (const f of [...frames, count - 1]) wanted[table.sampleOfFrame[f]!] = 1;
   const kept: number[] = [];
   for (let s = 0; s < count; s++) if (refs[s] === 1 || wanted[s] === 1) kept.push(s);
   if (kept.length > 0.9 * count) return undefined;
   const keep = Uint32Array.from(kept);
-  const header = subsetHeader(index, keep);
+  const header = subsetHeader(table, keep);
   return async function* () {
     yield header;
-    yield* keptSamples(probe.absolutePath, index, keep);
+    yield* keptSamples(probe.absolutePath, table, keep);
   };
 }

@@ -1,6 +1,6 @@
 import { ffmpegBinary, ffprobeBinary } from '../media/binaries.js';
 import { fileUrl, INPUT_PROTOCOL_ARGS } from '../media/input.js';
-import { type Mp4VideoIndex } from '../media/mp4-index.js';
+import { type SampleTable } from '../media/mp4/sample-table.js';
 import { classifyMediaFailure, looksLikeMp4, type ProbeResult } from '../media/probe.js';
 import { spawnMedia } from '../media/process.js';
 import { VdedupError } from '../errors.js';
@@ -89,25 +89,25 @@ function medianInterval(times: Float64Array): number {
 /** Thrown when a source cannot state the frames exactly: the caller asks the next source. */
 export class TimelineUnstated extends Error {}
 
-/** The frames of an MP4 sample table that `readMp4Index` stated exactly. */
-export function timelineFromMp4Index(index: Mp4VideoIndex): FrameTimeline {
-  const n = index.frameTimes.length;
+/** The frames of an MP4 sample table that `readSampleTable` stated exactly. */
+export function timelineFromSampleTable(table: SampleTable): FrameTimeline {
+  const n = table.frameTimes.length;
   const frameOfSample = new Uint32Array(n);
-  for (let k = 0; k < n; k++) frameOfSample[index.sampleOfFrame[k]!] = k;
+  for (let k = 0; k < n; k++) frameOfSample[table.sampleOfFrame[k]!] = k;
   const keys: number[] = [];
-  for (let s = 0; s < n; s++) if (index.syncSamples[s] === 1) keys.push(frameOfSample[s]!);
+  for (let s = 0; s < n; s++) if (table.syncSamples[s] === 1) keys.push(frameOfSample[s]!);
   keys.sort((a, b) => a - b);
   if (keys[0] !== 0) keys.unshift(0);
-  const pts = Float64Array.from(index.sampleOfFrame, (s) => index.presentationUnits[s]! - index.editStart);
-  const tick = 1 / index.timescale;
+  const pts = Float64Array.from(table.sampleOfFrame, (s) => table.presentationUnits[s]! - table.editStart);
+  const tick = 1 / table.timescale;
   return {
     source: 'mp4-sample-table',
     distinct: true,
-    timeBase: { num: 1, den: index.timescale },
+    timeBase: { num: 1, den: table.timescale },
     pts,
-    times: Float64Array.from(pts, (p) => (p - pts[0]!) / index.timescale),
+    times: Float64Array.from(pts, (p) => (p - pts[0]!) / table.timescale),
     keyframes: Uint32Array.from(keys),
-    duration: index.duration - pts[0]! * tick,
+    duration: table.duration - pts[0]! * tick,
     start: pts[0]! * tick,
   };
 }

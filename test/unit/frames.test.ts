@@ -178,7 +178,7 @@ describe('extractFrames on a clip with a burned-in frame counter', () => {
 
   it('seeking without a sample table (frames from a packet scan) returns the same frames', async () => {
     const probe = await probeVideo(counterClip);
-    const source = { probe, index: undefined, timeline: (await packetTimeline(probe, String(probe.video.index))).timeline };
+    const source = { probe, sampleTable: undefined, timeline: (await packetTimeline(probe, String(probe.video.index))).timeline };
     const times = [9.96, 0, 4.04, 4.08, 1.99, 7];
     const want = [[0, 249], [1, 0], [2, 101], [3, 102], [4, 49], [5, 175]];
     expect(await decodedNumbers(source, times, 'seek')).toEqual(want);
@@ -189,7 +189,7 @@ describe('extractFrames on a clip with a burned-in frame counter', () => {
     await withTempDir(async (dir) => {
       const mkv = path.join(dir, 'counter.mkv');
       await ffmpeg(['-i', counterClip, '-c', 'copy', mkv]);
-      expect((await openFrameSource(mkv)).index).toBeUndefined();
+      expect((await openFrameSource(mkv)).sampleTable).toBeUndefined();
       const numbers: Record<string, number[]> = {};
       for (const strategy of ['seek', 'single-pass'] as const) {
         const out = path.join(dir, strategy);

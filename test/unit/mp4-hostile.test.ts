@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_CHILD_BOXES, MAX_TOP_LEVEL_BOXES, mp4IndexRefusal, readMp4Index } from '../../src/media/mp4-index.js';
+import { MAX_CHILD_BOXES, MAX_TOP_LEVEL_BOXES } from '../../src/media/mp4/boxes.js';
+import { readSampleTable, sampleTableRefusal } from '../../src/media/mp4/sample-table.js';
 import { ffmpeg } from '../helpers/ffmpeg.js';
 
 /**
@@ -78,19 +79,19 @@ describe('hostile MP4 files: refused at once, in bounded memory', () => {
   it('the box tables of a hand-built file are read (so the refusals below are about what they test)', async () => {
     // 10 samples of 100 bytes, a frame every 512 units of 1/12800 s.
     await writeFile(file('built.mp4'), movie({ stts: fullBox('stts', 0, u32(1, 10, 512)), stsz: fullBox('stsz', 0, u32(100, 10)) }, 1000));
-    expect(await mp4IndexRefusal(file('built.mp4'))).toBeUndefined();
-    const index = (await readMp4Index(file('built.mp4')))!;
-    expect(index.frameTimes.length).toBe(10);
-    expect(index.duration).toBeCloseTo(0.4, 9);
+    expect(await sampleTableRefusal(file('built.mp4'))).toBeUndefined();
+    const table = (await readSampleTable(file('built.mp4')))!;
+    expect(table.frameTimes.length).toBe(10);
+    expect(table.duration).toBeCloseTo(0.4, 9);
   });
 
   it('a file of a million 8-byte top-level boxes (8 MB) is refused after MAX_TOP_LEVEL_BOXES of them', async () => {
     await writeFile(file('tiny-boxes.mp4'), Buffer.concat([FTYP, Buffer.alloc(8 * 1_000_000, EMPTY_FREE)]));
-    const { result, ms, growthMb } = await measured(() => mp4IndexRefusal(file('tiny-boxes.mp4')));
+    const { result, ms, growthMb } = await measured(() => sampleTableRefusal(file('tiny-boxes.mp4')));
     expect(result).toBe(`more than ${MAX_TOP_LEVEL_BOXES} top-level boxes`);
     expect(ms).toBeLessThan(2000);
     expect(growthMb).toBeLessThan(100);
-    expect(await readMp4Index(file('tiny-boxes.mp4'))).toBeUndefined();
+    expect(await readSampleTable(file('tiny-boxes.mp4'))).toBeUndefined();
   });
 
   it('the walk reads in blocks: a moov after 1000 padding boxes spanning several blocks is still found', async () => {
@@ -100,8 +101,8 @@ describe('hostile MP4 files: refused at once, in bounded memory', () => {
     expect(bytes.indexOf('mdat', 0, 'latin1')).toBeLessThan(moov);
     const pad = Buffer.concat(Array.from({ length: 1000 }, () => box('free', Buffer.alloc(92, 0x61))));
     await writeFile(file('padded.mp4'), Buffer.concat([bytes.subarray(0, moov), pad, bytes.subarray(moov)]));
-    const [plain, padded] = [await readMp4Index(file('plain.mp4')), await readMp4Index(file('padded.mp4'))];
-    expect(padded, await mp4IndexRefusal(file('padded.mp4'))).toBeDefined();
+    const [plain, padded] = [await readSampleTable(file('plain.mp4')), await readSampleTable(file('padded.mp4'))];
+    expect(padded, await sampleTableRefusal(file('padded.mp4'))).toBeDefined();
     expect(Array.from(padded!.frameTimes)).toEqual(Array.from(plain!.frameTimes));
   });
 
@@ -109,7 +110,7 @@ describe('hostile MP4 files: refused at once, in bounded memory', () => {
     const hostile = movie({ stts: fullBox('stts', 0, u32(1, 20_000_000, 512)), stsz: fullBox('stsz', 0, u32(1, 20_000_000)) }, 64);
     expect(hostile.length).toBeLessThan(1024);
     await writeFile(file('many-samples.mp4'), hostile);
-    const { result, ms, growthMb } = await measured(() => mp4IndexRefusal(file('many-samples.mp4')));
+    const { result, ms, growthMb } = await measured(() => sampleTableRefusal(file('many-samples.mp4')));
     expect(result).toMatch(/^20000000 samples in a file of \d+ bytes$/);
     expect(ms).toBeLessThan(2000);
     expect(growthMb).toBeLessThan(100);
@@ -118,19 +119,19 @@ describe('hostile MP4 files: refused at once, in bounded memory', () => {
   it('tables must hold the entries they announce: stsz, stts and ctts counts beyond their box are refused', async () => {
     // 300,000 samples fit a 400 kB file, but their sizes are not in the 20-byte stsz.
     await writeFile(file('short-stsz.mp4'), movie({ stts: fullBox('stts', 0, u32(1, 300_000, 512)), stsz: fullBox('stsz', 0, u32(0, 300_000)) }, 400_000));
-    const short = await measured(() => mp4IndexRefusal(file('short-stsz.mp4')));
+    const short = await measured(() => sampleTableRefusal(file('short-stsz.mp4')));
     expect(short.result).toBe('short stsz');
     expect(short.growthMb).toBeLessThan(100);
     const ok = { stts: fullBox('stts', 0, u32(1, 10, 512)), stsz: fullBox('stsz', 0, u32(100, 10)) };
     await writeFile(file('huge-stts.mp4'), movie({ ...ok, stts: fullBox('stts', 0, u32(0xffffffff, 10, 512)) }, 1000));
-    expect(await mp4IndexRefusal(file('huge-stts.mp4'))).toBe('short table');
+    expect(await sampleTableRefusal(file('huge-stts.mp4'))).toBe('short table');
     await writeFile(file('huge-ctts.mp4'), movie({ ...ok, ctts: fullBox('ctts', 0, u32(0x20000000, 10, 0)) }, 1000));
-    expect(await mp4IndexRefusal(file('huge-ctts.mp4'))).toBe('short table');
+    expect(await sampleTableRefusal(file('huge-ctts.mp4'))).toBe('short table');
   });
 
   it('a moov of a million tiny boxes is refused after MAX_CHILD_BOXES of them', async () => {
     await writeFile(file('crowded-moov.mp4'), Buffer.concat([FTYP, box('moov', Buffer.alloc(8 * 1_000_000, EMPTY_FREE))]));
-    const { result, ms, growthMb } = await measured(() => mp4IndexRefusal(file('crowded-moov.mp4')));
+    const { result, ms, growthMb } = await measured(() => sampleTableRefusal(file('crowded-moov.mp4')));
     expect(result).toBe(`more than ${MAX_CHILD_BOXES} boxes in one box`);
     expect(ms).toBeLessThan(2000);
     expect(growthMb).toBeLessThan(100);
@@ -140,16 +141,16 @@ describe('hostile MP4 files: refused at once, in bounded memory', () => {
 describe('abort', () => {
   it('an aborted read rejects with ABORTED (it does not answer undefined, which would send the caller to ffprobe)', async () => {
     const aborted = AbortSignal.abort();
-    await expect(readMp4Index(file('plain.mp4'), aborted)).rejects.toMatchObject({ code: 'ABORTED' });
-    await expect(mp4IndexRefusal(file('plain.mp4'), aborted)).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(readSampleTable(file('plain.mp4'), aborted)).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(sampleTableRefusal(file('plain.mp4'), aborted)).rejects.toMatchObject({ code: 'ABORTED' });
     // Aborted while the walk is under way (after the call, before its first read completes).
     for (const name of ['plain.mp4', 'tiny-boxes.mp4']) {
       const controller = new AbortController();
-      const reading = readMp4Index(file(name), controller.signal);
+      const reading = readSampleTable(file(name), controller.signal);
       controller.abort(new Error('stop'));
       await expect(reading).rejects.toMatchObject({ code: 'ABORTED', cause: new Error('stop') });
     }
     // A signal that does not fire changes nothing.
-    expect(await readMp4Index(file('plain.mp4'), new AbortController().signal)).toBeDefined();
+    expect(await readSampleTable(file('plain.mp4'), new AbortController().signal)).toBeDefined();
   });
 });

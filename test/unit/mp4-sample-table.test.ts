@@ -5,8 +5,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffprobeBinary } from '../../src/media/binaries.js';
-import { h264ReferenceSamples, mp4IndexRefusal, readMp4Index, type Mp4VideoIndex } from '../../src/media/mp4-index.js';
-import { keptSamples, subsetHeader } from '../../src/media/mp4-subset.js';
+import { h264ReferenceSamples } from '../../src/media/h264.js';
+import { readSampleTable, sampleTableRefusal, type SampleTable } from '../../src/media/mp4/sample-table.js';
+import { keptSamples, subsetHeader } from '../../src/media/mp4/subset.js';
 import { ffmpegBinary } from '../../src/media/binaries.js';
 import { ffmpeg } from '../helpers/ffmpeg.js';
 import { badInput } from '../helpers/paths.js';
@@ -57,14 +58,14 @@ async function decodedFrames(file: string) {
   return { num: Number(tb![1]), den: Number(tb![2]), frames };
 }
 
-/** The index states exactly the frames ffmpeg decodes: as many, each at the time ffmpeg gives it. */
+/** The table states exactly the frames ffmpeg decodes: as many, each at the time ffmpeg gives it. */
 async function expectSameFrames(file: string) {
-  const index = await readMp4Index(file);
-  expect(index, await mp4IndexRefusal(file)).toBeDefined();
+  const table = await readSampleTable(file);
+  expect(table, await sampleTableRefusal(file)).toBeDefined();
   const { num, den, frames } = await decodedFrames(file);
-  expect(index!.frameTimes.length).toBe(frames.length);
-  frames.forEach((f, k) => expect(Math.abs(index!.frameTimes[k]! - (f.pts * num) / den), `frame ${k}`).toBeLessThan(1e-9));
-  return { index: index!, frames };
+  expect(table!.frameTimes.length).toBe(frames.length);
+  frames.forEach((f, k) => expect(Math.abs(table!.frameTimes[k]! - (f.pts * num) / den), `frame ${k}`).toBeLessThan(1e-9));
+  return { table: table!, frames };
 }
 
 /** Offsets of the boxes along a path of box types from the top level (the first of each type). */
@@ -116,8 +117,8 @@ const ELST = ['moov', 'trak', 'edts', 'elst'];
  * they would not (`inside`); and the edit (milliseconds, the movie timescale) that ends 2 ms into
  * the frame after it, so that frame straddles the end.
  */
-function bframeCuts(index: Mp4VideoIndex) {
-  const pts = index.presentationUnits;
+function bframeCuts(table: SampleTable) {
+  const pts = table.presentationUnits;
   const sorted = Float64Array.from(pts).sort();
   const isPrefix = (f: number) => Math.max(...pts.subarray(0, f + 1)) === sorted[f];
   const frames = Array.from({ length: pts.length - 1 }, (_, f) => f).filter((f) => f > pts.length / 2);
@@ -125,7 +126,7 @@ function bframeCuts(index: Mp4VideoIndex) {
   const inside = frames.find((f) => !isPrefix(f))!;
   expect(prefix).toBeDefined();
   expect(inside).toBeDefined();
-  const ms = (f: number) => Math.floor(((sorted[f]! - index.editStart) * 1000) / index.timescale) + 2;
+  const ms = (f: number) => Math.floor(((sorted[f]! - table.editStart) * 1000) / table.timescale) + 2;
   return { frames: { prefix, inside }, ms };
 }
 
@@ -149,14 +150,14 @@ async function withEdit(from: string, to: string, segment: number, o: { mediaTim
 
 /**
  * A subset of the reference samples written by subsetHeader/keptSamples decodes to the frames of
- * the original the index lists, bit-identically and at the same times, and to no other frame.
+ * the original the table lists, bit-identically and at the same times, and to no other frame.
  */
 async function expectSubsetDecodes(file: string, name: string) {
-  const index = (await readMp4Index(file))!;
-  const refs = (await h264ReferenceSamples(file, index))!;
+  const table = (await readSampleTable(file))!;
+  const refs = (await h264ReferenceSamples(file, table))!;
   const kept = Uint32Array.from(Array.from(refs.keys()).filter((s) => refs[s] === 1));
-  const parts: Buffer[] = [subsetHeader(index, kept)];
-  for await (const chunk of keptSamples(file, index, kept)) parts.push(chunk);
+  const parts: Buffer[] = [subsetHeader(table, kept)];
+  for await (const chunk of keptSamples(file, table, kept)) parts.push(chunk);
   await writeFile(clip(name), Buffer.concat(parts));
   const [all, some] = await Promise.all([decodedFrames(file), decodedFrames(clip(name))]);
   const byTime = new Map(all.frames.map((f) => [(f.pts * all.num) / all.den, f.md5]));
@@ -174,40 +175,40 @@ async function ffprobePackets(file: string, stream: number) {
   return { times, keys };
 }
 
-describe('MP4 sample table read in-process (readMp4Index)', () => {
+describe('MP4 sample table read in-process (readSampleTable)', () => {
   it.each(['ntsc-bframes.mp4', 'faststart.mov', 'long-audio.mp4', 'mpeg4.mp4', 'ts25.mp4', 'ts8.mp4'])('%s: every frame time and keyframe as ffprobe reads them', async (name) => {
-    const index = await readMp4Index(clip(name));
-    expect(index, await mp4IndexRefusal(clip(name))).toBeDefined();
-    const { times, keys } = await ffprobePackets(clip(name), index!.streamIndex);
-    expect(index!.frameTimes.length).toBe(times.length);
+    const table = await readSampleTable(clip(name));
+    expect(table, await sampleTableRefusal(clip(name))).toBeDefined();
+    const { times, keys } = await ffprobePackets(clip(name), table!.streamIndex);
+    expect(table!.frameTimes.length).toBe(times.length);
     // ffprobe prints microseconds.
-    times.forEach((t, i) => expect(Math.abs(index!.frameTimes[i]! - t)).toBeLessThan(1e-6));
-    expect(index!.keyframeTimes.length).toBe(keys.length);
-    keys.forEach((t, i) => expect(Math.abs(index!.keyframeTimes[i]! - t)).toBeLessThan(1e-6));
-    expect(index!.width).toBe(160);
+    times.forEach((t, i) => expect(Math.abs(table!.frameTimes[i]! - t)).toBeLessThan(1e-6));
+    expect(table!.keyframeTimes.length).toBe(keys.length);
+    keys.forEach((t, i) => expect(Math.abs(table!.keyframeTimes[i]! - t)).toBeLessThan(1e-6));
+    expect(table!.width).toBe(160);
   });
 
   it('states the video track: duration, codec, stream number, audio', async () => {
-    const ntsc = (await readMp4Index(clip('ntsc-bframes.mp4')))!;
+    const ntsc = (await readSampleTable(clip('ntsc-bframes.mp4')))!;
     expect(ntsc.frameTimes.length).toBe(210);
     expect(ntsc.duration).toBeCloseTo(7.007, 6);
     expect(ntsc.codec).toBe('h264');
     // The video's 8 s, not the container's 12 s of audio.
-    const long = (await readMp4Index(clip('long-audio.mp4')))!;
+    const long = (await readSampleTable(clip('long-audio.mp4')))!;
     expect(long.duration).toBeCloseTo(8, 6);
     expect(long.hasAudio).toBe(true);
     expect(long.streamIndex).toBe(0);
-    expect((await readMp4Index(clip('mpeg4.mp4')))!.codec).toBe('mpeg4');
+    expect((await readSampleTable(clip('mpeg4.mp4')))!.codec).toBe('mpeg4');
   });
 
   it('tells H.264 reference frames from non-reference ones by their NAL headers, as ffprobe reads the frame types', async () => {
     const file = clip('ntsc-bframes.mp4');
-    const index = (await readMp4Index(file))!;
-    expect(index.nalLengthSize).toBe(4);
-    const all = Array.from({ length: index.frameTimes.length }, (_, k) => k);
-    const bySample = (await h264ReferenceSamples(file, index))!;
+    const table = (await readSampleTable(file))!;
+    expect(table.nalLengthSize).toBe(4);
+    const all = Array.from({ length: table.frameTimes.length }, (_, k) => k);
+    const bySample = (await h264ReferenceSamples(file, table))!;
     // Presentation order, as ffprobe lists frames.
-    const refs = all.map((k) => bySample[index.sampleOfFrame[k]!] === 1);
+    const refs = all.map((k) => bySample[table.sampleOfFrame[k]!] === 1);
     // x264 with B-frames: I and P frames are references, some B-frames are not.
     const { stdout } = await execFileAsync(ffprobeBinary().path, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pict_type', '-of', 'csv=p=0', file]);
     const types = stdout.split('\n').map((l) => l.replace(/,+$/, '').trim()).filter((l) => /^[IPB]$/.test(l));
@@ -218,35 +219,35 @@ describe('MP4 sample table read in-process (readMp4Index)', () => {
     expect(refs.filter((r) => r === false).length).toBeGreaterThan(20);
     for (const k of all) if (refs[k] === false) expect(types[k]).toBe('B');
     // Not H.264: nothing is claimed.
-    const mpeg4 = (await readMp4Index(clip('mpeg4.mp4')))!;
+    const mpeg4 = (await readSampleTable(clip('mpeg4.mp4')))!;
     expect(await h264ReferenceSamples(clip('mpeg4.mp4'), mpeg4)).toBeUndefined();
   });
 
   it('says no (ffprobe is asked instead) for what it cannot state exactly, and for damaged or other files', async () => {
-    expect(await mp4IndexRefusal(clip('fragmented.mp4'))).toMatch(/fragmented/);
-    expect(await mp4IndexRefusal(clip('rotated.mp4'))).toMatch(/rotated/);
-    expect(await mp4IndexRefusal(badInput('truncated-faststart.mp4'))).toMatch(/beyond the end/);
-    expect(await mp4IndexRefusal(badInput('text.mp4'))).toMatch(/not an ISO-BMFF/);
-    expect(await mp4IndexRefusal(badInput('zero-byte.mp4'))).toMatch(/no moov/);
-    for (const f of [clip('fragmented.mp4'), badInput('truncated.mp4'), badInput('zero-byte.mp4')]) expect(await readMp4Index(f)).toBeUndefined();
+    expect(await sampleTableRefusal(clip('fragmented.mp4'))).toMatch(/fragmented/);
+    expect(await sampleTableRefusal(clip('rotated.mp4'))).toMatch(/rotated/);
+    expect(await sampleTableRefusal(badInput('truncated-faststart.mp4'))).toMatch(/beyond the end/);
+    expect(await sampleTableRefusal(badInput('text.mp4'))).toMatch(/not an ISO-BMFF/);
+    expect(await sampleTableRefusal(badInput('zero-byte.mp4'))).toMatch(/no moov/);
+    for (const f of [clip('fragmented.mp4'), badInput('truncated.mp4'), badInput('zero-byte.mp4')]) expect(await readSampleTable(f)).toBeUndefined();
     // A box that claims to run past its parent.
     const bytes = await readFile(clip('mpeg4.mp4'));
     const moov = bytes.indexOf('moov', 0, 'latin1') - 4;
     const hostile = Buffer.from(bytes);
     hostile.writeUInt32BE(0xfffffff0, moov + 8);
     await writeFile(clip('hostile.mp4'), hostile);
-    expect(await readMp4Index(clip('hostile.mp4'))).toBeUndefined();
+    expect(await readSampleTable(clip('hostile.mp4'))).toBeUndefined();
   });
 
   it('an MP4 of the reference frames decodes them bit-identically, at their own times', async () => {
     const file = clip('ntsc-bframes.mp4');
-    const index = (await readMp4Index(file))!;
-    const refs = (await h264ReferenceSamples(file, index))!;
+    const table = (await readSampleTable(file))!;
+    const refs = (await h264ReferenceSamples(file, table))!;
     const kept = Uint32Array.from(Array.from(refs.keys()).filter((s) => refs[s] === 1));
     expect(kept.length).toBeGreaterThan(60);
     expect(kept.length).toBeLessThan(refs.length);
-    const parts: Buffer[] = [subsetHeader(index, kept)];
-    for await (const chunk of keptSamples(file, index, kept)) parts.push(chunk);
+    const parts: Buffer[] = [subsetHeader(table, kept)];
+    for await (const chunk of keptSamples(file, table, kept)) parts.push(chunk);
     const subset = clip('subset.mp4');
     await writeFile(subset, Buffer.concat(parts));
     // framemd5: one line per decoded frame with its time; the subset's frames are among the original's.
@@ -266,20 +267,20 @@ describe('MP4 sample table read in-process (readMp4Index)', () => {
 describe('edit lists: an edit that ends before the media does', () => {
   it('is followed frame by frame as ffmpeg decodes it: frames at or past its end dropped, one that straddles it kept', async () => {
     // 25 fps in 1/12800: a frame every 512 units; the movie timescale is 1/1000.
-    const whole = await readMp4Index(clip('long-plain.mp4'));
+    const whole = await readSampleTable(clip('long-plain.mp4'));
     expect(whole!.frameTimes.length).toBe(500);
     // 10 s: the edit ends exactly where frame 250 starts, which is not shown.
     const exact = await expectSameFrames(await withEdit('long-plain.mp4', 'cut-10000.mp4', 10_000));
     expect(exact.frames.length).toBe(250);
-    expect(exact.index.duration).toBe(10);
+    expect(exact.table.duration).toBe(10);
     // 10.02 s: frame 250 (10 s to 10.04 s) straddles the end and is shown.
     const straddle = await expectSameFrames(await withEdit('long-plain.mp4', 'cut-10020.mp4', 10_020));
     expect(straddle.frames.length).toBe(251);
-    expect(straddle.index.duration).toBeCloseTo(10.02, 9);
+    expect(straddle.table.duration).toBeCloseTo(10.02, 9);
     // The table ends with the last frame shown: one sample per frame.
-    expect(straddle.index.sampleSizes.length).toBe(251);
-    expect(straddle.index.decodeUnits.length).toBe(251);
-    expect(straddle.index.keyframeTimes.at(-1)!).toBeLessThan(10.02);
+    expect(straddle.table.sampleSizes.length).toBe(251);
+    expect(straddle.table.decodeUnits.length).toBe(251);
+    expect(straddle.table.keyframeTimes.at(-1)!).toBeLessThan(10.02);
     // The segment is converted from the movie timescale rounding to nearest, as ffmpeg does:
     // at 1/30000, 300001 is 128000.43 media units (frame 250 at 128000 not shown), 300002 is
     // 128000.85, rounded to 128001 (shown).
@@ -288,21 +289,21 @@ describe('edit lists: an edit that ends before the media does', () => {
     const above = await expectSameFrames(await withEdit('long-plain.mp4', 'cut-ts-2.mp4', 300_002, { movieTimescale: 30_000 }));
     expect(above.frames.length).toBe(251);
     // An edit that shows nothing: ffmpeg decodes no frame.
-    expect(await mp4IndexRefusal(await withEdit('long-plain.mp4', 'cut-0.mp4', 0))).toMatch(/no duration/);
+    expect(await sampleTableRefusal(await withEdit('long-plain.mp4', 'cut-0.mp4', 0))).toMatch(/no duration/);
     expect((await decodedFrames(clip('cut-0.mp4'))).frames).toHaveLength(0);
   });
 
   it('with B-frames: followed when the frames cut off are the last samples decoded, refused when not', async () => {
-    const whole = (await readMp4Index(clip('long-bframes.mp4')))!;
+    const whole = (await readSampleTable(clip('long-bframes.mp4')))!;
     expect(whole.editStart).toBeGreaterThan(0);
     const { frames: cutAfter, ms } = bframeCuts(whole);
     // A cut the table can follow: the frames shown are the first samples decoded.
     const followed = await expectSameFrames(await withEdit('long-bframes.mp4', 'cut-b-ok.mp4', ms(cutAfter.prefix)));
     expect(followed.frames.length).toBe(cutAfter.prefix + 1);
-    expect(followed.index.sampleSizes.length).toBe(cutAfter.prefix + 1);
+    expect(followed.table.sampleSizes.length).toBe(cutAfter.prefix + 1);
     // One it cannot: a B-frame is shown, the P-frame decoded before it (presented after it) is not.
     const refused = await withEdit('long-bframes.mp4', 'cut-b-no.mp4', ms(cutAfter.inside));
-    expect(await mp4IndexRefusal(refused)).toMatch(/edit ends among frames decoded out of order/);
+    expect(await sampleTableRefusal(refused)).toMatch(/edit ends among frames decoded out of order/);
     // ffmpeg does cut it there.
     expect((await decodedFrames(refused)).frames.length).toBe(cutAfter.inside + 1);
   });
@@ -310,7 +311,7 @@ describe('edit lists: an edit that ends before the media does', () => {
   it('an MP4 subset of a cut file keeps what the reader states (no frame past the edit)', async () => {
     const plain = await withEdit('long-plain.mp4', 'cut-subset-plain.mp4', 10_020);
     expect(await expectSubsetDecodes(plain, 'subset-cut-plain.mp4')).toBe(251);
-    const whole = (await readMp4Index(clip('long-bframes.mp4')))!;
+    const whole = (await readSampleTable(clip('long-bframes.mp4')))!;
     const { frames: cutAfter, ms } = bframeCuts(whole);
     const kept = await expectSubsetDecodes(await withEdit('long-bframes.mp4', 'cut-subset-b.mp4', ms(cutAfter.prefix)), 'subset-cut-b.mp4');
     expect(kept).toBeLessThan(cutAfter.prefix + 1);
@@ -319,7 +320,7 @@ describe('edit lists: an edit that ends before the media does', () => {
 
   it('refuses empty and several edits', async () => {
     // -itsoffset: an empty edit (a delayed start) before the media's.
-    expect(await mp4IndexRefusal(clip('delayed.mp4'))).toMatch(/2 edits/);
+    expect(await sampleTableRefusal(clip('delayed.mp4'))).toMatch(/2 edits/);
     // Two edits showing two parts of the media.
     const bytes = await readFile(clip('long-plain.mp4'));
     const entries = [[5000, 0], [5000, 12800 * 12]] as const;
@@ -334,9 +335,9 @@ describe('edit lists: an edit that ends before the media does', () => {
     });
     await writeFile(clip('two-edits.mp4'), replaceBox(bytes, ELST, elst));
     expect((await decodedFrames(clip('two-edits.mp4'))).frames.length).toBe(250);
-    expect(await mp4IndexRefusal(clip('two-edits.mp4'))).toMatch(/2 edits/);
+    expect(await sampleTableRefusal(clip('two-edits.mp4'))).toMatch(/2 edits/);
     // One empty edit alone.
-    expect(await mp4IndexRefusal(await withEdit('long-plain.mp4', 'empty-edit.mp4', 10_000, { mediaTime: -1 }))).toMatch(/empty or out-of-range edit/);
+    expect(await sampleTableRefusal(await withEdit('long-plain.mp4', 'empty-edit.mp4', 10_000, { mediaTime: -1 }))).toMatch(/empty or out-of-range edit/);
   });
 });
 
@@ -353,8 +354,8 @@ describe('sample descriptions, data references, coarse timescales', () => {
     head.writeUInt32BE(16 + entries[0]!.length + entries[1]!.length, 0);
     head.writeUInt32BE(2, 12);
     await writeFile(clip('two-descriptions.mp4'), replaceBox(bytes, stsdPath, Buffer.concat([head, ...entries])));
-    expect(await mp4IndexRefusal(clip('two-descriptions.mp4'))).toMatch(/2 sample descriptions/);
-    expect(await readMp4Index(clip('two-descriptions.mp4'))).toBeUndefined();
+    expect(await sampleTableRefusal(clip('two-descriptions.mp4'))).toMatch(/2 sample descriptions/);
+    expect(await readSampleTable(clip('two-descriptions.mp4'))).toBeUndefined();
   });
 
   it('refuses samples in another file (a data reference not flagged self-contained)', async () => {
@@ -363,20 +364,20 @@ describe('sample descriptions, data references, coarse timescales', () => {
     expect(bytes.readUInt32BE(url + 8)).toBe(1);
     bytes.writeUInt32BE(0, url + 8);
     await writeFile(clip('external.mp4'), bytes);
-    expect(await mp4IndexRefusal(clip('external.mp4'))).toMatch(/external data reference/);
+    expect(await sampleTableRefusal(clip('external.mp4'))).toMatch(/external data reference/);
   });
 
   it.each([['ts25.mp4', 25], ['ts8.mp4', 8]])('%s: a timescale of one tick per frame gives exact times', async (name, rate) => {
-    const { index, frames } = await expectSameFrames(clip(name));
-    expect(index.timescale).toBe(rate);
-    expect(index.editStart).toBeGreaterThan(0);
-    expect(index.frameTimes.length).toBe(4 * rate);
+    const { table, frames } = await expectSameFrames(clip(name));
+    expect(table.timescale).toBe(rate);
+    expect(table.editStart).toBeGreaterThan(0);
+    expect(table.frameTimes.length).toBe(4 * rate);
     // Every frame at k / rate exactly (the double nearest to it), as ffmpeg numbers them.
     frames.forEach((f, k) => {
       expect(f.pts).toBe(k);
-      expect(index.frameTimes[k]).toBe(k / rate);
+      expect(table.frameTimes[k]).toBe(k / rate);
     });
-    expect(index.duration).toBe(4);
-    expect(await expectSubsetDecodes(clip(name), `subset-${name}`)).toBeLessThan(index.frameTimes.length);
+    expect(table.duration).toBe(4);
+    expect(await expectSubsetDecodes(clip(name), `subset-${name}`)).toBeLessThan(table.frameTimes.length);
   });
 });

@@ -1,11 +1,10 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { VdedupError } from '../errors.js';
+import { checkAbort, child, children, fullBoxVersion, need, readMoov, required, timescaleOf, type Box } from './boxes.js';
 
 /**
  * The sample table of an MP4/MOV file's video track, read in-process: what frame extraction needs
  * to plan (frame count, the time of every frame, where the keyframes are) without starting ffprobe
- * (a process start that costs about 0.1 s, a large share of extracting 8 frames) and without
- * reading packets to find keyframes.
+ * and without reading packets to find keyframes.
  *
  * Deliberately narrow: it answers only for files whose timeline it can state exactly as ffmpeg
  * will decode it (the frames `-fps_mode passthrough` passes on, after the edit list), and says
@@ -19,7 +18,7 @@ import { VdedupError } from '../errors.js';
  * off the end, they must be the last samples in decode order (always so without B-frames), so no
  * frame shown needs a sample left out of the table and every table has one sample per frame.
  */
-export interface Mp4VideoIndex {
+export interface SampleTable {
   /** ffmpeg's stream index of the video track (tracks are numbered in file order). */
   streamIndex: number;
   /** Position among the video tracks. */
@@ -59,143 +58,13 @@ export interface Mp4VideoIndex {
   stsdBox: Buffer;
 }
 
-/** moov boxes larger than this are not read (a 10-hour 60 fps file's is about 20 MB). */
-export const MAX_MOOV_BYTES = 64 * 1024 * 1024;
-/** More samples than this (4.6 days at 50 fps) is not a file worth indexing in memory. */
+/** More samples than this (4.6 days at 50 fps) is not a table worth holding in memory. */
 export const MAX_SAMPLES = 20_000_000;
-/** Top-level boxes walked looking for moov: a plain MP4 has a handful (ftyp, free, mdat, moov). */
-export const MAX_TOP_LEVEL_BOXES = 1024;
-/** Boxes directly inside any one box (a moov's tracks, a sample table's tables). */
-export const MAX_CHILD_BOXES = 4096;
-/** The top-level walk reads the file in blocks of this size (most files need one or two). */
-const WALK_BLOCK_BYTES = 64 * 1024;
 
 const CODEC_NAMES: Record<string, string> = {
   avc1: 'h264', avc3: 'h264', hvc1: 'hevc', hev1: 'hevc', av01: 'av1', vp09: 'vp9', vp08: 'vp8',
   mp4v: 'mpeg4', mjpa: 'mjpeg', jpeg: 'mjpeg', 'ap4h': 'prores', apch: 'prores', apcn: 'prores', apcs: 'prores', apco: 'prores',
 };
-
-class Unsupported extends Error {}
-
-function need(cond: boolean, why: string): asserts cond {
-  if (!cond) throw new Unsupported(why);
-}
-
-/** Throws ABORTED once the signal has fired (the caller is to stop, not to fall back to ffprobe). */
-function checkAbort(signal: AbortSignal | undefined, file: string): void {
-  if (signal?.aborted === true) {
-    throw new VdedupError('ABORTED', 'aborted while reading the MP4 sample table', { file, cause: signal.reason });
-  }
-}
-
-interface Box {
-  type: string;
-  /** Payload, after the header. */
-  start: number;
-  end: number;
-}
-
-/** The boxes directly inside buf[start, end). */
-function children(buf: Buffer, start: number, end: number): Box[] {
-  const out: Box[] = [];
-  let at = start;
-  while (at + 8 <= end) {
-    need(out.length < MAX_CHILD_BOXES, `more than ${MAX_CHILD_BOXES} boxes in one box`);
-    let size = buf.readUInt32BE(at);
-    const type = buf.toString('latin1', at + 4, at + 8);
-    let header = 8;
-    if (size === 1) {
-      need(at + 16 <= end, 'truncated box header');
-      size = Number(buf.readBigUInt64BE(at + 8));
-      header = 16;
-    } else if (size === 0) {
-      size = end - at;
-    }
-    need(size >= header && at + size <= end, `box ${type} overruns its parent`);
-    out.push({ type, start: at + header, end: at + size });
-    at += size;
-  }
-  return out;
-}
-
-function child(buf: Buffer, parent: Box, type: string): Box | undefined {
-  return children(buf, parent.start, parent.end).find((b) => b.type === type);
-}
-
-function required(buf: Buffer, parent: Box, type: string): Box {
-  const b = child(buf, parent, type);
-  need(b !== undefined, `no ${type} box`);
-  return b;
-}
-
-/**
- * The top-level moov box of an open file, or why it cannot be read. The walk reads the file in
- * blocks (a file of tiny boxes costs one read per block, not one per box) and gives up after
- * MAX_TOP_LEVEL_BOXES boxes.
- */
-async function readMoov(handle: FileHandle, fileSize: number, signal: AbortSignal | undefined, file: string): Promise<Buffer> {
-  const block = Buffer.alloc(WALK_BLOCK_BYTES);
-  let blockStart = 0;
-  let blockLength = 0;
-  let at = 0;
-  let sawFtyp = false;
-  for (let boxes = 0; at + 8 <= fileSize; boxes++) {
-    checkAbort(signal, file);
-    need(boxes < MAX_TOP_LEVEL_BOXES, `more than ${MAX_TOP_LEVEL_BOXES} top-level boxes`);
-    // The box header (8 bytes, 16 with a 64-bit size), from the block when it holds it.
-    if (at < blockStart || at + Math.min(16, fileSize - at) > blockStart + blockLength) {
-      const { bytesRead } = await handle.read(block, 0, block.length, at);
-      blockStart = at;
-      blockLength = bytesRead;
-      need(bytesRead >= 8, 'short read');
-    }
-    const p = at - blockStart;
-    const available = blockStart + blockLength - at;
-    let size = block.readUInt32BE(p);
-    const type = block.toString('latin1', p + 4, p + 8);
-    let header = 8;
-    if (size === 1) {
-      need(available >= 16, 'short read');
-      size = Number(block.readBigUInt64BE(p + 8));
-      header = 16;
-    } else if (size === 0) {
-      size = fileSize - at;
-    }
-    need(size >= header, `bad top-level box ${JSON.stringify(type)}`);
-    if (at === 0) need(type === 'ftyp', 'not an ISO-BMFF file');
-    if (type === 'ftyp') sawFtyp = true;
-    // Fragmented files keep their samples in moof boxes, which this reader does not follow.
-    need(type !== 'moof', 'fragmented MP4');
-    if (type === 'moov') {
-      need(sawFtyp, 'moov before ftyp');
-      need(size - header <= MAX_MOOV_BYTES, 'moov too large');
-      need(at + size <= fileSize, 'moov truncated');
-      const moov = Buffer.alloc(size - header);
-      const r = await handle.read(moov, 0, moov.length, at + header);
-      need(r.bytesRead === moov.length, 'moov truncated');
-      checkAbort(signal, file);
-      return moov;
-    }
-    at += size;
-  }
-  throw new Unsupported('no moov box');
-}
-
-function fullBoxVersion(buf: Buffer, box: Box): number {
-  need(box.end - box.start >= 4, 'short full box');
-  return buf.readUInt8(box.start);
-}
-
-/** Timescale and duration of an mvhd or mdhd box. */
-function timescaleOf(buf: Buffer, box: Box): { timescale: number; duration: number } {
-  const v = fullBoxVersion(buf, box);
-  const p = box.start + 4 + (v === 1 ? 16 : 8);
-  need(p + (v === 1 ? 12 : 8) <= box.end, 'short header box');
-  const timescale = buf.readUInt32BE(p);
-  const duration = v === 1 ? Number(buf.readBigUInt64BE(p + 4)) : buf.readUInt32BE(p + 4);
-  need(timescale > 0, 'zero timescale');
-  return { timescale, duration };
-}
 
 /**
  * (count, value) runs of a stts or ctts box, as two arrays (a ctts box has a run per sample or
@@ -369,7 +238,8 @@ function avcNalLengthSize(buf: Buffer, entry: number, end: number): number | und
   return n === 3 ? undefined : n;
 }
 
-function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
+/** The sample table of the first video track in a moov box (its payload) of a file of `fileSize` bytes. */
+function sampleTableOf(buf: Buffer, fileSize: number): SampleTable {
   const moov: Box = { type: 'moov', start: 0, end: buf.length };
   const top = children(buf, moov.start, moov.end);
   need(!top.some((b) => b.type === 'mvex'), 'fragmented MP4');
@@ -527,11 +397,11 @@ function indexMoov(buf: Buffer, fileSize: number): Mp4VideoIndex {
   };
 }
 
-/** The sample table of an open file (throws `Unsupported` or a read error with the reason). */
-async function indexHandle(handle: FileHandle, signal: AbortSignal | undefined, file: string): Promise<Mp4VideoIndex> {
+/** The sample table of an open file (throws the reason it is not stated, or a read error). */
+async function readHandle(handle: FileHandle, signal: AbortSignal | undefined, file: string): Promise<SampleTable> {
   const { size } = await handle.stat();
   const moov = await readMoov(handle, size, signal, file);
-  return indexMoov(moov, size);
+  return sampleTableOf(moov, size);
 }
 
 /**
@@ -541,12 +411,12 @@ async function indexHandle(handle: FileHandle, signal: AbortSignal | undefined, 
  * VdedupError with code ABORTED, the signal's reason as its cause), checked before and during
  * the walk to the moov box.
  */
-export async function readMp4Index(absolutePath: string, signal?: AbortSignal): Promise<Mp4VideoIndex | undefined> {
+export async function readSampleTable(absolutePath: string, signal?: AbortSignal): Promise<SampleTable | undefined> {
   checkAbort(signal, absolutePath);
   let handle: FileHandle | undefined;
   try {
     handle = await open(absolutePath, 'r');
-    return await indexHandle(handle, signal, absolutePath);
+    return await readHandle(handle, signal, absolutePath);
   } catch {
     checkAbort(signal, absolutePath);
     return undefined;
@@ -556,14 +426,14 @@ export async function readMp4Index(absolutePath: string, signal?: AbortSignal): 
 }
 
 /**
- * Why a file is not indexed (tests and diagnostics), or undefined when it is. Throws for a file
- * that cannot be opened, and (ABORTED) when `signal` fires.
+ * Why a file's sample table is not stated (tests and diagnostics), or undefined when it is.
+ * Throws for a file that cannot be opened, and (ABORTED) when `signal` fires.
  */
-export async function mp4IndexRefusal(absolutePath: string, signal?: AbortSignal): Promise<string | undefined> {
+export async function sampleTableRefusal(absolutePath: string, signal?: AbortSignal): Promise<string | undefined> {
   checkAbort(signal, absolutePath);
   const handle = await open(absolutePath, 'r');
   try {
-    await indexHandle(handle, signal, absolutePath);
+    await readHandle(handle, signal, absolutePath);
     return undefined;
   } catch (err) {
     checkAbort(signal, absolutePath);
@@ -599,43 +469,5 @@ export class SampleReader {
   }
 }
 
-/**
- * Whether an H.264 sample is a reference picture: the nal_ref_idc of its first slice (parameter
- * sets, SEI and delimiters may come first), or undefined when it has no slice.
- */
-function sliceIsReference(sample: Buffer, lengthSize: number): boolean | undefined {
-  let at = 0;
-  while (at + lengthSize < sample.length) {
-    const length = sample.readUIntBE(at, lengthSize);
-    const nal = sample[at + lengthSize]!;
-    const type = nal & 0x1f;
-    if (type === 1 || type === 5) return ((nal >> 5) & 3) !== 0;
-    at += lengthSize + length;
-  }
-  return undefined;
-}
-
 /** Read block for passes over every sample. */
 export const SAMPLE_BLOCK_BYTES = 4 * 1024 * 1024;
-
-/**
- * For every sample of an H.264 track (decode order): 1 when it is a reference picture, 0 when not;
- * undefined when a sample has no readable slice (then nothing should be left out).
- */
-export async function h264ReferenceSamples(absolutePath: string, index: Mp4VideoIndex): Promise<Uint8Array | undefined> {
-  const lengthSize = index.nalLengthSize;
-  if (lengthSize === undefined) return undefined;
-  const handle = await open(absolutePath, 'r');
-  try {
-    const reader = new SampleReader(handle, SAMPLE_BLOCK_BYTES);
-    const refs = new Uint8Array(index.sampleSizes.length);
-    for (let s = 0; s < refs.length; s++) {
-      const ref = sliceIsReference(await reader.read(index.sampleOffsets[s]!, index.sampleSizes[s]!), lengthSize);
-      if (ref === undefined) return undefined;
-      refs[s] = ref ? 1 : 0;
-    }
-    return refs;
-  } finally {
-    await handle.close();
-  }
-}

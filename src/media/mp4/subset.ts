@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { SAMPLE_BLOCK_BYTES, SampleReader, type Mp4VideoIndex } from './mp4-index.js';
+import { SAMPLE_BLOCK_BYTES, SampleReader, type SampleTable } from './sample-table.js';
 
 /**
  * An MP4 of some of a video track's samples, written as a stream (moov first, so ffmpeg reads it
@@ -8,9 +8,9 @@ import { SAMPLE_BLOCK_BYTES, SampleReader, type Mp4VideoIndex } from './mp4-inde
  *
  * What it is for: a decoding pass that needs only some frames still has to decode every frame
  * they reference, but not the H.264 non-reference frames between them (x264's defaults make every
- * other frame one; 28% of the decoding time on real 720p footage). ffmpeg can only skip all of
- * them or none (`-skip_frame noref`), and the frames asked for are non-reference half the time;
- * leaving out just the others before the decoder decodes the rest bit-identically.
+ * other frame one). ffmpeg can only skip all of them or none (`-skip_frame noref`), and the frames
+ * asked for are non-reference half the time; leaving out just the others before the decoder
+ * decodes the rest bit-identically.
  */
 
 function box(type: string, ...parts: Buffer[]): Buffer {
@@ -53,9 +53,9 @@ function runTable(values: number[], signed: boolean): Buffer {
 
 /**
  * ftyp, moov and the mdat header of an MP4 holding the `kept` samples (decode-order numbers,
- * ascending) of the indexed track, one chunk; the sample data follows (`keptSamples`).
+ * ascending) of the table's track, one chunk; the sample data follows (`keptSamples`).
  */
-export function subsetHeader(index: Mp4VideoIndex, kept: Uint32Array): Buffer {
+export function subsetHeader(table: SampleTable, kept: Uint32Array): Buffer {
   const n = kept.length;
   // The edit written below shows every kept sample; that is what the reader states only because
   // its table holds just the samples of frames it lists (an edit that cuts frames off the end is
@@ -63,33 +63,33 @@ export function subsetHeader(index: Mp4VideoIndex, kept: Uint32Array): Buffer {
   // or out of order, is refused here.
   if (n === 0) throw new Error('an MP4 subset needs at least one sample');
   for (let i = 0; i < n; i++) {
-    if (kept[i]! >= index.sampleSizes.length || (i > 0 && kept[i]! <= kept[i - 1]!)) {
-      throw new Error(`sample ${kept[i]} is not in the indexed table, or not in ascending order`);
+    if (kept[i]! >= table.sampleSizes.length || (i > 0 && kept[i]! <= kept[i - 1]!)) {
+      throw new Error(`sample ${kept[i]} is not in the sample table, or not in ascending order`);
     }
   }
-  const dts = Array.from(kept, (s) => index.decodeUnits[s]!);
-  const deltas = dts.map((t, i) => (i + 1 < n ? dts[i + 1]! - t : index.lastSampleUnits));
-  const offsets = Array.from(kept, (s) => index.presentationUnits[s]! - index.decodeUnits[s]!);
+  const dts = Array.from(kept, (s) => table.decodeUnits[s]!);
+  const deltas = dts.map((t, i) => (i + 1 < n ? dts[i + 1]! - t : table.lastSampleUnits));
+  const offsets = Array.from(kept, (s) => table.presentationUnits[s]! - table.decodeUnits[s]!);
   // The media runs for its decode times; the presentation (what the edit shows) to the end of
   // the last frame shown, which B-frame reordering can put after the last decode time.
   const duration = dts[n - 1]! + deltas[n - 1]! - dts[0]!;
   let presentationEnd = 0;
-  for (const s of kept) presentationEnd = Math.max(presentationEnd, index.presentationUnits[s]! + index.lastSampleUnits);
-  const shown = Math.max(duration, presentationEnd) - index.editStart;
-  const sync = [...kept].flatMap((s, i) => (index.syncSamples[s] === 1 ? [i + 1] : []));
-  const sizes = Array.from(kept, (s) => index.sampleSizes[s]!);
+  for (const s of kept) presentationEnd = Math.max(presentationEnd, table.presentationUnits[s]! + table.lastSampleUnits);
+  const shown = Math.max(duration, presentationEnd) - table.editStart;
+  const sync = [...kept].flatMap((s, i) => (table.syncSamples[s] === 1 ? [i + 1] : []));
+  const sizes = Array.from(kept, (s) => table.sampleSizes[s]!);
   const matrix = u32s([0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000]);
-  const headerTimes = (d: number) => u32s([0, 0, index.timescale, d]);
+  const headerTimes = (d: number) => u32s([0, 0, table.timescale, d]);
   const ftyp = box('ftyp', Buffer.from('isom', 'latin1'), u32s([0x200]), Buffer.from('isomiso2avc1mp41', 'latin1'));
   const mvhd = fullBox('mvhd', 0, 0, headerTimes(shown), u32s([0x10000]), Buffer.from([1, 0]), Buffer.alloc(10), matrix, Buffer.alloc(24), u32s([2]));
-  const tkhd = fullBox('tkhd', 0, 3, u32s([0, 0, 1, 0, shown]), Buffer.alloc(8), Buffer.alloc(8), matrix, u32s([index.width << 16, index.height << 16]));
+  const tkhd = fullBox('tkhd', 0, 3, u32s([0, 0, 1, 0, shown]), Buffer.alloc(8), Buffer.alloc(8), matrix, u32s([table.width << 16, table.height << 16]));
   const elst =
-    index.editStart > 0
-      ? box('edts', fullBox('elst', 0, 0, u32s([1, shown, index.editStart, 0x10000])))
+    table.editStart > 0
+      ? box('edts', fullBox('elst', 0, 0, u32s([1, shown, table.editStart, 0x10000])))
       : Buffer.alloc(0);
   const stbl = box(
     'stbl',
-    index.stsdBox,
+    table.stsdBox,
     fullBox('stts', 0, 0, runTable(deltas, false)),
     fullBox('ctts', 1, 0, runTable(offsets, true)),
     ...(sync.length === n ? [] : [fullBox('stss', 0, 0, u32s([sync.length, ...sync]))]),
@@ -115,14 +115,14 @@ export function subsetHeader(index: Mp4VideoIndex, kept: Uint32Array): Buffer {
 }
 
 /** The data of the kept samples, in order, in blocks of about 4 MB. */
-export async function* keptSamples(absolutePath: string, index: Mp4VideoIndex, kept: Uint32Array): AsyncGenerator<Buffer> {
+export async function* keptSamples(absolutePath: string, table: SampleTable, kept: Uint32Array): AsyncGenerator<Buffer> {
   const handle = await open(absolutePath, 'r');
   try {
     const reader = new SampleReader(handle, SAMPLE_BLOCK_BYTES);
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     for (const s of kept) {
-      const data = Buffer.from(await reader.read(index.sampleOffsets[s]!, index.sampleSizes[s]!));
+      const data = Buffer.from(await reader.read(table.sampleOffsets[s]!, table.sampleSizes[s]!));
       pending.push(data);
       pendingBytes += data.length;
       if (pendingBytes >= SAMPLE_BLOCK_BYTES) {

@@ -1,0 +1,47 @@
+import { open } from 'node:fs/promises';
+import { SAMPLE_BLOCK_BYTES, SampleReader, type SampleTable } from './mp4/sample-table.js';
+
+/**
+ * H.264 as MP4 stores it: each sample is NAL units with a length prefix (its size from the avcC
+ * box: `SampleTable.nalLengthSize`). Only what frame extraction needs is parsed: whether a sample
+ * is a reference picture, so that a decoding pass can leave out the frames nothing refers to.
+ */
+
+/**
+ * Whether an H.264 sample is a reference picture: the nal_ref_idc of its first slice (parameter
+ * sets, SEI and delimiters may come first), or undefined when it has no slice.
+ */
+function sliceIsReference(sample: Buffer, lengthSize: number): boolean | undefined {
+  let at = 0;
+  while (at + lengthSize < sample.length) {
+    const length = sample.readUIntBE(at, lengthSize);
+    const nal = sample[at + lengthSize]!;
+    const type = nal & 0x1f;
+    if (type === 1 || type === 5) return ((nal >> 5) & 3) !== 0;
+    at += lengthSize + length;
+  }
+  return undefined;
+}
+
+/**
+ * For every sample of an H.264 track (decode order): 1 when it is a reference picture, 0 when not;
+ * undefined when the track is not H.264 or a sample has no readable slice (then nothing should be
+ * left out).
+ */
+export async function h264ReferenceSamples(absolutePath: string, table: SampleTable): Promise<Uint8Array | undefined> {
+  const lengthSize = table.nalLengthSize;
+  if (lengthSize === undefined) return undefined;
+  const handle = await open(absolutePath, 'r');
+  try {
+    const reader = new SampleReader(handle, SAMPLE_BLOCK_BYTES);
+    const refs = new Uint8Array(table.sampleSizes.length);
+    for (let s = 0; s < refs.length; s++) {
+      const ref = sliceIsReference(await reader.read(table.sampleOffsets[s]!, table.sampleSizes[s]!), lengthSize);
+      if (ref === undefined) return undefined;
+      refs[s] = ref ? 1 : 0;
+    }
+    return refs;
+  } finally {
+    await handle.close();
+  }
+}
