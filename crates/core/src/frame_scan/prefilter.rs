@@ -34,7 +34,7 @@
 //! approximate, measured against the exact path (`bench/frame-scan.mjs --index on`), and only
 //! chosen for large benchmark sides.
 
-use super::FrameScan;
+use super::columns::Columns;
 use crate::matching::{MatchParams, Sequence, SPEED_UNIT};
 
 /// Chunks of the hash indexed (disjoint, `k` bits each).
@@ -42,18 +42,17 @@ pub const CHUNKS: usize = 2;
 /// Bits a probed chunk may differ in.
 pub const RADIUS: u32 = 2;
 /// Distinct training frames a band must collect within one window length. 1: one found core pair
-/// (`CORE_DISTANCE`) names its video. Measured at 1M benchmark seconds (example `index_speed`, 40
-/// planted copies, all found by each): 4.8 / 5.7 / 7.3 videos named per query with 3 / 2 / 1, and
-/// every video named with 3 is named with 1, so 1 has the better bound for a few more scans.
+/// (`CORE_DISTANCE`) names its video. More name fewer videos, but every video they name is named
+/// with 1 too, so 1 has the better bound for a few more scans (example `index_speed`; figures in
+/// bench/README.md, "Matching at 10M").
 pub const MIN_FRAMES: u32 = 1;
 /// A band without a core pair still names its video when it holds this many distinct pictures:
 /// found training frames within one window length, each more than `DISTINCT_BITS` from the
 /// previous one counted. Copies under overlays or boxes can sit at 12-18 bits on every frame and
 /// variant, so they have no core pair; a chance coincidence of two still shots, the reason for the
-/// core, gives its votes from one picture repeated. Measured (example `index_speed`, copies at
-/// 15-21 flipped bits, 20 queries at 10M benchmark seconds): 17/20 -> 19/20 copies named with 2 or
-/// 3, 80 -> 122 videos named per query with 2, 80 -> 81 with 3; on the evaluation set the prefilter
-/// then reports exactly what the exact path does (bench/README.md, "Matching at 10M").
+/// core, gives its votes from one picture repeated. Either 2 or 3 names copies the core pair alone
+/// misses; 2 also names many more videos per query, 3 barely more. On the evaluation set the prefilter then reports exactly what the exact path does (example
+/// `index_speed`; figures in bench/README.md, "Matching at 10M").
 pub const WEAK_FRAMES: u32 = 3;
 /// Training frames count as distinct pictures when this many bits apart (the default rule's
 /// `distinct_bits`).
@@ -199,9 +198,9 @@ fn chunk(h: u64, c: usize, bits: u32) -> u32 {
 impl BitIndex {
     /// None when the columns hold more samples than a table's `u32` starts can count (over 1G
     /// benchmark seconds; the scan then searches everything).
-    pub(super) fn build(scan: &FrameScan, bits: u32) -> Option<BitIndex> {
-        let n = scan.frames();
-        if scan.columns.len() * n >= u32::MAX as usize {
+    pub(super) fn build(columns: &Columns, bits: u32) -> Option<BitIndex> {
+        let n = columns.frames();
+        if columns.count() * n >= u32::MAX as usize {
             return None;
         }
         let mut probes = vec![0u32];
@@ -216,36 +215,35 @@ impl BitIndex {
             }
         }
         let tables: Vec<Table> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..CHUNKS).map(|c| s.spawn(move || Self::table(scan, c, bits))).collect();
+            let handles: Vec<_> = (0..CHUNKS).map(|c| s.spawn(move || Self::table(columns, c, bits))).collect();
             handles.into_iter().map(|h| h.join().expect("index build thread panicked")).collect()
         });
         let mut block_seq = Vec::with_capacity(n / BLOCK + 1);
         let mut v = 0usize;
         for b in 0..n.div_ceil(BLOCK) {
-            while scan.offsets[v + 1] <= b * BLOCK {
+            while columns.offset_of(v + 1) <= b * BLOCK {
                 v += 1;
             }
             block_seq.push(v as u32);
         }
-        let mut seq_group = vec![0u32; scan.videos()];
-        for g in 0..scan.group_count() {
-            seq_group[scan.group_starts[g]..scan.group_starts[g + 1]].fill(g as u32);
+        let mut seq_group = vec![0u32; columns.videos()];
+        for g in 0..columns.group_count() {
+            seq_group[columns.group(g)].fill(g as u32);
         }
         Some(BitIndex { bits, probes, tables, block_seq, seq_group })
     }
 
     /// Chunk `c`'s table: a counting sort of every column's informative samples by chunk value,
     /// column after column within a value.
-    fn table(scan: &FrameScan, c: usize, bits: u32) -> Table {
-        let n = scan.frames();
-        let columns = scan.columns.len();
+    fn table(columns: &Columns, c: usize, bits: u32) -> Table {
+        let n = columns.frames();
         // Each column's informative samples: (position, hash).
         let samples = |col: usize| {
-            let flags = scan.flags(col);
-            scan.columns[col].iter().copied().enumerate().filter(move |&(i, _)| flags.is_empty() || flags[i] != 0)
+            let flags = columns.flags(col);
+            columns.column(col).iter().copied().enumerate().filter(move |&(i, _)| flags.is_empty() || flags[i] != 0)
         };
         let mut starts = vec![0u32; (1usize << bits) + 1];
-        for col in 0..columns {
+        for col in 0..columns.count() {
             for (_, h) in samples(col) {
                 starts[chunk(h, c, bits) as usize + 1] += 1;
             }
@@ -254,8 +252,8 @@ impl BitIndex {
             starts[j] += starts[j - 1];
         }
         let mut fill = starts.clone();
-        let mut entries = Packed::new(starts[starts.len() - 1] as usize, (columns * n) as u64);
-        for col in 0..columns {
+        let mut entries = Packed::new(starts[starts.len() - 1] as usize, (columns.count() * n) as u64);
+        for col in 0..columns.count() {
             for (i, h) in samples(col) {
                 let slot = &mut fill[chunk(h, c, bits) as usize];
                 entries.set(*slot as usize, (col * n + i) as u64);
@@ -275,9 +273,9 @@ impl BitIndex {
     }
 
     /// The sequence holding column position `c`.
-    fn sequence_at(&self, scan: &FrameScan, c: usize) -> usize {
+    fn sequence_at(&self, columns: &Columns, c: usize) -> usize {
         let mut v = self.block_seq[c / BLOCK] as usize;
-        while scan.offsets[v + 1] <= c {
+        while columns.offset_of(v + 1) <= c {
             v += 1;
         }
         v
@@ -287,11 +285,11 @@ impl BitIndex {
     /// `(sequence, column)` per variant, all of one training video of `train_len` frames (each
     /// sequence with its informative flags). None when the training video or the benchmark side is
     /// outside the vote keys' range (the caller then scans everything).
-    pub(super) fn candidate_groups(&self, scan: &FrameScan, queries: &[(&Sequence, usize)], rule: &MatchParams) -> Option<Vec<Vec<u32>>> {
+    pub(super) fn candidate_groups(&self, columns: &Columns, queries: &[(&Sequence, usize)], rule: &MatchParams) -> Option<Vec<Vec<u32>>> {
         let train_len = queries.first().map_or(0, |q| q.0.len());
-        let groups = scan.group_count();
-        let max_phases = (0..groups).map(|g| scan.group_starts[g + 1] - scan.group_starts[g]).max().unwrap_or(1) as i64;
-        let max_fine = (0..groups).map(|g| scan.offsets[scan.group_starts[g + 1]] - scan.offsets[scan.group_starts[g]]).max().unwrap_or(0) as i64;
+        let groups = columns.group_count();
+        let max_phases = (0..groups).map(|g| columns.group(g).len()).max().unwrap_or(1) as i64;
+        let max_fine = (0..groups).map(|g| columns.samples(g)).max().unwrap_or(0) as i64;
         let band = band_width(rule, max_phases);
         let shift = max_phases * train_len as i64;
         if train_len >= 1 << 20 || groups >= 1 << 23 || (max_fine + shift) / band >= 1 << 18 || queries.len() > 4 {
@@ -304,9 +302,9 @@ impl BitIndex {
         }
         let vote_distance = VOTE_DISTANCE.min(rule.max_distance);
         let core_distance = CORE_DISTANCE.min(vote_distance);
-        let n = scan.frames();
+        let n = columns.frames();
         // Where the 2nd, 3rd, ... column's entries start (a comparison per column, not a division).
-        let column_starts: Vec<usize> = (1..scan.columns.len()).map(|c| c * n).collect();
+        let column_starts: Vec<usize> = (1..columns.count()).map(|c| c * n).collect();
         let mut keys: Vec<u64> = Vec::new();
         let (mut bounds, mut found): (Vec<(u32, u32)>, Vec<u64>) = (Vec::new(), Vec::new());
         // Queries of one sequence (the training video compared directly and with the center
@@ -315,7 +313,7 @@ impl BitIndex {
             if queries[..first].iter().any(|q| std::ptr::eq(q.0, seq)) {
                 continue;
             }
-            let mut tags = vec![None; scan.columns.len()];
+            let mut tags = vec![None; columns.count()];
             for (tag, q) in queries.iter().enumerate().filter(|(_, q)| std::ptr::eq(q.0, seq)) {
                 tags[q.1] = Some(tag as u64);
             }
@@ -342,15 +340,15 @@ impl BitIndex {
                         let col = column_starts.iter().filter(|&&start| at >= start).count();
                         let Some(tag) = tags[col] else { continue };
                         let at = at - col * n;
-                        let distance = (scan.columns[col][at] ^ h).count_ones();
+                        let distance = (columns.column(col)[at] ^ h).count_ones();
                         if distance > vote_distance {
                             continue;
                         }
-                        let v = self.sequence_at(scan, at);
+                        let v = self.sequence_at(columns, at);
                         let g = self.seq_group[v] as usize;
-                        let s0 = scan.group_starts[g];
-                        let phases = (scan.group_starts[g + 1] - s0) as i64;
-                        let k = (at - scan.offsets[v]) as i64 * phases + (v - s0) as i64;
+                        let seqs = columns.group(g);
+                        let phases = seqs.len() as i64;
+                        let k = (at - columns.offset_of(v)) as i64 * phases + (v - seqs.start) as i64;
                         let d = k - phases * i as i64 + shift;
                         let strong = u64::from(distance <= core_distance);
                         keys.push((tag << 62) | ((g as u64) << 39) | (((d / band) as u64) << 21) | (i as u64) << 1 | strong);
@@ -400,7 +398,7 @@ impl BitIndex {
         // Benchmark videos so short that a window on them needs fewer close frames than the
         // prefilter asks for are always searched.
         for g in 0..groups {
-            let len = scan.lengths[scan.group_starts[g]] as usize;
+            let len = columns.length(columns.group(g).start) as usize;
             if len < w as usize && rule.window_for(train_len, len).is_some_and(|w| rule.needed(w) < MIN_FRAMES) {
                 for list in &mut out {
                     list.push(g as u32);
