@@ -68,7 +68,7 @@ export function registerService(program: Command, setExit: (code: number) => voi
       try {
         const config = configWith(o);
         const { pino } = await import('pino');
-        const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { pid: process.pid, role: 'worker' } });
+        const logger = pino({ level: config.logLevel, base: { pid: process.pid, role: 'worker' } });
         const { startWorkers } = await import('../worker/worker.js');
         const workers = await startWorkers(config, logger, parseQueues(o.queues));
         await untilSignal(async (signal) => {

@@ -3,6 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { ServiceConfig } from './service.js';
+import { VdedupError } from '../errors.js';
 
 /**
  * Is VDEDUP_DATA_DIR the same volume for the API and this worker? Uploads are written to the API's
@@ -46,6 +47,11 @@ export async function dataDirState(redis: Redis, config: ServiceConfig): Promise
       `VDEDUP_DATA_DIR (${config.dataDir}) is not the API's data dir: its marker ${MARKER_PREFIX}${id} is not there. ` +
       'Uploads, frame extraction and scan evidence need one volume mounted by the API and every worker at VDEDUP_DATA_DIR',
   };
+}
+
+/** Jobs that read the API's files or write files the API serves refuse to run on another volume. */
+export function requireSharedDataDir(state: DataDirState, what: string): void {
+  if (state.shared === false) throw new VdedupError('DATA_DIR_NOT_SHARED', `${what} cannot run on this worker: ${state.detail}`);
 }
 
 /**

@@ -1,6 +1,11 @@
 import path from 'node:path';
 import type { ServiceConfig } from './service.js';
 
+/** Uploads, one directory per uploaded file (written by the API, read and then deleted by a job). */
+export function uploadsDir(config: ServiceConfig): string {
+  return path.join(config.dataDir, 'uploads');
+}
+
 /**
  * Where job outputs live under VDEDUP_DATA_DIR (written by workers, served by the API): extracted
  * frames per frames job, evidence strips per scan. Swept when their job's retention ends.

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { defaultCacheDir } from '../fingerprint/store.js';
+import { parseScanKernel, type ScanKernel } from '../scan/settings.js';
 import { VdedupError } from '../errors.js';
 
 /**
@@ -45,6 +46,10 @@ export interface ServiceConfig {
   jobTimeoutMs: number;
   /** Memory cap of every ffmpeg/ffprobe the service runs (MiB; 0: none). */
   ffmpegMemoryMb: number;
+  /** pino level of the API's and the workers' JSON logs. */
+  logLevel: string;
+  /** The frame-scan loop workers force for checks and scans (VDEDUP_SCAN_KERNEL); none: the CPU's fastest. */
+  scanKernel: ScanKernel | undefined;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
@@ -89,6 +94,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
       .filter((o) => o !== ''),
     jobTimeoutMs: int(env, 'VDEDUP_JOB_TIMEOUT_SECONDS', 6 * 3600, 1) * 1000,
     ffmpegMemoryMb: int(env, 'VDEDUP_FFMPEG_MEMORY_MB', 4096, 0),
+    logLevel: env.LOG_LEVEL ?? 'info',
+    scanKernel: parseScanKernel(env.VDEDUP_SCAN_KERNEL, 'VDEDUP_SCAN_KERNEL'),
   };
 }
 
