@@ -1,8 +1,8 @@
 import { native, type HashFramesOptions, type NativeBinding } from '../native/binding.js';
-import { errorLines, parseInputBanner, type InputBanner } from '../media/banner.js';
+import type { InputBanner } from '../media/banner.js';
 import { checkInputFile } from '../media/input.js';
 import { classifyMediaFailure, looksLikeMp4, STILL_IMAGE_FORMAT, type VideoStreamInfo } from '../media/probe.js';
-import { DecodeFailure, sampleGrayFrames, SAMPLE_SIZE } from '../media/sample.js';
+import { DecodeFailure, sampleGrayFrames, SAMPLE_SIZE, type SampleResult } from '../media/sample.js';
 import { MAX_TIMER_MS } from '../media/process.js';
 import { VdedupError } from '../errors.js';
 
@@ -122,13 +122,12 @@ export async function fingerprintVideo(file: string, options: FingerprintOptions
   try {
     const ctx: DecodeContext = { binding, absolutePath: absolute, file, options, signal: abortDecode.signal, onBanner };
     let result = await decodeOrExplain(ctx, 'first');
-    let banner = parseInputBanner(result.stderr);
-    if (banner.video !== undefined && banner.video.videoOrdinal !== 0) {
+    const first = result.banner.video;
+    if (first !== undefined && first.videoOrdinal !== 0) {
       // ffmpeg's first video stream was cover art: decode the real one.
-      result = await decodeOrExplain(ctx, banner.video.index);
-      banner = parseInputBanner(result.stderr);
+      result = await decodeOrExplain(ctx, first.index);
     }
-    return finish(file, banner, result, fingerprintFps(options));
+    return finish(file, result, fingerprintFps(options));
   } catch (err) {
     if (watchdogFired && err instanceof VdedupError && err.code === 'ABORTED') {
       throw new VdedupError('TIMEOUT', 'timed out (ffmpeg made no progress in the time the video length allows)', { file });
@@ -151,14 +150,14 @@ interface DecodeContext {
   onBanner: (banner: InputBanner) => void;
 }
 
-/** Decode; when ffmpeg fails, turn its stderr into the cause a user understands. */
+/** Decode; when ffmpeg fails, turn what it said into the cause a user understands. */
 async function decodeOrExplain(ctx: DecodeContext, streamIndex: number | 'first'): Promise<DecodeResult> {
   const { absolutePath, file } = ctx;
   try {
     return await decodeAndHash(ctx, streamIndex);
   } catch (err) {
     if (!(err instanceof DecodeFailure)) throw err;
-    const banner = parseInputBanner(err.stderr);
+    const { banner } = err;
     if (banner.format !== undefined && banner.video === undefined) {
       throw new VdedupError(
         'NO_VIDEO_STREAM',
@@ -166,32 +165,20 @@ async function decodeOrExplain(ctx: DecodeContext, streamIndex: number | 'first'
         { file },
       );
     }
-    // The demuxer name of a refused format is in the line prefix that errorLines strips.
-    const text = /Format not on whitelist/.test(err.stderr) ? err.stderr : errorLines(err.stderr).join('\n');
-    throw classifyMediaFailure(text, file, await looksLikeMp4(absolutePath));
+    throw classifyMediaFailure(err.diagnosis, file, await looksLikeMp4(absolutePath));
   }
 }
 
-type DecodeResult = Pick<Fingerprint, 'frameCount' | 'hashes' | 'flips' | 'rawHashes' | 'centerHashes' | 'innerHashes' | 'innerQuality' | 'quality' | 'content'> & {
-  stderr: string;
-};
+type DecodeResult = Pick<Fingerprint, 'frameCount' | 'hashes' | 'flips' | 'rawHashes' | 'centerHashes' | 'innerHashes' | 'innerQuality' | 'quality' | 'content'> & SampleResult;
 
 async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first'): Promise<DecodeResult> {
   const { binding, absolutePath, file, options, signal, onBanner } = ctx;
   const fps = fingerprintFps(options);
-  // ffmpeg's input description comes first on stderr: parse it as it arrives, until complete.
+  // The frames to expect, from the duration as soon as ffmpeg's description of its input states it.
   let expected: number | undefined;
-  let head = '';
-  let described = false;
-  const watchStderr = (chunk: string) => {
-    if (described || head.length > 64 * 1024) return;
-    head += chunk;
-    const banner = parseInputBanner(head);
+  const watchBanner = (banner: InputBanner) => {
     expected = expectedFrameCount(banner.duration, fps);
-    if (banner.complete) {
-      described = true;
-      onBanner(banner);
-    }
+    if (banner.complete) onBanner(banner);
   };
   const hashes: BigUint64Array[] = [];
   const flips: BigUint64Array[] = [];
@@ -213,18 +200,18 @@ async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first'):
     fastDecode: options.fastDecode,
     signal,
     timeoutMs: options.timeoutMs,
-    logLevel: 'info',
-    onStderr: watchStderr,
+    describeInput: true,
+    onBanner: watchBanner,
   });
-  let stderr = '';
+  let said: SampleResult;
   for (;;) {
     const next = await frames.next();
     if (next.done === true) {
-      stderr = next.value.stderr;
+      said = next.value;
       break;
     }
     const batch = next.value;
-    // All variants from the same decoded frames: hashing costs microseconds, decoding milliseconds.
+    // All variants from the same decoded frames: hashing is cheap next to decoding.
     const [hashed, raw, center, inner] = await Promise.all([
       binding.hashFrames(batch.frames, SAMPLE_SIZE, SAMPLE_SIZE, { ...options.hash, trimBorders: true }),
       binding.hashFrames(batch.frames, SAMPLE_SIZE, SAMPLE_SIZE, { ...options.hash, trimBorders: false }),
@@ -244,7 +231,8 @@ async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first'):
   }
   return {
     frameCount,
-    stderr,
+    banner: said.banner,
+    errors: said.errors,
     hashes: concatColumns(hashes, (n) => new BigUint64Array(n)),
     flips: concatColumns(flips, (n) => new BigUint64Array(n)),
     rawHashes: concatColumns(rawHashes, (n) => new BigUint64Array(n)),
@@ -256,8 +244,8 @@ async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first'):
   };
 }
 
-function finish(file: string, banner: InputBanner, r: DecodeResult, fps: number): Fingerprint {
-  const errors = errorLines(r.stderr);
+function finish(file: string, r: DecodeResult, fps: number): Fingerprint {
+  const { banner, errors } = r;
   if (banner.format !== undefined && STILL_IMAGE_FORMAT.test(banner.format)) {
     throw new VdedupError('INVALID_MEDIA', `a still image (${banner.format}), not a video`, { file });
   }

@@ -2,8 +2,8 @@ import type { VideoStreamInfo } from './probe.js';
 
 /**
  * What ffmpeg itself says about its input, read from its `-loglevel level+info` stderr, so
- * fingerprinting needs no separate ffprobe process (one process start per video instead of two:
- * ~60 ms of CPU per video, a fifth of the whole cost on short clips).
+ * fingerprinting needs no separate ffprobe process (one process start per video instead of two).
+ * The sampler (`sample.ts`) parses it and hands it on with the frames.
  */
 export interface InputBanner {
   format: string | undefined;

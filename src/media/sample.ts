@@ -1,14 +1,24 @@
+import { errorLines, parseInputBanner, type InputBanner } from './banner.js';
 import { ffmpegBinary } from './binaries.js';
 import { fileUrl, INPUT_PROTOCOL_ARGS } from './input.js';
 import { spawnMedia, stderrSummary } from './process.js';
 import { VdedupError } from '../errors.js';
 
-/** ffmpeg exited with an error; `stderr` lets the caller say why in terms a user understands. */
+/**
+ * ffmpeg exited with an error. What it said lets the caller say why in terms a user understands:
+ * its description of the input (as far as it got), and the text that names the cause.
+ */
 export class DecodeFailure extends VdedupError {
-  readonly stderr: string;
+  readonly banner: InputBanner;
+  /**
+   * The error-level lines, without their level tags; all of stderr when the input's format was
+   * refused (the demuxer's name is in the line prefix that the tags come with).
+   */
+  readonly diagnosis: string;
   constructor(file: string, stderr: string, code: number | null) {
     super('FFMPEG_FAILED', `decoding failed (ffmpeg: ${stderrSummary(stderr) || `exit ${code}`})`, { file });
-    this.stderr = stderr;
+    this.banner = parseInputBanner(stderr);
+    this.diagnosis = /Format not on whitelist/.test(stderr) ? stderr : errorLines(stderr).join('\n');
   }
 }
 
@@ -39,11 +49,23 @@ export interface SampleOptions {
   signal?: AbortSignal | undefined;
   timeoutMs?: number | undefined;
   /**
-   * 'error' (default) keeps stderr to complaints; 'info' also has ffmpeg describe its input, with
-   * level tags (parsed by media/banner.ts instead of running ffprobe).
+   * Have ffmpeg describe its input on stderr (format, duration, streams: `InputBanner`), which
+   * then needs no ffprobe run; without it stderr keeps to complaints and the banner states nothing.
    */
-  logLevel?: 'error' | 'info';
-  onStderr?: ((chunk: string) => void) | undefined;
+  describeInput?: boolean;
+  /**
+   * With `describeInput`: the description as far as it has arrived, at each stderr chunk until it
+   * is complete (the last call's banner says `complete`), or until 64 KB came without that.
+   */
+  onBanner?: ((banner: InputBanner) => void) | undefined;
+}
+
+/** What ffmpeg said once it has decoded the whole video. */
+export interface SampleResult {
+  /** Its description of the input (with `describeInput`). */
+  banner: InputBanner;
+  /** Its error-level lines, without their level tags: decoder complaints that did not stop it. */
+  errors: string[];
 }
 
 export interface FrameBatch {
@@ -56,7 +78,7 @@ export interface FrameBatch {
 
 /**
  * The sampling filter shared by every front door. `round=up` puts frame n at exactly n/fps
- * seconds; the default rounding would pick frames ~0.5 s late and `-r` picks irregular ones.
+ * seconds; the default rounding would pick frames half an interval late and `-r` picks irregular ones.
  */
 export function samplingFilter(fps: number, width: number, height: number): string {
   return `fps=${fps}:round=up,scale=${width}:${height}:flags=area,format=gray`;
@@ -70,7 +92,7 @@ export function samplingArgs(opts: SampleOptions): string[] {
   return [
     '-nostdin',
     '-hide_banner',
-    ...(opts.logLevel === 'info' ? ['-nostats', '-loglevel', 'level+info'] : ['-loglevel', 'error']),
+    ...(opts.describeInput === true ? ['-nostats', '-loglevel', 'level+info'] : ['-loglevel', 'error']),
     ...(opts.threads !== undefined && opts.threads > 0 ? ['-threads', String(opts.threads)] : []),
     ...(opts.fastDecode === true ? FAST_DECODE_ARGS : []),
     ...INPUT_PROTOCOL_ARGS,
@@ -91,12 +113,26 @@ export function samplingArgs(opts: SampleOptions): string[] {
   ];
 }
 
+/** ffmpeg's description of its input comes first on stderr: parsed as it arrives, until complete. */
+function bannerWatcher(onBanner: ((banner: InputBanner) => void) | undefined): ((chunk: string) => void) | undefined {
+  if (onBanner === undefined) return undefined;
+  let head = '';
+  let described = false;
+  return (chunk) => {
+    if (described || head.length > 64 * 1024) return;
+    head += chunk;
+    const banner = parseInputBanner(head);
+    if (banner.complete) described = true;
+    onBanner(banner);
+  };
+}
+
 /**
  * Decode and sample a video, yielding raw gray frames in batches. Memory stays bounded for any
  * video length: the pipe applies backpressure while the consumer works on a batch.
  * Stopping early (break, throw, abort) kills ffmpeg.
  */
-export async function* sampleGrayFrames(opts: SampleOptions): AsyncGenerator<FrameBatch, { stderr: string }> {
+export async function* sampleGrayFrames(opts: SampleOptions): AsyncGenerator<FrameBatch, SampleResult> {
   if (!(opts.fps > 0) || !Number.isFinite(opts.fps)) {
     throw new VdedupError('INVALID_ARGUMENT', `fps must be a positive number, got ${opts.fps}`, { file: opts.file });
   }
@@ -108,7 +144,7 @@ export async function* sampleGrayFrames(opts: SampleOptions): AsyncGenerator<Fra
     file: opts.file,
     signal: opts.signal,
     timeoutMs: opts.timeoutMs,
-    onStderr: opts.onStderr,
+    onStderr: opts.describeInput === true ? bannerWatcher(opts.onBanner) : undefined,
   });
 
   let batch = Buffer.allocUnsafe(batchFrames * frameBytes);
@@ -141,7 +177,7 @@ export async function* sampleGrayFrames(opts: SampleOptions): AsyncGenerator<Fra
       yield { frames: batch.subarray(0, whole * frameBytes), count: whole, firstIndex: emitted };
     }
     finished = true;
-    return { stderr: exit.stderr };
+    return { banner: parseInputBanner(exit.stderr), errors: errorLines(exit.stderr) };
   } catch (err) {
     if (err instanceof VdedupError) throw err;
     throw new VdedupError('FFMPEG_FAILED', `reading frames from ffmpeg failed: ${(err as Error).message}`, {

@@ -146,13 +146,14 @@ describe('sampleGrayFrames', () => {
       fps: 1,
       batchFrames: 4,
     });
-    const first = await gen.next();
-    expect(first.done).toBe(false);
-    if (first.done !== true) {
-      expect(first.value.count).toBe(4);
-      expect(first.value.frames.length).toBe(4 * 128 * 128);
+    let batches = 0;
+    for await (const batch of gen) {
+      expect(batch.count).toBe(4);
+      expect(batch.frames.length).toBe(4 * 128 * 128);
+      batches++;
+      break;
     }
-    await gen.return({ stderr: '' });
+    expect(batches).toBe(1);
   });
 
   it('kills ffmpeg on abort in the middle of a video', async () => {
@@ -172,6 +173,26 @@ describe('sampleGrayFrames', () => {
       for (;;) if ((await gen.next()).done === true) return;
     };
     expect((await failure(drain())).code).toBe('ABORTED');
+  });
+
+  it('returns what ffmpeg said about its input with the frames, and the description as it arrives', async () => {
+    const seen: boolean[] = [];
+    const gen = sampleGrayFrames({
+      absolutePath: clip('life.mp4'),
+      file: 'life.mp4',
+      streamIndex: 'first',
+      fps: 1,
+      describeInput: true,
+      onBanner: (b) => seen.push(b.complete),
+    });
+    let frames = 0;
+    let next = await gen.next();
+    for (; next.done !== true; next = await gen.next()) frames += next.value.count;
+    expect(frames).toBe(30);
+    expect(next.value.banner).toMatchObject({ duration: 30, hasAudio: false, complete: true, video: { index: 0, codec: 'h264', width: 320, height: 240 } });
+    expect(next.value.errors).toEqual([]);
+    expect(seen.at(-1)).toBe(true);
+    expect(seen.filter((c) => c)).toHaveLength(1);
   });
 
   it('rejects a non-positive fps', async () => {
