@@ -17,10 +17,11 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { scanRoutes } from './routes/scans.js';
 import { validatorCompiler } from './validation.js';
-import { Producer } from '../jobs/producer.js';
+import type { AppContext } from './context.js';
+import { RefusedUploadSweep } from '../app/uploads.js';
 import { publishDataDirMarker } from '../config/data-dir.js';
-import { RefusedUploadSweep } from './inputs.js';
 import type { ServiceConfig } from '../config/service.js';
+import { Producer } from '../jobs/producer.js';
 import { setMediaMemoryLimit } from '../media/process.js';
 import { packageVersion } from '../version.js';
 
@@ -29,15 +30,8 @@ export function redactQueryCredentials(url: string): string {
   return url.replace(/([?&](?:api[_-]?key|key|token|access[_-]?token|auth|password|secret)=)[^&#]*/gi, '$1***');
 }
 
-/** What every route reads: settings, the queues, the version. No other state. */
-export interface AppContext {
-  config: ServiceConfig;
-  producer: Producer;
-  version: string;
-}
-
 export interface BuildOptions {
-  /** false: no logs (tests). Default: JSON logs at LOG_LEVEL (info) with request ids. */
+  /** false: no logs (tests). Default: JSON logs at the configured level (LOG_LEVEL, info) with request ids. */
   logger?: false;
   /** Where the logs go (default stdout); tests read them to prove no secret is logged. */
   logStream?: NodeJS.WritableStream;
@@ -49,7 +43,7 @@ const MARKER_EVERY_MS = 60_000;
 const MARKER_RETRY_MS = 500;
 
 /**
- * The API publishes its data dir marker (src/service/data-dir.ts) as soon as Redis answers, then
+ * The API publishes its data dir marker (src/config/data-dir.ts) as soon as Redis answers, then
  * every minute; it says once, loudly, when its own data dir is not the one another API published.
  * Each time it also deletes uploads that workers on another volume refused (RefusedUploadSweep).
  * Not awaited at start: the API serves (503 while Redis is away) whether or not it has published.
@@ -98,7 +92,7 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
       options.logger === false
         ? false
         : {
-            level: process.env.LOG_LEVEL ?? 'info',
+            level: config.logLevel,
             // Fastify logs no headers by default; should a serializer ever add them, keys stay out.
             redact: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'],
             // A key sent in the query string is refused, and not written to the log either.
@@ -121,7 +115,7 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
     clientErrorHandler: answerClientError,
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
-  // Requests are checked against the schemas the document shows (server/validation.ts): JSON
+  // Requests are checked against the schemas the document shows (http/validation.ts): JSON
   // bodies as sent, query strings and path parameters read as their declared types.
   app.setValidatorCompiler(validatorCompiler);
   setMediaMemoryLimit(config.ffmpegMemoryMb); // the ffprobe screening of uploads
@@ -129,7 +123,7 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
   app.addHook('onClose', async () => ctx.producer.close());
   publishMarker(app, ctx);
 
-  // One plugin per concern (src/server/plugins), in the order requests meet them.
+  // One plugin per concern (src/http/plugins), in the order requests meet them.
   await app.register(securityHeaders);
   await app.register(errorHandler);
   await app.register(cors, { origins: config.corsOrigins });
@@ -140,7 +134,7 @@ export async function buildApp(config: ServiceConfig, options: BuildOptions = {}
   await app.register(strictQuery);
   await app.register(contract, { apiKey: config.apiKey, rateLimited: config.rateLimitPerMinute > 0 });
 
-  // Routes, one file per resource (src/server/routes).
+  // Routes, one file per resource (src/http/routes), each calling the use cases in src/app.
   healthRoutes(app, ctx);
   checkRoutes(app, ctx);
   framesRoutes(app, ctx);

@@ -1,122 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, realpath, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Job } from 'bullmq';
 import type { FastifyRequest } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { ApiError } from './errors.js';
-import { checkCollectionName } from '../jobs/collection-registry.js';
-import type { Producer } from '../jobs/producer.js';
-import { isVdedupError, VdedupError } from '../errors.js';
-import { probeVideo } from '../media/probe.js';
-import { errorOfJob, QUEUE_NAMES, type QueueName, type VideoRef } from '../jobs/contract.js';
+import { resolveUnderRoots, type ReceivedInputs } from '../app/inputs.js';
+import { discardUploads } from '../app/uploads.js';
+import { uploadsDir } from '../config/paths.js';
 import type { ServiceConfig } from '../config/service.js';
+import type { VideoRef } from '../jobs/contract.js';
 
-const isInside = (root: string, p: string) => p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
-
-/**
- * A server-side path a request names, accepted only inside VDEDUP_ROOTS: relative paths are
- * taken from the first root, `..` segments are refused outright, and the real path (symlinks
- * resolved) must still be inside a root. Returns the real absolute path.
- */
-export async function resolveUnderRoots(config: ServiceConfig, requested: string): Promise<{ absolute: string; name: string }> {
-  if (config.roots.length === 0) {
-    throw new ApiError(403, 'PATH_NOT_ALLOWED', 'server-side paths are disabled: start the service with VDEDUP_ROOTS=<dir>[:<dir>...] or upload the file');
-  }
-  if (typeof requested !== 'string' || requested === '' || requested.includes('\0')) throw new ApiError(400, 'INVALID_ARGUMENT', 'path must be a non-empty string');
-  if (requested.split(/[\\/]/).includes('..')) throw new ApiError(403, 'PATH_NOT_ALLOWED', `"${requested}": ".." is not allowed in paths`);
-  const candidate = path.isAbsolute(requested) ? path.resolve(requested) : path.resolve(config.roots[0]!, requested);
-  const realRoots = await Promise.all(config.roots.map((r) => realpath(r).catch(() => undefined)));
-  const lexicallyInside = config.roots.some((r) => isInside(r, candidate)) || realRoots.some((r) => r !== undefined && isInside(r, candidate));
-  if (!lexicallyInside) throw new ApiError(403, 'PATH_NOT_ALLOWED', `"${requested}" is outside the allowed roots`);
-  let real: string;
-  try {
-    real = await realpath(candidate);
-  } catch {
-    throw new ApiError(404, 'FILE_NOT_FOUND', `"${requested}" does not exist`);
-  }
-  const rootIndex = realRoots.findIndex((r) => r !== undefined && isInside(r, real));
-  if (rootIndex < 0) throw new ApiError(403, 'PATH_NOT_ALLOWED', `"${requested}" leads outside the allowed roots (symlink)`);
-  return { absolute: real, name: path.relative(realRoots[rootIndex]!, real) || path.basename(real) };
-}
-
-export interface ReceivedInputs {
-  fields: Record<string, string>;
-  videos: VideoRef[];
+/** The seconds a request asks to wait for its job (`?wait=`), at most VDEDUP_MAX_WAIT_SECONDS. */
+export function waitSeconds(query: { wait?: number }, config: ServiceConfig): number {
+  return Math.min(query.wait ?? 0, config.maxWaitSeconds);
 }
 
 function safeFileName(name: string | undefined): string {
   const base = path.basename(name ?? '').replace(/[^\w.\- ]+/g, '_').slice(-120);
   return base === '' || base === '.' || base === '..' ? 'upload' : base;
-}
-
-/**
- * A worker that does not share the API's data dir refuses jobs on uploads (DATA_DIR_NOT_SHARED)
- * and cannot delete them either: the upload is on the API's volume. The API deletes it when it
- * sees the refusal: at once for a request that waited (`answerJob`), else in its minutely sweep
- * of failed jobs (`RefusedUploadSweep`). Such a job is never retried. `job` must have failed with
- * DATA_DIR_NOT_SHARED (the caller checked).
- */
-export async function discardRefusedUpload(job: Job): Promise<void> {
-  const video = (job.data as { video?: VideoRef } | undefined)?.video;
-  if (video?.upload === true) await discardUploads([video]);
-}
-
-/** Queues whose jobs may carry an upload (a scan's jobs name paths only). */
-const UPLOAD_QUEUES: readonly QueueName[] = QUEUE_NAMES.filter((q) => q !== 'scan');
-/** Failed jobs read per Redis round trip. */
-const SWEEP_PAGE = 100;
-/**
- * Failures finished this long before the previous sweep are read again: a job's finish time is
- * its worker's clock, which may lag the API's a little.
- */
-const SWEEP_CLOCK_MARGIN_MS = 10 * 60 * 1000;
-
-/**
- * Deletes the uploads of failed jobs that workers on another volume refused (DATA_DIR_NOT_SHARED)
- * and that are still on this API's volume. Each run reads the failures since the previous one
- * (newest first, page by page, at most `limit` per queue), not every failed job the queues keep.
- */
-export class RefusedUploadSweep {
-  /** Newest finish time seen (ms): the next run stops at failures older than this (less a margin). */
-  private since = 0;
-
-  constructor(
-    private readonly producer: Producer,
-    private readonly config: ServiceConfig,
-  ) {}
-
-  /** Uploads deleted by this run. */
-  async run(limit = 1000): Promise<number> {
-    const uploads = path.resolve(this.config.dataDir, 'uploads');
-    const stopBefore = this.since - SWEEP_CLOCK_MARGIN_MS;
-    let removed = 0;
-    for (const name of UPLOAD_QUEUES) {
-      const queue = this.producer.queue(name);
-      for (let start = 0; start < limit; start += SWEEP_PAGE) {
-        const page = await queue.getJobs(['failed'], start, Math.min(start + SWEEP_PAGE, limit) - 1, false);
-        for (const job of page) {
-          this.since = Math.max(this.since, job?.finishedOn ?? 0);
-          const video = (job?.data as { video?: VideoRef } | undefined)?.video;
-          if (video === undefined || !video.upload || !isInside(uploads, path.resolve(video.path))) continue;
-          if (errorOfJob(job.failedReason).code !== 'DATA_DIR_NOT_SHARED' || !existsSync(video.path)) continue;
-          await discardRefusedUpload(job);
-          removed++;
-        }
-        const oldest = page.at(-1)?.finishedOn ?? 0;
-        if (page.length < SWEEP_PAGE || oldest < stopBefore) break;
-      }
-    }
-    return removed;
-  }
-}
-
-/** Delete the uploads of a request that failed before any job took ownership of them. */
-export async function discardUploads(videos: VideoRef[]): Promise<void> {
-  await Promise.all(videos.filter((v) => v.upload).map((v) => rm(path.dirname(v.path), { recursive: true, force: true })));
 }
 
 /**
@@ -177,7 +81,7 @@ export async function receiveVideos(
         part.file.resume();
         throw new ApiError(400, 'INVALID_ARGUMENT', `upload files in parts named "file", not "${part.fieldname}"`);
       }
-      const dir = path.join(config.dataDir, 'uploads', randomUUID());
+      const dir = path.join(uploadsDir(config), randomUUID());
       await mkdir(dir, { recursive: true });
       const name = safeFileName(part.filename);
       const file = path.join(dir, name);
@@ -202,29 +106,4 @@ export async function receiveVideos(
     throw err;
   }
   return { fields, videos };
-}
-
-/**
- * Refuse what is plainly not a video before it is queued: ffprobe reads the headers (under the
- * same protocol and demuxer whitelists as decoding); decoding stays with the workers. Returns the
- * reason, named by the client's file name rather than the server's path, or undefined when the
- * file looks like a video (or there is no ffprobe here to tell: the workers will).
- */
-export async function screenVideo(video: VideoRef): Promise<VdedupError | undefined> {
-  try {
-    await probeVideo(video.path, { timeoutMs: 15_000 });
-    return undefined;
-  } catch (err) {
-    if (!isVdedupError(err) || err.code === 'FFMPEG_NOT_FOUND') return undefined;
-    return video.upload ? err.asUpload(video.path, video.name) : err;
-  }
-}
-
-/** A collection a request names: a valid name that exists, else 400 / 404 saying how to make it. */
-export async function requireCollection(producer: Producer, requested: string): Promise<string> {
-  const name = checkCollectionName(requested);
-  if (!(await producer.guard(() => producer.registry.exists(name)))) {
-    throw new ApiError(404, 'COLLECTION_NOT_FOUND', `no collection "${name}": add videos with POST /v1/collections/${name}/videos`);
-  }
-  return name;
 }

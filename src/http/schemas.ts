@@ -31,7 +31,7 @@ export const errorResponse = (status: number, description = ERROR_STATUS_MEANING
 
 export const errorResponses = (...statuses: number[]): Record<number, TSchema> => Object.fromEntries(statuses.map((s) => [s, errorResponse(s)]));
 
-/** Collection names, as the registry accepts them (service/collections.ts checkCollectionName). */
+/** Collection names, as the registry accepts them (jobs/collection-registry.ts checkCollectionName). */
 export const CollectionName = (description = 'a collection') =>
   Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', minLength: 1, maxLength: 64, description: `${description}: 1-64 of A-Z a-z 0-9 _ -`, examples: ['lmms-eval'] });
 
@@ -76,7 +76,7 @@ export const UploadFile = Type.String({ format: 'binary', description: 'the vide
 
 /**
  * A body that is JSON or multipart/form-data. Fastify validates the JSON schema; multipart bodies
- * are streamed to disk by the handler (server/inputs.ts receiveVideos), which checks their fields
+ * are streamed to disk by the handler (http/inputs.ts receiveVideos), which checks their fields
  * itself, so their schema is only shown in the document (plugins/openapi.ts reads `multipart`).
  */
 export function jsonOrMultipart(json: TSchema, multipart: TSchema): { content: Record<string, { schema: TSchema }>; multipart: TSchema } {

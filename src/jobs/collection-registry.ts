@@ -22,7 +22,7 @@ export function memberKey(file: string): Promise<string> {
  * process reaches by construction: the members, and each member's fingerprint (the columns
  * matching reads, sub-second phases included; 48 bytes a sample, so about 0.7 MB per benchmark
  * hour at 4 samples a second). A worker never needs the disk of the worker that added a member.
- * The API and the workers both use this registry (src/service: what they share).
+ * The API and the workers both use this registry (src/jobs: the queue infrastructure they share).
  */
 export interface CollectionMember {
   /** Unique within the collection; shown as `bench` in matches. */

@@ -3,6 +3,8 @@ import type { ServiceConfig } from '../config/service.js';
 import type { VideoItem } from '../scan/inputs.js';
 import type { Match, ScanReport, Side } from '../scan/engine.js';
 import type { FrameSelection } from '../frames/plan.js';
+import { presetByName, type PresetName } from '../scan/presets.js';
+import type { MatchSettings, Prefilter, ScanKernel } from '../scan/settings.js';
 import type { Fit, FramesManifest, ImageFormat } from '../frames/extract.js';
 
 /** The four queues. Producers (the API) and workers agree on these names and payloads. */
@@ -52,11 +54,35 @@ export interface ScanBatchResult {
   videos: Array<{ path: string; refs: ScanRef[]; key?: string; frames?: number; fromStore?: boolean; error?: { code: string; message: string } }>;
 }
 
+/**
+ * How a check or scan matches (the engine's MatchSettings, with the preset by name): what the
+ * request asked for. The frame-scan kernel is each worker's own (VDEDUP_SCAN_KERNEL).
+ */
+export interface JobMatchSettings {
+  preset: PresetName;
+  exact: boolean;
+  prefilter: Prefilter;
+}
+
+/**
+ * The settings of a check or scan job. A job queued by an earlier version (kept for the retention
+ * time) names only its preset, and its exactness for a scan: it took the default prefilter.
+ */
+export function settingsOf(data: { settings?: JobMatchSettings; preset?: PresetName; exact?: boolean }): JobMatchSettings {
+  return data.settings ?? { preset: data.preset ?? 'default', exact: data.exact === true, prefilter: 'auto' };
+}
+
+/** The engine's settings for a check or scan job: its preset resolved, and the kernel the worker forces (if any). */
+export function matchSettingsOf(data: Parameters<typeof settingsOf>[0], kernel: ScanKernel | undefined): MatchSettings {
+  const s = settingsOf(data);
+  return { preset: presetByName(s.preset), exact: s.exact, prefilter: s.prefilter, kernel };
+}
+
 export interface CheckJob {
   collection: string;
   video: VideoRef;
   key: string;
-  preset: string;
+  settings: JobMatchSettings;
 }
 export interface CheckResult {
   collection: string;
@@ -75,8 +101,7 @@ export interface ScanJob {
   /** What the request named for each side: a path (made absolute), lmms-eval:..., or collection:<name>. */
   train: string;
   bench: string;
-  preset: string;
-  exact: boolean;
+  settings: JobMatchSettings;
   /** Paths the flow's children fingerprint, for progress. */
   videos: number;
   /** Entries without a file (a YouTube ID only): they take part in the YouTube-ID stage. */
@@ -110,6 +135,15 @@ export const jobIds = {
   collectionAdd: (collection: string, key: string) => `add.${collection}.${key}`,
   check: (collection: string, version: number, preset: string, key: string) => `check.${collection}.v${version}.${preset}.${key}`,
 };
+
+/** Which queue a job id belongs to (ids carry their kind; see jobIds). */
+export function queueOfJobId(id: string): QueueName | undefined {
+  if (id.startsWith('add.') || id.startsWith('batch.')) return 'fingerprint';
+  if (id.startsWith('check.')) return 'check';
+  if (id.startsWith('scan.')) return 'scan';
+  if (id.startsWith('frames.')) return 'frames';
+  return undefined;
+}
 
 export function defaultJobOptions(config: ServiceConfig): JobsOptions {
   return {

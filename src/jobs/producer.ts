@@ -1,23 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { FlowProducer, Job, Queue, QueueEvents, type FlowJob, type JobsOptions } from 'bullmq';
+import { FlowProducer, Job, Queue, QueueEvents, type FlowJob, type JobsOptions, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  COLLECTION_PREFIX,
   defaultJobOptions,
   jobIds,
   QUEUE_NAMES,
+  queueOfJobId,
   type CheckJob,
   type CollectionAddJob,
   type FramesJob,
   type QueueName,
   type ScanBatchJob,
   type ScanJob,
-  type ScanRef,
+  type ScanResult,
 } from './contract.js';
 import { redisConnection } from './connection.js';
 import { CollectionRegistry } from './collection-registry.js';
-import { readVideoSource, type VideoItem } from '../scan/inputs.js';
-import { presetByName } from '../scan/presets.js';
 import type { ServiceConfig } from '../config/service.js';
 
 /** Redis is not answering: the API says 503 and keeps running; ioredis reconnects by itself. */
@@ -45,14 +43,58 @@ export class QueueFullError extends Error {
   }
 }
 
-/** Which queue a job id belongs to (ids carry their kind; see jobIds). */
-export function queueOfJobId(id: string): QueueName | undefined {
-  if (id.startsWith('add.') || id.startsWith('batch.')) return 'fingerprint';
-  if (id.startsWith('check.')) return 'check';
-  if (id.startsWith('scan.')) return 'scan';
-  if (id.startsWith('frames.')) return 'frames';
-  return undefined;
+/** A job as the queues hold it, with its state: plain data (what BullMQ keeps of it, no live object). */
+export interface JobRecord<Data = unknown, Result = unknown> {
+  id: string;
+  /** The queue BullMQ names (`queueOfJobId` tells it from the id too). */
+  queueName: string;
+  name: string;
+  state: string;
+  data: Data;
+  progress: unknown;
+  attemptsMade: number;
+  /** When it was added (ms). */
+  timestamp: number;
+  finishedOn: number | undefined;
+  /** The worker (host:pid) that ran its last attempt. */
+  processedBy: string | undefined;
+  /** Its result, once completed. */
+  returnvalue: Result;
+  failedReason: string | undefined;
 }
+
+/** A scan job and the counts of its flow's children (the batches), as BullMQ keeps them. */
+export interface ScanRecord extends JobRecord<ScanJob, ScanResult> {
+  children: { processed?: number; unprocessed?: number; failed?: number; ignored?: number };
+}
+
+/** A job just added, or joined (BullMQ then gives back this request's `data`, not the held job's). */
+export interface QueuedJob<Data> {
+  id: string;
+  data: Data;
+}
+
+function recordOf<Data, Result>(job: Job, state: string): JobRecord<Data, Result> {
+  return {
+    id: job.id!,
+    queueName: job.queueName,
+    name: job.name,
+    state,
+    data: job.data as Data,
+    progress: job.progress,
+    attemptsMade: job.attemptsMade,
+    timestamp: job.timestamp,
+    finishedOn: job.finishedOn,
+    processedBy: job.processedBy,
+    returnvalue: job.returnvalue as Result,
+    failedReason: job.failedReason,
+  };
+}
+
+const queued = <Data>(job: Job): QueuedJob<Data> => ({ id: job.id!, data: job.data as Data });
+
+/** The states a scan can be listed in. */
+const SCAN_STATES: JobType[] = ['active', 'waiting', 'waiting-children', 'delayed', 'prioritized', 'completed', 'failed'];
 
 /**
  * The API's side of the queues: adds jobs and flows, reads their state. Holds one fail-fast
@@ -148,19 +190,19 @@ export class Producer {
    * or done joins that job. A failed one is replaced, so a retry after a fix is not stuck with
    * the old failure for the retention time.
    */
-  private async addIdempotent(queue: QueueName, name: string, data: object, jobId: string): Promise<Job> {
+  private async addIdempotent<Data extends object>(queue: QueueName, name: string, data: Data, jobId: string): Promise<QueuedJob<Data>> {
     return this.guard(async () => {
       const job = await this.queues[queue].add(name, data, { jobId });
       if (job.timestamp !== undefined && (await job.isFailed())) {
         await job.remove();
-        return this.queues[queue].add(name, data, { jobId });
+        return queued<Data>(await this.queues[queue].add(name, data, { jobId }));
       }
-      return job;
+      return queued<Data>(job);
     });
   }
 
   /** The caller admits the request once (`admit('fingerprint')`): a benchmark's videos go in whole. */
-  async addCollectionVideo(data: CollectionAddJob, key: string): Promise<Job> {
+  async addCollectionVideo(data: CollectionAddJob, key: string): Promise<QueuedJob<CollectionAddJob>> {
     return this.addIdempotent('fingerprint', 'collection-add', data, jobIds.collectionAdd(data.collection, key));
   }
 
@@ -178,69 +220,102 @@ export class Producer {
     });
   }
 
-  /** The route admits the request (`admit('check')`) before it reads the upload. */
-  async addCheck(data: CheckJob, version: number): Promise<Job> {
-    return this.addIdempotent('check', 'check', data, jobIds.check(data.collection, version, data.preset, data.key));
+  /** The caller admits the request (`admit('check')`) before it reads the upload. */
+  async addCheck(data: CheckJob, version: number): Promise<QueuedJob<CheckJob>> {
+    return this.addIdempotent('check', 'check', data, jobIds.check(data.collection, version, data.settings.preset, data.key));
   }
 
-  /** The route admits the request (`admit('frames')`) before it reads the upload. */
-  async addFrames(data: FramesJob): Promise<Job> {
-    return this.guard(() => this.queues.frames.add('frames', data, { jobId: `frames.${randomUUID()}` }));
+  /** The caller admits the request (`admit('frames')`) before it reads the upload. */
+  async addFrames(data: FramesJob): Promise<QueuedJob<FramesJob>> {
+    return this.guard(async () => queued<FramesJob>(await this.queues.frames.add('frames', data, { jobId: `frames.${randomUUID()}` })));
   }
 
   /**
    * A scan as a flow: a parent job in the scan queue, and one child per batch of videos in the
    * fingerprint queue, so any number of workers (on any machines sharing the data volume) decode
    * in parallel. The parent runs once all children are done; a child that fails for good does not
-   * block it (its videos are then fingerprinted by the parent, or listed as errors).
+   * block it (its videos are then fingerprinted by the parent, or listed as errors). Returns the
+   * scan's id.
    */
-  async addScan(spec: { train: string; bench: string; preset: string; exact: boolean }): Promise<{ scanId: string; videos: number }> {
-    // A collection's members are fingerprinted already (their fingerprints are in Redis): only path sides are decoded.
-    const read = (s: string) => (s.startsWith(COLLECTION_PREFIX) ? { items: [] as VideoItem[], warnings: [] as string[] } : readVideoSource(s));
-    const [train, bench] = await Promise.all([read(spec.train), read(spec.bench)]);
-    // Each file once (a file on both sides is decoded once), with the sides and items it stands for.
-    const byPath = new Map<string, ScanRef[]>();
-    const idOnly: ScanRef[] = [];
-    for (const [side, items] of [['bench', bench.items], ['train', train.items]] as const) {
-      for (const item of items) {
-        if (item.path === undefined) idOnly.push({ side, item });
-        else byPath.set(item.path, [...(byPath.get(item.path) ?? []), { side, item }]);
-      }
-    }
-    // A benchmark video is fingerprinted at the preset's phases; a training video at 1 fps (a file
-    // on both sides once, at the phases: its 1 fps frames are among them).
-    const phases = presetByName(spec.preset).benchPhases;
-    const videos = [...byPath].map(([p, refs]) => ({ path: p, refs, fps: refs.some((r) => r.side === 'bench') ? phases : 1 }));
-    // A scan is admitted while the fingerprint backlog is under the bound (a corpus-sized scan may
-    // itself add more batches than the bound: it is one request, not a flood).
-    await this.admit('fingerprint');
+  async addScan(data: ScanJob, batches: Array<ScanBatchJob['videos']>): Promise<string> {
     const scanUuid = randomUUID();
     const scanId = `scan.${scanUuid}`;
-    const children: FlowJob[] = [];
-    for (let i = 0; i * this.config.scanBatch < videos.length; i++) {
-      const data: ScanBatchJob = { scanId, videos: videos.slice(i * this.config.scanBatch, (i + 1) * this.config.scanBatch) };
-      children.push({
-        name: 'scan-batch',
-        queueName: 'fingerprint',
-        data,
-        opts: { ...this.jobOptions, jobId: `batch.${scanUuid}.${i}`, ignoreDependencyOnFailure: true },
-      });
-    }
-    const data: ScanJob = { ...spec, videos: videos.length, idOnly, warnings: { train: train.warnings, bench: bench.warnings } };
+    const children: FlowJob[] = batches.map((videos, i) => ({
+      name: 'scan-batch',
+      queueName: 'fingerprint',
+      data: { scanId, videos } satisfies ScanBatchJob,
+      opts: { ...this.jobOptions, jobId: `batch.${scanUuid}.${i}`, ignoreDependencyOnFailure: true },
+    }));
     await this.guard(() => this.flows.add({ name: 'scan', queueName: 'scan', data, opts: { ...this.jobOptions, jobId: scanId }, children }));
-    return { scanId, videos: videos.length };
+    return scanId;
   }
 
-  async getJob(id: string): Promise<Job | undefined> {
+  private async getJob(id: string): Promise<Job | undefined> {
     const name = queueOfJobId(id);
     if (name === undefined) return undefined;
     return this.guard(async () => (await this.queues[name].getJob(id)) ?? undefined);
   }
 
+  /**
+   * A job and its state, read consistently. BullMQ keeps them apart (the job's hash, the state's
+   * lists): a job read just before it finished, with its state read just after, shows a finished
+   * state without its result or finish time. Such a job is read again (it was seen as
+   * `{"state":"completed","result":null}` under load). Undefined when it was removed in between.
+   */
+  async snapshot<Data = unknown, Result = unknown>(job: Job): Promise<JobRecord<Data, Result> | undefined> {
+    const state = await this.guard(() => job.getState());
+    if ((state !== 'completed' && state !== 'failed') || job.finishedOn !== undefined) return recordOf(job, state);
+    const again = await this.getJob(job.id!);
+    return again === undefined ? undefined : recordOf(again, await this.guard(() => again.getState()));
+  }
+
+  /** The job of this id with its state; undefined when there is none (unknown, or removed after the retention time). */
+  async readJob<Data = unknown, Result = unknown>(id: string): Promise<JobRecord<Data, Result> | undefined> {
+    const job = await this.getJob(id);
+    return job === undefined ? undefined : this.snapshot<Data, Result>(job);
+  }
+
+  private async scanRecord(job: Job): Promise<ScanRecord | undefined> {
+    const record = await this.snapshot<ScanJob, ScanResult>(job);
+    return record === undefined ? undefined : { ...record, children: await this.guard(() => job.getDependenciesCount()) };
+  }
+
+  /** The scan of this id with its batches' counts; undefined when there is none. */
+  async readScan(id: string): Promise<ScanRecord | undefined> {
+    const job = await this.getJob(id);
+    return job === undefined ? undefined : this.scanRecord(job);
+  }
+
+  /** The newest `limit` scans, newest first. */
+  async listScans(limit: number): Promise<ScanRecord[]> {
+    const jobs = await this.guard(() => this.queues.scan.getJobs(SCAN_STATES, 0, limit - 1));
+    const newest = jobs.filter((j) => j?.id !== undefined).sort((a, b) => b.timestamp - a.timestamp).slice(0, limit);
+    const records = await Promise.all(newest.map((j) => this.scanRecord(j)));
+    return records.filter((r) => r !== undefined);
+  }
+
+  /**
+   * Failed jobs of a queue, newest first, from `start` to `end` (inclusive); undefined where a job
+   * was removed while the page was read.
+   */
+  async failedJobs(queue: QueueName, start: number, end: number): Promise<Array<JobRecord | undefined>> {
+    const page = await this.queues[queue].getJobs(['failed'], start, end, false);
+    return page.map((job) => (job === undefined ? undefined : recordOf(job, 'failed')));
+  }
+
+  /** A job's state ('unknown' when there is no such job). */
+  async state(id: string): Promise<string> {
+    const name = queueOfJobId(id);
+    if (name === undefined) return 'unknown';
+    return this.guard(() => this.queues[name].getJobState(id));
+  }
+
   /** Wait up to `seconds` for a job to finish; true when it did (completed or failed). */
-  async waitFor(job: Job, seconds: number): Promise<boolean> {
+  async waitFor(id: string, seconds: number): Promise<boolean> {
     if (seconds <= 0) return false;
-    const name = queueOfJobId(job.id!)!;
+    const job = await this.getJob(id);
+    if (job === undefined) return false;
+    const name = queueOfJobId(id)!;
     let events = this.events.get(name);
     if (events === undefined) {
       const connection = redisConnection(this.config, 'blocking');

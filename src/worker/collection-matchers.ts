@@ -1,25 +1,12 @@
+import type { Logger } from 'pino';
+import type { CollectionMatcherSource, LoadedCollection, MemberFingerprint, RefingerprintOptions } from '../app/deps.js';
 import { BenchMatcher } from '../scan/matcher.js';
-import type { Preset } from '../scan/presets.js';
+import type { MatchSettings } from '../scan/settings.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
 import { fingerprintKey, isEarlierKey } from '../fingerprint/cached.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
 import { MEMBER_FPS, type CollectionMember, type CollectionRegistry } from '../jobs/collection-registry.js';
-import type { Logger } from 'pino';
 import { VdedupError } from '../errors.js';
-
-export interface LoadedCollection {
-  name: string;
-  version: number;
-  /** Every member, in the order of `fingerprints` and of the matcher's benchmark videos. */
-  members: CollectionMember[];
-  fingerprints: Fingerprint[];
-  matcher: BenchMatcher;
-}
-
-export interface RefingerprintOptions {
-  signal?: AbortSignal | undefined;
-  threads?: number;
-}
 
 interface Refingerprinted {
   key: string;
@@ -27,9 +14,6 @@ interface Refingerprinted {
   /** True when nothing was decoded (the store had it). */
   fromStore: boolean;
 }
-
-/** A member's fingerprint and the frames decoded to get it; or why there is none usable. */
-export type MemberFingerprint = { fp: Fingerprint; framesDecoded: number } | { problem: string };
 
 /** Members listed in an error: enough to act on, short enough for one line. */
 const LISTED = 10;
@@ -43,7 +27,7 @@ const LISTED = 10;
  * be done (an upload), the check fails with COLLECTION_INCOMPLETE instead of answering for part
  * of the collection.
  */
-export class CollectionMatchers {
+export class CollectionMatchers implements CollectionMatcherSource {
   private readonly cache = new Map<string, Promise<LoadedCollection>>();
 
   constructor(
@@ -54,14 +38,16 @@ export class CollectionMatchers {
     private readonly logger?: Logger,
   ) {}
 
-  async load(name: string, preset: Preset): Promise<LoadedCollection> {
+  async load(name: string, settings: MatchSettings): Promise<LoadedCollection> {
     const version = await this.registry.version(name);
-    const cacheKey = `${name}\u0000${preset.name}\u0000${version}`;
+    // The same collection matched another way (another preset, say) is another matcher.
+    const matching = `${name}\u0000${settings.preset.name}\u0000${settings.exact}\u0000${settings.prefilter}\u0000${settings.kernel ?? ''}\u0000`;
+    const cacheKey = `${matching}${version}`;
     let loaded = this.cache.get(cacheKey);
     if (loaded === undefined) {
-      loaded = this.build(name, preset);
+      loaded = this.build(name, settings);
       // Older versions of this collection are dropped: only the newest is ever asked for again.
-      for (const k of this.cache.keys()) if (k.startsWith(`${name}\u0000${preset.name}\u0000`)) this.cache.delete(k);
+      for (const k of this.cache.keys()) if (k.startsWith(matching)) this.cache.delete(k);
       this.cache.set(cacheKey, loaded);
       // A failed load (a member missing, say) is never reused: the next check tries again.
       loaded.catch(() => this.cache.delete(cacheKey));
@@ -69,7 +55,7 @@ export class CollectionMatchers {
     return loaded;
   }
 
-  private async build(name: string, preset: Preset): Promise<LoadedCollection> {
+  private async build(name: string, settings: MatchSettings): Promise<LoadedCollection> {
     const got = await this.registry.get(name);
     if (got === undefined) throw new VdedupError('INVALID_ARGUMENT', `no collection named "${name}" (add videos with POST /v1/collections/${name}/videos)`);
     const held = await this.registry.fingerprints(name, got.videos);
@@ -99,7 +85,7 @@ export class CollectionMatchers {
           'nothing was compared: remove those videos from the collection and add them again',
       );
     }
-    return { name, version: got.version, members: got.videos, fingerprints, matcher: new BenchMatcher(fingerprints, { preset, exact: false, prefilter: 'auto' }) };
+    return { name, version: got.version, members: got.videos, fingerprints, matcher: new BenchMatcher(fingerprints, settings) };
   }
 
   /**

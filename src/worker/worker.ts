@@ -93,12 +93,13 @@ export async function startWorkers(
   const registry = new CollectionRegistry(redis, config.prefix);
   const store = new FingerprintStore(config.dataDir);
   const lock = { store, redis, prefix: config.prefix, lockMs: config.lockDurationMs };
-  const matchers = new CollectionMatchers(registry, store, (p, fps, options) => fingerprintOnce(p, lock, { ...options, fps }), logger);
+  const fingerprint: ProcessorDeps['fingerprint'] = (file, options) => fingerprintOnce(file, lock, options);
+  const matchers = new CollectionMatchers(registry, store, (p, fps, options) => fingerprint(p, { ...options, fps }), logger);
   const fingerprintQueue = new Queue('fingerprint', { connection: redis, prefix: config.prefix });
   fingerprintQueue.on('error', () => undefined);
   const name = `${os.hostname()}:${process.pid}`;
   const dataDir = dataDirWatch(redis, config, name, logger);
-  const deps: ProcessorDeps = { config, store, redis, registry, matchers, fingerprintQueue, logger, dataDir: dataDir.state };
+  const deps: ProcessorDeps = { config, store, registry, fingerprint, matchers, fingerprintQueue, dataDir: dataDir.state };
   // Every job runs under a time limit: a hung or absurd input cannot hold a worker for ever.
   const limited =
     (p: Processor): Processor =>

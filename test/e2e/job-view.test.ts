@@ -2,7 +2,7 @@ import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisConnection } from '../../src/jobs/connection.js';
 import { Producer } from '../../src/jobs/producer.js';
-import { viewJob, withState } from '../../src/app/job-view.js';
+import { viewJob } from '../../src/app/job-view.js';
 import { testEnv } from '../helpers/service.js';
 
 /**
@@ -43,11 +43,11 @@ describe('job view (real Redis)', () => {
 
   it('a job read before it completed, its state after: read again, result included', async () => {
     await producer.queue('frames').add('frames', { n: 1 }, { jobId: 'frames.race-completed' });
-    const stale = (await producer.getJob('frames.race-completed'))!;
+    const stale = (await producer.queue('frames').getJob('frames.race-completed'))!;
     await finish({ frames: [], format: 'jpg' });
     expect(stale.returnvalue).toBeFalsy(); // the snapshot predates the result
-    const { job, state } = await withState(producer, stale);
-    expect(state).toBe('completed');
+    const job = (await producer.snapshot(stale))!;
+    expect(job.state).toBe('completed');
     expect(job.returnvalue).toEqual({ frames: [], format: 'jpg' });
     expect(job.finishedOn).toBeGreaterThan(0);
     const view = await viewJob(producer, 'frames.race-completed');
@@ -57,17 +57,17 @@ describe('job view (real Redis)', () => {
 
   it('the same for a job that failed: its error is there', async () => {
     await producer.queue('frames').add('frames', { n: 2 }, { jobId: 'frames.race-failed', attempts: 1 });
-    const stale = (await producer.getJob('frames.race-failed'))!;
+    const stale = (await producer.queue('frames').getJob('frames.race-failed'))!;
     await finish(undefined, true);
-    const { job, state } = await withState(producer, stale);
-    expect(state).toBe('failed');
+    const job = (await producer.snapshot(stale))!;
+    expect(job.state).toBe('failed');
     expect(job.failedReason).toMatch(/broken on purpose/);
   });
 
   it('a job still running is shown as it is', async () => {
     await producer.queue('frames').add('frames', { n: 3 }, { jobId: 'frames.waiting' });
-    const { job, state } = await withState(producer, (await producer.getJob('frames.waiting'))!);
-    expect(state).toBe('waiting');
+    const job = (await producer.readJob('frames.waiting'))!;
+    expect(job.state).toBe('waiting');
     expect(job.finishedOn).toBeUndefined();
   });
 });

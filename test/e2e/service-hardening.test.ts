@@ -270,7 +270,8 @@ describe('service hardening', () => {
       },
     });
     const key = 'super-secret-api-key-123';
-    const local = await buildApp({ ...t.config, apiKey: key }, { logStream: stream });
+    // Request lines are logged at info (the test config logs warnings only).
+    const local = await buildApp({ ...t.config, apiKey: key, logLevel: 'info' }, { logStream: stream });
     try {
       await local.inject({ method: 'GET', url: '/v1/collections', headers: { authorization: `Bearer ${key}` } });
       await local.inject({ method: 'GET', url: '/v1/collections', headers: { authorization: `Bearer ${key}x` } });

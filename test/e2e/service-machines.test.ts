@@ -7,7 +7,7 @@ import { repoRoot } from '../helpers/paths.js';
 import { startServer, startWorker, testEnv, videoForm, type ServiceProcess } from '../helpers/service.js';
 import { loadConfig } from '../../src/config/service.js';
 import { Producer } from '../../src/jobs/producer.js';
-import { RefusedUploadSweep } from '../../src/http/inputs.js';
+import { RefusedUploadSweep } from '../../src/app/uploads.js';
 
 const fixtures = path.join(repoRoot, 'fixtures');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

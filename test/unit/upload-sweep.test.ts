@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RefusedUploadSweep } from '../../src/http/inputs.js';
-import type { Producer } from '../../src/jobs/producer.js';
+import { RefusedUploadSweep } from '../../src/app/uploads.js';
 import type { ServiceConfig } from '../../src/config/service.js';
+import type { Producer } from '../../src/jobs/producer.js';
 import { withTempDir } from '../helpers/ffmpeg.js';
 
 interface FakeJob {
@@ -13,17 +13,14 @@ interface FakeJob {
   finishedOn: number;
 }
 
-/** Failed jobs per queue, newest first, served a page at a time like BullMQ's getJobs; each call recorded. */
-function fakeProducer(failed: Record<string, FakeJob[]>, calls: string[]): Producer {
+/** Failed jobs per queue, newest first, served a page at a time like Producer.failedJobs; each call recorded. */
+function fakeProducer(failed: Record<string, FakeJob[]>, calls: string[]): Pick<Producer, 'failedJobs'> {
   return {
-    queue: (name: string) => ({
-      getJobs: async (types: string[], start: number, end: number, asc: boolean) => {
-        expect([types, asc]).toEqual([['failed'], false]);
-        calls.push(`${name} ${start}-${end}`);
-        return (failed[name] ?? []).slice(start, end + 1);
-      },
-    }),
-  } as unknown as Producer;
+    failedJobs: async (name: string, start: number, end: number) => {
+      calls.push(`${name} ${start}-${end}`);
+      return (failed[name] ?? []).slice(start, end + 1) as unknown as Awaited<ReturnType<Producer['failedJobs']>>;
+    },
+  };
 }
 
 describe('RefusedUploadSweep', () => {

@@ -3,8 +3,11 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors.js';
+import { RequestRefused, type Refusal } from '../../app/errors.js';
 import { isRedisConnectionError, QueueFullError, RedisUnavailableError } from '../../jobs/producer.js';
 import { isVdedupError, type ErrorCode } from '../../errors.js';
+
+const STATUS_OF_REFUSAL: Record<Refusal, number> = { invalid: 400, forbidden: 403, 'not-found': 404, conflict: 409, unusable: 422 };
 
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   INVALID_ARGUMENT: 400,
@@ -82,6 +85,9 @@ export default fp(
     let message = err.message;
     if (err instanceof ApiError) {
       status = err.statusCode;
+      code = err.code;
+    } else if (err instanceof RequestRefused) {
+      status = STATUS_OF_REFUSAL[err.refusal];
       code = err.code;
     } else if (err instanceof RedisUnavailableError || isRedisConnectionError(err)) {
       // Steps outside producer.guard() (a job's state, say) meet an outage as raw ioredis errors.

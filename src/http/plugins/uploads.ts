@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 
 /**
  * Multipart uploads, capped at VDEDUP_MAX_UPLOAD_BYTES per file. Bodies are streamed to disk by the
- * route handlers (server/inputs.ts receiveVideos), not parsed up front: the JSON body schema then
+ * route handlers (http/inputs.ts receiveVideos), not parsed up front: the JSON body schema then
  * sees an empty object, and the handler checks the multipart fields itself.
  */
 export default fp<{ maxUploadBytes: number }>(

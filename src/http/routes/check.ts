@@ -1,12 +1,10 @@
 import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../app.js';
-import { ApiError } from '../errors.js';
-import { discardUploads, receiveVideos, requireCollection, screenVideo } from '../inputs.js';
-import { answerJob } from '../../app/job-view.js';
+import type { AppContext } from '../context.js';
+import { receiveVideos, waitSeconds } from '../inputs.js';
+import { replyWithJob } from '../replies.js';
 import { CollectionName, errorResponses, jsonOrMultipart, PresetName, ServerPath, UploadFile, WaitQuery } from '../schemas.js';
-import { presetByName } from '../../scan/presets.js';
-import { fingerprintKey } from '../../fingerprint/cached.js';
+import { requestCheck } from '../../app/check.js';
 
 const checkFields = {
   collection: Type.Optional(CollectionName('collection to check against (default VDEDUP_DEFAULT_COLLECTION, "lmms-eval")')),
@@ -41,31 +39,7 @@ export function checkRoutes(app: FastifyInstance, ctx: AppContext): void {
         response: { 200: Type.Ref('JobView'), 202: Type.Ref('Accepted'), ...errorResponses(403, 404, 413, 422, 429) },
       },
     },
-    async (request, reply) => {
-      const wait = Math.min(request.query.wait ?? 0, ctx.config.maxWaitSeconds);
-      // A full queue (or Redis down) is said before the upload is read.
-      await ctx.producer.admit('check');
-      const { fields, videos } = await receiveVideos(request, ctx.config, 1, CheckForm);
-      let queued = false;
-      try {
-        if (videos.length !== 1) throw new ApiError(400, 'INVALID_ARGUMENT', 'give one video: a multipart `file` part, or JSON { "path": ... } under VDEDUP_ROOTS');
-        const video = videos[0]!;
-        const bad = await screenVideo(video);
-        if (bad !== undefined) throw bad;
-        const collection = await requireCollection(ctx.producer, fields.collection ?? ctx.config.defaultCollection);
-        const preset = presetByName(fields.preset ?? 'default').name;
-        const key = await fingerprintKey(video.path);
-        const version = await ctx.producer.guard(() => ctx.producer.registry.version(collection));
-        const job = await ctx.producer.addCheck({ collection, video, key, preset }, version);
-        queued = true;
-        // The same video was already queued (or checked): that job answers; this upload is spare.
-        if ((job.data as { video: { path: string } }).video.path !== video.path) await discardUploads(videos);
-        return await answerJob(ctx.producer, job, wait, reply);
-      } catch (err) {
-        // Until a job owns the upload, nothing else will delete it.
-        if (!queued) await discardUploads(videos);
-        throw err;
-      }
-    },
+    async (request, reply) =>
+      replyWithJob(reply, await requestCheck(ctx, () => receiveVideos(request, ctx.config, 1, CheckForm), waitSeconds(request.query, ctx.config))),
   );
 }

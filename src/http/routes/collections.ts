@@ -1,24 +1,12 @@
-import path from 'node:path';
 import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Job } from 'bullmq';
-import type { AppContext } from '../app.js';
-import { ApiError } from '../errors.js';
-import { discardUploads, receiveVideos, resolveUnderRoots, screenVideo } from '../inputs.js';
-import { viewJob } from '../../app/job-view.js';
+import type { AppContext } from '../context.js';
+import { receiveVideos, waitSeconds } from '../inputs.js';
 import { CollectionName, errorResponse, errorResponses, jsonOrMultipart, ServerPath, UploadFile, WaitQuery } from '../schemas.js';
-import { checkCollectionName, memberKey } from '../../jobs/collection-registry.js';
-import { readVideoSource } from '../../scan/inputs.js';
-import { mapLimit } from '../../util/pool.js';
-import { findFamily } from '../../benchmarks/registry.js';
-import { youtubeIdFromFileName } from '../../media/youtube-id.js';
-import { isVdedupError } from '../../errors.js';
-import type { VideoRef } from '../../jobs/contract.js';
+import { addVideos, getCollection, listCollections, removeCollection, removeMember } from '../../app/collections.js';
 
 /** Videos one request may add (uploads or paths); a whole benchmark comes through `source`. */
 const MAX_VIDEOS_PER_REQUEST = 100;
-/** ffprobes one request runs at once to screen the videos it names. */
-const SCREEN_CONCURRENCY = 4;
 
 const sourceFields = {
   source: Type.Optional(
@@ -72,8 +60,6 @@ const Added = Type.Object(
   { $id: 'CollectionAdded' },
 );
 
-const noCollection = (name: string) => new ApiError(404, 'COLLECTION_NOT_FOUND', `no collection "${name}"`);
-
 const addedLinks = {
   GetCollection: { operationId: 'getCollection', parameters: { name: '$request.path.name' } },
   GetFirstJob: { operationId: 'getJob', parameters: { id: '$response.body#/queued/0/jobId' } },
@@ -105,96 +91,10 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const collection = checkCollectionName(request.params.name);
-      const wait = Math.min(request.query.wait ?? 0, ctx.config.maxWaitSeconds);
-      // A full queue (or Redis down) is said before the uploads are read.
-      await ctx.producer.admit('fingerprint');
-      const { fields, videos } = await receiveVideos(request, ctx.config, MAX_VIDEOS_PER_REQUEST, CollectionVideosForm);
-      const queuedUploads = new Set<string>();
-      try {
-        type Item = { id: string; video: VideoRef; screen?: boolean; youtubeId?: string; youtubeIdSource?: 'manifest' | 'file name' };
-        const items: Item[] = videos.map((v) => {
-          const youtubeId = youtubeIdFromFileName(path.basename(v.name));
-          return {
-            id: videos.length === 1 && fields.id ? fields.id : v.name,
-            video: v,
-            screen: true,
-            ...(youtubeId === undefined ? {} : { youtubeId, youtubeIdSource: 'file name' as const }),
-          };
-        });
-        const warnings: string[] = [];
-        const source = fields.benchmark !== undefined ? `lmms-eval:${fields.benchmark}` : fields.source;
-        if (source?.startsWith('lmms-eval:')) {
-          // A benchmark the server does not know is not found (as a collection that does not exist).
-          const unknown = source.slice('lmms-eval:'.length).split(',').map((n) => n.trim()).filter((n) => n !== '' && n !== 'all' && findFamily(n) === undefined);
-          if (unknown.length > 0) throw new ApiError(404, 'BENCHMARK_NOT_FOUND', `unknown LMMs-Eval benchmark "${unknown[0]!.slice(0, 100)}" (\`vdedup benchmarks\` lists them)`);
-        }
-        if (source !== undefined) {
-          const spec = source.startsWith('lmms-eval:') ? source : (await resolveUnderRoots(ctx.config, source)).absolute;
-          const src = await readVideoSource(spec).catch((err: unknown) => {
-            // Nothing of the benchmark under HF_HOME: said without the server's paths.
-            if (isVdedupError(err) && err.code === 'FILE_NOT_FOUND' && spec.startsWith('lmms-eval:')) {
-              throw new ApiError(404, 'NO_VIDEOS', `${spec.slice(0, 200)}: the server has no videos or metadata of this benchmark (download it with LMMs-Eval under the server's HF_HOME)`);
-            }
-            throw err;
-          });
-          warnings.push(...src.warnings);
-          for (const item of src.items) {
-            if (item.path === undefined) continue;
-            items.push({
-              id: item.id,
-              video: { path: item.path, name: item.id, upload: false },
-              ...(item.youtubeId === undefined ? {} : { youtubeId: item.youtubeId, youtubeIdSource: item.youtubeIdSource }),
-            });
-          }
-        }
-        if (items.length === 0 && source !== undefined) {
-          throw new ApiError(404, 'NO_VIDEOS', `${source.slice(0, 200)}: no videos found${warnings.length > 0 ? ` (${warnings.join('; ').slice(0, 500)})` : ''}`);
-        }
-        if (items.length === 0) throw new ApiError(400, 'INVALID_ARGUMENT', 'no videos: send multipart `file` parts, or JSON { "path" | "paths" | "source" | "benchmark" }');
-        const queued: Array<{ id: string; jobId: string; state: string }> = [];
-        const rejected: Array<{ id: string; code: string; message: string }> = [];
-        const jobs: Job[] = [];
-        // Videos named in the request are screened here, a few ffprobes at a time (a request of 100
-        // uploads took over 30 s one by one); a whole benchmark's are left to the workers.
-        const screened = await mapLimit(items, SCREEN_CONCURRENCY, (item) => (item.screen === true ? screenVideo(item.video) : Promise.resolve(undefined)));
-        for (const [i, { id, video, youtubeId, youtubeIdSource }] of items.entries()) {
-          const bad = screened[i];
-          if (bad !== undefined) {
-            rejected.push({ id, code: bad.code, message: bad.oneLine() });
-            continue;
-          }
-          let key: string;
-          try {
-            key = await memberKey(video.path);
-          } catch (err) {
-            if (!isVdedupError(err)) throw err;
-            rejected.push({ id, code: err.code, message: err.message });
-            continue;
-          }
-          const job = await ctx.producer.addCollectionVideo({ collection, id, video, ...(youtubeId === undefined ? {} : { youtubeId, youtubeIdSource }) }, key);
-          queuedUploads.add(video.path);
-          if ((job.data as { video: VideoRef }).video.path !== video.path) await discardUploads([video]);
-          jobs.push(job);
-          queued.push({ id, jobId: job.id!, state: await job.getState() });
-        }
-        await discardUploads(videos.filter((v) => !queuedUploads.has(v.path)));
-        const deadline = Date.now() + wait * 1000;
-        let allDone = wait > 0;
-        for (const job of jobs) {
-          if (!allDone) break;
-          allDone = await ctx.producer.waitFor(job, Math.max(0, (deadline - Date.now()) / 1000));
-        }
-        if (allDone && jobs.length > 0) {
-          const views = await Promise.all(jobs.map((j) => viewJob(ctx.producer, j.id!)));
-          queued.forEach((q, i) => (q.state = views[i]!.state));
-          return reply.status(200).send({ collection, queued, rejected, warnings, jobs: views });
-        }
-        return reply.status(202).send({ collection, queued, rejected, warnings });
-      } catch (err) {
-        await discardUploads(videos.filter((v) => !queuedUploads.has(v.path)));
-        throw err;
-      }
+      const receive = () => receiveVideos(request, ctx.config, MAX_VIDEOS_PER_REQUEST, CollectionVideosForm);
+      const added = await addVideos(ctx, request.params.name, receive, waitSeconds(request.query, ctx.config));
+      // Every job finished in time: 200 with their views.
+      return reply.status(added.jobs === undefined ? 202 : 200).send(added);
     },
   );
 
@@ -209,7 +109,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
         response: { 200: Type.Object({ collections: Type.Array(Summary) }) },
       },
     },
-    async () => ({ collections: await ctx.producer.guard(() => ctx.producer.registry.list()) }),
+    async () => ({ collections: await listCollections(ctx) }),
   );
 
   app.get<{ Params: { name: string } }>(
@@ -242,12 +142,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
         },
       },
     },
-    async (request) => {
-      const name = checkCollectionName(request.params.name);
-      const got = await ctx.producer.guard(() => ctx.producer.registry.get(name));
-      if (got === undefined) throw noCollection(name);
-      return got;
-    },
+    async (request) => getCollection(ctx, request.params.name),
   );
 
   app.delete<{ Params: { name: string; id: string } }>(
@@ -267,16 +162,9 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const name = checkCollectionName(request.params.name);
-      const { id } = request.params;
-      const got = await ctx.producer.guard(() => ctx.producer.registry.removeMember(name, id));
-      if (got === undefined) {
-        if (!(await ctx.producer.guard(() => ctx.producer.registry.exists(name)))) throw noCollection(name);
-        throw new ApiError(404, 'VIDEO_NOT_FOUND', `collection "${name}" has no video "${id}" (GET /v1/collections/${name} lists them)`);
-      }
-      await ctx.producer.forgetCollectionAdds(name, [got.member.key]);
-      request.log.info({ collection: name, id, version: got.version }, 'collection video removed');
-      return { collection: name, removed: id, version: got.version };
+      const removed = await removeMember(ctx, request.params.name, request.params.id);
+      request.log.info({ collection: removed.collection, id: removed.removed, version: removed.version }, 'collection video removed');
+      return removed;
     },
   );
 
@@ -297,12 +185,9 @@ export function collectionRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const name = checkCollectionName(request.params.name);
-      const members = await ctx.producer.guard(() => ctx.producer.registry.remove(name));
-      if (members === undefined) throw noCollection(name);
-      await ctx.producer.forgetCollectionAdds(name, members.map((m) => m.key));
-      request.log.info({ collection: name, videos: members.length }, 'collection removed');
-      return { collection: name, removed: members.length };
+      const removed = await removeCollection(ctx, request.params.name);
+      request.log.info({ collection: removed.collection, videos: removed.removed }, 'collection removed');
+      return removed;
     },
   );
 }

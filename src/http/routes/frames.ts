@@ -1,13 +1,11 @@
 import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../app.js';
-import { ApiError } from '../errors.js';
-import { discardUploads, receiveVideos, screenVideo } from '../inputs.js';
-import { answerJob } from '../../app/job-view.js';
+import type { AppContext } from '../context.js';
+import { receiveVideos, waitSeconds } from '../inputs.js';
+import { replyWithJob } from '../replies.js';
 import { errorResponses, jsonOrMultipart, ServerPath, UploadFile, WaitQuery } from '../schemas.js';
-import { intOption, MAX_FPS, MAX_FRAMES, MIN_FPS, selectionFromOptions } from '../../frames/plan.js';
-import { checkOutputOptions, type Fit, type ImageFormat } from '../../frames/extract.js';
-import type { FramesJob } from '../../jobs/contract.js';
+import { requestFrames } from '../../app/frames-job.js';
+import { MAX_FPS, MAX_FRAMES, MIN_FPS } from '../../frames/plan.js';
 
 /**
  * What frames/plan.ts parseTimestamp reads: seconds, m:ss or h:mm:ss (minutes and seconds below
@@ -66,8 +64,6 @@ export const FramesForm = Type.Object(
   { description: 'An upload; exactly one of fps, count, timestamps, random', additionalProperties: false, oneOf: oneSelection },
 );
 
-const str = (v: unknown) => (v === undefined ? undefined : String(v));
-
 const jobLinks = { GetJob: { operationId: 'getJob', parameters: { id: '$response.body#/jobId' } } };
 
 export function framesRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -89,44 +85,14 @@ export function framesRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const wait = Math.min(request.query.wait ?? 0, ctx.config.maxWaitSeconds);
       const body = (request.isMultipart() ? {} : (request.body ?? {})) as Record<string, unknown>;
-      // A full queue (or Redis down) is said before the upload is read.
-      await ctx.producer.admit('frames');
-      const { fields, videos } = await receiveVideos(request, ctx.config, 1, FramesForm);
-      let queued = false;
-      try {
-        if (videos.length !== 1) throw new ApiError(400, 'INVALID_ARGUMENT', 'give one video: a multipart `file` part, or JSON { "path": ... } under VDEDUP_ROOTS');
-        const bad = await screenVideo(videos[0]!);
-        if (bad !== undefined) throw bad;
-        const timestamps = Array.isArray(body.timestamps) ? body.timestamps.join(',') : fields.timestamps;
-        const given = { fps: fields.fps, count: fields.count, at: timestamps, random: fields.random, seed: fields.seed };
-        if ([given.fps, given.count, given.at, given.random].filter((v) => v !== undefined).length !== 1) {
-          throw new ApiError(400, 'INVALID_ARGUMENT', 'give exactly one of fps, count, timestamps, random');
-        }
-        // Multipart fields are checked one by one: what goes with what is checked here (JSON: by its schema).
-        if (given.fps !== undefined && fields.fast === 'true') {
-          throw new ApiError(400, 'INVALID_ARGUMENT', '`fast` applies to count, timestamps and random (an fps pass decodes every frame anyway)');
-        }
-        const selection = selectionFromOptions(given);
-        const output = {
-          format: (fields.format ?? 'jpg') as ImageFormat,
-          width: intOption('width', str(fields.width)),
-          height: intOption('height', str(fields.height)),
-          fit: fields.fit as Fit | undefined,
-          quality: intOption('quality', str(fields.quality)),
-        };
-        // Refused here (400), not by the worker after the job was queued.
-        checkOutputOptions(output);
-        const data: FramesJob = { video: videos[0]!, selection, ...output, fast: fields.fast === 'true' };
-        const job = await ctx.producer.addFrames(data);
-        queued = true;
-        return await answerJob(ctx.producer, job, wait, reply);
-      } catch (err) {
-        // Until a job owns the upload, nothing else will delete it.
-        if (!queued) await discardUploads(videos);
-        throw err;
-      }
+      const receive = async () => {
+        const received = await receiveVideos(request, ctx.config, 1, FramesForm);
+        // JSON may list the times as an array: the use case reads the comma-separated form.
+        if (Array.isArray(body.timestamps)) received.fields.timestamps = body.timestamps.join(',');
+        return received;
+      };
+      return replyWithJob(reply, await requestFrames(ctx, receive, waitSeconds(request.query, ctx.config)));
     },
   );
 }

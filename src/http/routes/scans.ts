@@ -1,16 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import type { Job } from 'bullmq';
 import { Type } from 'typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../app.js';
-import { ApiError } from '../errors.js';
-import { requireCollection, resolveUnderRoots } from '../inputs.js';
-import { findJob, withState } from '../../app/job-view.js';
+import type { AppContext } from '../context.js';
 import { errorResponse, errorResponses, PresetName, ServerPath } from '../schemas.js';
-import { presetByName } from '../../scan/presets.js';
-import { reportToCsv, reportToHtml, scansToHtml, type ScanListItem } from '../../scan/report-format.js';
-import { COLLECTION_PREFIX, errorOfJob, type ScanJob, type ScanResult } from '../../jobs/contract.js';
-import { stripFile } from '../../config/paths.js';
+import { planScan, type ScanRequest } from '../../app/scan-plan.js';
+import { finishedScan, listScans, viewScan } from '../../app/scan-view.js';
+import { reportToCsv, reportToHtml, scansToHtml } from '../../scan/report-format.js';
 
 const ScanBody = Type.Object({
   train: ServerPath('training corpus: directory or JSONL manifest under VDEDUP_ROOTS, or collection:<name> (fingerprinted already)'),
@@ -39,61 +33,9 @@ const ScanStatus = Type.Object(
   { $id: 'ScanStatus' },
 );
 
-/** A server-side scan side: a path under the roots, an LMMs-Eval benchmark spec, or a collection. */
-async function scanSide(ctx: AppContext, spec: string): Promise<string> {
-  if (spec.startsWith('lmms-eval:')) return spec;
-  if (spec.startsWith(COLLECTION_PREFIX)) {
-    return `${COLLECTION_PREFIX}${await requireCollection(ctx.producer, spec.slice(COLLECTION_PREFIX.length))}`;
-  }
-  return (await resolveUnderRoots(ctx.config, spec)).absolute;
-}
-
-/** What GET /v1/scans/:id says about a scan job (and each row of GET /v1/scans). */
-async function scanStatus(ctx: AppContext, listed: Job): Promise<ScanListItem & { progress: unknown; stats?: unknown; reportUrl?: string }> {
-  const { job, state } = await withState(ctx.producer, listed);
-  const data = job.data as ScanJob;
-  const deps = await ctx.producer.guard(() => job.getDependenciesCount());
-  const done = deps.processed ?? 0;
-  const failed = (deps.failed ?? 0) + (deps.ignored ?? 0);
-  const pending = deps.unprocessed ?? 0;
-  const body: ScanListItem & { progress: unknown; stats?: unknown; reportUrl?: string } = {
-    scanId: job.id!,
-    state,
-    train: data.train,
-    bench: data.bench,
-    preset: data.preset,
-    videos: data.videos,
-    batches: { total: done + failed + pending, done, failed, pending },
-    progress: job.progress ?? null,
-    createdAt: new Date(job.timestamp).toISOString(),
-    finishedAt: job.finishedOn === undefined ? null : new Date(job.finishedOn).toISOString(),
-  };
-  if (state === 'completed') {
-    const report = job.returnvalue as ScanResult;
-    body.stats = report.stats;
-    body.removed = report.removed.length;
-    body.reportUrl = `/v1/scans/${job.id}/report`;
-  }
-  if (state === 'failed') body.error = errorOfJob(job.failedReason);
-  return body;
-}
-
-/** The evidence strips the scan worker rendered (a strip missing from disk is just left out). */
-async function readStrips(ctx: AppContext, scanId: string, report: ScanResult): Promise<Map<number, Buffer>> {
-  const strips = new Map<number, Buffer>();
-  await Promise.all(
-    report.matches.map(async (m, i) => {
-      if (m.reason !== 'near-duplicate') return;
-      const strip = await readFile(stripFile(ctx.config, scanId, i)).catch(() => undefined);
-      if (strip !== undefined) strips.set(i, strip);
-    }),
-  );
-  return strips;
-}
-
 export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.addSchema(ScanStatus);
-  app.post<{ Body: { train: string; bench: string; preset?: 'default' | 'paper'; exact?: boolean } }>(
+  app.post<{ Body: ScanRequest }>(
     '/v1/scans',
     {
       links: {
@@ -114,19 +56,10 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const preset = presetByName(request.body.preset ?? 'default').name;
-      const [train, bench] = await Promise.all([scanSide(ctx, request.body.train), scanSide(ctx, request.body.bench)]);
-      const { scanId, videos } = await ctx.producer.addScan({ train, bench, preset, exact: request.body.exact === true });
+      const { scanId, videos } = await planScan(ctx, request.body);
       return reply.status(202).send({ scanId, videos, statusUrl: `/v1/scans/${scanId}` });
     },
   );
-
-  const findScan = async (id: string) => {
-    if (!id.startsWith('scan.')) throw new ApiError(404, 'SCAN_NOT_FOUND', `no scan "${id}"`);
-    return findJob(ctx.producer, id).catch((err) => {
-      throw err instanceof ApiError && err.statusCode === 404 ? new ApiError(404, 'SCAN_NOT_FOUND', `no scan "${id}" (unknown, or removed after the retention time)`) : err;
-    });
-  };
 
   app.get<{ Params: { id: string } }>(
     '/v1/scans/:id',
@@ -139,7 +72,7 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
         response: { 200: Type.Ref('ScanStatus'), ...errorResponses(404) },
       },
     },
-    async (request) => scanStatus(ctx, await findScan(request.params.id)),
+    async (request) => viewScan(ctx, request.params.id),
   );
 
   app.get<{ Querystring: { format?: 'json' | 'html'; limit?: number } }>(
@@ -165,12 +98,7 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const limit = request.query.limit ?? 100;
-      const jobs = await ctx.producer.guard(() =>
-        ctx.producer.queue('scan').getJobs(['active', 'waiting', 'waiting-children', 'delayed', 'prioritized', 'completed', 'failed'], 0, limit - 1),
-      );
-      const newest = jobs.filter((j) => j?.id !== undefined).sort((a, b) => b.timestamp - a.timestamp).slice(0, limit);
-      const scans = await Promise.all(newest.map((j) => scanStatus(ctx, j)));
+      const scans = await listScans(ctx, request.query.limit ?? 100);
       if (request.query.format === 'html') return reply.type('text/html; charset=utf-8').send(scansToHtml(scans));
       return { scans };
     },
@@ -200,16 +128,10 @@ export function scanRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const { job, state } = await withState(ctx.producer, await findScan(request.params.id));
-      if (state === 'failed') {
-        const e = errorOfJob(job.failedReason);
-        throw new ApiError(409, 'SCAN_FAILED', `scan failed: ${e.code}: ${e.message}`);
-      }
-      if (state !== 'completed') throw new ApiError(409, 'SCAN_NOT_FINISHED', `scan is ${state}; poll /v1/scans/${job.id}`);
-      const report = job.returnvalue as ScanResult;
       const format = request.query.format ?? 'json';
+      const { report, strips } = await finishedScan(ctx, request.params.id, { strips: format === 'html' });
       if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(reportToCsv(report));
-      if (format === 'html') return reply.type('text/html; charset=utf-8').send(reportToHtml(report, await readStrips(ctx, job.id!, report)));
+      if (format === 'html') return reply.type('text/html; charset=utf-8').send(reportToHtml(report, strips));
       return reply.type('application/json; charset=utf-8').send(JSON.stringify(report));
     },
   );
