@@ -2,6 +2,7 @@ import type { RequestDeps } from './deps.js';
 import { requireCollection, resolveUnderRoots } from './inputs.js';
 import { readVideoSource, type VideoItem } from '../scan/inputs.js';
 import { presetByName, type PresetName } from '../scan/presets.js';
+import type { Prefilter } from '../scan/settings.js';
 import { COLLECTION_PREFIX, type JobMatchSettings, type ScanBatchJob, type ScanRef } from '../jobs/contract.js';
 
 /** What a scan request names: both sides, and how to match. */
@@ -10,6 +11,7 @@ export interface ScanRequest {
   bench: string;
   preset?: PresetName;
   exact?: boolean;
+  prefilter?: Prefilter;
 }
 
 /** A server-side scan side: a path under the roots, an LMMs-Eval benchmark spec, or a collection. */
@@ -31,7 +33,7 @@ export async function planScan(deps: RequestDeps, request: ScanRequest): Promise
   const settings: JobMatchSettings = {
     preset: presetByName(request.preset ?? 'default').name,
     exact: request.exact === true,
-    prefilter: 'auto',
+    prefilter: request.prefilter ?? 'auto',
   };
   const [trainSpec, benchSpec] = await Promise.all([scanSide(deps, request.train), scanSide(deps, request.bench)]);
   const read = (s: string) => (s.startsWith(COLLECTION_PREFIX) ? { items: [] as VideoItem[], warnings: [] as string[] } : readVideoSource(s));

@@ -274,6 +274,14 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     expect(status).toMatchObject({ state: 'completed', removed: 2, batches: { total: 1, done: 1, failed: 0, pending: 0 } });
     const report = (await app.inject({ method: 'GET', url: `/v1/scans/${scanId}/report` })).json();
     expect([...report.removed].sort()).toEqual(['Ab3dE_fG9hK.mp4', 'compilation.mp4']);
+    expect(report.stats).toMatchObject({ retrieval: 'frame-scan', approximate: false });
+    // The approximate prefilter, forced on a small benchmark side, reaches the engine: the same copies, and the report says how.
+    const forced = await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'scan/train', bench: 'scan/bench', prefilter: 'on' }) });
+    expect(forced.statusCode).toBe(202);
+    expect((await scanWhenDone(app, forced.json().scanId, 30_000)).state).toBe('completed');
+    const forcedReport = (await app.inject({ method: 'GET', url: `/v1/scans/${forced.json().scanId}/report` })).json();
+    expect([...forcedReport.removed].sort()).toEqual(['Ab3dE_fG9hK.mp4', 'compilation.mp4']);
+    expect(forcedReport.stats).toMatchObject({ retrieval: 'prefilter', approximate: true });
     const csv = await app.inject({ method: 'GET', url: `/v1/scans/${scanId}/report?format=csv` });
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     expect(csv.body.split('\n')[0]).toMatch(/^train,bench,reason/);

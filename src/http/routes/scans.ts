@@ -5,12 +5,19 @@ import { errorResponse, errorResponses, PresetName, ServerPath } from '../schema
 import { planScan, type ScanRequest } from '../../app/scan-plan.js';
 import { finishedScan, listScans, viewScan } from '../../app/scan-view.js';
 import { reportToCsv, reportToHtml, scansToHtml } from '../../scan/report-format.js';
+import { PREFILTER_CHOICES } from '../../scan/settings.js';
 
 const ScanBody = Type.Object({
   train: ServerPath('training corpus: directory or JSONL manifest under VDEDUP_ROOTS, or collection:<name> (fingerprinted already)'),
   bench: ServerPath('benchmark side: directory or manifest under VDEDUP_ROOTS, lmms-eval:<task>[,<task>|all], or collection:<name> (fingerprinted already)'),
   preset: Type.Optional(PresetName),
   exact: Type.Optional(Type.Boolean({ description: 'compare every alignment directly (the reference: the default preset frame scan gives the same result faster; with the paper preset it finds what hnswlib misses)' })),
+  prefilter: Type.Optional(
+    Type.Union(PREFILTER_CHOICES.map((c) => Type.Literal(c)), {
+      default: 'auto',
+      description: "the frame scan's approximate prefilter for very large benchmark sides; 'auto' uses it from 1M benchmark seconds; the report says when it was used",
+    }),
+  ),
 }, { additionalProperties: false });
 
 const ScanStatus = Type.Object(
