@@ -3,7 +3,7 @@ import type { RequestDeps } from './deps.js';
 import { RequestRefused } from './errors.js';
 import type { ScanListItem } from '../scan/report-format.js';
 import { stripFile } from '../config/paths.js';
-import { errorOfJob, settingsOf, type ScanJob, type ScanResult } from '../jobs/contract.js';
+import { errorOfJob, queueOfJobId, settingsOf, type ScanJob, type ScanResult } from '../jobs/contract.js';
 import type { ScanRecord } from '../jobs/producer.js';
 
 /** What GET /v1/scans/:id answers (and each row of GET /v1/scans). */
@@ -36,7 +36,7 @@ function scanStatus(job: ScanRecord): ScanStatus {
 
 /** The scan of this id as `read` reads it (404 when there is none). */
 async function findScan<Scan>(id: string, read: (id: string) => Promise<Scan | undefined>): Promise<Scan> {
-  if (!id.startsWith('scan.')) throw new RequestRefused('not-found', 'SCAN_NOT_FOUND', `no scan "${id}"`);
+  if (queueOfJobId(id) !== 'scan') throw new RequestRefused('not-found', 'SCAN_NOT_FOUND', `no scan "${id}"`);
   const scan = await read(id);
   if (scan === undefined) throw new RequestRefused('not-found', 'SCAN_NOT_FOUND', `no scan "${id}" (unknown, or removed after the retention time)`);
   return scan;

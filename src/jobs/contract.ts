@@ -134,6 +134,11 @@ export const COLLECTION_PREFIX = 'collection:';
 export const jobIds = {
   collectionAdd: (collection: string, key: string) => `add.${collection}.${key}`,
   check: (collection: string, version: number, preset: string, key: string) => `check.${collection}.v${version}.${preset}.${key}`,
+  /** Frames jobs and scans are new work every time: a random id. */
+  frames: (uuid: string) => `frames.${uuid}`,
+  scan: (uuid: string) => `scan.${uuid}`,
+  /** Batch `i` of the scan of that id. */
+  scanBatch: (uuid: string, i: number) => `batch.${uuid}.${i}`,
 };
 
 /** Which queue a job id belongs to (ids carry their kind; see jobIds). */

@@ -175,6 +175,7 @@ export class Producer {
     });
   }
 
+  /** The BullMQ queue itself, for the queue dashboard (bull-board reads it directly); everything else reads plain records. */
   queue(name: QueueName): Queue {
     return this.queues[name];
   }
@@ -227,7 +228,7 @@ export class Producer {
 
   /** The caller admits the request (`admit('frames')`) before it reads the upload. */
   async addFrames(data: FramesJob): Promise<QueuedJob<FramesJob>> {
-    return this.guard(async () => queued<FramesJob>(await this.queues.frames.add('frames', data, { jobId: `frames.${randomUUID()}` })));
+    return this.guard(async () => queued<FramesJob>(await this.queues.frames.add('frames', data, { jobId: jobIds.frames(randomUUID()) })));
   }
 
   /**
@@ -239,12 +240,12 @@ export class Producer {
    */
   async addScan(data: ScanJob, batches: Array<ScanBatchJob['videos']>): Promise<string> {
     const scanUuid = randomUUID();
-    const scanId = `scan.${scanUuid}`;
+    const scanId = jobIds.scan(scanUuid);
     const children: FlowJob[] = batches.map((videos, i) => ({
       name: 'scan-batch',
       queueName: 'fingerprint',
       data: { scanId, videos } satisfies ScanBatchJob,
-      opts: { ...this.jobOptions, jobId: `batch.${scanUuid}.${i}`, ignoreDependencyOnFailure: true },
+      opts: { ...this.jobOptions, jobId: jobIds.scanBatch(scanUuid, i), ignoreDependencyOnFailure: true },
     }));
     await this.guard(() => this.flows.add({ name: 'scan', queueName: 'scan', data, opts: { ...this.jobOptions, jobId: scanId }, children }));
     return scanId;
