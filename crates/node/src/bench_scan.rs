@@ -1,0 +1,144 @@
+//! The benchmark side, owned in Rust, and the ways a training video is matched against it.
+
+use crate::convert::{guarded, invalid, MatchRule};
+use crate::matching::{MatchTask, Mode, TrainSequence};
+use napi::bindgen_prelude::{AsyncTask, BigUint64Array, Int32Array, Uint32Array, Uint8Array};
+use napi::Result;
+use napi_derive::napi;
+use std::sync::Arc;
+use vdedup_core::frame_scan::{FrameScan, Kernel};
+
+/// All benchmark videos, concatenated; `lengths[i]` frames belong to video i.
+#[napi(object)]
+pub struct BenchSequences {
+    pub hashes: BigUint64Array,
+    /// Hashes of the frames' central part, to find copies cropped at the edges (optional).
+    pub center_hashes: Option<BigUint64Array>,
+    pub informative: Uint8Array,
+    /// Hashes of the frames' inner half, to find copies with overlays at the edges (optional),
+    /// with their own informative flags (empty or absent: all).
+    pub inner_hashes: Option<BigUint64Array>,
+    pub inner_informative: Option<Uint8Array>,
+    pub lengths: Uint32Array,
+    /// The benchmark video each sequence belongs to, one per length (the sub-second phases of one
+    /// video are sequences of their own); absent: every sequence is its own video.
+    pub groups: Option<Uint32Array>,
+}
+
+/// The benchmark side, owned in Rust: its frame hashes (whole-frame hashes, and center-crop hashes
+/// when the bench sequences carry them) and informative flags. Training videos are matched against
+/// it by the exhaustive frame scan (`matchVideo`, exactly the exact path's segments; see
+/// vdedup_core::frame_scan), every alignment (`exactMatchVideo`), or given alignments
+/// (`verifyCandidates`, hnswlib's candidates for the paper preset).
+#[napi]
+pub struct BenchFrameScan {
+    inner: Arc<FrameScan>,
+}
+
+#[napi]
+impl BenchFrameScan {
+    /// `kernel` ("avx512", "avx2", "portable") overrides the detected comparison loop; one the CPU
+    /// cannot run is refused. `index`: also build the approximate prefilter's tables
+    /// (`indexedMatchVideo`; see vdedup_core::frame_scan::prefilter).
+    #[napi(constructor)]
+    pub fn new(bench: BenchSequences, kernel: Option<String>, index: Option<bool>) -> Result<Self> {
+        guarded("building the benchmark side", || Self::build(bench, kernel, index))
+    }
+
+    fn build(bench: BenchSequences, kernel: Option<String>, index: Option<bool>) -> Result<Self> {
+        let mut columns: Vec<&[u64]> = vec![&bench.hashes];
+        columns.extend(bench.center_hashes.as_deref());
+        let mut scan = FrameScan::build(&columns, &bench.informative, &bench.lengths).map_err(invalid)?;
+        if let Some(hashes) = &bench.inner_hashes {
+            scan = scan.with_inner(hashes, bench.inner_informative.as_deref().unwrap_or(&[])).map_err(invalid)?;
+        }
+        if let Some(groups) = &bench.groups {
+            scan = scan.with_groups(groups).map_err(invalid)?;
+        }
+        if let Some(name) = kernel {
+            let k = Kernel::from_name(&name).ok_or_else(|| invalid(format!("unknown scan kernel \"{name}\" (expected avx512, avx2 or portable)")))?;
+            scan = scan.with_kernel(k).map_err(invalid)?;
+        }
+        if index == Some(true) {
+            scan = scan.with_index();
+        }
+        Ok(BenchFrameScan { inner: Arc::new(scan) })
+    }
+
+    /// Entries that can match (informative frames x columns).
+    #[napi(getter)]
+    pub fn entries(&self) -> u32 {
+        self.inner.entries() as u32
+    }
+
+    /// Benchmark videos held.
+    #[napi(getter)]
+    pub fn videos(&self) -> u32 {
+        self.inner.videos() as u32
+    }
+
+    /// Bytes held (outside the JS heap): the benchmark's hash columns and informative flags.
+    #[napi(getter)]
+    pub fn heap_bytes(&self) -> f64 {
+        self.inner.heap_bytes() as f64
+    }
+
+    /// Whether the approximate prefilter's tables are built (`indexedMatchVideo` uses them).
+    #[napi(getter)]
+    pub fn indexed(&self) -> bool {
+        self.inner.index_bits().is_some()
+    }
+
+    /// Bytes of the prefilter's tables (part of `heapBytes`; 0 without them).
+    #[napi(getter)]
+    pub fn index_bytes(&self) -> f64 {
+        self.inner.index_bytes() as f64
+    }
+
+    /// The comparison loop this CPU runs: "avx512", "avx2" or "portable".
+    #[napi(getter)]
+    pub fn kernel(&self) -> &'static str {
+        self.inner.kernel().name()
+    }
+
+    fn task(&self, train: TrainSequence, rule: &MatchRule, mode: Mode) -> Result<AsyncTask<MatchTask>> {
+        MatchTask::queue(&self.inner, train, rule, mode)
+    }
+
+    /// Match one training video by the frame scan (the exact path's segments, with a fraction of its work).
+    #[napi]
+    pub fn match_video(&self, train: TrainSequence, rule: MatchRule) -> Result<AsyncTask<MatchTask>> {
+        self.task(train, &rule, Mode::Scan)
+    }
+
+    /// Match one training video by the approximate prefilter: the frame scan over only the
+    /// benchmark videos its tables name (the exact path's segments on those; it can miss a video).
+    /// Without tables (built with `index` unset), the frame scan.
+    #[napi]
+    pub fn indexed_match_video(&self, train: TrainSequence, rule: MatchRule) -> Result<AsyncTask<MatchTask>> {
+        self.task(train, &rule, Mode::Indexed)
+    }
+
+    /// Match one training video at every alignment with every benchmark video (exact: the reference).
+    #[napi]
+    pub fn exact_match_video(&self, train: TrainSequence, rule: MatchRule) -> Result<AsyncTask<MatchTask>> {
+        self.task(train, &rule, Mode::Exact)
+    }
+
+    /// Verify the alignments proposed by an index: `benchVideos[i]` at `offsets[i]` (train frame minus
+    /// bench frame). Flip hashes, when given, are verified at the same candidates.
+    #[napi]
+    pub fn verify_candidates(
+        &self,
+        train: TrainSequence,
+        bench_videos: Uint32Array,
+        offsets: Int32Array,
+        rule: MatchRule,
+    ) -> Result<AsyncTask<MatchTask>> {
+        if bench_videos.len() != offsets.len() {
+            return Err(invalid("benchVideos and offsets must have the same length"));
+        }
+        let candidates = bench_videos.iter().zip(offsets.iter()).map(|(&b, &o)| (b, i64::from(o))).collect();
+        self.task(train, &rule, Mode::Candidates(candidates))
+    }
+}
