@@ -1,6 +1,6 @@
 import path from 'node:path';
 import sharp from 'sharp';
-import type { FramesManifest } from './extract.js';
+import type { FramesManifest } from './output.js';
 
 function label(t: number): string {
   const h = Math.floor(t / 3600);

@@ -1,6 +1,12 @@
 import { VdedupError } from '../errors.js';
 import { uniformFrameIndices } from './linspace.js';
-import { frameAt, type FrameTimeline } from './timeline.js';
+import { frameAt, keyframeAtOrBefore, type FrameTimeline } from './timeline.js';
+
+/**
+ * What to decode, decided without decoding: the frames a selection asks for on the video's frame
+ * list, and how to reach them (seeks or one pass, and how seeks are shared over processes). No
+ * I/O here: the decode modules (`decode/`) carry the plan out.
+ */
 
 /** How frames are chosen. All times are seconds from the start of the video. */
 export type FrameSelection =
@@ -58,17 +64,6 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-/**
- * The frames a selection asks for, validated against the video's frames (times in seconds from
- * the first frame). Rules:
- * - fps F: for k = 0, 1, ... while k/F is before the end of the last frame, the frame on screen at
- *   k/F (the last frame whose time is <= k/F).
- * - count N: frame indices `np.linspace(0, T - 1, N, dtype=int)` over the T frames, exactly as numpy
- *   computes it (LMMs-Eval's rule; first and last frame included). Qwen-VL's loaders round
- *   instead of truncating (`torch.linspace(...).round()`), which can differ by one frame.
- * - at t1,t2,...: the frame on screen at each time, in the order given.
- * - random N, seed S: N distinct frames drawn uniformly (seeded), in time order.
- */
 function checkCount(n: number, what: string): void {
   if (!Number.isInteger(n) || n <= 0) throw new VdedupError('INVALID_ARGUMENT', `${what} must be a positive integer, got ${n}`);
   if (n > MAX_FRAMES) throw new VdedupError('INVALID_ARGUMENT', `${what} ${n} is more than the limit of ${MAX_FRAMES} frames`);
@@ -95,6 +90,17 @@ export function checkSelection(sel: FrameSelection): FrameSelection {
   return sel;
 }
 
+/**
+ * The frames a selection asks for, validated against the video's frames (times in seconds from
+ * the first frame). Rules:
+ * - fps F: for k = 0, 1, ... while k/F is before the end of the last frame, the frame on screen at
+ *   k/F (the last frame whose time is <= k/F).
+ * - count N: frame indices `np.linspace(0, T - 1, N, dtype=int)` over the T frames, exactly as numpy
+ *   computes it (LMMs-Eval's rule; first and last frame included). Qwen-VL's loaders round
+ *   instead of truncating (`torch.linspace(...).round()`), which can differ by one frame.
+ * - at t1,t2,...: the frame on screen at each time, in the order given.
+ * - random N, seed S: N distinct frames drawn uniformly (seeded), in time order.
+ */
 export function planFrames(sel: FrameSelection, timeline: FrameTimeline): PlannedFrame[] {
   const { duration, times } = timeline;
   const total = times.length;
@@ -147,4 +153,105 @@ export function selectionFromOptions(o: { fps?: string; count?: string; at?: str
   if (o.count !== undefined) return checkSelection({ mode: 'count', count: intOption('count', o.count)! });
   if (o.random !== undefined) return checkSelection({ mode: 'random', count: intOption('random', o.random)!, seed: intOption('seed', o.seed ?? '0')! });
   return checkSelection({ mode: 'at', timestamps: o.at!.split(',').filter((s) => s.trim() !== '').map(parseTimestamp) });
+}
+
+/** How frames are reached: seeking to each stretch of them, or one decoding pass over the video. */
+export type Strategy = 'single-pass' | 'seek';
+
+/** A frame to decode and who asked for it (the caller's handle, passed back with the frame). */
+export interface Target<T> {
+  frame: number;
+  asks: T[];
+}
+
+/**
+ * The frames a plan needs decoded, each once with the plan entries that ask for it, in frame
+ * order. With `keyframesOnly` (--fast) each entry becomes the keyframe at or before its frame, and
+ * says so (`frame`, `timestamp`).
+ */
+export function frameTargets(timeline: FrameTimeline, plan: PlannedFrame[], keyframesOnly: boolean): Array<Target<PlannedFrame>> {
+  const byFrame = new Map<number, PlannedFrame[]>();
+  for (const p of plan) {
+    const frame = keyframesOnly ? keyframeAtOrBefore(timeline, p.frame) : p.frame;
+    const entry = { ...p, frame, timestamp: timeline.times[frame]! };
+    const asks = byFrame.get(frame);
+    if (asks === undefined) byFrame.set(frame, [entry]);
+    else asks.push(entry);
+  }
+  return [...byFrame.entries()].sort((a, b) => a[0] - b[0]).map(([frame, asks]) => ({ frame, asks }));
+}
+
+/**
+ * Targets grouped into runs that one seek decodes: a new run starts where a keyframe lies
+ * between two targets (seeking there is cheaper than decoding on).
+ */
+export function seekRuns<T>(timeline: FrameTimeline, targets: Array<Target<T>>): Array<Array<Target<T>>> {
+  const runs: Array<Array<Target<T>>> = [];
+  for (const t of targets) {
+    const current = runs.at(-1);
+    if (current !== undefined && keyframeAtOrBefore(timeline, t.frame) <= current.at(-1)!.frame) current.push(t);
+    else runs.push([t]);
+  }
+  return runs;
+}
+
+/**
+ * Seek to each frame or decode once, whichever decodes less. A seek decodes from the keyframe at
+ * or before its frame (frames in one stretch between keyframes share a seek) and starts a process;
+ * a pass decodes every frame. SEEK_COST is what a decoded frame costs in a seek against one in a
+ * pass (a fresh decoder per seek, fewer threads busy: bench/README.md, "How frames are found");
+ * PROCESS_START_PIXELS is an ffmpeg start in units of decoded pixels (a start costs as much as
+ * decoding that many), so small videos seek less.
+ */
+export const SEEK_COST = 1.2;
+export const PROCESS_START_PIXELS = 8e7;
+
+export function chooseStrategy(timeline: FrameTimeline, frames: number[], pixels: number): Strategy {
+  const start = PROCESS_START_PIXELS / Math.max(1, pixels);
+  let seek = 0;
+  for (const run of seekRuns(timeline, [...new Set(frames)].sort((a, b) => a - b).map((frame) => ({ frame, asks: [] })))) {
+    seek += start + run.at(-1)!.frame - keyframeAtOrBefore(timeline, run[0]!.frame) + 1;
+  }
+  return seek * SEEK_COST < timeline.pts.length + start ? 'seek' : 'single-pass';
+}
+
+/** The strategy for decoding `frames`: `forced` if given, else `chooseStrategy`; always a pass when frames share a time. */
+export function strategyFor(timeline: FrameTimeline, frames: number[], pixels: number, forced: Strategy | undefined): Strategy {
+  // Frames that share a time can only be told apart by counting them in a pass.
+  if (!timeline.distinct) return 'single-pass';
+  return forced ?? chooseStrategy(timeline, frames, pixels);
+}
+
+/** Decoders one seeking process holds at once: about 256 MB of pictures (ten frames each), 16 at most. */
+export function segmentsPerProcess(pixels: number): number {
+  return Math.max(1, Math.min(16, Math.floor(256e6 / (Math.max(1, pixels) * 1.5 * 10))));
+}
+
+/**
+ * Runs shared over processes so that each decodes about as many frames: the costliest run first,
+ * each to the least loaded process (longest processing time first); each share in time order.
+ */
+export function shareRuns<T>(timeline: FrameTimeline, runs: Array<Array<Target<T>>>, processes: number): Array<Array<Array<Target<T>>>> {
+  const shares = Array.from({ length: Math.max(1, Math.min(processes, runs.length)) }, () => ({ load: 0, runs: [] as Array<Array<Target<T>>> }));
+  const cost = (r: Array<Target<T>>) => r.at(-1)!.frame - keyframeAtOrBefore(timeline, r[0]!.frame) + 1;
+  for (const r of [...runs].sort((a, b) => cost(b) - cost(a) || a[0]!.frame - b[0]!.frame)) {
+    const least = shares.reduce((best, s) => (s.load < best.load ? s : best));
+    least.load += cost(r);
+    least.runs.push(r);
+  }
+  return shares.map((s) => s.runs.sort((a, b) => a[0]!.frame - b[0]!.frame)).filter((rs) => rs.length > 0);
+}
+
+/**
+ * The seeking processes for `targets`: each is the runs it reads as the inputs of one command.
+ * Runs are shared over `processes` (`shareRuns`), and a share with more runs than a process holds
+ * decoders for (`segmentsPerProcess`) is cut into several processes.
+ */
+export function seekBatches<T>(timeline: FrameTimeline, targets: Array<Target<T>>, processes: number, pixels: number): Array<Array<Array<Target<T>>>> {
+  const perProcess = segmentsPerProcess(pixels);
+  return shareRuns(timeline, seekRuns(timeline, targets), processes).flatMap((share) => chunks(share, perProcess));
+}
+
+function chunks<X>(items: X[], size: number): X[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 }

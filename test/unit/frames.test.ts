@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { chooseStrategy, decodeFrames, extractFrames, openFrameSource, type FrameSource, type Strategy } from '../../src/frames/extract.js';
+import { decodeFrames, extractFrames } from '../../src/frames/extract.js';
 import { probeVideo } from '../../src/media/probe.js';
-import { parseTimestamp, planFrames, type FrameSelection, type PlannedFrame } from '../../src/frames/plan.js';
+import { chooseStrategy, frameTargets, parseTimestamp, planFrames, seekBatches, type FrameSelection, type PlannedFrame, type Strategy } from '../../src/frames/plan.js';
+import { openFrameSource, type FrameSource } from '../../src/frames/source.js';
 import { packetTimeline, type FrameTimeline } from '../../src/frames/timeline.js';
 import type { RgbFrame } from '../../src/frames/ppm.js';
 import { isVdedupError } from '../../src/errors.js';
@@ -285,5 +286,24 @@ describe('seek or one pass', () => {
     expect(chooseStrategy(tenMinutes, spread(32), 160 * 120)).toBe('single-pass');
     // No keyframe but the first: every seek decodes from the start.
     expect(chooseStrategy(cfrTimeline(15_000, 25), spread(2), pixels)).toBe('single-pass');
+  });
+});
+
+describe('what to decode, planned without decoding', () => {
+  const timeline = cfrTimeline(250, 25, 50);
+  it('each frame once, with the plan entries that ask for it; --fast names the keyframe instead', () => {
+    const plan = planFrames({ mode: 'at', timestamps: [3.24, 1.5, 1.5, 2.5] }, timeline);
+    const asked = (keyframesOnly: boolean) => frameTargets(timeline, plan, keyframesOnly).map((t) => [t.frame, t.asks.map((a) => a.index)]);
+    expect(asked(false)).toEqual([[37, [1, 2]], [62, [3]], [81, [0]]]);
+    expect(asked(true)).toEqual([[0, [1, 2]], [50, [0, 3]]]);
+    expect(frameTargets(timeline, plan, true)[1]!.asks.map((a) => [a.frame, a.timestamp, a.requested])).toEqual([[50, 2, 3.24], [50, 2, 2.5]]);
+  });
+
+  it('seeks: a run per stretch between keyframes, runs shared over processes by cost, as many per process as it holds decoders for', () => {
+    const targets = [10, 20, 60, 110, 160, 210].map((frame) => ({ frame, asks: [] }));
+    const frames = (batches: ReturnType<typeof seekBatches>) => batches.map((b) => b.map((run) => run.map((t) => t.frame)));
+    expect(frames(seekBatches(timeline, targets, 2, 320 * 240))).toEqual([[[10, 20], [160]], [[60], [110], [210]]]);
+    // Pictures so large that a process holds one decoder: each run in a process of its own.
+    expect(frames(seekBatches(timeline, targets, 2, 1e8))).toEqual([[[10, 20]], [[160]], [[60]], [[110]], [[210]]]);
   });
 });

@@ -1,29 +1,24 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readPpmStream, type RgbFrame } from './ppm.js';
-import { absoluteTime, keyframeAtOrBefore, keyframeBefore, parseShowinfo, type FrameTimeline } from './timeline.js';
-import { ffmpegBinary } from '../media/binaries.js';
-import { fileUrl, INPUT_PROTOCOL_ARGS } from '../media/input.js';
-import { classifyMediaFailure, looksLikeMp4 } from '../media/probe.js';
-import { spawnMedia, stderrSummary } from '../media/process.js';
-import { mapLimit } from '../util/pool.js';
-import { VdedupError } from '../errors.js';
+import type { Target } from '../plan.js';
+import { readPpmStream, type RgbFrame } from '../ppm.js';
+import { absoluteTime, parseShowinfo, type FrameTimeline } from '../timeline.js';
+import { ffmpegBinary } from '../../media/binaries.js';
+import { fileUrl, INPUT_PROTOCOL_ARGS } from '../../media/input.js';
+import { classifyMediaFailure, looksLikeMp4 } from '../../media/probe.js';
+import { spawnMedia, stderrSummary } from '../../media/process.js';
+import { VdedupError } from '../../errors.js';
 
 /**
- * The ffmpeg runs behind frame extraction. Every run selects frames by what the timeline says
- * they are, and every frame it writes is proven: showinfo reports the decoded frame's
- * presentation time, which must be the time of the frame asked for, or the run stops. A seek that
- * cannot prove its frame is tried again from an earlier keyframe, then from the start of the file;
- * a pass over the whole file also proves the frame count. What still disagrees means the timeline
- * was wrong (`TimelineMismatch`): the caller decodes the timeline and starts again.
+ * One ffmpeg process of frame extraction, the run that seeks (`seeks.ts`) and passes (`pass.ts`)
+ * are made of. Every run selects frames by what the timeline says they are, and every frame it
+ * writes is proven: showinfo reports the decoded frame's presentation time, which must be the
+ * time of the frame asked for, or the run stops (`FrameMismatch`). A seek that cannot prove its
+ * frame is tried again from an earlier keyframe, then from the start of the file; a pass over the
+ * whole file also proves the frame count. What still disagrees means the timeline was wrong
+ * (`TimelineMismatch`): the caller decodes the timeline and starts again.
  */
-
-/** A frame to decode and who asked for it (the caller's handle, passed back with the frame). */
-export interface Target<T> {
-  frame: number;
-  asks: T[];
-}
 
 export interface RunInput {
   /** The file, as ffmpeg reads it. */
@@ -96,7 +91,7 @@ function samePts(timeline: FrameTimeline, frame: number, pts: number, tb: { num:
 }
 
 /** What one input of a run decodes: from a keyframe (or the file's start), the frames it selects. */
-interface Segment<T> {
+export interface Segment<T> {
   /** The keyframe to seek to, or undefined to decode from the start of the file. */
   seekFrame: number | undefined;
   /** Frames expected out of it, in order: the targets, then (a pass) the last frame. */
@@ -106,7 +101,7 @@ interface Segment<T> {
   inputOptions: string[];
 }
 
-interface RunSpec<T> {
+export interface RunSpec<T> {
   /** Each segment is one input of the process, decoded in turn (several seeks, one process start). */
   segments: Array<Segment<T>>;
   /** Seeks stop each segment after its expected frames; a pass reads to the end (the count is proven). */
@@ -121,7 +116,7 @@ interface RunSpec<T> {
  * proven and handed on) when a frame is not the one expected, a decode error refutes it, or frames
  * are missing or extra.
  */
-async function run<T>(input: RunInput, timeline: FrameTimeline, spec: RunSpec<T>, o: RunOptions, dir: string, onFrame: (asks: T[], frame: RgbFrame) => Promise<void>): Promise<void> {
+export async function runDecoder<T>(input: RunInput, timeline: FrameTimeline, spec: RunSpec<T>, o: RunOptions, dir: string, onFrame: (asks: T[], frame: RgbFrame) => Promise<void>): Promise<void> {
   const { segments } = spec;
   const stream = input.subset === undefined ? input.streamIndex : 0;
   // Each segment: select, stop after its frames (seeks), report every frame kept (showinfo@s<j>).
@@ -222,7 +217,7 @@ async function run<T>(input: RunInput, timeline: FrameTimeline, spec: RunSpec<T>
 }
 
 /** Selection windows around frames' times: half-way to their neighbours, in the demuxer's seconds. */
-function timeWindows(timeline: FrameTimeline, frames: number[]): Array<[number, number]> {
+export function timeWindows(timeline: FrameTimeline, frames: number[]): Array<[number, number]> {
   const last = timeline.pts.length - 1;
   return frames.map((f) => {
     const t = absoluteTime(timeline, f);
@@ -233,7 +228,7 @@ function timeWindows(timeline: FrameTimeline, frames: number[]): Array<[number, 
 }
 
 /** Merge touching intervals (adjacent frames) so the expression stays small. */
-function merged(intervals: Array<[number, number]>): Array<[number, number]> {
+export function merged(intervals: Array<[number, number]>): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (const iv of intervals) {
     const prev = out.at(-1);
@@ -241,143 +236,6 @@ function merged(intervals: Array<[number, number]>): Array<[number, number]> {
     else out.push([iv[0], iv[1]]);
   }
   return out;
-}
-
-/**
- * Decode every frame and keep the targets, chosen by their number among the decoded frames; the
- * last frame is kept too, and anything after it, so the count is proven. With `subset` (an H.264
- * MP4 without the non-reference frames no target needs), frames are chosen by time instead.
- */
-export async function decodePass<T>(input: RunInput, timeline: FrameTimeline, targets: Array<Target<T>>, o: RunOptions, dir: string, onFrame: (asks: T[], frame: RgbFrame) => Promise<void>): Promise<void> {
-  const last = timeline.pts.length - 1;
-  const expected: Segment<T>['expected'] = [...targets];
-  if (targets.at(-1)?.frame !== last) expected.push({ frame: last, asks: [] });
-  const frames = expected.map((e) => e.frame);
-  const select =
-    input.subset === undefined
-      ? intervalSelect('n', merged([...frames.slice(0, -1).map((f): [number, number] => [f, f + 1]), [last, Infinity]]))
-      : intervalSelect('t', merged(timeWindows(timeline, frames)));
-  try {
-    await run(input, timeline, { segments: [{ seekFrame: undefined, expected, select, inputOptions: [] }], stopAfterExpected: false, errorsRefute: false }, o, dir, onFrame);
-  } catch (err) {
-    if (err instanceof FrameMismatch) throw new TimelineMismatch(err.message);
-    throw err;
-  }
-}
-
-/**
- * Targets grouped into runs that one process decodes: a new run starts where a keyframe lies
- * between two targets (seeking there is cheaper than decoding on).
- */
-export function seekRuns<T>(timeline: FrameTimeline, targets: Array<Target<T>>): Array<Array<Target<T>>> {
-  const runs: Array<Array<Target<T>>> = [];
-  for (const t of targets) {
-    const current = runs.at(-1);
-    if (current !== undefined && keyframeAtOrBefore(timeline, t.frame) <= current.at(-1)!.frame) current.push(t);
-    else runs.push([t]);
-  }
-  return runs;
-}
-
-/** A seek segment for `targets` from `seekFrame`: time windows, and anything after the last target. */
-function seekSegment<T>(timeline: FrameTimeline, targets: Array<Target<T>>, seekFrame: number | undefined, inputOptions: string[]): Segment<T> {
-  const windows = timeWindows(timeline, targets.map((t) => t.frame));
-  // Anything after the last target is selected too: a missing target shows as a wrong frame.
-  windows.push([windows.at(-1)![1], Infinity]);
-  return { seekFrame, expected: targets, select: intervalSelect('t', merged(windows)), inputOptions };
-}
-
-/** Decoders one seeking process holds at once: about 256 MB of pictures (ten frames each), 16 at most. */
-export function segmentsPerProcess(pixels: number): number {
-  return Math.max(1, Math.min(16, Math.floor(256e6 / (Math.max(1, pixels) * 1.5 * 10))));
-}
-
-/**
- * Seek to each run's keyframe and decode up to its targets. First the runs are shared over
- * `processes` processes, each reading its runs as the inputs of one command (one process start,
- * not one per run; at most `segmentsPerProcess` decoders each). A run whose frames are not proven
- * there is retried alone, for the targets not yet handed on: from its keyframe, from the keyframe
- * before (open GOPs: leading pictures need it), then from the start of the file; a failure there
- * is a TimelineMismatch. With `keyframesOnly` (--fast) the decoder skips every other frame on the
- * first tries.
- */
-export async function decodeSeeks<T>(
-  input: RunInput,
-  timeline: FrameTimeline,
-  targets: Array<Target<T>>,
-  o: Omit<RunOptions, 'threads'> & { processes: number; keyframesOnly: boolean; pixels: number },
-  dir: string,
-  onFrame: (asks: T[], frame: RgbFrame) => Promise<void>,
-): Promise<void> {
-  const runs = seekRuns(timeline, targets);
-  const skip = o.keyframesOnly ? ['-skip_frame', 'nokey'] : [];
-  // A failed process stops the others (their frames would be thrown away); the error is thrown
-  // once every process has settled, so no frame is still being written when the caller cleans up.
-  const stop = new AbortController();
-  const signal = o.signal === undefined ? stop.signal : AbortSignal.any([o.signal, stop.signal]);
-  let failure: { err: unknown } | undefined;
-  const perProcess = segmentsPerProcess(o.pixels);
-  const batches = shareRuns(timeline, runs, o.processes).flatMap((share) => chunks(share, perProcess));
-  const threads = Math.max(1, Math.floor(os.availableParallelism() / Math.min(batches.length, o.processes)));
-  await mapLimit(batches, o.processes, async (batch) => {
-    try {
-      const left: Array<Array<Target<T>>> = [];
-      try {
-        const segments = batch.map((r) => seekSegment(timeline, r, keyframeAtOrBefore(timeline, r[0]!.frame), skip));
-        await run(input, timeline, { segments, stopAfterExpected: true, errorsRefute: true }, { ...o, signal, threads }, dir, onFrame);
-      } catch (err) {
-        if (!(err instanceof FrameMismatch)) throw err;
-        // The runs not (wholly) handed on, each alone now.
-        let delivered = err.delivered;
-        for (const r of batch) {
-          if (delivered < r.length) left.push(r.slice(delivered));
-          delivered = Math.max(0, delivered - r.length);
-        }
-      }
-      for (const r of left) await seekAlone(input, timeline, r, { ...o, signal, threads }, dir, onFrame);
-    } catch (err) {
-      failure ??= { err };
-      stop.abort();
-    }
-  });
-  if (failure !== undefined) throw failure.err;
-}
-
-/** One run in a process of its own, from its keyframe, the one before, then the file's start. */
-async function seekAlone<T>(input: RunInput, timeline: FrameTimeline, targets: Array<Target<T>>, o: RunOptions & { keyframesOnly: boolean }, dir: string, onFrame: (asks: T[], frame: RgbFrame) => Promise<void>): Promise<void> {
-  let left = targets;
-  const key = keyframeAtOrBefore(timeline, left[0]!.frame);
-  const starts = [key, keyframeBefore(timeline, key), undefined].filter((s, i, all) => i === 0 || s !== all[i - 1]);
-  for (const [attempt, seekFrame] of starts.entries()) {
-    const segment = seekSegment(timeline, left, seekFrame, o.keyframesOnly && attempt === 0 ? ['-skip_frame', 'nokey'] : []);
-    try {
-      await run(input, timeline, { segments: [segment], stopAfterExpected: true, errorsRefute: seekFrame !== undefined }, o, dir, onFrame);
-      return;
-    } catch (err) {
-      if (!(err instanceof FrameMismatch)) throw err;
-      left = left.slice(err.delivered);
-      if (seekFrame === undefined) throw new TimelineMismatch(err.message);
-    }
-  }
-}
-
-/**
- * Runs shared over processes so that each decodes about as many frames: the costliest run first,
- * each to the least loaded process (longest processing time first); each share in time order.
- */
-export function shareRuns<T>(timeline: FrameTimeline, runs: Array<Array<Target<T>>>, processes: number): Array<Array<Array<Target<T>>>> {
-  const shares = Array.from({ length: Math.max(1, Math.min(processes, runs.length)) }, () => ({ load: 0, runs: [] as Array<Array<Target<T>>> }));
-  const cost = (r: Array<Target<T>>) => r.at(-1)!.frame - keyframeAtOrBefore(timeline, r[0]!.frame) + 1;
-  for (const r of [...runs].sort((a, b) => cost(b) - cost(a) || a[0]!.frame - b[0]!.frame)) {
-    const least = shares.reduce((best, s) => (s.load < best.load ? s : best));
-    least.load += cost(r);
-    least.runs.push(r);
-  }
-  return shares.map((s) => s.runs.sort((a, b) => a[0]!.frame - b[0]!.frame)).filter((rs) => rs.length > 0);
-}
-
-function chunks<X>(items: X[], size: number): X[][] {
-  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 }
 
 /** A scratch folder for filter scripts, removed after `fn`. */
