@@ -13,7 +13,7 @@ const HEADER = /^P6\s+(\d+)\s+(\d+)\s+(\d+)\s/;
  * Split ffmpeg's `-f image2pipe -c:v ppm` output (binary PPM images back to back) into frames.
  * Each PPM carries its own size, so no output size has to be predicted from ffmpeg's scaler.
  * Pixel bytes are copied once, straight into a buffer of the frame's size (appending chunks to a
- * growing buffer would copy a 1080p frame ~100 times). Holds one frame plus one chunk.
+ * growing buffer would copy a large frame once per chunk). Holds one frame plus one chunk.
  */
 export async function* readPpmStream(stream: Readable): AsyncGenerator<RgbFrame> {
   let pending: Buffer = Buffer.alloc(0); // header bytes not yet complete

@@ -78,7 +78,8 @@ export interface FrameBatch {
 
 /**
  * The sampling filter shared by every front door. `round=up` puts frame n at exactly n/fps
- * seconds; the default rounding would pick frames half an interval late and `-r` picks irregular ones.
+ * seconds; the default rounding would pick frames half an interval late and `-r` picks irregular
+ * ones.
  */
 export function samplingFilter(fps: number, width: number, height: number): string {
   return `fps=${fps}:round=up,scale=${width}:${height}:flags=area,format=gray`;
