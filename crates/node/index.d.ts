@@ -3,42 +3,43 @@
 
 /**
  * The benchmark side, owned in Rust: its frame hashes (whole-frame hashes, and center-crop hashes
- * when the bench sequences carry them) and informative flags. Training videos are matched against
- * it by the exhaustive frame scan (`matchVideo`, exactly the exact path's segments; see
- * vdedup_core::frame_scan), every alignment (`exactMatchVideo`), or given alignments
- * (`verifyCandidates`, hnswlib's candidates for the paper preset).
+ * when the bench sequences carry them) and informative flags, and how training videos are matched
+ * against it, fixed when it is built (`retrieval`): the exhaustive frame scan (exactly the exact
+ * path's segments; see vdedup_core::frame_scan), the approximate prefilter, or every alignment.
+ * `exactMatchVideo` and `verifyCandidates` (hnswlib's candidates for the paper preset) are
+ * available whatever the retrieval.
  */
 export declare class BenchFrameScan {
   /**
    * `kernel` ("avx512", "avx2", "portable") overrides the detected comparison loop; one the CPU
-   * cannot run is refused. `index`: also build the approximate prefilter's tables
-   * (`indexedMatchVideo`; see vdedup_core::frame_scan::prefilter).
+   * cannot run is refused. `retrieval` ("frame-scan", the default; "prefilter", which also builds
+   * the prefilter's tables, see vdedup_core::frame_scan::prefilter; "exact") is how `matchVideo`
+   * searches.
    */
-  constructor(bench: BenchSequences, kernel?: string | undefined | null, index?: boolean | undefined | null)
+  constructor(bench: BenchSequences, kernel?: string | undefined | null, retrieval?: string | undefined | null)
+  /** How `matchVideo` searches: "frame-scan", "prefilter" or "exact". */
+  get retrieval(): string
   /** Entries that can match (informative frames x columns). */
   get entries(): number
   /** Benchmark videos held. */
   get videos(): number
   /** Bytes held (outside the JS heap): the benchmark's hash columns and informative flags. */
   get heapBytes(): number
-  /** Whether the approximate prefilter's tables are built (`indexedMatchVideo` uses them). */
-  get indexed(): boolean
   /** Bytes of the prefilter's tables (part of `heapBytes`; 0 without them). */
-  get indexBytes(): number
+  get prefilterBytes(): number
   /** The comparison loop this CPU runs: "avx512", "avx2" or "portable". */
   get kernel(): string
-  /** Match one training video by the frame scan (the exact path's segments, with a fraction of its work). */
-  matchVideo(train: TrainSequence, rule: MatchRule): Promise<Array<MatchSegment>>
   /**
-   * Match one training video by the approximate prefilter: the frame scan over only the
-   * benchmark videos its tables name (the exact path's segments on those; it can miss a video).
-   * Without tables (built with `index` unset), the frame scan.
+   * Match one training video by this side's retrieval: the frame scan (the exact path's
+   * segments, with a fraction of its work), the prefilter (the frame scan over only the
+   * benchmark videos its tables name: the exact path's segments on those; it can miss a video),
+   * or every alignment.
    */
-  indexedMatchVideo(train: TrainSequence, rule: MatchRule): Promise<Array<MatchSegment>>
+  matchVideo(train: TrainSequence, rule: MatchRule): Promise<Array<MatchSegment>>
   /** Match one training video at every alignment with every benchmark video (exact: the reference). */
   exactMatchVideo(train: TrainSequence, rule: MatchRule): Promise<Array<MatchSegment>>
   /**
-   * Verify the alignments proposed by an index: `benchVideos[i]` at `offsets[i]` (train frame minus
+   * Verify given alignments (hnswlib's candidates): `benchVideos[i]` at `offsets[i]` (train frame minus
    * bench frame). Flip hashes, when given, are verified at the same candidates.
    */
   verifyCandidates(train: TrainSequence, benchVideos: Uint32Array, offsets: Int32Array, rule: MatchRule): Promise<Array<MatchSegment>>

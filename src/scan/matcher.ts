@@ -281,7 +281,7 @@ export class BenchMatcher {
           ? 'prefilter'
           : 'frame-scan';
     const binding = native();
-    this.bench = new binding.BenchFrameScan(columns, settings.kernel, this.retrieval === 'prefilter');
+    this.bench = new binding.BenchFrameScan(columns, settings.kernel, this.retrieval === 'hnsw' ? 'frame-scan' : this.retrieval);
     if (!this.exact && preset.retrieval === 'hnsw') {
       if (preset.hnsw === undefined) throw new Error(`preset ${preset.name}: retrieval 'hnsw' needs its hnsw settings`);
       const phased = seqs.map((s) => phase(fingerprints[s.video]!, s.phase, s.phases, preset));
@@ -316,7 +316,7 @@ export class BenchMatcher {
 
   /** The part of `heapBytes` the prefilter's tables hold (0 without them). */
   get prefilterBytes(): number {
-    return this.bench.indexBytes;
+    return this.bench.prefilterBytes;
   }
 
   /** The frame scan's comparison loop on this CPU: 'avx512', 'avx2' or 'portable'. */
@@ -336,8 +336,7 @@ export class BenchMatcher {
 
   private async segments(seq: TrainSequence): Promise<MatchSegment[]> {
     const rule = this.preset.rule;
-    if (this.exact) return this.bench.exactMatchVideo(seq, rule);
-    if (this.retrieval === 'prefilter') return this.bench.indexedMatchVideo(seq, rule);
+    // The frame scan, the prefilter and the exact path were fixed when the side was built.
     if (this.hnsw === undefined) return this.bench.matchVideo(seq, rule);
     // Training videos shorter than a window have no window to query hnswlib with: every alignment.
     if (seq.hashes.length < rule.window) return this.bench.exactMatchVideo(seq, rule);

@@ -134,6 +134,13 @@ describe('BenchFrameScan binding', () => {
     expect(segs).toEqual([expect.objectContaining({ benchVideo: 2, offset: 0, trainStart: 0, trainEnd: 32 })]);
     expect(segs).toEqual(await scan.exactMatchVideo(train, rule));
     expect(await scan.verifyCandidates(train, Uint32Array.of(2), Int32Array.of(0), rule)).toEqual(segs);
+    // The retrieval is fixed when the side is built: matchVideo then searches that way.
+    expect(scan.retrieval).toBe('frame-scan');
+    for (const retrieval of ['exact', 'prefilter']) {
+      const other = new (native().BenchFrameScan)(b, undefined, retrieval);
+      expect(other.retrieval).toBe(retrieval);
+      expect(await other.matchVideo(train, rule)).toEqual(segs);
+    }
   });
 
   it('owns the benchmark side: refuses inconsistent columns, training columns, rules and kernels with the reason', () => {
@@ -141,6 +148,7 @@ describe('BenchFrameScan binding', () => {
     expect(() => new (native().BenchFrameScan)({ ...b, lengths: Uint32Array.of(1) })).toThrow(/lengths add up/);
     expect(() => new (native().BenchFrameScan)({ ...b, centerHashes: b.hashes.subarray(1) })).toThrow(/one hash per frame/);
     expect(() => new (native().BenchFrameScan)(b, 'sse9')).toThrow(/unknown scan kernel/);
+    expect(() => new (native().BenchFrameScan)(b, undefined, 'index')).toThrow(/unknown retrieval "index"/);
     const scan = new (native().BenchFrameScan)(b);
     expect(() => scan.matchVideo({ ...train, flips: train.hashes.subarray(1) }, rule)).toThrow(/flip hashes must be one per frame/);
     expect(() => scan.matchVideo({ ...train, informative: Uint8Array.of(1) }, rule)).toThrow(/informative flags/);

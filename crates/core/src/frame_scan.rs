@@ -49,8 +49,8 @@ pub struct FrameScan {
     columns: Columns,
     /// The comparison loop this CPU runs (detected once at build).
     kernel: Kernel,
-    /// Bit-sampling tables of the approximate prefilter (`with_index`), when built.
-    index: Option<prefilter::BitIndex>,
+    /// Bit-sampling tables of the approximate prefilter (`with_prefilter`), when built.
+    prefilter: Option<prefilter::BitIndex>,
 }
 
 impl FrameScan {
@@ -58,7 +58,7 @@ impl FrameScan {
     /// given, holds the center-crop hashes). Frames whose `informative` flag is 0 never match and
     /// are left out of the scan's keys (an empty slice: every frame is informative).
     pub fn build(columns: &[&[u64]], informative: &[u8], lengths: &[u32]) -> Result<FrameScan, InvalidInput> {
-        Ok(FrameScan { columns: Columns::build(columns, informative, lengths)?, kernel: Kernel::detect(), index: None })
+        Ok(FrameScan { columns: Columns::build(columns, informative, lengths)?, kernel: Kernel::detect(), prefilter: None })
     }
 
     /// Add the inner-half hashes of every frame (one per frame, as the other columns) with their
@@ -67,8 +67,8 @@ impl FrameScan {
     pub fn with_inner(mut self, hashes: &[u64], informative: &[u8]) -> Result<FrameScan, InvalidInput> {
         self.columns.add_inner(hashes, informative)?;
         // The prefilter's tables cover every column: rebuilt with the new one.
-        Ok(match self.index_bits() {
-            Some(bits) => self.with_index_bits(bits),
+        Ok(match self.prefilter_bits() {
+            Some(bits) => self.with_prefilter_bits(bits),
             None => self,
         })
     }
@@ -81,8 +81,8 @@ impl FrameScan {
     pub fn with_groups(mut self, groups: &[u32]) -> Result<FrameScan, InvalidInput> {
         self.columns.set_groups(groups)?;
         // The prefilter's tables name videos: rebuilt for the new grouping.
-        Ok(match self.index_bits() {
-            Some(bits) => self.with_index_bits(bits),
+        Ok(match self.prefilter_bits() {
+            Some(bits) => self.with_prefilter_bits(bits),
             None => self,
         })
     }
@@ -101,29 +101,29 @@ impl FrameScan {
         self.kernel
     }
 
-    /// The same scan with the prefilter's tables built (`Search::Indexed`; see `prefilter`).
-    pub fn with_index(self) -> FrameScan {
+    /// The same scan with the prefilter's tables built (`Search::Prefilter`; see `prefilter`).
+    pub fn with_prefilter(self) -> FrameScan {
         let bits = prefilter::bits_for(self.frames());
-        self.with_index_bits(bits)
+        self.with_prefilter_bits(bits)
     }
 
-    /// `with_index` with chunks of `bits` bits (12..=24) instead of the width the size gives (tests
+    /// `with_prefilter` with chunks of `bits` bits (12..=24) instead of the width the size gives (tests
     /// and benchmarks: the width of a 10M-second benchmark side on a small one).
-    pub fn with_index_bits(mut self, bits: u32) -> FrameScan {
+    pub fn with_prefilter_bits(mut self, bits: u32) -> FrameScan {
         // The old tables go before the new ones are built: never both in memory.
-        self.index = None;
-        self.index = prefilter::BitIndex::build(&self.columns, bits.clamp(12, prefilter::MAX_BITS));
+        self.prefilter = None;
+        self.prefilter = prefilter::BitIndex::build(&self.columns, bits.clamp(12, prefilter::MAX_BITS));
         self
     }
 
     /// Chunk width of the prefilter's tables (None: not built).
-    pub fn index_bits(&self) -> Option<u32> {
-        self.index.as_ref().map(|i| i.bits())
+    pub fn prefilter_bits(&self) -> Option<u32> {
+        self.prefilter.as_ref().map(|i| i.bits())
     }
 
     /// Bytes the prefilter's tables hold (0: not built).
-    pub fn index_bytes(&self) -> usize {
-        self.index.as_ref().map_or(0, |i| i.heap_bytes())
+    pub fn prefilter_bytes(&self) -> usize {
+        self.prefilter.as_ref().map_or(0, |i| i.heap_bytes())
     }
 
     /// Entries that can match (informative frames x columns).
@@ -133,7 +133,7 @@ impl FrameScan {
 
     /// Bytes held: the benchmark's hash columns and informative flags, and the per-video tables.
     pub fn heap_bytes(&self) -> usize {
-        self.columns.heap_bytes() + self.index_bytes()
+        self.columns.heap_bytes() + self.prefilter_bytes()
     }
 
     pub fn columns(&self) -> usize {

@@ -26,26 +26,61 @@ pub struct BenchSequences {
 }
 
 /// The benchmark side, owned in Rust: its frame hashes (whole-frame hashes, and center-crop hashes
-/// when the bench sequences carry them) and informative flags. Training videos are matched against
-/// it by the exhaustive frame scan (`matchVideo`, exactly the exact path's segments; see
-/// vdedup_core::frame_scan), every alignment (`exactMatchVideo`), or given alignments
-/// (`verifyCandidates`, hnswlib's candidates for the paper preset).
+/// when the bench sequences carry them) and informative flags, and how training videos are matched
+/// against it, fixed when it is built (`retrieval`): the exhaustive frame scan (exactly the exact
+/// path's segments; see vdedup_core::frame_scan), the approximate prefilter, or every alignment.
+/// `exactMatchVideo` and `verifyCandidates` (hnswlib's candidates for the paper preset) are
+/// available whatever the retrieval.
 #[napi]
 pub struct BenchFrameScan {
     inner: Arc<FrameScan>,
+    retrieval: Retrieval,
+}
+
+/// How `matchVideo` searches.
+#[derive(Clone, Copy)]
+enum Retrieval {
+    Scan,
+    Prefilter,
+    Exact,
+}
+
+impl Retrieval {
+    fn from_name(name: &str) -> Option<Retrieval> {
+        match name {
+            "frame-scan" => Some(Retrieval::Scan),
+            "prefilter" => Some(Retrieval::Prefilter),
+            "exact" => Some(Retrieval::Exact),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Retrieval::Scan => "frame-scan",
+            Retrieval::Prefilter => "prefilter",
+            Retrieval::Exact => "exact",
+        }
+    }
 }
 
 #[napi]
 impl BenchFrameScan {
     /// `kernel` ("avx512", "avx2", "portable") overrides the detected comparison loop; one the CPU
-    /// cannot run is refused. `index`: also build the approximate prefilter's tables
-    /// (`indexedMatchVideo`; see vdedup_core::frame_scan::prefilter).
+    /// cannot run is refused. `retrieval` ("frame-scan", the default; "prefilter", which also builds
+    /// the prefilter's tables, see vdedup_core::frame_scan::prefilter; "exact") is how `matchVideo`
+    /// searches.
     #[napi(constructor)]
-    pub fn new(bench: BenchSequences, kernel: Option<String>, index: Option<bool>) -> Result<Self> {
-        guarded("building the benchmark side", || Self::build(bench, kernel, index))
+    pub fn new(bench: BenchSequences, kernel: Option<String>, retrieval: Option<String>) -> Result<Self> {
+        guarded("building the benchmark side", || Self::build(bench, kernel, retrieval))
     }
 
-    fn build(bench: BenchSequences, kernel: Option<String>, index: Option<bool>) -> Result<Self> {
+    fn build(bench: BenchSequences, kernel: Option<String>, retrieval: Option<String>) -> Result<Self> {
+        let retrieval = match retrieval.as_deref() {
+            None => Retrieval::Scan,
+            Some(name) => Retrieval::from_name(name)
+                .ok_or_else(|| invalid(format!("unknown retrieval \"{name}\" (expected frame-scan, prefilter or exact)")))?,
+        };
         let mut columns: Vec<&[u64]> = vec![&bench.hashes];
         columns.extend(bench.center_hashes.as_deref());
         let mut scan = FrameScan::build(&columns, &bench.informative, &bench.lengths).map_err(invalid)?;
@@ -59,10 +94,16 @@ impl BenchFrameScan {
             let k = Kernel::from_name(&name).ok_or_else(|| invalid(format!("unknown scan kernel \"{name}\" (expected avx512, avx2 or portable)")))?;
             scan = scan.with_kernel(k).map_err(invalid)?;
         }
-        if index == Some(true) {
-            scan = scan.with_index();
+        if let Retrieval::Prefilter = retrieval {
+            scan = scan.with_prefilter();
         }
-        Ok(BenchFrameScan { inner: Arc::new(scan) })
+        Ok(BenchFrameScan { inner: Arc::new(scan), retrieval })
+    }
+
+    /// How `matchVideo` searches: "frame-scan", "prefilter" or "exact".
+    #[napi(getter)]
+    pub fn retrieval(&self) -> &'static str {
+        self.retrieval.name()
     }
 
     /// Entries that can match (informative frames x columns).
@@ -83,16 +124,10 @@ impl BenchFrameScan {
         self.inner.heap_bytes() as f64
     }
 
-    /// Whether the approximate prefilter's tables are built (`indexedMatchVideo` uses them).
-    #[napi(getter)]
-    pub fn indexed(&self) -> bool {
-        self.inner.index_bits().is_some()
-    }
-
     /// Bytes of the prefilter's tables (part of `heapBytes`; 0 without them).
     #[napi(getter)]
-    pub fn index_bytes(&self) -> f64 {
-        self.inner.index_bytes() as f64
+    pub fn prefilter_bytes(&self) -> f64 {
+        self.inner.prefilter_bytes() as f64
     }
 
     /// The comparison loop this CPU runs: "avx512", "avx2" or "portable".
@@ -105,18 +140,18 @@ impl BenchFrameScan {
         MatchTask::queue(&self.inner, train, rule, mode)
     }
 
-    /// Match one training video by the frame scan (the exact path's segments, with a fraction of its work).
+    /// Match one training video by this side's retrieval: the frame scan (the exact path's
+    /// segments, with a fraction of its work), the prefilter (the frame scan over only the
+    /// benchmark videos its tables name: the exact path's segments on those; it can miss a video),
+    /// or every alignment.
     #[napi]
     pub fn match_video(&self, train: TrainSequence, rule: MatchRule) -> Result<AsyncTask<MatchTask>> {
-        self.task(train, &rule, Mode::Scan)
-    }
-
-    /// Match one training video by the approximate prefilter: the frame scan over only the
-    /// benchmark videos its tables name (the exact path's segments on those; it can miss a video).
-    /// Without tables (built with `index` unset), the frame scan.
-    #[napi]
-    pub fn indexed_match_video(&self, train: TrainSequence, rule: MatchRule) -> Result<AsyncTask<MatchTask>> {
-        self.task(train, &rule, Mode::Indexed)
+        let mode = match self.retrieval {
+            Retrieval::Scan => Mode::Scan,
+            Retrieval::Prefilter => Mode::Prefilter,
+            Retrieval::Exact => Mode::Exact,
+        };
+        self.task(train, &rule, mode)
     }
 
     /// Match one training video at every alignment with every benchmark video (exact: the reference).
@@ -125,7 +160,7 @@ impl BenchFrameScan {
         self.task(train, &rule, Mode::Exact)
     }
 
-    /// Verify the alignments proposed by an index: `benchVideos[i]` at `offsets[i]` (train frame minus
+    /// Verify given alignments (hnswlib's candidates): `benchVideos[i]` at `offsets[i]` (train frame minus
     /// bench frame). Flip hashes, when given, are verified at the same candidates.
     #[napi]
     pub fn verify_candidates(

@@ -87,7 +87,7 @@ impl From<Segment> for MatchSegment {
 /// How a `MatchTask` searches (vdedup_core::frame_scan::Search, with owned candidates).
 pub enum Mode {
     Scan,
-    Indexed,
+    Prefilter,
     Exact,
     Candidates(Vec<(u32, i64)>),
 }
@@ -133,7 +133,7 @@ impl MatchTask {
         let inner = self.train.inner_hashes.as_ref().map(|h| Sequence::new(h, inner_info));
         let search = match &self.mode {
             Mode::Scan => Search::Scan,
-            Mode::Indexed => Search::Indexed,
+            Mode::Prefilter => Search::Prefilter,
             Mode::Exact => Search::Exact,
             Mode::Candidates(c) => Search::Candidates(c),
         };

@@ -43,7 +43,7 @@ pub const CHUNKS: usize = 2;
 pub const RADIUS: u32 = 2;
 /// Distinct training frames a band must collect within one window length. 1: one found core pair
 /// (`CORE_DISTANCE`) names its video. More name fewer videos, but every video they name is named
-/// with 1 too, so 1 has the better bound for a few more scans (example `index_speed`; figures in
+/// with 1 too, so 1 has the better bound for a few more scans (example `prefilter_speed`; figures in
 /// bench/README.md, "Matching at 10M").
 pub const MIN_FRAMES: u32 = 1;
 /// A band without a core pair still names its video when it holds this many distinct pictures:
@@ -52,7 +52,7 @@ pub const MIN_FRAMES: u32 = 1;
 /// variant, so they have no core pair; a chance coincidence of two still shots, the reason for the
 /// core, gives its votes from one picture repeated. Either 2 or 3 names copies the core pair alone
 /// misses; 2 also names many more videos per query, 3 barely more. On the evaluation set the prefilter then reports exactly what the exact path does (example
-/// `index_speed`; figures in bench/README.md, "Matching at 10M").
+/// `prefilter_speed`; figures in bench/README.md, "Matching at 10M").
 pub const WEAK_FRAMES: u32 = 3;
 /// Training frames count as distinct pictures when this many bits apart (the default rule's
 /// `distinct_bits`).

@@ -30,8 +30,8 @@ pub enum Search<'a> {
     Candidates(&'a [(u32, i64)]),
     /// Approximate: the frame scan over only the benchmark videos the prefilter's tables name
     /// (`prefilter`); its segments are the exact path's on those videos. Without tables
-    /// (`with_index` not called), or outside the tables' range, the frame scan.
-    Indexed,
+    /// (`with_prefilter` not called), or outside the tables' range, the frame scan.
+    Prefilter,
 }
 
 /// Candidate alignments of one training video against one column: straight `(bench sequence,
@@ -106,8 +106,8 @@ impl FrameScan {
     /// Every matching segment of `match_video`, before the best ones are selected.
     pub fn segments(&self, train: &Sequence, flips: Option<&Sequence>, inner: Option<&Sequence>, rule: &MatchParams, search: Search) -> Vec<Segment> {
         let variants = self.variants(train, flips, inner);
-        if let Search::Indexed = search {
-            if let Some(found) = self.indexed_groups(train, flips, inner, rule) {
+        if let Search::Prefilter = search {
+            if let Some(found) = self.prefilter_groups(train, flips, inner, rule) {
                 let mut out = Vec::new();
                 for ((seq, column, variant), groups) in variants.into_iter().zip(found) {
                     let found = self.candidates_of(seq, column as u32, rule, groups.iter().map(|&g| g as usize));
@@ -123,10 +123,16 @@ impl FrameScan {
     /// The benchmark videos the prefilter names for each variant (`variants`: direct, flipped
     /// when `flips`, cropped and inner when the scan holds those columns), or None (no tables, or
     /// out of their range).
-    pub fn indexed_groups(&self, train: &Sequence, flips: Option<&Sequence>, inner: Option<&Sequence>, rule: &MatchParams) -> Option<Vec<Vec<u32>>> {
-        let index = self.index.as_ref()?;
+    pub fn prefilter_groups(
+        &self,
+        train: &Sequence,
+        flips: Option<&Sequence>,
+        inner: Option<&Sequence>,
+        rule: &MatchParams,
+    ) -> Option<Vec<Vec<u32>>> {
+        let tables = self.prefilter.as_ref()?;
         let queries: Vec<(&Sequence, usize)> = self.variants(train, flips, inner).into_iter().map(|(seq, column, _)| (seq, column)).collect();
-        index.candidate_groups(&self.columns, &queries, rule)
+        tables.candidate_groups(&self.columns, &queries, rule)
     }
 
     /// Every (training sequence, benchmark column, variant) a training video is compared on: its
@@ -152,7 +158,7 @@ impl FrameScan {
     fn compare(&self, seq: &Sequence, column: usize, rule: &MatchParams, search: Search, variant: Variant) -> Vec<Segment> {
         match search {
             // `segments` resolves the prefilter before comparing; here it is the frame scan.
-            Search::Scan | Search::Indexed => {
+            Search::Scan | Search::Prefilter => {
                 let mut out = Vec::new();
                 let found = self.candidates(seq, column as u32, rule);
                 self.verify_found(found, seq, column, rule, variant, &mut out);

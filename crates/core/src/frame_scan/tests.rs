@@ -242,7 +242,7 @@ fn phases_find_fractional_offsets_exactly_like_the_exact_search() {
 /// holding a 20-40 s copy of a random phase (0-12 bits of noise, direct, mirrored or cropped,
 /// some played 0.9-1.1x). On every kernel: on the videos it names the segments are exactly the
 /// frame scan's; it names every video holding a planted copy the scan finds (all 150 here; a
-/// recall of 0.999 needs thousands of copies: example `index_speed`, bench/README.md "Matching
+/// recall of 0.999 needs thousands of copies: example `prefilter_speed`, bench/README.md "Matching
 /// at 10M benchmark seconds"); and few of the videos it names hold no match. Chunks of 24 bits,
 /// the width of a 10M-second benchmark side.
 #[test]
@@ -284,7 +284,7 @@ fn prefilter_finds_the_planted_copies_and_exactly_the_scans_segments_on_what_it_
                 .unwrap()
                 .with_kernel(k)
                 .unwrap()
-                .with_index_bits(24)
+                .with_prefilter_bits(24)
         })
         .collect();
     let rule = default_rule(true);
@@ -320,7 +320,7 @@ fn prefilter_finds_the_planted_copies_and_exactly_the_scans_segments_on_what_it_
         }
         let (seq, fseq, iseq) = (Sequence::new(&train, &[]), Sequence::new(&flips, &[]), Sequence::new(&train_inner, &[]));
         let scan_segments = scans[0].segments(&seq, Some(&fseq), Some(&iseq), &rule, Search::Scan);
-        let named_groups = scans[0].indexed_groups(&seq, Some(&fseq), Some(&iseq), &rule).expect("within the tables' range");
+        let named_groups = scans[0].prefilter_groups(&seq, Some(&fseq), Some(&iseq), &rule).expect("within the tables' range");
         let on_named: Vec<Segment> = scan_segments
             .iter()
             .filter(|s| {
@@ -336,7 +336,7 @@ fn prefilter_finds_the_planted_copies_and_exactly_the_scans_segments_on_what_it_
             .collect();
         for scan in &scans {
             assert_eq!(
-                sorted(scan.segments(&seq, Some(&fseq), Some(&iseq), &rule, Search::Indexed)),
+                sorted(scan.segments(&seq, Some(&fseq), Some(&iseq), &rule, Search::Prefilter)),
                 sorted(on_named.clone()),
                 "query {t}, kernel {:?}",
                 scan.kernel()
@@ -388,12 +388,12 @@ fn prefilter_pair_bound() {
     assert!((hit as f64 / n as f64 - prefilter::pair_catch(10, 24)).abs() < 0.02);
     // Tables: 30 frames each within 5 bits of a benchmark frame, on one diagonal, are found.
     let bench: Vec<u64> = (0..400).map(|_| rng.next()).collect();
-    let scan = FrameScan::build(&[&bench], &[], &[400]).unwrap().with_index_bits(16);
+    let scan = FrameScan::build(&[&bench], &[], &[400]).unwrap().with_prefilter_bits(16);
     let train: Vec<u64> = (0..30).map(|i| rng.flip(bench[100 + i], 5)).collect();
     let rule = default_rule(false);
-    assert_eq!(scan.indexed_groups(&Sequence::new(&train, &[]), None, None, &rule), Some(vec![vec![0]]));
+    assert_eq!(scan.prefilter_groups(&Sequence::new(&train, &[]), None, None, &rule), Some(vec![vec![0]]));
     let random: Vec<u64> = (0..30).map(|_| rng.next()).collect();
-    assert_eq!(scan.indexed_groups(&Sequence::new(&random, &[]), None, None, &rule), Some(vec![vec![]]));
+    assert_eq!(scan.prefilter_groups(&Sequence::new(&random, &[]), None, None, &rule), Some(vec![vec![]]));
 }
 
 /// A copy without one close pair (every frame 14 bits from its benchmark frame, as under boxes
@@ -419,18 +419,18 @@ fn prefilter_names_copies_without_a_core_pair_on_distinct_pictures_only() {
     let still_picture = rng.next();
     let still: Vec<u64> = (0..100).map(|_| rng.flip(still_picture, 1)).collect();
     let bench: Vec<u64> = moving.iter().chain(&still).copied().collect();
-    let scan = FrameScan::build(&[&bench], &[], &[400, 100]).unwrap().with_index_bits(16);
+    let scan = FrameScan::build(&[&bench], &[], &[400, 100]).unwrap().with_prefilter_bits(16);
     let rule = default_rule(false);
     let copy: Vec<u64> = moving[100..130].iter().map(|&h| apart(&mut rng, h)).collect();
     let seq = Sequence::new(&copy, &[]);
-    assert_eq!(scan.indexed_groups(&seq, None, None, &rule), Some(vec![vec![0]]));
-    let on_named = scan.match_video(&seq, None, None, &rule, Search::Indexed).unwrap();
+    assert_eq!(scan.prefilter_groups(&seq, None, None, &rule), Some(vec![vec![0]]));
+    let on_named = scan.match_video(&seq, None, None, &rule, Search::Prefilter).unwrap();
     assert!(!on_named.is_empty());
     assert_eq!(on_named, scan.match_video(&seq, None, None, &rule, Search::Scan).unwrap());
     let other_still = apart(&mut rng, still_picture);
     let repeated: Vec<u64> = (0..30).map(|_| rng.flip(other_still, 1)).collect();
     let seq = Sequence::new(&repeated, &[]);
-    assert_eq!(scan.indexed_groups(&seq, None, None, &rule), Some(vec![vec![]]));
+    assert_eq!(scan.prefilter_groups(&seq, None, None, &rule), Some(vec![vec![]]));
     assert!(scan.match_video(&seq, None, None, &rule, Search::Scan).unwrap().is_empty());
 }
 

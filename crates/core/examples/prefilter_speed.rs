@@ -1,12 +1,12 @@
-//! The prefilter (`Search::Indexed`) against the frame scan (the exact path's segments) on the
+//! The prefilter (`Search::Prefilter`) against the frame scan (the exact path's segments) on the
 //! default preset's rule, with 4 benchmark phases, center-crop and inner-half hashes and slanted alignments:
-//!   cargo run --release --example index_speed -- [bench seconds] [queries] [scan 1|0] [planted every nth query, 2]
+//!   cargo run --release --example prefilter_speed -- [bench seconds] [queries] [scan 1|0] [planted every nth query, 2]
 //! Benchmark: scene-structured random hashes (scenes of 3-15 s drifting 0-3 bits a second, the
 //! phases between two seconds 0-1 bits a step, like bench/frame-scan.mjs). Queries: 5-minute
 //! training videos, every nth (default 2) holding a 20-60 s copy of a random phase of a benchmark
 //! video with 0-12 bits flipped per frame: direct, mirrored, center-cropped or inner half, 4 in 7 of them
 //! played at 0.9, 0.95, 1.05 or 1.1x. Prints per-query times of both paths (pin to one core with `taskset -c
-//! 0` for single-core figures), memory, build time, and the videos each path finds. INDEX_BITS=24
+//! 0` for single-core figures), memory, build time, and the videos each path finds. PREFILTER_BITS=24
 //! builds the tables of a 10M-second side on a smaller one.
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -67,10 +67,10 @@ fn main() {
     let scan_build = t.elapsed();
     let scan_bytes = scan.heap_bytes();
     let t = Instant::now();
-    // INDEX_BITS=24: the chunk width of a 10M-second side on a smaller one.
-    let scan = match std::env::var("INDEX_BITS") {
-        Ok(b) => scan.with_index_bits(b.parse().expect("INDEX_BITS: a number")),
-        Err(_) => scan.with_index(),
+    // PREFILTER_BITS=24: the chunk width of a 10M-second side on a smaller one.
+    let scan = match std::env::var("PREFILTER_BITS") {
+        Ok(b) => scan.with_prefilter_bits(b.parse().expect("PREFILTER_BITS: a number")),
+        Err(_) => scan.with_prefilter(),
     };
     let index_build = t.elapsed();
     println!(
@@ -78,8 +78,8 @@ fn main() {
         fines.len(),
         scan.kernel().name(),
         scan_bytes as f64 / total as f64,
-        scan.index_bits().unwrap(),
-        scan.index_bytes() as f64 / total as f64,
+        scan.prefilter_bits().unwrap(),
+        scan.prefilter_bytes() as f64 / total as f64,
         scan.heap_bytes() as f64 / total as f64,
     );
     let rule = MatchParams {
@@ -143,9 +143,9 @@ fn main() {
         let (s, f, i) = (Sequence::new(&train, &[]), Sequence::new(&flips, &[]), Sequence::new(&train_inner, &[]));
         let videos = |segs: &[vdedup_core::matching::Segment]| -> BTreeSet<u32> { segs.iter().map(|s| groups[s.bench_video as usize]).collect() };
         let t = Instant::now();
-        let got = scan.match_video(&s, Some(&f), Some(&i), &rule, Search::Indexed).unwrap();
+        let got = scan.match_video(&s, Some(&f), Some(&i), &rule, Search::Prefilter).unwrap();
         t_index.push(t.elapsed().as_secs_f64() * 1e3);
-        candidates += scan.indexed_groups(&s, Some(&f), Some(&i), &rule).map_or(0, |c| c.iter().map(Vec::len).sum());
+        candidates += scan.prefilter_groups(&s, Some(&f), Some(&i), &rule).map_or(0, |c| c.iter().map(Vec::len).sum());
         let by_index = videos(&got);
         if source.is_some_and(|g| by_index.contains(&g)) {
             planted_index += 1;
