@@ -1,7 +1,7 @@
 // The napi config of package.json narrowed to the targets whose binary exists under <dir>
 // (`vdedup.<platform>.node`, at any depth): what `napi artifacts` and `napi pre-publish` may
 // release from this machine. package.json declares every usual target; only linux-x64-gnu can
-// be built here (the others need their own machines: README, "Releasing").
+// be built here (the others need their own machines: docs/development.md, "Releasing").
 // Usage: node scripts/napi-built-config.mjs <dir> <out.json> [package.json]
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

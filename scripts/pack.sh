@@ -5,7 +5,7 @@
 # The main package lists the platform packages built here in its optionalDependencies, so
 # `npm install vdedup` installs the one matching the user's platform and never runs cargo.
 # Only the targets whose binary exists in npm/<target>/ are released; the other targets of
-# `napi.targets` need their own machines (see the README's release section).
+# `napi.targets` need their own machines (see docs/development.md, "Releasing").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mkdir -p "${1:-release}" && cd "${1:-release}" && pwd)

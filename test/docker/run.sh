@@ -18,7 +18,7 @@ fail() { echo "test:docker: FAIL: $*" >&2; exit 1; }
 say() { echo "test:docker: $*"; }
 t0=$(date +%s)
 
-docker info >/dev/null 2>&1 || fail "no Docker daemon answers (start dockerd: README, Docker)"
+docker info >/dev/null 2>&1 || fail "no Docker daemon answers (start dockerd: docs/service.md, Docker)"
 # A client that builds with BuildKit: `docker buildx`, or a client from before Docker 23, which
 # drives the daemon's own BuildKit (Debian bookworm's docker.io).
 build=()
