@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { versionText } from './version.js';
 import { packageVersion } from '../version.js';
+import { setMediaMemoryLimit } from '../media/process.js';
 
 type Register = (program: Command, setExit: (code: number) => void) => void;
 
@@ -25,6 +26,15 @@ export async function main(argv: string[]): Promise<number> {
   const setExit = (code: number) => {
     exitCode = code;
   };
+  const memory = process.env.VDEDUP_FFMPEG_MEMORY_MB;
+  if (memory !== undefined && memory !== '') {
+    const mb = Number(memory);
+    if (!Number.isInteger(mb) || mb < 0) {
+      process.stderr.write(`vdedup: VDEDUP_FFMPEG_MEMORY_MB must be a whole number of MiB (0: no limit), got "${memory}"\n`);
+      return 2;
+    }
+    setMediaMemoryLimit(mb);
+  }
   const args = argv.slice(2);
   const wantsVersion = args[0] === '--version' || args[0] === '-V';
   const program = new Command()

@@ -15,22 +15,14 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Address-space cap for every ffmpeg/ffprobe (MiB), applied through util-linux `prlimit`: a
- * hostile or absurd input fails with MEMORY_LIMIT instead of taking the machine's memory.
- * VDEDUP_FFMPEG_MEMORY_MB sets it (0: none); the service sets its own default at start.
+ * hostile or absurd input fails with MEMORY_LIMIT instead of taking the machine's memory. Set by
+ * the front doors at start (VDEDUP_FFMPEG_MEMORY_MB; the service has a default of its own).
  */
-let memoryLimitMb: number | undefined = parseMemoryMb(process.env.VDEDUP_FFMPEG_MEMORY_MB);
+let memoryLimitMb: number | undefined;
 let prlimitPath: string | null | undefined;
 
-function parseMemoryMb(raw: string | undefined): number | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new VdedupError('INVALID_ARGUMENT', `VDEDUP_FFMPEG_MEMORY_MB must be a whole number of MiB, got "${raw}"`);
-  return n === 0 ? undefined : n;
-}
-
-/** Set the cap (MiB; undefined or 0: none). An explicit VDEDUP_FFMPEG_MEMORY_MB wins over it. */
+/** Set the cap (MiB; undefined or 0: none). */
 export function setMediaMemoryLimit(mb: number | undefined): void {
-  if (process.env.VDEDUP_FFMPEG_MEMORY_MB !== undefined && process.env.VDEDUP_FFMPEG_MEMORY_MB !== '') return;
   memoryLimitMb = mb === 0 ? undefined : mb;
 }
 

@@ -127,6 +127,10 @@ describe('bad and unusual inputs (CLI)', () => {
     expect(r.stderr).toMatch(/memory limit of 200 MiB \(VDEDUP_FFMPEG_MEMORY_MB\)/);
     // The same file within a sane limit is fine.
     expect((await runCli(['fingerprint', hd], { VDEDUP_FFMPEG_MEMORY_MB: '2048' })).code).toBe(0);
+    // A limit that is not a number is a usage error naming the variable, before any work.
+    const bad = await runCli(['fingerprint', hd], { VDEDUP_FFMPEG_MEMORY_MB: 'lots' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^vdedup: VDEDUP_FFMPEG_MEMORY_MB must be a whole number of MiB \(0: no limit\), got "lots"\n$/);
   });
 
   it('a video without frames fails with one line', async () => {
