@@ -64,10 +64,13 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
       expect(exact.report.matches).toEqual(first.report.matches);
       expect(exact.report.stats).toMatchObject({ retrieval: 'exact', approximate: false });
       // The approximate prefilter, forced on a small benchmark side: the same copy, and the report says how.
-      const indexed = await scan(dir, ['--index', 'on']);
-      expect(indexed.report.matches).toEqual(first.report.matches);
-      expect(indexed.report.stats).toMatchObject({ retrieval: 'prefilter', approximate: true });
-      expect(indexed.r.stdout).toMatch(/approximate retrieval: prefilter/);
+      const prefiltered = await scan(dir, ['--prefilter', 'on']);
+      expect(prefiltered.report.matches).toEqual(first.report.matches);
+      expect(prefiltered.report.stats).toMatchObject({ retrieval: 'prefilter', approximate: true });
+      expect(prefiltered.r.stdout).toMatch(/approximate retrieval: prefilter/);
+      // The flag's earlier name still works; --prefilter off keeps the exhaustive scan.
+      expect((await scan(dir, ['--index', 'on'])).report.stats).toMatchObject({ retrieval: 'prefilter' });
+      expect((await scan(dir, ['--prefilter', 'off'])).report.stats).toMatchObject({ retrieval: 'frame-scan', approximate: false });
     });
   });
 
