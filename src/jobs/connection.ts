@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ServiceConfig } from '../config/service.js';
 
-// Apart from the job contract (jobs.ts) on purpose: loading ioredis costs ~90 ms, which every CLI
+// Apart from the job contract (contract.ts) on purpose: ioredis is slow to load, and every CLI
 // command (through the queue names in `vdedup worker --help`) would otherwise pay at start.
 
 /**

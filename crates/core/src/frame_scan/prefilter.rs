@@ -31,7 +31,7 @@
 //! 0.26-0.03), while a chance coincidence of two still shots shows one picture. True copies sit
 //! mostly far below the 20-bit threshold; windows made only of pairs near 20 bits (chance
 //! coincidences of unrelated still shots, in synthetic data) are mostly missed. That is why it is
-//! approximate, measured against the exact path (`bench/frame-scan.mjs --index on`), and only
+//! approximate, measured against the exact path (`bench/frame-scan.mjs --prefilter on`), and only
 //! chosen for large benchmark sides.
 
 use super::columns::Columns;
