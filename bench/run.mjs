@@ -101,6 +101,9 @@ if (process.argv.includes('--from-results')) {
   step('exactness', 'frames exactness against a full decode', 'frames-exactness/run.mjs', ['--jobs', '2', '--allow-fail', '--out', exactOut], [], false);
   results.exactness = JSON.parse(readFileSync(exactOut, 'utf8')).totals;
   stepRuns.exactness.command = `bash bench/frames-exactness/build.sh && ${stepRuns.exactness.command.replace(exactOut, path.relative(root, exactOut))}`;
+  // The same files: does fingerprinting sample the frames `vdedup frames --fps 1` writes?
+  results.sampling = step('sampling', 'fingerprint samples against vdedup frames --fps 1', 'sampling-agreement.mjs', []);
+  stepRuns.sampling.command = `bash bench/frames-exactness/build.sh && ${stepRuns.sampling.command}`;
   // The HTTP service through the real stack (API, two workers, local Redis): bursts of concurrent
   // checks. Full mode only: it needs Redis on 127.0.0.1:6379 and takes a minute or two.
   if (full) results.service = step('service', 'HTTP service under concurrent checks', 'service-load.mjs', ['--bursts', '50,200']);
@@ -151,6 +154,9 @@ const rows = [
     : []),
   ...(results.exactness
     ? [row('exactness', 'frames exact against a full decode: requests (all strategies), wrong / refused', 'all exact', `${results.exactness.exact} of ${results.exactness.exact + results.exactness.wrong + results.exactness.refused} (${results.exactness.wrong} / ${results.exactness.refused})`, status(results.exactness.wrong === 0 && results.exactness.refused === 0))]
+    : []),
+  ...(results.sampling
+    ? [row('sampling', 'fingerprint samples: files whose every 1 fps sample is the frame `vdedup frames --fps 1` writes', 'all', `${results.sampling.agreeing} of ${results.sampling.files}`, status(results.sampling.agreeing === results.sampling.files))]
     : []),
   row('frameScan', `frame scan: match p50 per ${idx.querySeconds / 60}-minute query video (${idx.benchWindows.toLocaleString('en')} windows)`, '<= 50 ms', `${best.matchMsP50} ms (p99 ${best.matchMsP99})`, status(best.matchMsP50 <= 50)),
   row('frameScan', `frame scan: recall against the exact path (${best.exactMatchedPairs} matched pairs; ${best.identicalToExact ?? 'n/a'} queries with identical segments)`, '>= 0.99', f(best.recallVsExact, 3), status(best.recallVsExact >= 0.99)),

@@ -77,12 +77,15 @@ export interface FrameBatch {
 }
 
 /**
- * The sampling filter shared by every front door. `round=up` puts frame n at exactly n/fps
- * seconds; the default rounding would pick frames half an interval late and `-r` picks irregular
- * ones.
+ * The sampling filter shared by every front door. Time 0 is the first frame's time (`setpts`), as
+ * `vdedup frames` defines it: the container's time 0 can lie before the video (an audio track that
+ * starts first, B-frame delay without an edit list, an empty edit), and ffmpeg's `fps` would then
+ * give its first tick the frame of the second one and shift every tick by the gap. `round=up`
+ * puts frame n at exactly n/fps seconds; the default rounding would pick frames half an interval
+ * late and `-r` picks irregular ones.
  */
 export function samplingFilter(fps: number, width: number, height: number): string {
-  return `fps=${fps}:round=up,scale=${width}:${height}:flags=area,format=gray`;
+  return `setpts=PTS-STARTPTS,fps=${fps}:round=up,scale=${width}:${height}:flags=area,format=gray`;
 }
 
 export const FAST_DECODE_ARGS = ['-skip_loop_filter', 'all', '-skip_frame', 'noref'];

@@ -137,6 +137,29 @@ describe('fingerprintVideo', () => {
 });
 
 describe('sampleGrayFrames', () => {
+  /** Every gray frame the sampler gives for a file, concatenated. */
+  const sampled = async (file: string, fps: number) => {
+    const parts: Buffer[] = [];
+    for await (const b of sampleGrayFrames({ absolutePath: file, file, streamIndex: 'first', fps })) parts.push(Buffer.from(b.frames));
+    return Buffer.concat(parts);
+  };
+
+  it('counts time from the first frame: a video that starts after its audio is sampled like the same stream starting at 0', async () => {
+    await withTempDir(async (dir) => {
+      // One encode (a frame counter, so every frame differs), then the same packets twice: alone,
+      // and in Matroska 0.5 s after an audio track (the container's time 0 is the audio's).
+      const video = path.join(dir, 'video.mkv');
+      await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25:duration=6', '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', video]);
+      const late = path.join(dir, 'late.mkv');
+      await ffmpeg(['-f', 'lavfi', '-i', 'sine=duration=7', '-itsoffset', '0.5', '-i', video, '-map', '0:a', '-map', '1:v', '-c:v', 'copy', '-c:a', 'aac', late]);
+      for (const fps of [1, 4]) {
+        const alone = await sampled(video, fps);
+        expect(alone.length).toBe(6 * fps * 128 * 128);
+        expect((await sampled(late, fps)).equals(alone)).toBe(true);
+      }
+    });
+  });
+
   it('yields bounded batches and kills ffmpeg when the consumer stops early', async () => {
     const probe = await probeVideo(clip('life.mp4'));
     const gen = sampleGrayFrames({
