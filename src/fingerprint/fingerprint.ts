@@ -2,7 +2,8 @@ import { native, type HashFramesOptions, type NativeBinding } from '../native/bi
 import type { InputBanner } from '../media/banner.js';
 import { checkInputFile } from '../media/input.js';
 import { classifyMediaFailure, looksLikeMp4, STILL_IMAGE_FORMAT, type VideoStreamInfo } from '../media/probe.js';
-import { DecodeFailure, sampleGrayFrames, SAMPLE_SIZE, type SampleResult } from '../media/sample.js';
+import { DecodeFailure, sampleGrayFrames, samplingSubset, SAMPLE_SIZE, type SampleResult } from '../media/sample.js';
+import type { SubsetStream } from '../media/mp4/reference-subset.js';
 import { MAX_TIMER_MS } from '../media/process.js';
 import { VdedupError } from '../errors.js';
 
@@ -58,6 +59,11 @@ export interface FingerprintOptions {
   threads?: number;
   /** Decode less (`--fast`): see SampleOptions.fastDecode. Stored under its own key. */
   fastDecode?: boolean;
+  /**
+   * Decode every frame, even where the frames sampling never shows could be left out
+   * (`samplingSubset`): the reference the subset is tested against.
+   */
+  decodeAll?: boolean;
   /**
    * Samples per second, a whole number (default 1). A benchmark side takes several: frame
    * `i * fps + j` is phase j of second i, and phase 0 is exactly the 1 fps sample (same frames).
@@ -150,11 +156,32 @@ interface DecodeContext {
   onBanner: (banner: InputBanner) => void;
 }
 
+/**
+ * Decode the H.264 MP4's frames that sampling needs (`samplingSubset`), when it can say which: the
+ * same samples bit for bit, with less decoding. Anything unexpected (a decoder complaint, a
+ * failure, another stream than the file's first video stream) and the result is not used: the
+ * whole stream is decoded as usual, and what that says is the answer.
+ */
+async function decodeSubset(ctx: DecodeContext): Promise<DecodeResult | undefined> {
+  const { absolutePath, options, signal } = ctx;
+  if (options.decodeAll === true || options.fastDecode === true) return undefined;
+  const subset = await samplingSubset(absolutePath, fingerprintFps(options), signal).catch(() => undefined);
+  if (subset === undefined) return undefined;
+  try {
+    const result = await decodeAndHash(ctx, 'first', subset.stream);
+    const ok = result.errors.length === 0 && result.banner.video !== undefined && result.banner.video.index === subset.streamIndex && result.banner.video.videoOrdinal === 0;
+    return ok ? result : undefined;
+  } catch (err) {
+    if (signal.aborted) throw err;
+    return undefined;
+  }
+}
+
 /** Decode; when ffmpeg fails, turn what it said into the cause a user understands. */
 async function decodeOrExplain(ctx: DecodeContext, streamIndex: number | 'first'): Promise<DecodeResult> {
   const { absolutePath, file } = ctx;
   try {
-    return await decodeAndHash(ctx, streamIndex);
+    return (streamIndex === 'first' ? await decodeSubset(ctx) : undefined) ?? (await decodeAndHash(ctx, streamIndex));
   } catch (err) {
     if (!(err instanceof DecodeFailure)) throw err;
     const { banner } = err;
@@ -171,7 +198,7 @@ async function decodeOrExplain(ctx: DecodeContext, streamIndex: number | 'first'
 
 type DecodeResult = Pick<Fingerprint, 'frameCount' | 'hashes' | 'flips' | 'rawHashes' | 'centerHashes' | 'innerHashes' | 'innerQuality' | 'quality' | 'content'> & SampleResult;
 
-async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first'): Promise<DecodeResult> {
+async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first', subset?: SubsetStream): Promise<DecodeResult> {
   const { binding, absolutePath, file, options, signal, onBanner } = ctx;
   const fps = fingerprintFps(options);
   // The frames to expect, from the duration as soon as ffmpeg's description of its input states it.
@@ -198,6 +225,7 @@ async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first'):
     height: SAMPLE_SIZE,
     threads: options.threads,
     fastDecode: options.fastDecode,
+    subset,
     signal,
     timeoutMs: options.timeoutMs,
     describeInput: true,

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
-import { decodePass, referenceSubset } from './decode/pass.js';
+import { decodePass, passSubset } from './decode/pass.js';
 import { TimelineMismatch, withScratch, type RunInput } from './decode/run.js';
 import { decodeSeeks } from './decode/seeks.js';
 import { checkOutputOptions, FrameImages, framesManifest, scaleFilter, writeManifest, type FramesManifest, type OutputOptions } from './output.js';
@@ -120,7 +120,7 @@ export async function decodeFrames(
         await decodeSeeks(input, timeline, targets, { ...runOptions, processes: SEEK_PROCESSES, keyframesOnly: o.fast === true, pixels }, dir, hand);
       } else {
         const threads = os.availableParallelism();
-        const subset = await referenceSubset(probe.absolutePath, source.sampleTable, targets.map((t) => t.frame));
+        const subset = await passSubset(probe.absolutePath, source.sampleTable, targets.map((t) => t.frame));
         try {
           await decodePass({ ...input, subset }, timeline, targets, { ...runOptions, threads }, dir, hand);
         } catch (err) {

@@ -8,19 +8,25 @@ import { SAMPLE_BLOCK_BYTES, SampleReader, type SampleTable } from './mp4/sample
  */
 
 /**
- * Whether an H.264 sample is a reference picture: the nal_ref_idc of its first slice (parameter
- * sets, SEI and delimiters may come first), or undefined when it has no slice.
+ * Whether an H.264 sample is a reference picture: the nal_ref_idc of its slices (parameter sets,
+ * SEI and delimiters may come first), or undefined when it has no slice or its slices disagree
+ * (two fields of which only one is a reference: nothing can be left out safely).
  */
 function sliceIsReference(sample: Buffer, lengthSize: number): boolean | undefined {
   let at = 0;
+  let reference: boolean | undefined;
   while (at + lengthSize < sample.length) {
     const length = sample.readUIntBE(at, lengthSize);
     const nal = sample[at + lengthSize]!;
     const type = nal & 0x1f;
-    if (type === 1 || type === 5) return ((nal >> 5) & 3) !== 0;
+    if (type === 1 || type === 5) {
+      const ref = ((nal >> 5) & 3) !== 0;
+      if (reference !== undefined && reference !== ref) return undefined;
+      reference = ref;
+    }
     at += lengthSize + length;
   }
-  return undefined;
+  return reference;
 }
 
 /**

@@ -3,6 +3,8 @@ import { ffmpegBinary } from './binaries.js';
 import { fileUrl, INPUT_PROTOCOL_ARGS } from './input.js';
 import { spawnMedia, stderrSummary } from './process.js';
 import { VdedupError } from '../errors.js';
+import { referenceSubset, type SubsetStream } from './mp4/reference-subset.js';
+import { readSampleTable } from './mp4/sample-table.js';
 
 /**
  * ffmpeg exited with an error. What it said lets the caller say why in terms a user understands:
@@ -46,6 +48,11 @@ export interface SampleOptions {
    * frame at or before it, slightly blockier; hashes drift a little (measured in bench/README).
    */
   fastDecode?: boolean;
+  /**
+   * Decode this stream (`samplingSubset`: the video track without frames no sample needs) instead
+   * of the file's stream. The file stays ffmpeg's first input, so its description is the file's.
+   */
+  subset?: SubsetStream | undefined;
   signal?: AbortSignal | undefined;
   timeoutMs?: number | undefined;
   /**
@@ -88,6 +95,38 @@ export function samplingFilter(fps: number, width: number, height: number): stri
   return `setpts=PTS-STARTPTS,fps=${fps}:round=up,scale=${width}:${height}:flags=area,format=gray`;
 }
 
+/** Above this share of a track's samples kept, a subset costs more (a second read, a pipe) than it saves. */
+const SUBSET_MAX_KEPT = 0.7;
+
+/**
+ * The first video track of an H.264 MP4/MOV without the non-reference frames sampling at `fps`
+ * never shows: decoding it gives the same samples, bit for bit, with less work. `fps` (the
+ * sampling filter) shows at tick t the frame on screen at t, counted from the first frame; only
+ * presentation times and the end of the stream decide which, and leaving frames out changes
+ * neither for the frames kept: for each tick the frame on screen and its neighbours stay (a margin
+ * over rounding), and so do the first frame and the whole end of the video. Undefined where that
+ * cannot be stated (no sample table: not an MP4, a rotated or edited-in-pieces one; not H.264) or
+ * would save too little. `streamIndex`: ffmpeg's index of that track in the file.
+ */
+export async function samplingSubset(absolutePath: string, fps: number, signal?: AbortSignal): Promise<{ stream: SubsetStream; streamIndex: number } | undefined> {
+  const table = await readSampleTable(absolutePath, signal);
+  if (table === undefined || table.nalLengthSize === undefined || table.videoOrdinal !== 0) return undefined;
+  const times = table.frameTimes;
+  const n = times.length;
+  const wanted = new Set<number>([0]);
+  let j = 0;
+  for (let k = 0; k / fps <= table.duration; k++) {
+    while (j + 1 < n && times[j + 1]! <= k / fps) j++;
+    for (const f of [j - 1, j, j + 1]) if (f >= 0 && f < n) wanted.add(f);
+  }
+  const endFrom = table.duration - 2 / fps;
+  for (let f = n - 1; f >= 0 && times[f]! >= endFrom; f--) wanted.add(f);
+  // The last samples in decode order too: the frames the stream ends with keep their durations.
+  for (let f = 0; f < n; f++) if (table.sampleOfFrame[f]! >= n - 16) wanted.add(f);
+  const stream = await referenceSubset(absolutePath, table, wanted, SUBSET_MAX_KEPT);
+  return stream === undefined ? undefined : { stream, streamIndex: table.streamIndex };
+}
+
 export const FAST_DECODE_ARGS = ['-skip_loop_filter', 'all', '-skip_frame', 'noref'];
 
 export function samplingArgs(opts: SampleOptions): string[] {
@@ -102,8 +141,9 @@ export function samplingArgs(opts: SampleOptions): string[] {
     ...INPUT_PROTOCOL_ARGS,
     '-i',
     fileUrl(opts.absolutePath),
+    ...(opts.subset === undefined ? [] : [...INPUT_PROTOCOL_ARGS, '-f', 'mov', '-i', 'pipe:0']),
     '-map',
-    opts.streamIndex === 'first' ? '0:v:0' : `0:${opts.streamIndex}`,
+    opts.subset !== undefined ? '1:0' : opts.streamIndex === 'first' ? '0:v:0' : `0:${opts.streamIndex}`,
     '-an',
     '-sn',
     '-dn',
@@ -148,6 +188,7 @@ export async function* sampleGrayFrames(opts: SampleOptions): AsyncGenerator<Fra
     file: opts.file,
     signal: opts.signal,
     timeoutMs: opts.timeoutMs,
+    stdin: opts.subset?.(),
     onStderr: opts.describeInput === true ? bannerWatcher(opts.onBanner) : undefined,
   });
 

@@ -2,9 +2,8 @@ import type { Target } from '../plan.js';
 import type { RgbFrame } from '../ppm.js';
 import type { FrameTimeline } from '../timeline.js';
 import { FrameMismatch, intervalSelect, merged, runDecoder, TimelineMismatch, timeWindows, type RunInput, type RunOptions, type Segment } from './run.js';
-import { h264ReferenceSamples } from '../../media/h264.js';
 import type { SampleTable } from '../../media/mp4/sample-table.js';
-import { keptSamples, subsetHeader } from '../../media/mp4/subset.js';
+import { referenceSubset, type SubsetStream } from '../../media/mp4/reference-subset.js';
 
 /** One decoding pass over the whole video, and the H.264 subset that lets it decode less. */
 
@@ -33,27 +32,11 @@ export async function decodePass<T>(input: RunInput, timeline: FrameTimeline, ta
 /**
  * For one decoding pass over an H.264 MP4: the file as an MP4 stream without the non-reference
  * frames that no target is (every other frame with x264's defaults; bench/README.md "Frame
- * extraction"). The frames left keep their times, and a non-reference frame is no other frame's
- * reference, so the targets decode bit-identically; the last frame stays, so the pass still
+ * extraction"). The targets decode bit-identically; the last frame stays, so the pass still
  * proves where the video ends. Undefined when that would leave out too little to be worth a second
- * read of the file, or the file does not allow it (no sample table, not H.264, a sample without a
- * readable slice, times beyond 32 bits).
+ * read of the file, or the file does not allow it.
  */
-export async function referenceSubset(absolutePath: string, table: SampleTable | undefined, frames: number[]): Promise<(() => AsyncIterable<Buffer>) | undefined> {
-  if (table === undefined || table.nalLengthSize === undefined) return undefined;
-  const count = table.frameTimes.length;
-  if (table.decodeUnits[count - 1]! + table.lastSampleUnits > 0xffffffff) return undefined;
-  const refs = await h264ReferenceSamples(absolutePath, table);
-  if (refs === undefined) return undefined;
-  const wanted = new Uint8Array(count);
-  for (const f of [...frames, count - 1]) wanted[table.sampleOfFrame[f]!] = 1;
-  const kept: number[] = [];
-  for (let s = 0; s < count; s++) if (refs[s] === 1 || wanted[s] === 1) kept.push(s);
-  if (kept.length > 0.9 * count) return undefined;
-  const keep = Uint32Array.from(kept);
-  const header = subsetHeader(table, keep);
-  return async function* () {
-    yield header;
-    yield* keptSamples(absolutePath, table, keep);
-  };
+export function passSubset(absolutePath: string, table: SampleTable | undefined, frames: number[]): Promise<SubsetStream | undefined> {
+  const last = table === undefined ? [] : [table.frameTimes.length - 1];
+  return referenceSubset(absolutePath, table, [...frames, ...last], 0.9);
 }
