@@ -3,7 +3,7 @@ import { native, type BenchFrameScan, type BenchSequences, type MatchSegment, ty
 import { atOneFps, everyNth, type Fingerprint } from '../fingerprint/fingerprint.js';
 import type { HnswRetrieval, Preset } from './presets.js';
 import type { Retrieval } from './report.js';
-import { isPrefilter, type MatchSettings } from './settings.js';
+import { checkPrefilter, type MatchSettings } from './settings.js';
 
 /** The columns of a fingerprint the matcher reads (a stored Fingerprint has them all). */
 export type MatchableFingerprint = Pick<Fingerprint, 'hashes' | 'rawHashes' | 'flips' | 'centerHashes' | 'innerHashes' | 'innerQuality' | 'quality'> & {
@@ -271,8 +271,7 @@ export class BenchMatcher {
     const w = preset.rule.window;
     this.windows = seqs.reduce((n, s) => n + Math.max(0, s.length - w + 1), 0) * (preset.matchCrops ? 2 : 1);
     const columns = concatBench(fingerprints, seqs, preset);
-    const prefilter = settings.prefilter;
-    if (!isPrefilter(prefilter)) throw new Error(`prefilter must be auto, on or off, got "${String(prefilter)}"`);
+    const prefilter = checkPrefilter(settings.prefilter, 'prefilter');
     this.retrieval = this.exact
       ? 'exact'
       : preset.retrieval === 'hnsw'

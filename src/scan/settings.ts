@@ -27,14 +27,10 @@ export interface MatchSettings {
   kernel?: ScanKernel;
 }
 
-export function isPrefilter(v: unknown): v is Prefilter {
-  return PREFILTER_CHOICES.includes(v as Prefilter);
-}
-
-/** A prefilter setting from a flag or an environment variable, refused with the choices when unknown. */
-export function parsePrefilter(v: string, where: string): Prefilter {
-  if (!isPrefilter(v)) throw new Error(`${where} must be auto, on or off, got "${v}"`);
-  return v;
+/** A prefilter setting as given (settings built outside TypeScript's checks), refused with the choices when unknown. */
+export function checkPrefilter(v: unknown, where: string): Prefilter {
+  if (!PREFILTER_CHOICES.includes(v as Prefilter)) throw new Error(`${where} must be auto, on or off, got "${String(v)}"`);
+  return v as Prefilter;
 }
 
 /** A forced kernel from a flag or an environment variable (empty: none), refused with the choices when unknown. */
