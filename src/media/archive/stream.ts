@@ -87,7 +87,8 @@ async function streamTar(archive: string, handle: FileHandle, gzipped: boolean, 
   const flush = async () => {
     const g = group;
     group = undefined;
-    if (g === undefined) return;
+    // A group whose only member failed to read holds nothing to hand over.
+    if (g === undefined || (g.video === undefined && g.sidecars.size === 0)) return;
     try {
       await opts.onGroup(g);
     } finally {
