@@ -52,13 +52,14 @@ export async function streamArchive(archive: string, opts: StreamOptions): Promi
   const kind = requireKind(archive);
   const limits = withDefaults(opts.limits);
   const { handle } = await openArchive(archive);
-  const scratch = await mkdtemp(path.join(opts.tmpDir, 'vdedup-archive-'));
+  let scratch: string | undefined;
   try {
+    scratch = await mkdtemp(path.join(opts.tmpDir, 'vdedup-archive-'));
     if (kind === 'zip') await streamZip(archive, scratch, limits, opts);
     else await streamTar(archive, handle, kind === 'tar.gz', scratch, limits, opts);
   } finally {
     await handle.close();
-    await rm(scratch, { recursive: true, force: true });
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
   }
 }
 
