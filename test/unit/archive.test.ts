@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isVdedupError } from '../../src/errors.js';
 import {
@@ -279,6 +280,34 @@ describe('streamArchive', () => {
       { key: '00001', video: '00001.mp4', size: 140_000, same: true, sidecars: new Map() },
     ]);
     expect(left).toEqual([]);
+  });
+
+  it('a sample with two videos: onGroup once per video, each with the sample\'s sidecars so far', async () => {
+    const archive = file('two-videos.tar.gz');
+    const tar = Buffer.concat([
+      tarMember({ name: 'a.json' }, Buffer.from('{"a":1}')),
+      tarMember({ name: 'a.mp4' }, Buffer.from('mp4 of a')),
+      tarMember({ name: 'a.webm' }, Buffer.from('webm of a')),
+      tarMember({ name: 'a.txt' }, Buffer.from('caption')),
+      tarMember({ name: 'b.mp4' }, Buffer.from('mp4 of b')),
+      TAR_END,
+    ]);
+    await writeFile(archive, gzipSync(tar));
+    const tmpDir = await mkdtemp(path.join(dir, 'tmp-'));
+    const seen: [string, string, string, string[]][] = [];
+    await streamArchive(archive, {
+      tmpDir,
+      isVideo,
+      onProblem: (p) => expect.fail(p.message),
+      onGroup: async (g) => {
+        seen.push([g.key, g.video!.name, await readFile(g.video!.file, 'utf8'), [...g.sidecars.keys()]]);
+      },
+    });
+    expect(seen).toEqual([
+      ['a', 'a.mp4', 'mp4 of a', ['a.json']],
+      ['a', 'a.webm', 'webm of a', ['a.json']],
+      ['b', 'b.mp4', 'mp4 of b', []],
+    ]);
   });
 
   it("onGroup's rejection ends the pass with that error, and the temporary file is removed", async () => {
