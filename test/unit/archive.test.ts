@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -14,10 +14,10 @@ import {
   streamArchive,
   webdatasetKey,
   type ArchiveGroup,
-  type ArchiveMember,
   type ArchiveProblem,
 } from '../../src/media/archive/index.js';
 import { TAR_END, base256, buildZip, paxMember, tarHeader, tarMember } from '../helpers/archive-bytes.js';
+import { bytesAt } from '../helpers/archive-read.js';
 
 /**
  * Archives as the tools write them (GNU tar in its three formats, gzip, Python's zipfile): every
@@ -75,18 +75,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** The bytes a listed member says it holds in place. */
-async function bytesAt(archive: string, m: ArchiveMember): Promise<Buffer> {
-  const h = await open(archive, 'r');
-  try {
-    const buf = Buffer.alloc(m.size);
-    await h.read(buf, 0, m.size, m.offset!);
-    return buf;
-  } finally {
-    await h.close();
-  }
-}
 
 const sidecarsOf = (...names: string[]) => new Map(names.map((n) => [webdatasetKey(n), new Map([[n, content.get(n)!.toString()]])]));
 
