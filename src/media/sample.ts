@@ -95,6 +95,9 @@ export function samplingFilter(fps: number, width: number, height: number): stri
   return `setpts=PTS-STARTPTS,fps=${fps}:round=up,scale=${width}:${height}:flags=area,format=gray`;
 }
 
+/** Frames this close to a sampling tick are kept on both sides of it (see `samplingSubset`). */
+const TICK_MARGIN_S = 1e-6;
+
 /** Above this share of a track's samples kept, a subset costs more (a second read, a pipe) than it saves. */
 const SUBSET_MAX_KEPT = 0.7;
 
@@ -103,8 +106,8 @@ const SUBSET_MAX_KEPT = 0.7;
  * never shows: decoding it gives the same samples, bit for bit, with less work. `fps` (the
  * sampling filter) shows at tick t the frame on screen at t, counted from the first frame; only
  * presentation times and the end of the stream decide which, and leaving frames out changes
- * neither for the frames kept: for each tick the frame on screen and its neighbours stay (a margin
- * over rounding), and so do the first frame and the whole end of the video. Undefined where that
+ * neither for the frames kept: for each tick the frame on screen stays (with a neighbour that lies
+ * within a microsecond of the tick), and so do the first frame and the whole end of the video. Undefined where that
  * cannot be stated (no sample table: not an MP4, a rotated or edited-in-pieces one; not H.264) or
  * would save too little. `streamIndex`: ffmpeg's index of that track in the file.
  */
@@ -116,8 +119,15 @@ export async function samplingSubset(absolutePath: string, fps: number, signal?:
   const wanted = new Set<number>([0]);
   let j = 0;
   for (let k = 0; k / fps <= table.duration; k++) {
-    while (j + 1 < n && times[j + 1]! <= k / fps) j++;
-    for (const f of [j - 1, j, j + 1]) if (f >= 0 && f < n) wanted.add(f);
+    const tick = k / fps;
+    while (j + 1 < n && times[j + 1]! <= tick) j++;
+    wanted.add(j);
+    // The filter compares exact integers (ceil(pts * fps / timescale) <= k); the table's times are
+    // those integers divided once, so a tie gives equal doubles and the comparison above is the
+    // filter's. A neighbour within a microsecond of the tick stays anyway: a file whose times are
+    // not what the table says (a demuxer's own rounding) costs a frame, never a wrong one.
+    if (j + 1 < n && times[j + 1]! - tick < TICK_MARGIN_S) wanted.add(j + 1);
+    if (j > 0 && tick - times[j]! < TICK_MARGIN_S) wanted.add(j - 1);
   }
   const endFrom = table.duration - 2 / fps;
   for (let f = n - 1; f >= 0 && times[f]! >= endFrom; f--) wanted.add(f);
