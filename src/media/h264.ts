@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { openVideoBytes, type VideoInput } from './input.js';
 import { SAMPLE_BLOCK_BYTES, SampleReader, type SampleTable } from './mp4/sample-table.js';
 
 /**
@@ -32,14 +32,14 @@ function sliceIsReference(sample: Buffer, lengthSize: number): boolean | undefin
 /**
  * For every sample of an H.264 track (decode order): 1 when it is a reference picture, 0 when not;
  * undefined when the track is not H.264 or a sample has no readable slice (then nothing should be
- * left out).
+ * left out). `input` is the video the table was read from (a member's offsets count from its start).
  */
-export async function h264ReferenceSamples(absolutePath: string, table: SampleTable): Promise<Uint8Array | undefined> {
+export async function h264ReferenceSamples(input: VideoInput, table: SampleTable): Promise<Uint8Array | undefined> {
   const lengthSize = table.nalLengthSize;
   if (lengthSize === undefined) return undefined;
-  const handle = await open(absolutePath, 'r');
+  const bytes = await openVideoBytes(input);
   try {
-    const reader = new SampleReader(handle, SAMPLE_BLOCK_BYTES);
+    const reader = new SampleReader(bytes, SAMPLE_BLOCK_BYTES);
     const refs = new Uint8Array(table.sampleSizes.length);
     for (let s = 0; s < refs.length; s++) {
       const ref = sliceIsReference(await reader.read(table.sampleOffsets[s]!, table.sampleSizes[s]!), lengthSize);
@@ -48,6 +48,6 @@ export async function h264ReferenceSamples(absolutePath: string, table: SampleTa
     }
     return refs;
   } finally {
-    await handle.close();
+    await bytes.close();
   }
 }

@@ -1,6 +1,5 @@
-import { open } from 'node:fs/promises';
 import { ffprobeBinary } from './binaries.js';
-import { checkInputFile, fileUrl, INPUT_PROTOCOL_ARGS } from './input.js';
+import { checkInputFile, fileUrl, INPUT_PROTOCOL_ARGS, openVideoBytes, type VideoInput } from './input.js';
 import { spawnMedia, stderrSummary } from './process.js';
 import { VdedupError } from '../errors.js';
 
@@ -78,15 +77,15 @@ function rotationOf(stream: FfprobeStream): number {
   return Number.isFinite(r) ? r : 0;
 }
 
-/** True when the file starts like an ISO-BMFF (MP4/MOV) file: a box whose type is `ftyp`. */
-export async function looksLikeMp4(absolutePath: string): Promise<boolean> {
-  const handle = await open(absolutePath, 'r');
+/** True when the video (a file, or a member's bytes) starts like an ISO-BMFF (MP4/MOV) file: a box whose type is `ftyp`. */
+export async function looksLikeMp4(input: VideoInput): Promise<boolean> {
+  const bytes = await openVideoBytes(input);
   try {
     const head = Buffer.alloc(8);
-    const { bytesRead } = await handle.read(head, 0, 8, 0);
+    const { bytesRead } = await bytes.read(head, 0, 8, 0);
     return bytesRead === 8 && head.subarray(4, 8).toString('latin1') === 'ftyp';
   } finally {
-    await handle.close();
+    await bytes.close();
   }
 }
 

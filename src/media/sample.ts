@@ -1,6 +1,6 @@
 import { errorLines, parseInputBanner, type InputBanner } from './banner.js';
 import { ffmpegBinary } from './binaries.js';
-import { fileUrl, INPUT_PROTOCOL_ARGS } from './input.js';
+import { INPUT_PROTOCOL_ARGS, inputProtocolArgs, inputUrl, type VideoInput } from './input.js';
 import { spawnMedia, stderrSummary } from './process.js';
 import { VdedupError } from '../errors.js';
 import { referenceSubset, type SubsetStream } from './mp4/reference-subset.js';
@@ -28,8 +28,10 @@ export class DecodeFailure extends VdedupError {
 export const SAMPLE_SIZE = 128;
 
 export interface SampleOptions {
-  /** Absolute path of a file already checked by `probeVideo`. */
-  absolutePath: string;
+  /** Absolute path of a file already checked (`checkVideoInput`, `probeVideo`); not read when `input` is given. */
+  absolutePath?: string;
+  /** The video, checked by `checkVideoInput`: a file's absolute path, or a member of an archive read in place. */
+  input?: VideoInput;
   /** Name used in errors (what the user typed). */
   file: string;
   /** Video stream to decode: an absolute stream index (from a probe), or 'first' for ffmpeg's `0:v:0`. */
@@ -109,10 +111,11 @@ const SUBSET_MAX_KEPT = 0.7;
  * neither for the frames kept: for each tick the frame on screen stays (with a neighbour that lies
  * within a microsecond of the tick), and so do the first frame and the whole end of the video. Undefined where that
  * cannot be stated (no sample table: not an MP4, a rotated or edited-in-pieces one; not H.264) or
- * would save too little. `streamIndex`: ffmpeg's index of that track in the file.
+ * would save too little. `streamIndex`: ffmpeg's index of that track in the file. A member of an
+ * archive is read in place, as a file of its own (a table pointing outside its range is refused).
  */
-export async function samplingSubset(absolutePath: string, fps: number, signal?: AbortSignal): Promise<{ stream: SubsetStream; streamIndex: number } | undefined> {
-  const table = await readSampleTable(absolutePath, signal);
+export async function samplingSubset(input: VideoInput, fps: number, signal?: AbortSignal): Promise<{ stream: SubsetStream; streamIndex: number } | undefined> {
+  const table = await readSampleTable(input, signal);
   if (table === undefined || table.nalLengthSize === undefined || table.videoOrdinal !== 0) return undefined;
   const times = table.frameTimes;
   const n = times.length;
@@ -133,13 +136,21 @@ export async function samplingSubset(absolutePath: string, fps: number, signal?:
   for (let f = n - 1; f >= 0 && times[f]! >= endFrom; f--) wanted.add(f);
   // The last samples in decode order too: the frames the stream ends with keep their durations.
   for (let f = 0; f < n; f++) if (table.sampleOfFrame[f]! >= n - 16) wanted.add(f);
-  const stream = await referenceSubset(absolutePath, table, wanted, SUBSET_MAX_KEPT);
+  const stream = await referenceSubset(input, table, wanted, SUBSET_MAX_KEPT);
   return stream === undefined ? undefined : { stream, streamIndex: table.streamIndex };
 }
 
 export const FAST_DECODE_ARGS = ['-skip_loop_filter', 'all', '-skip_frame', 'noref'];
 
+/** The video a `SampleOptions` names. */
+function inputOf(opts: SampleOptions): VideoInput {
+  const input = opts.input ?? opts.absolutePath;
+  if (input === undefined) throw new VdedupError('INVALID_ARGUMENT', 'no input to sample', { file: opts.file });
+  return input;
+}
+
 export function samplingArgs(opts: SampleOptions): string[] {
+  const input = inputOf(opts);
   const width = opts.width ?? SAMPLE_SIZE;
   const height = opts.height ?? SAMPLE_SIZE;
   return [
@@ -148,9 +159,9 @@ export function samplingArgs(opts: SampleOptions): string[] {
     ...(opts.describeInput === true ? ['-nostats', '-loglevel', 'level+info'] : ['-loglevel', 'error']),
     ...(opts.threads !== undefined && opts.threads > 0 ? ['-threads', String(opts.threads)] : []),
     ...(opts.fastDecode === true ? FAST_DECODE_ARGS : []),
-    ...INPUT_PROTOCOL_ARGS,
+    ...inputProtocolArgs(input),
     '-i',
-    fileUrl(opts.absolutePath),
+    inputUrl(input),
     ...(opts.subset === undefined ? [] : [...INPUT_PROTOCOL_ARGS, '-f', 'mov', '-i', 'pipe:0']),
     '-map',
     opts.subset !== undefined ? '1:0' : opts.streamIndex === 'first' ? '0:v:0' : `0:${opts.streamIndex}`,

@@ -1,4 +1,4 @@
-import type { FileHandle } from 'node:fs/promises';
+import type { VideoBytes } from '../input.js';
 import { VdedupError } from '../../errors.js';
 
 /**
@@ -71,11 +71,12 @@ export function required(buf: Buffer, parent: Box, type: string): Box {
 }
 
 /**
- * The top-level moov box of an open file, or why it cannot be read. The walk reads the file in
+ * The top-level moov box of an open video (a file, or a member's range: offsets are the video's
+ * own), or why it cannot be read. The walk reads the file in
  * blocks (a file of tiny boxes costs one read per block, not one per box) and gives up after
  * MAX_TOP_LEVEL_BOXES boxes.
  */
-export async function readMoov(handle: FileHandle, fileSize: number, signal: AbortSignal | undefined, file: string): Promise<Buffer> {
+export async function readMoov(handle: Pick<VideoBytes, 'read'>, fileSize: number, signal: AbortSignal | undefined, file: string): Promise<Buffer> {
   const block = Buffer.alloc(WALK_BLOCK_BYTES);
   let blockStart = 0;
   let blockLength = 0;

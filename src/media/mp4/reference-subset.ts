@@ -1,4 +1,5 @@
 import { h264ReferenceSamples } from '../h264.js';
+import type { VideoInput } from '../input.js';
 import type { SampleTable } from './sample-table.js';
 import { keptSamples, subsetHeader } from './subset.js';
 
@@ -11,13 +12,14 @@ export type SubsetStream = () => AsyncIterable<Buffer>;
  * decodes bit-identically, and keeps its time in the original file. Undefined when the file does
  * not allow it (no sample table, not H.264, a sample without readable slices or with slices that
  * disagree, times beyond 32 bits) or when more than `maxKept` of the samples would stay (then
- * reading the file a second time costs more than the decoding it saves).
+ * reading the file a second time costs more than the decoding it saves). `input`: the video the
+ * table was read from, a file or a member of an archive.
  */
-export async function referenceSubset(absolutePath: string, table: SampleTable | undefined, wanted: Iterable<number>, maxKept: number): Promise<SubsetStream | undefined> {
+export async function referenceSubset(input: VideoInput, table: SampleTable | undefined, wanted: Iterable<number>, maxKept: number): Promise<SubsetStream | undefined> {
   if (table === undefined || table.nalLengthSize === undefined) return undefined;
   const count = table.frameTimes.length;
   if (table.decodeUnits[count - 1]! + table.lastSampleUnits > 0xffffffff) return undefined;
-  const refs = await h264ReferenceSamples(absolutePath, table);
+  const refs = await h264ReferenceSamples(input, table);
   if (refs === undefined) return undefined;
   const keep = Uint8Array.from(refs);
   for (const f of wanted) keep[table.sampleOfFrame[f]!] = 1;
@@ -28,6 +30,6 @@ export async function referenceSubset(absolutePath: string, table: SampleTable |
   const header = subsetHeader(table, samples);
   return async function* () {
     yield header;
-    yield* keptSamples(absolutePath, table, samples);
+    yield* keptSamples(input, table, samples);
   };
 }

@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { inputName, openVideoBytes, type VideoBytes, type VideoInput } from '../input.js';
 import { checkAbort, child, children, fullBoxVersion, need, readMoov, required, timescaleOf, type Box } from './boxes.js';
 
 /**
@@ -397,11 +397,10 @@ function sampleTableOf(buf: Buffer, fileSize: number): SampleTable {
   };
 }
 
-/** The sample table of an open file (throws the reason it is not stated, or a read error). */
-async function readHandle(handle: FileHandle, signal: AbortSignal | undefined, file: string): Promise<SampleTable> {
-  const { size } = await handle.stat();
-  const moov = await readMoov(handle, size, signal, file);
-  return sampleTableOf(moov, size);
+/** The sample table of an open video (throws the reason it is not stated, or a read error). */
+async function readBytes(bytes: VideoBytes, signal: AbortSignal | undefined, file: string): Promise<SampleTable> {
+  const moov = await readMoov(bytes, bytes.size, signal, file);
+  return sampleTableOf(moov, bytes.size);
 }
 
 /**
@@ -409,19 +408,21 @@ async function readHandle(handle: FileHandle, signal: AbortSignal | undefined, f
  * states exactly (the caller then asks ffprobe). Never throws for a bad file: damaged input is
  * ffprobe's to diagnose, with its precise messages. Throws only when `signal` fires (a
  * VdedupError with code ABORTED, the signal's reason as its cause), checked before and during
- * the walk to the moov box.
+ * the walk to the moov box. A member of an archive (`StoredMember`) is read as a file of its own:
+ * its sample offsets count from its first byte, and a sample outside its range refuses the table.
  */
-export async function readSampleTable(absolutePath: string, signal?: AbortSignal): Promise<SampleTable | undefined> {
-  checkAbort(signal, absolutePath);
-  let handle: FileHandle | undefined;
+export async function readSampleTable(input: VideoInput, signal?: AbortSignal): Promise<SampleTable | undefined> {
+  const file = inputName(input);
+  checkAbort(signal, file);
+  let bytes: VideoBytes | undefined;
   try {
-    handle = await open(absolutePath, 'r');
-    return await readHandle(handle, signal, absolutePath);
+    bytes = await openVideoBytes(input);
+    return await readBytes(bytes, signal, file);
   } catch {
-    checkAbort(signal, absolutePath);
+    checkAbort(signal, file);
     return undefined;
   } finally {
-    await handle?.close().catch(() => undefined);
+    await bytes?.close().catch(() => undefined);
   }
 }
 
@@ -429,22 +430,23 @@ export async function readSampleTable(absolutePath: string, signal?: AbortSignal
  * Why a file's sample table is not stated (tests and diagnostics), or undefined when it is.
  * Throws for a file that cannot be opened, and (ABORTED) when `signal` fires.
  */
-export async function sampleTableRefusal(absolutePath: string, signal?: AbortSignal): Promise<string | undefined> {
-  checkAbort(signal, absolutePath);
-  const handle = await open(absolutePath, 'r');
+export async function sampleTableRefusal(input: VideoInput, signal?: AbortSignal): Promise<string | undefined> {
+  const file = inputName(input);
+  checkAbort(signal, file);
+  const bytes = await openVideoBytes(input);
   try {
-    await readHandle(handle, signal, absolutePath);
+    await readBytes(bytes, signal, file);
     return undefined;
   } catch (err) {
-    checkAbort(signal, absolutePath);
+    checkAbort(signal, file);
     return (err as Error).message;
   } finally {
-    await handle.close();
+    await bytes.close();
   }
 }
 
 /**
- * Reads samples by their place in the file. With `block` > 0, through one buffer of that size
+ * Reads samples by their place in the video (a member's: from its first byte, never past its end). With `block` > 0, through one buffer of that size
  * (samples sit in decode order, mostly contiguous: one read serves many); with 0, each sample alone.
  */
 export class SampleReader {
@@ -452,7 +454,7 @@ export class SampleReader {
   private bufferStart = 0;
 
   constructor(
-    private readonly handle: FileHandle,
+    private readonly handle: Pick<VideoBytes, 'read'>,
     private readonly block: number,
   ) {}
 

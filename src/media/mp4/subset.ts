@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { openVideoBytes, type VideoInput } from '../input.js';
 import { SAMPLE_BLOCK_BYTES, SampleReader, type SampleTable } from './sample-table.js';
 
 /**
@@ -114,11 +114,11 @@ export function subsetHeader(table: SampleTable, kept: Uint32Array): Buffer {
   return header;
 }
 
-/** The data of the kept samples, in order, in blocks of about 4 MB. */
-export async function* keptSamples(absolutePath: string, table: SampleTable, kept: Uint32Array): AsyncGenerator<Buffer> {
-  const handle = await open(absolutePath, 'r');
+/** The data of the kept samples, in order, in blocks of about 4 MB, from the video the table was read from. */
+export async function* keptSamples(input: VideoInput, table: SampleTable, kept: Uint32Array): AsyncGenerator<Buffer> {
+  const bytes = await openVideoBytes(input);
   try {
-    const reader = new SampleReader(handle, SAMPLE_BLOCK_BYTES);
+    const reader = new SampleReader(bytes, SAMPLE_BLOCK_BYTES);
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     for (const s of kept) {
@@ -133,6 +133,6 @@ export async function* keptSamples(absolutePath: string, table: SampleTable, kep
     }
     if (pending.length > 0) yield Buffer.concat(pending);
   } finally {
-    await handle.close();
+    await bytes.close();
   }
 }
