@@ -1,7 +1,7 @@
 import { contentKey } from './content-key.js';
 import { CENTER_CROP, INNER_CROP, fingerprintFps, fingerprintVideo, type Fingerprint, type FingerprintOptions } from './fingerprint.js';
 import { FingerprintStore } from './store.js';
-import { checkInputFile } from '../media/input.js';
+import { checkVideoInput, inputName, type VideoInput } from '../media/input.js';
 import { SAMPLE_SIZE } from '../media/sample.js';
 
 /**
@@ -37,36 +37,43 @@ function pipelineWith(base: string, fastDecode: boolean, fps: number): string {
   return fastDecode ? `${pipeline}:fastdecode` : pipeline;
 }
 
-/** The store key of a video (checks the file first: a clear error for a missing or empty one). */
-export async function fingerprintKey(file: string, fastDecode = false, fps = 1): Promise<string> {
-  const { absolute } = await checkInputFile(file);
-  return contentKey(absolute, pipelineWith(FINGERPRINT_PIPELINE, fastDecode, fps));
+/**
+ * The store key of a video (checks it first: a clear error for a missing or empty one). A member
+ * of an archive has the key of the same bytes as a file: moved between shards or extracted, it is
+ * the same entry.
+ */
+export async function fingerprintKey(video: VideoInput, fastDecode = false, fps = 1): Promise<string> {
+  const { input } = await checkVideoInput(video);
+  return contentKey(input, pipelineWith(FINGERPRINT_PIPELINE, fastDecode, fps));
 }
 
-/** The file's keys under the earlier pipelines (`EARLIER_PIPELINES`, in their order). */
-export async function earlierKeys(file: string, fastDecode = false, fps = 1): Promise<string[]> {
-  const { absolute } = await checkInputFile(file);
-  return Promise.all(EARLIER_PIPELINES.map((base) => contentKey(absolute, pipelineWith(base, fastDecode, fps))));
+/** The video's keys under the earlier pipelines (`EARLIER_PIPELINES`, in their order). */
+export async function earlierKeys(video: VideoInput, fastDecode = false, fps = 1): Promise<string[]> {
+  const { input } = await checkVideoInput(video);
+  return Promise.all(EARLIER_PIPELINES.map((base) => contentKey(input, pipelineWith(base, fastDecode, fps))));
 }
 
 /**
  * Whether `key` is the file's key under an earlier pipeline: the file is the content it was when
  * an earlier version added a member with that key.
  */
-export async function isEarlierKey(file: string, key: string, fastDecode = false, fps = 1): Promise<boolean> {
-  return (await earlierKeys(file, fastDecode, fps)).includes(key);
+export async function isEarlierKey(video: VideoInput, key: string, fastDecode = false, fps = 1): Promise<boolean> {
+  return (await earlierKeys(video, fastDecode, fps)).includes(key);
 }
 
-/** Fingerprint through the store: an unchanged video is never decoded twice. */
+/**
+ * Fingerprint through the store: an unchanged video is never decoded twice (nor a member of an
+ * archive whose bytes were seen before, as a file or in another archive).
+ */
 export async function fingerprintCached(
-  file: string,
+  video: VideoInput,
   store: FingerprintStore,
   options: FingerprintOptions & { key?: string } = {},
 ): Promise<CachedFingerprint> {
-  const key = options.key ?? (await fingerprintKey(file, options.fastDecode === true, fingerprintFps(options)));
+  const key = options.key ?? (await fingerprintKey(video, options.fastDecode === true, fingerprintFps(options)));
   const stored = await store.get(key);
-  if (stored !== undefined) return { key, fingerprint: { ...stored, file }, fromStore: true };
-  const fingerprint = await fingerprintVideo(file, options);
+  if (stored !== undefined) return { key, fingerprint: { ...stored, file: inputName(video) }, fromStore: true };
+  const fingerprint = await fingerprintVideo(video, options);
   await store.put(key, fingerprint);
   return { key, fingerprint, fromStore: false };
 }

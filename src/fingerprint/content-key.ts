@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { openVideoBytes, type VideoInput } from '../media/input.js';
 
 /** Bytes read at each of the start, middle and end of a file for its content key. */
 const SAMPLE_BYTES = 64 * 1024;
@@ -11,11 +11,13 @@ const SAMPLE_BYTES = 64 * 1024;
  * hash) keeps a scan of an unchanged 100K-video corpus at three small reads per file.
  * `pipeline` names everything that changes the fingerprint (sampling rate, hash version), so a
  * change of method never reuses stale entries.
+ * A member of an archive (`StoredMember`) is keyed as the same bytes in a file of their own (its
+ * size, samples at offsets from its start): extracted, or moved to another shard, it keeps its key.
  */
-export async function contentKey(absolutePath: string, pipeline: string): Promise<string> {
-  const handle = await open(absolutePath, 'r');
+export async function contentKey(input: VideoInput, pipeline: string): Promise<string> {
+  const handle = await openVideoBytes(input);
   try {
-    const { size } = await handle.stat();
+    const { size } = handle;
     const hash = createHash('sha256');
     hash.update(`${pipeline}\n${size}\n`);
     const offsets = size <= 3 * SAMPLE_BYTES ? [0] : [0, Math.floor(size / 2) - SAMPLE_BYTES / 2, size - SAMPLE_BYTES];

@@ -1,6 +1,6 @@
 import { native, type HashFramesOptions, type NativeBinding } from '../native/binding.js';
 import type { InputBanner } from '../media/banner.js';
-import { checkInputFile } from '../media/input.js';
+import { checkVideoInput, inputName, type VideoInput } from '../media/input.js';
 import { classifyMediaFailure, looksLikeMp4, STILL_IMAGE_FORMAT, type VideoStreamInfo } from '../media/probe.js';
 import { DecodeFailure, sampleGrayFrames, samplingSubset, SAMPLE_SIZE, type SampleResult } from '../media/sample.js';
 import type { SubsetStream } from '../media/mp4/reference-subset.js';
@@ -102,11 +102,17 @@ export function fingerprintFps(options: { fps?: number | undefined }): number {
   return fps;
 }
 
-/** Video file -> pHash sequence at 1 fps, or `options.fps` (plus flip, untrimmed and center hashes, and frame quality). */
-export async function fingerprintVideo(file: string, options: FingerprintOptions = {}): Promise<Fingerprint> {
+/**
+ * Video -> pHash sequence at 1 fps, or `options.fps` (plus flip, untrimmed and center hashes, and
+ * frame quality). The video is a file, or a member stored in an archive (`StoredMember`), read in
+ * place and fingerprinted exactly as the same bytes as a file of their own; `Fingerprint.file` is
+ * then the member's name.
+ */
+export async function fingerprintVideo(video: VideoInput, options: FingerprintOptions = {}): Promise<Fingerprint> {
   fingerprintFps(options);
+  const file = inputName(video);
   const binding = native(); // fail before decoding when the native module is missing
-  const { absolute } = await checkInputFile(file);
+  const { input } = await checkVideoInput(video);
   // ffmpeg describes its input on stderr (level-tagged), which replaces a separate ffprobe run.
   // Without an explicit limit, the duration it states sets one: 2 minutes plus real time. A hung
   // ffmpeg is then killed and reported as a timeout.
@@ -126,7 +132,7 @@ export async function fingerprintVideo(file: string, options: FingerprintOptions
     watchdog.unref();
   };
   try {
-    const ctx: DecodeContext = { binding, absolutePath: absolute, file, options, signal: abortDecode.signal, onBanner };
+    const ctx: DecodeContext = { binding, input, file, options, signal: abortDecode.signal, onBanner };
     let result = await decodeOrExplain(ctx, 'first');
     const first = result.banner.video;
     if (first !== undefined && first.videoOrdinal !== 0) {
@@ -148,7 +154,8 @@ export async function fingerprintVideo(file: string, options: FingerprintOptions
 /** What one fingerprinting run's decodes share. */
 interface DecodeContext {
   binding: NativeBinding;
-  absolutePath: string;
+  /** The checked input (`checkVideoInput`). */
+  input: VideoInput;
   file: string;
   options: FingerprintOptions;
   signal: AbortSignal;
@@ -163,9 +170,9 @@ interface DecodeContext {
  * whole stream is decoded as usual, and what that says is the answer.
  */
 async function decodeSubset(ctx: DecodeContext): Promise<DecodeResult | undefined> {
-  const { absolutePath, options, signal } = ctx;
+  const { input, options, signal } = ctx;
   if (options.decodeAll === true || options.fastDecode === true) return undefined;
-  const subset = await samplingSubset(absolutePath, fingerprintFps(options), signal).catch(() => undefined);
+  const subset = await samplingSubset(input, fingerprintFps(options), signal).catch(() => undefined);
   if (subset === undefined) return undefined;
   try {
     const result = await decodeAndHash(ctx, 'first', subset.stream);
@@ -179,7 +186,7 @@ async function decodeSubset(ctx: DecodeContext): Promise<DecodeResult | undefine
 
 /** Decode; when ffmpeg fails, turn what it said into the cause a user understands. */
 async function decodeOrExplain(ctx: DecodeContext, streamIndex: number | 'first'): Promise<DecodeResult> {
-  const { absolutePath, file } = ctx;
+  const { input, file } = ctx;
   try {
     return (streamIndex === 'first' ? await decodeSubset(ctx) : undefined) ?? (await decodeAndHash(ctx, streamIndex));
   } catch (err) {
@@ -192,14 +199,14 @@ async function decodeOrExplain(ctx: DecodeContext, streamIndex: number | 'first'
         { file },
       );
     }
-    throw classifyMediaFailure(err.diagnosis, file, await looksLikeMp4(absolutePath));
+    throw classifyMediaFailure(err.diagnosis, file, await looksLikeMp4(input));
   }
 }
 
 type DecodeResult = Pick<Fingerprint, 'frameCount' | 'hashes' | 'flips' | 'rawHashes' | 'centerHashes' | 'innerHashes' | 'innerQuality' | 'quality' | 'content'> & SampleResult;
 
 async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first', subset?: SubsetStream): Promise<DecodeResult> {
-  const { binding, absolutePath, file, options, signal, onBanner } = ctx;
+  const { binding, input, file, options, signal, onBanner } = ctx;
   const fps = fingerprintFps(options);
   // The frames to expect, from the duration as soon as ffmpeg's description of its input states it.
   let expected: number | undefined;
@@ -217,7 +224,7 @@ async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first', 
   const content: Uint32Array[] = [];
   let frameCount = 0;
   const frames = sampleGrayFrames({
-    absolutePath,
+    input,
     file,
     streamIndex,
     fps,
