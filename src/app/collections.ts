@@ -7,7 +7,7 @@ import { discardUploads } from './uploads.js';
 import { findFamily } from '../benchmarks/registry.js';
 import { isVdedupError, type VdedupError } from '../errors.js';
 import { youtubeIdFromFileName } from '../media/youtube-id.js';
-import { readVideoSource } from '../scan/inputs.js';
+import { readVideoSource, refuseArchiveMembers } from '../scan/inputs.js';
 import { mapLimit } from '../util/pool.js';
 import { checkCollectionName, MEMBER_FPS, memberKey, type CollectionMember, type CollectionSummary } from '../jobs/collection-registry.js';
 import type { CollectionAddJob, CollectionAddResult, VideoRef } from '../jobs/contract.js';
@@ -57,13 +57,15 @@ async function sourceVideos(deps: RequestDeps, source: string): Promise<{ candid
     }
     throw err;
   });
+  refuseArchiveMembers(source, src.items);
   const candidates: Candidate[] = [];
   for (const item of src.items) {
     if (item.path === undefined) continue;
+    const idSource = item.youtubeIdSource === 'manifest' || item.youtubeIdSource === 'file name' ? item.youtubeIdSource : undefined;
     candidates.push({
       id: item.id,
       video: { path: item.path, name: item.id, upload: false },
-      ...(item.youtubeId === undefined ? {} : { youtubeId: item.youtubeId, youtubeIdSource: item.youtubeIdSource }),
+      ...(item.youtubeId === undefined ? {} : { youtubeId: item.youtubeId, youtubeIdSource: idSource }),
     });
   }
   return { candidates, warnings: src.warnings };

@@ -1,6 +1,6 @@
 import type { RequestDeps } from './deps.js';
 import { requireCollection, resolveUnderRoots } from './inputs.js';
-import { readVideoSource, type VideoItem } from '../scan/inputs.js';
+import { readVideoSource, refuseArchiveMembers, type VideoItem } from '../scan/inputs.js';
 import { presetByName, type PresetName } from '../scan/presets.js';
 import type { Prefilter } from '../scan/settings.js';
 import { COLLECTION_PREFIX, type JobMatchSettings, type ScanBatchJob, type ScanRef } from '../jobs/contract.js';
@@ -38,6 +38,8 @@ export async function planScan(deps: RequestDeps, request: ScanRequest): Promise
   const [trainSpec, benchSpec] = await Promise.all([scanSide(deps, request.train), scanSide(deps, request.bench)]);
   const read = (s: string) => (s.startsWith(COLLECTION_PREFIX) ? { items: [] as VideoItem[], warnings: [] as string[] } : readVideoSource(s));
   const [train, bench] = await Promise.all([read(trainSpec), read(benchSpec)]);
+  refuseArchiveMembers(request.train, train.items);
+  refuseArchiveMembers(request.bench, bench.items);
   // Each file once (a file on both sides is decoded once), with the sides and items it stands for.
   const byPath = new Map<string, ScanRef[]>();
   const idOnly: ScanRef[] = [];

@@ -10,6 +10,8 @@ interface ScanCliOptions {
   out: string;
   csv?: string;
   html?: string;
+  keysOut?: string;
+  tmpDir?: string;
   preset: string;
   exact?: boolean;
   prefilter: Prefilter;
@@ -30,11 +32,16 @@ export function registerScan(program: Command, setExit: (code: number) => void):
   program
     .command('scan')
     .description('find training videos that duplicate benchmark videos (embedded: no Redis)')
-    .requiredOption('--train <dir|manifest.jsonl>', 'training corpus: a directory (walked recursively) or a JSONL manifest')
+    .requiredOption(
+      '--train <dir|manifest.jsonl|archive|pattern>',
+      'training corpus: a directory (walked recursively, archives included), a JSONL manifest, a .tar/.tar.gz/.tgz/.zip, or WebDataset shards (\'shards/{00000..00099}.tar\')',
+    )
     .requiredOption('--bench <dir|manifest.jsonl|lmms-eval:families>', 'benchmark videos: a directory, a JSONL manifest, or lmms-eval:videomme,mmvu / lmms-eval:all (under $HF_HOME)')
     .requiredOption('--out <report.json>', 'where to write the JSON report')
     .option('--csv <file>', 'also write the matches as CSV')
     .option('--html <file>', 'also write an HTML report')
+    .option('--keys-out <file>', 'also write the removed archive members, one "<archive>\\t<sample key>" line each (for WebDataset pipelines)')
+    .option('--tmp-dir <dir>', 'where members of .tar.gz archives and deflated zip members are copied while fingerprinted (a few at a time; default: the system\'s)')
     .addOption(new Option('--preset <name>', 'matching rule').choices(['default', 'paper']).default('default'))
     .option('--exact', 'compare every alignment directly (the reference; same result as the default frame scan, slower; the paper preset: finds what hnswlib misses)')
     .addOption(
@@ -51,7 +58,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
       runCommand(setExit, async ({ signal, progress }) => {
         // Loaded on use: hnswlib, the parquet reader and sharp are slow to load, which
         // every other command (and `vdedup fingerprint` in a tight loop) should not pay.
-        const [{ presetByName }, { reportToCsv, reportToHtml }, { renderEvidenceStrips }, { runScan }, { FingerprintStore }] = await Promise.all([
+        const [{ presetByName }, { reportToCsv, reportToHtml, removedKeysText }, { renderEvidenceStrips }, { runScan }, { FingerprintStore }] = await Promise.all([
           import('../scan/presets.js'),
           import('../scan/report-format.js'),
           import('../scan/evidence.js'),
@@ -73,6 +80,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
           },
           fastDecode: opts.fast === true ? 'train' : undefined,
           store: new FingerprintStore(opts.cacheDir),
+          tmpDir: opts.tmpDir,
           concurrency,
           signal,
           onProgress: (p) => progress(progressText(p)),
@@ -86,6 +94,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
         // JSON last: it also carries any warning raised while rendering the HTML evidence.
         await writeFile(opts.out, `${JSON.stringify(report, null, 2)}\n`);
         if (opts.csv !== undefined) await writeFile(opts.csv, reportToCsv(report));
+        if (opts.keysOut !== undefined) await writeFile(opts.keysOut, removedKeysText(report));
         const s = report.stats;
         const lines = [
           `scanned ${s.trainVideos} training videos against ${s.benchVideos} benchmark videos (preset ${s.preset}${s.exact ? ', exact' : ''}${s.approximate ? `, approximate retrieval: ${s.retrieval}` : ''}) in ${s.seconds} s`,

@@ -7,6 +7,7 @@ import { buildReport, type ScanReport, type Tally } from './report.js';
 import type { MatchSettings } from './settings.js';
 import { fingerprintSide, storeSource, youtubeIdMatches, type FingerprintSource } from './sides.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
+import { MemberFiles } from './member-files.js';
 
 export type { Match, ScanError, ScanReport, ScanStats, Side } from './report.js';
 export { evidenceOf, toMatch } from './report.js';
@@ -43,8 +44,8 @@ export interface SourcesScan extends ScanCommon {
   source: FingerprintSource;
 }
 
-/** Whether a side's item has anything to fingerprint (a file, or a fingerprint already stored). */
-const hasVideo = (item: VideoItem) => item.path !== undefined || item.key !== undefined;
+/** Whether a side's item has anything to fingerprint (a file, an archive member, or a fingerprint already stored). */
+const hasVideo = (item: VideoItem) => item.path !== undefined || item.member !== undefined || item.key !== undefined;
 
 export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
   const started = performance.now();
@@ -104,6 +105,8 @@ export interface ScanOptions extends ScanCommon {
   fastDecode?: 'train' | 'all';
   store: FingerprintStore;
   signal?: AbortSignal;
+  /** Where archive members that cannot be read in place are copied, one at a time per task (default: the system's). */
+  tmpDir?: string;
 }
 
 /**
@@ -113,7 +116,25 @@ export interface ScanOptions extends ScanCommon {
 export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   const concurrency = Math.max(1, opts.concurrency ?? os.availableParallelism());
   const [train, bench] = await Promise.all([readVideoSource(opts.train), readVideoSource(opts.bench)]);
+  // Archive members not stored in place (.tar.gz, deflated zip) go through temporary files.
+  const memberFiles = new MemberFiles(opts.tmpDir ?? os.tmpdir(), concurrency + 1, streamedMembers([...train.items, ...bench.items]));
   // Several single-threaded ffmpegs beat one multi-threaded one (bench/README.md, "Decoder tuning").
-  const source = storeSource(opts.store, { threads: concurrency > 1 ? 1 : 0, fastDecode: opts.fastDecode, signal: opts.signal });
-  return scanSources({ train, bench, settings: opts.settings, source, concurrency, onProgress: opts.onProgress });
+  const source = storeSource(opts.store, { threads: concurrency > 1 ? 1 : 0, fastDecode: opts.fastDecode, signal: opts.signal, memberFiles });
+  try {
+    return await scanSources({ train, bench, settings: opts.settings, source, concurrency, onProgress: opts.onProgress });
+  } finally {
+    await memberFiles.close();
+  }
+}
+
+/** The video members of each streamed archive (.tar.gz), by name, with their order in the archive. */
+function streamedMembers(items: VideoItem[]): (archive: string) => Map<string, number> {
+  const byArchive = new Map<string, Map<string, number>>();
+  for (const { member } of items) {
+    if (member?.kind !== 'tar.gz') continue;
+    let names = byArchive.get(member.archive);
+    if (names === undefined) byArchive.set(member.archive, (names = new Map()));
+    names.set(member.name, member.ordinal);
+  }
+  return (archive) => byArchive.get(archive) ?? new Map();
 }

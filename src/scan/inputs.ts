@@ -7,15 +7,18 @@ import { normalizeYoutubeId, youtubeIdFromFileName } from '../media/youtube-id.j
 import { familyRoots, locateFamily, locatorEnv } from '../benchmarks/locator.js';
 import { benchmarkFamilies, findFamily } from '../benchmarks/registry.js';
 import { VdedupError } from '../errors.js';
+import { isArchiveName, isShardPattern, readArchiveItems, shardPatternArchives, type CorpusMember, type InputError } from './archive-inputs.js';
 
 export interface VideoItem {
   /** Name in reports: path relative to the root directory, or the manifest's id. */
   id: string;
-  /** Absolute path of the file; undefined for a manifest line that only names a YouTube ID. */
+  /** Absolute path of the file; undefined for a manifest line that only names a YouTube ID, and for an archive member. */
   path: string | undefined;
   youtubeId: string | undefined;
-  /** Where the YouTube ID came from, for the report's evidence. */
-  youtubeIdSource: 'manifest' | 'file name' | undefined;
+  /** Where the YouTube ID came from, for the report's evidence (sidecar, parquet: an archive member's). */
+  youtubeIdSource: 'manifest' | 'file name' | 'sidecar' | 'parquet' | undefined;
+  /** A video inside a tar, tar.gz or zip: where its bytes are. */
+  member?: CorpusMember;
   /** The video's fingerprint-store key, when already known (a service collection's members). */
   key?: string;
 }
@@ -23,12 +26,15 @@ export interface VideoItem {
 export interface VideoSource {
   /** What the user passed. */
   spec: string;
-  kind: 'directory' | 'manifest' | 'file' | 'lmms-eval' | 'collection';
+  kind: 'directory' | 'manifest' | 'file' | 'lmms-eval' | 'collection' | 'archives';
   items: VideoItem[];
-  /** Things a user should know (partial benchmark caches, unextracted archives). */
+  /** Things a user should know (partial benchmark caches). */
   warnings: string[];
+  /** What could not be read (a missing shard, an archive's bad members): error entries of the report. */
+  errors?: InputError[];
 }
 
+/** Video files and archives (tar, tar.gz, zip) under a directory, in name order. */
 async function walk(dir: string, out: string[]): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -37,8 +43,24 @@ async function walk(dir: string, out: string[]): Promise<void> {
     const p = path.join(dir, e.name);
     // Symlinked directories are not followed (loops); symlinked files are read as files.
     if (e.isDirectory()) await walk(p, out);
-    else if ((e.isFile() || e.isSymbolicLink()) && VIDEO_EXTENSIONS.has(path.extname(e.name).toLowerCase())) out.push(p);
+    else if ((e.isFile() || e.isSymbolicLink()) && (VIDEO_EXTENSIONS.has(path.extname(e.name).toLowerCase()) || isArchiveName(e.name))) out.push(p);
   }
+}
+
+/** Loose files and archives as items: each archive's video members in place of the archive. */
+async function itemsOf(files: Array<{ absolute: string; name: string }>): Promise<{ items: VideoItem[]; errors: InputError[] }> {
+  const items: VideoItem[] = [];
+  const errors: InputError[] = [];
+  for (const f of files) {
+    if (!isArchiveName(f.absolute)) {
+      items.push(fileItem(f.absolute, f.name));
+      continue;
+    }
+    const got = await readArchiveItems(f.absolute, f.name);
+    items.push(...got.items);
+    errors.push(...got.errors);
+  }
+  return { items, errors };
 }
 
 function fileItem(absolute: string, id: string): VideoItem {
@@ -95,9 +117,17 @@ async function readManifest(manifest: string): Promise<VideoItem[]> {
   return items;
 }
 
-/** A directory (walked recursively), a JSONL manifest, or a single video file. */
+/**
+ * A directory (walked recursively for videos and archives), a JSONL manifest, a single video file,
+ * an archive (tar, tar.gz, zip), or a WebDataset shard pattern (`shards/{00000..00099}.tar`).
+ */
 export async function readVideoSource(spec: string): Promise<VideoSource> {
   if (spec.startsWith('lmms-eval:')) return readLmmsEvalSource(spec);
+  if (isShardPattern(spec)) {
+    const shards = await shardPatternArchives(spec);
+    const got = await itemsOf(shards.archives.map((a) => ({ absolute: path.resolve(a), name: a })));
+    return { spec, kind: 'archives', items: got.items, warnings: [], errors: [...shards.errors, ...got.errors] };
+  }
   const absolute = path.resolve(spec);
   let s;
   try {
@@ -108,15 +138,28 @@ export async function readVideoSource(spec: string): Promise<VideoSource> {
   if (s.isDirectory()) {
     const files: string[] = [];
     await walk(absolute, files);
-    return {
-      spec,
-      kind: 'directory',
-      items: files.map((f) => fileItem(f, path.relative(absolute, f).split(path.sep).join('/'))),
-      warnings: [],
-    };
+    const got = await itemsOf(files.map((f) => ({ absolute: f, name: path.relative(absolute, f).split(path.sep).join('/') })));
+    return { spec, kind: 'directory', items: got.items, warnings: [], errors: got.errors };
   }
   if (/\.jsonl?$/i.test(absolute)) return { spec, kind: 'manifest', items: await readManifest(absolute), warnings: [] };
+  if (isArchiveName(absolute)) {
+    const got = await itemsOf([{ absolute, name: spec }]);
+    return { spec, kind: 'archives', items: got.items, warnings: [], errors: got.errors };
+  }
   return { spec, kind: 'file', items: [fileItem(absolute, path.basename(absolute))], warnings: [] };
+}
+
+/**
+ * The service's jobs carry file paths: archive members (read in place or streamed) are scanned by
+ * `vdedup scan` for now. Refused with a clear error rather than left out of a scan unseen.
+ */
+export function refuseArchiveMembers(spec: string, items: VideoItem[]): void {
+  const member = items.find((i) => i.member !== undefined);
+  if (member === undefined) return;
+  throw new VdedupError(
+    'INVALID_ARGUMENT',
+    `${spec}: holds archives (${member.member!.archiveName} and maybe more): the service does not read archive members yet; scan them with \`vdedup scan\`, or extract them under the roots`,
+  );
 }
 
 /**

@@ -2,7 +2,13 @@ import type { Match, ScanReport } from './engine.js';
 
 const CSV_COLUMNS: Array<keyof Match> = [
   'train', 'bench', 'reason', 'trainStart', 'trainEnd', 'benchStart', 'benchEnd', 'matchedFrames', 'windowFrames', 'meanDistance', 'speed', 'flipped', 'cropped', 'inner', 'youtubeId',
+  'trainArchive', 'trainKey',
 ];
+
+/** `--keys-out`: one line per removed archive member, `<archive>\t<sample key>` (what a WebDataset pipeline filters on). */
+export function removedKeysText(report: ScanReport): string {
+  return report.removedMembers.map((m) => `${m.archive}\t${m.key}\n`).join('');
+}
 
 function csvCell(v: unknown): string {
   if (v === undefined || v === null) return '';

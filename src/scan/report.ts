@@ -41,6 +41,9 @@ export interface Match {
   inner?: boolean;
   youtubeId?: string;
   youtubeIdSource?: string;
+  /** The training video is an archive member (`train` is `<archive>#<member>`): the archive as named, and the member's WebDataset sample key. */
+  trainArchive?: string;
+  trainKey?: string;
   /** Absolute paths (for evidence rendering; absent for ID-only benchmark entries). */
   trainPath?: string;
   benchPath?: string;
@@ -80,9 +83,18 @@ export interface ScanStats {
   benchWindows: number;
 }
 
+/** A training sample to drop from a WebDataset (or any archive): `--keys-out` writes `<archive>\t<key>` per line. */
+export interface RemovedMember {
+  archive: string;
+  key: string;
+  member: string;
+}
+
 export interface ScanReport {
   matches: Match[];
   removed: string[];
+  /** The removed training videos that are archive members, by archive and sample key. */
+  removedMembers: RemovedMember[];
   errors: ScanError[];
   /** Incomplete inputs worth knowing about (partial benchmark caches, unextracted archives). */
   warnings: string[];
@@ -138,10 +150,16 @@ export function evidenceOf(train: Fingerprint, bench: Fingerprint, s: SegmentAt,
   return e;
 }
 
+/** The training side's archive member fields of a match (none for a loose file). */
+export function memberFields(train: Pick<VideoItem, 'member'>): Pick<Match, 'trainArchive' | 'trainKey'> {
+  return train.member === undefined ? {} : { trainArchive: train.member.archiveName, trainKey: train.member.key };
+}
+
 /** A near-duplicate segment as a report match, times in seconds (the benchmark's to its sub-second phase). */
-export function toMatch(train: Pick<VideoItem, 'id' | 'path'>, bench: Pick<VideoItem, 'id' | 'path'>, s: SegmentAt): Match {
+export function toMatch(train: Pick<VideoItem, 'id' | 'path' | 'member'>, bench: Pick<VideoItem, 'id' | 'path'>, s: SegmentAt): Match {
   return {
     train: train.id,
+    ...memberFields(train),
     bench: bench.id,
     reason: 'near-duplicate',
     trainStart: s.trainStart,
@@ -189,10 +207,18 @@ export function buildReport(r: ReportInputs): ScanReport {
   const matches = [...r.matches].sort(
     (a, b) => compareText(a.train, b.train) || compareText(a.bench, b.bench) || (a.trainStart ?? -1) - (b.trainStart ?? -1),
   );
-  const errors = [...r.errors].sort((a, b) => (a.side + a.video < b.side + b.video ? -1 : 1));
+  const inputErrors = (side: Side, source: VideoSource) => (source.errors ?? []).map((e): ScanError => ({ side, ...e }));
+  const errors = [...r.errors, ...inputErrors('train', r.train), ...inputErrors('bench', r.bench)].sort((a, b) => (a.side + a.video < b.side + b.video ? -1 : 1));
+  const removedMembers = new Map<string, RemovedMember>();
+  for (const m of matches) {
+    if (m.trainArchive !== undefined && m.trainKey !== undefined) {
+      removedMembers.set(m.train, { archive: m.trainArchive, key: m.trainKey, member: m.train.slice(m.trainArchive.length + 1) });
+    }
+  }
   return {
     matches,
     removed: [...new Set(matches.map((m) => m.train))].sort(),
+    removedMembers: [...removedMembers.values()].sort((a, b) => compareText(a.archive, b.archive) || compareText(a.key, b.key)),
     errors,
     warnings: [
       ...r.train.warnings,

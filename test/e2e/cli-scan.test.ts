@@ -47,7 +47,7 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
       expect(report.stats.decodedVideos).toBe(5);
       expect(r.stdout).toMatch(/compilation\.mp4 \d+-\d+s\s+~\s+mandelbrot-zoom\.mp4/);
       const csv = await readFile(path.join(dir, 'r.csv'), 'utf8');
-      expect(csv.split('\n')[0]).toBe('train,bench,reason,trainStart,trainEnd,benchStart,benchEnd,matchedFrames,windowFrames,meanDistance,speed,flipped,cropped,inner,youtubeId');
+      expect(csv.split('\n')[0]).toBe('train,bench,reason,trainStart,trainEnd,benchStart,benchEnd,matchedFrames,windowFrames,meanDistance,speed,flipped,cropped,inner,youtubeId,trainArchive,trainKey');
       expect(csv).toMatch(/^compilation\.mp4,mandelbrot-zoom\.mp4,near-duplicate,/m);
       expect(await readFile(path.join(dir, 'r.html'), 'utf8')).toMatch(/<td><code>compilation\.mp4<\/code><\/td>/);
     });

@@ -7,8 +7,9 @@
 export { archiveKind } from './open.js';
 export { listArchive, type ArchiveListing, type ListOptions } from './list.js';
 export { extractMember } from './extract.js';
-export { streamArchive, type ArchiveGroup, type StreamOptions } from './stream.js';
+export { listStream, streamArchive, type ArchiveGroup, type StreamOptions } from './stream.js';
 export { webdatasetKey, problemLine } from './names.js';
 export { youtubeIdFromSidecar } from './sidecar.js';
+export { sidecarParquetFor, youtubeIdsFromParquet } from './parquet.js';
 export { expandShardPattern } from './shards.js';
 export { DEFAULT_ARCHIVE_LIMITS, type ArchiveKind, type ArchiveLimits, type ArchiveMember, type ArchiveProblem } from './types.js';

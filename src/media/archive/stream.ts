@@ -6,7 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { VdedupError } from '../../errors.js';
 import { StreamEnded, StreamSource } from './bytes.js';
 import { extractMember, writeAll, zlibFailure } from './extract.js';
-import { listArchive } from './list.js';
+import { listArchive, type ArchiveListing, type ListOptions } from './list.js';
 import { MemberJudge } from './members.js';
 import { bytes, printableName, problem, safeExtension } from './names.js';
 import { openArchive, requireKind } from './open.js';
@@ -63,7 +63,42 @@ export async function streamArchive(archive: string, opts: StreamOptions): Promi
   }
 }
 
-async function streamTar(archive: string, handle: FileHandle, gzipped: boolean, scratch: string, limits: ArchiveLimits, opts: StreamOptions): Promise<void> {
+/**
+ * The listing of a .tar.gz (or .tar) from one pass over its stream: the video members (no offset:
+ * their data is read again by streamArchive), the sidecars, the problems. Video data is skipped,
+ * never written, so listing costs one decompression.
+ */
+export async function listStream(archive: string, opts: ListOptions): Promise<ArchiveListing> {
+  const kind = requireKind(archive);
+  if (kind === 'zip') return listArchive(archive, opts);
+  const limits = withDefaults(opts.limits);
+  const { handle } = await openArchive(archive);
+  const listing: ArchiveListing = { videos: [], sidecars: new Map(), problems: [] };
+  let sidecarBytes = 0;
+  try {
+    await streamTar(archive, handle, kind === 'tar.gz', undefined, limits, {
+      isVideo: opts.isVideo,
+      onProblem: (p) => listing.problems.push(p),
+      onGroup: async (g) => {
+        if (g.video !== undefined) listing.videos.push({ name: g.video.name, key: g.key, size: g.video.size });
+        if (g.sidecars.size === 0 || listing.sidecars.has(g.key)) return;
+        const size = [...g.sidecars.values()].reduce((n, t) => n + Buffer.byteLength(t), 0);
+        if (sidecarBytes + size > limits.maxSidecarTotalBytes) {
+          listing.problems.push(problem(archive, [...g.sidecars.keys()][0], `sidecars of this archive exceed ${bytes(limits.maxSidecarTotalBytes)} in all; not read`));
+          return;
+        }
+        sidecarBytes += size;
+        listing.sidecars.set(g.key, g.sidecars);
+      },
+    });
+  } finally {
+    await handle.close();
+  }
+  return listing;
+}
+
+/** `scratch` undefined: list only (video data skipped, the group's `file` empty). */
+async function streamTar(archive: string, handle: FileHandle, gzipped: boolean, scratch: string | undefined, limits: ArchiveLimits, opts: Omit<StreamOptions, 'tmpDir'>): Promise<void> {
   const report = (member: string | undefined, message: string) => opts.onProblem(problem(archive, member, message));
   let stream: AsyncIterable<Buffer> = handle.createReadStream({ autoClose: false });
   let onPull: ((decompressed: number) => void) | undefined;
@@ -93,7 +128,7 @@ async function streamTar(archive: string, handle: FileHandle, gzipped: boolean, 
     try {
       await opts.onGroup(g);
     } finally {
-      if (g.video !== undefined) await rm(g.video.file, { force: true });
+      if (g.video !== undefined && g.video.file !== '') await rm(g.video.file, { force: true });
     }
   };
 
@@ -124,6 +159,9 @@ async function streamTar(archive: string, handle: FileHandle, gzipped: boolean, 
         const pieces: Buffer[] = [];
         for await (const piece of data) pieces.push(piece);
         group.sidecars.set(verdict.name, Buffer.concat(pieces).toString('utf8'));
+      } else if (scratch === undefined) {
+        for await (const piece of data) void piece; // skipped: the listing needs no video data
+        group.video = { name: verdict.name, size: entry.size, file: '' };
       } else {
         const file = path.join(scratch, `${++tempFiles}${safeExtension(verdict.name)}`);
         await copyTo(file, data);
@@ -138,7 +176,7 @@ async function streamTar(archive: string, handle: FileHandle, gzipped: boolean, 
     await flush(); // the members read whole before the failure still count
   } finally {
     await source.close();
-    if (group?.video !== undefined) await rm(group.video.file, { force: true });
+    if (group?.video !== undefined && group.video.file !== '') await rm(group.video.file, { force: true });
   }
 }
 
