@@ -306,45 +306,47 @@ writeFileSync(
 
 // Chart: wall time of each pipeline relative to ffmpeg decode-only (1.0 = the decoder's limit),
 // redrawn when the decoder step ran.
-const groups = (results.decoder?.speed ?? []).map((d) => ({
-  label: d.file.replace(/^testsrc2-/, '').replace(/\.(mp4|webm)$/, ''),
-  bars: [
-    ['ffmpeg decode-only', d.ms.exact],
-    ['ffmpeg, fewer decoder steps', d.ms.both],
-    ['vdedup', d.ms['vdedup exact']],
-    ['vdedup --fast', d.ms['vdedup --fast']],
-    ['Python reference', d.ms.python],
-  ].filter(([, v]) => v !== undefined).map(([k, v]) => [k, v / d.ms.exact]),
-}));
-const colors = ['#8a8f98', '#c3c7cf', '#2f6fdf', '#7fb0ff', '#e07b39'];
-const W = 900;
-const H = 420;
-const left = 60;
-const bottom = 60;
-const plotH = H - bottom - 40;
-const maxV = Math.max(2, ...groups.flatMap((g) => g.bars.map(([, v]) => v)));
-const gw = (W - left - 20) / groups.length;
-let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><rect width="100%" height="100%" fill="#fff"/>`;
-svg += `<text x="${W / 2}" y="22" text-anchor="middle" font-family="DejaVu Sans" font-size="15">Wall time relative to ffmpeg decode-only (lower is faster; medians of ${results.decoder.runs} runs)</text>`;
-for (let v = 0; v <= maxV; v += 0.5) {
-  const y = 40 + plotH - (v / maxV) * plotH;
-  svg += `<line x1="${left}" x2="${W - 20}" y1="${y}" y2="${y}" stroke="#eee"/><text x="${left - 6}" y="${y + 4}" text-anchor="end" font-family="DejaVu Sans" font-size="11">${v.toFixed(1)}</text>`;
-}
-groups.forEach((g, gi) => {
-  const bw = (gw - 20) / 5;
-  g.bars.forEach(([name, v], bi) => {
-    const h = (v / maxV) * plotH;
-    const x = left + gi * gw + 10 + bi * bw;
-    const color = colors[['ffmpeg decode-only', 'ffmpeg, fewer decoder steps', 'vdedup', 'vdedup --fast', 'Python reference'].indexOf(name)];
-    svg += `<rect x="${x}" y="${40 + plotH - h}" width="${bw - 3}" height="${h}" fill="${color}"/>`;
+if (results.decoder !== undefined) {
+  const groups = results.decoder.speed.map((d) => ({
+    label: d.file.replace(/^testsrc2-/, '').replace(/\.(mp4|webm)$/, ''),
+    bars: [
+      ['ffmpeg decode-only', d.ms.exact],
+      ['ffmpeg, fewer decoder steps', d.ms.both],
+      ['vdedup', d.ms['vdedup exact']],
+      ['vdedup --fast', d.ms['vdedup --fast']],
+      ['Python reference', d.ms.python],
+    ].filter(([, v]) => v !== undefined).map(([k, v]) => [k, v / d.ms.exact]),
+  }));
+  const colors = ['#8a8f98', '#c3c7cf', '#2f6fdf', '#7fb0ff', '#e07b39'];
+  const W = 900;
+  const H = 420;
+  const left = 60;
+  const bottom = 60;
+  const plotH = H - bottom - 40;
+  const maxV = Math.max(2, ...groups.flatMap((g) => g.bars.map(([, v]) => v)));
+  const gw = (W - left - 20) / groups.length;
+  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><rect width="100%" height="100%" fill="#fff"/>`;
+  svg += `<text x="${W / 2}" y="22" text-anchor="middle" font-family="DejaVu Sans" font-size="15">Wall time relative to ffmpeg decode-only (lower is faster; medians of ${results.decoder.runs} runs)</text>`;
+  for (let v = 0; v <= maxV; v += 0.5) {
+    const y = 40 + plotH - (v / maxV) * plotH;
+    svg += `<line x1="${left}" x2="${W - 20}" y1="${y}" y2="${y}" stroke="#eee"/><text x="${left - 6}" y="${y + 4}" text-anchor="end" font-family="DejaVu Sans" font-size="11">${v.toFixed(1)}</text>`;
+  }
+  groups.forEach((g, gi) => {
+    const bw = (gw - 20) / 5;
+    g.bars.forEach(([name, v], bi) => {
+      const h = (v / maxV) * plotH;
+      const x = left + gi * gw + 10 + bi * bw;
+      const color = colors[['ffmpeg decode-only', 'ffmpeg, fewer decoder steps', 'vdedup', 'vdedup --fast', 'Python reference'].indexOf(name)];
+      svg += `<rect x="${x}" y="${40 + plotH - h}" width="${bw - 3}" height="${h}" fill="${color}"/>`;
+    });
+    svg += `<text x="${left + gi * gw + gw / 2}" y="${40 + plotH + 18}" text-anchor="middle" font-family="DejaVu Sans" font-size="12">${g.label}</text>`;
   });
-  svg += `<text x="${left + gi * gw + gw / 2}" y="${40 + plotH + 18}" text-anchor="middle" font-family="DejaVu Sans" font-size="12">${g.label}</text>`;
-});
-const legendX = [0, 150, 350, 440, 570];
-['ffmpeg decode-only', 'ffmpeg, fewer decoder steps', 'vdedup', 'vdedup --fast', 'Python reference'].forEach((name, i) => {
-  const x = left + legendX[i];
-  svg += `<rect x="${x}" y="${H - 24}" width="12" height="12" fill="${colors[i]}"/><text x="${x + 16}" y="${H - 14}" font-family="DejaVu Sans" font-size="12">${name}</text>`;
-});
-svg += '</svg>';
-if (results.decoder !== undefined) await sharp(Buffer.from(svg)).png().toFile(path.join(root, 'bench', 'chart.png'));
+  const legendX = [0, 150, 350, 440, 570];
+  ['ffmpeg decode-only', 'ffmpeg, fewer decoder steps', 'vdedup', 'vdedup --fast', 'Python reference'].forEach((name, i) => {
+    const x = left + legendX[i];
+    svg += `<rect x="${x}" y="${H - 24}" width="12" height="12" fill="${colors[i]}"/><text x="${x + 16}" y="${H - 14}" font-family="DejaVu Sans" font-size="12">${name}</text>`;
+  });
+  svg += '</svg>';
+  await sharp(Buffer.from(svg)).png().toFile(path.join(root, 'bench', 'chart.png'));
+}
 process.stderr.write(`\nwrote bench/out/results.json, bench/chart.png and the summary in bench/README.md\n`);
