@@ -1,3 +1,4 @@
+import type { VideoInput } from '../media/input.js';
 import type { CachedFingerprint } from '../fingerprint/cached.js';
 import type { Fingerprint, FingerprintOptions } from '../fingerprint/fingerprint.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
@@ -46,7 +47,7 @@ export interface RunDeps {
   store: FingerprintStore;
   registry: CollectionRegistry;
   /** Fingerprint a file through the store, decoded once per content key however many jobs ask at once. */
-  fingerprint: (file: string, options?: FingerprintOptions) => Promise<CachedFingerprint>;
+  fingerprint: (input: VideoInput, options?: FingerprintOptions) => Promise<CachedFingerprint>;
   matchers: CollectionMatcherSource;
   /** Whether this process's VDEDUP_DATA_DIR is the API's (uploads, frames and evidence strips need it). */
   dataDir: () => Promise<DataDirState>;

@@ -1,9 +1,12 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import type { RunDeps } from './deps.js';
 import { isBadInput, VdedupError } from '../errors.js';
 import type { VideoItem, VideoSource } from '../scan/inputs.js';
 import { scanSources, type Side } from '../scan/engine.js';
 import { errorOutcome, type FingerprintOutcome, type FingerprintSource } from '../scan/sides.js';
+import type { InputError } from '../scan/archive-inputs.js';
+import { itemInput, memberIdentity, MemberFiles, streamedMembers } from '../scan/member-files.js';
 import { reportDir, stripFile } from '../config/paths.js';
 import type { CollectionMember } from '../jobs/collection-registry.js';
 import { COLLECTION_PREFIX, matchSettingsOf, type ScanBatchJob, type ScanBatchResult, type ScanJob, type ScanRef, type ScanResult } from '../jobs/contract.js';
@@ -27,15 +30,26 @@ export async function fingerprintBatch(
   options: { signal?: AbortSignal | undefined; onProgress?: (done: number, total: number) => Promise<void> },
 ): Promise<ScanBatchResult> {
   const videos: ScanBatchResult['videos'] = [];
-  for (const { path: p, refs, fps } of data.videos) {
-    try {
-      const r = await deps.fingerprint(p, { signal: options.signal, threads: 1, fps: fps ?? 1 });
-      videos.push({ path: p, refs, key: r.key, frames: r.fingerprint.frameCount, fromStore: r.fromStore });
-    } catch (err) {
-      if (!isBadInput(err)) throw err;
-      videos.push({ path: p, refs, error: { code: (err as { code: string }).code, message: (err as Error).message } });
+  // A batch of archive members is one archive's, in member order (a .tar.gz is read in one pass).
+  const memberFiles = new MemberFiles(os.tmpdir(), 2, streamedMembers(data.videos.map((v) => v.refs[0]!.item)));
+  try {
+    for (const { path: p, refs, fps, member } of data.videos) {
+      let release: (() => Promise<void>) | undefined;
+      try {
+        const opened = await itemInput(member === undefined ? { id: p, path: p, youtubeId: undefined, youtubeIdSource: undefined } : refs[0]!.item, memberFiles);
+        release = opened.release;
+        const r = await deps.fingerprint(opened.input, { signal: options.signal, threads: 1, fps: fps ?? 1 });
+        videos.push({ path: p, refs, key: r.key, frames: r.fingerprint.frameCount, fromStore: r.fromStore });
+      } catch (err) {
+        if (!isBadInput(err)) throw err;
+        videos.push({ path: p, refs, error: { code: (err as { code: string }).code, message: (err as Error).message } });
+      } finally {
+        await release?.();
+      }
+      await options.onProgress?.(videos.length, data.videos.length);
     }
-    await options.onProgress?.(videos.length, data.videos.length);
+  } finally {
+    await memberFiles.close();
   }
   return { videos };
 }
@@ -56,10 +70,10 @@ async function collectionSide(deps: RunDeps, spec: string, memberOf: MemberOf): 
   return { spec, kind: 'collection', items, warnings: [] };
 }
 
-/** A path side as the flow carries it: the items of the batches' refs and the ID-only entries. */
-function pathSide(spec: string, side: Side, videos: BatchVideo[], idOnly: ScanRef[], warnings: string[]): VideoSource {
+/** A path side as the flow carries it: the items of the batches' refs and the ID-only entries, and what could not be read. */
+function pathSide(spec: string, side: Side, videos: BatchVideo[], idOnly: ScanRef[], warnings: string[], errors: InputError[]): VideoSource {
   const refs = [...videos.flatMap((v) => v.refs), ...idOnly];
-  return { spec, kind: 'directory', items: refs.filter((r) => r.side === side).map((r) => r.item), warnings };
+  return { spec, kind: 'directory', items: refs.filter((r) => r.side === side).map((r) => r.item), warnings, errors };
 }
 
 /**
@@ -68,7 +82,7 @@ function pathSide(spec: string, side: Side, videos: BatchVideo[], idOnly: ScanRe
  * returned (the decoding is counted once, for the first side that reads it). A file whose batch
  * failed, or whose entry left the store, is fingerprinted here.
  */
-function flowSource(deps: RunDeps, videos: BatchVideo[], memberOf: MemberOf, signal: AbortSignal | undefined): FingerprintSource {
+function flowSource(deps: RunDeps, videos: BatchVideo[], memberOf: MemberOf, memberFiles: MemberFiles, signal: AbortSignal | undefined): FingerprintSource {
   const byPath = new Map(videos.map((v) => [v.path, v]));
   const counted = new Set<string>();
   return async (side, item, fps): Promise<FingerprintOutcome> => {
@@ -82,7 +96,8 @@ function flowSource(deps: RunDeps, videos: BatchVideo[], memberOf: MemberOf, sig
         return errorOutcome(side, item, err, signal);
       }
     }
-    const batch = item.path === undefined ? undefined : byPath.get(item.path);
+    const identity = item.member === undefined ? item.path : memberIdentity(item.member);
+    const batch = identity === undefined ? undefined : byPath.get(identity);
     if (batch?.error !== undefined) return { error: batch.error };
     const key = item.key ?? batch?.key;
     const stored = key === undefined ? undefined : await deps.store.get(key);
@@ -91,13 +106,17 @@ function flowSource(deps: RunDeps, videos: BatchVideo[], memberOf: MemberOf, sig
       if (first) counted.add(batch.path);
       return { fp: { ...stored, file: item.path ?? stored.file }, framesDecoded: first && batch.fromStore === false ? (batch.frames ?? 0) : 0 };
     }
-    // An entry with no file (a YouTube ID only), said as `vdedup scan` says it (storeSource).
-    if (item.path === undefined) return { error: { code: 'FILE_NOT_FOUND', message: 'no file for this entry (a YouTube ID only)' } };
+    // Its batch failed for good: fingerprinted here (an entry with no file is said as `vdedup scan` says it).
+    let release: (() => Promise<void>) | undefined;
     try {
-      const r = await deps.fingerprint(item.path, { signal, threads: 1, fps });
-      return { fp: r.fingerprint, framesDecoded: r.fromStore ? 0 : r.fingerprint.frameCount };
+      const opened = await itemInput(item, memberFiles);
+      release = opened.release;
+      const r = await deps.fingerprint(opened.input, { signal, threads: 1, fps });
+      return { fp: item.member === undefined ? r.fingerprint : { ...r.fingerprint, file: item.id }, framesDecoded: r.fromStore ? 0 : r.fingerprint.frameCount };
     } catch (err) {
       return errorOutcome(side, item, err, signal);
+    } finally {
+      await release?.();
     }
   };
 }
@@ -120,17 +139,24 @@ export interface ScanRun {
 export async function runScanFlow(deps: RunDeps, run: ScanRun): Promise<ScanResult> {
   const { data, videos } = run;
   const memberOf: MemberOf = new Map();
-  const side = (spec: string, s: Side, warnings: string[]) =>
-    spec.startsWith(COLLECTION_PREFIX) ? collectionSide(deps, spec, memberOf) : pathSide(spec, s, videos, data.idOnly ?? [], warnings);
-  const [train, bench] = await Promise.all([side(data.train, 'train', data.warnings?.train ?? []), side(data.bench, 'bench', data.warnings?.bench ?? [])]);
-  const report = await scanSources({
-    train,
-    bench,
-    settings: matchSettingsOf(data, deps.config.scanKernel),
-    source: flowSource(deps, videos, memberOf, run.signal),
-    concurrency: deps.config.concurrency,
-    onProgress: (p) => run.onProgress({ phase: p.phase, done: p.done, total: p.total }),
-  });
+  const side = (spec: string, s: Side) =>
+    spec.startsWith(COLLECTION_PREFIX) ? collectionSide(deps, spec, memberOf) : pathSide(spec, s, videos, data.idOnly ?? [], data.warnings?.[s] ?? [], data.inputErrors?.[s] ?? []);
+  const [train, bench] = await Promise.all([side(data.train, 'train'), side(data.bench, 'bench')]);
+  // Members whose batch failed are read here, through temporary copies where they must be.
+  const memberFiles = new MemberFiles(os.tmpdir(), deps.config.concurrency + 1, streamedMembers([...train.items, ...bench.items]));
+  let report: ScanResult;
+  try {
+    report = await scanSources({
+      train,
+      bench,
+      settings: matchSettingsOf(data, deps.config.scanKernel),
+      source: flowSource(deps, videos, memberOf, memberFiles, run.signal),
+      concurrency: deps.config.concurrency,
+      onProgress: (p) => run.onProgress({ phase: p.phase, done: p.done, total: p.total }),
+    });
+  } finally {
+    await memberFiles.close();
+  }
   // The served HTML report shows the aligned frames of every near-duplicate: rendered here,
   // where the videos are, and kept next to the job's result for the retention time.
   // A worker on another volume than the API's gives the same matches, without the strips.

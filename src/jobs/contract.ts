@@ -1,6 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import type { ServiceConfig } from '../config/service.js';
 import type { VideoItem } from '../scan/inputs.js';
+import type { CorpusMember, InputError } from '../scan/archive-inputs.js';
 import type { Match, ScanReport, Side } from '../scan/engine.js';
 import type { FrameSelection } from '../frames/plan.js';
 import { presetByName, type PresetName } from '../scan/presets.js';
@@ -43,11 +44,18 @@ export interface ScanRef {
   item: VideoItem;
 }
 
-/** fingerprint queue, job name "scan-batch": one child of a scan flow; each file once, with the sides it is on. */
+/**
+ * fingerprint queue, job name "scan-batch": one child of a scan flow; each file once, with the
+ * sides it is on. The members of one archive (a WebDataset shard) are one batch of their own.
+ */
 export interface ScanBatchJob {
   scanId: string;
-  /** `fps`: samples per second to fingerprint at (the preset's phases for a benchmark video, else 1). */
-  videos: Array<{ path: string; refs: ScanRef[]; fps?: number }>;
+  /**
+   * `fps`: samples per second to fingerprint at (the preset's phases for a benchmark video, else 1).
+   * `path`: the file, or for an archive member `<archive>#<member>` (its identity), with `member`
+   * saying where its bytes are.
+   */
+  videos: Array<{ path: string; refs: ScanRef[]; fps?: number; member?: CorpusMember }>;
 }
 /** Per file: its store key and frames (or why it could not be read), with its refs, for the parent. */
 export interface ScanBatchResult {
@@ -108,6 +116,8 @@ export interface ScanJob {
   idOnly: ScanRef[];
   /** What reading each path side had to say (partial benchmark caches...). */
   warnings: { train: string[]; bench: string[] };
+  /** What reading each path side could not read (missing shards, archives' bad members): error entries of the report. */
+  inputErrors?: { train: InputError[]; bench: InputError[] };
 }
 export type ScanResult = ScanReport;
 

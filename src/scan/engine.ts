@@ -7,7 +7,7 @@ import { buildReport, type ScanReport, type Tally } from './report.js';
 import type { MatchSettings } from './settings.js';
 import { fingerprintSide, storeSource, youtubeIdMatches, type FingerprintSource } from './sides.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
-import { MemberFiles } from './member-files.js';
+import { MemberFiles, streamedMembers } from './member-files.js';
 
 export type { Match, ScanError, ScanReport, ScanStats, Side } from './report.js';
 export { evidenceOf, toMatch } from './report.js';
@@ -125,16 +125,4 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   } finally {
     await memberFiles.close();
   }
-}
-
-/** The video members of each streamed archive (.tar.gz), by name, with their order in the archive. */
-function streamedMembers(items: VideoItem[]): (archive: string) => Map<string, number> {
-  const byArchive = new Map<string, Map<string, number>>();
-  for (const { member } of items) {
-    if (member?.kind !== 'tar.gz') continue;
-    let names = byArchive.get(member.archive);
-    if (names === undefined) byArchive.set(member.archive, (names = new Map()));
-    names.set(member.name, member.ordinal);
-  }
-  return (archive) => byArchive.get(archive) ?? new Map();
 }

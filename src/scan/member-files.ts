@@ -2,7 +2,9 @@ import { mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { extractMember, streamArchive } from '../media/archive/index.js';
 import { VdedupError } from '../errors.js';
+import type { VideoInput } from '../media/input.js';
 import { isVideoName, type CorpusMember } from './archive-inputs.js';
+import type { VideoItem } from './inputs.js';
 
 /**
  * Archive members that cannot be read in place, as temporary files: a deflated zip member is
@@ -186,4 +188,36 @@ export class MemberFiles {
     await Promise.all([...this.streams.values()].map((s) => s.stop()));
     if (this.dir !== undefined) await rm(await this.dir, { recursive: true, force: true });
   }
+}
+
+/** The video members of each streamed archive (.tar.gz) among `items`, by name, with their order in the archive. */
+export function streamedMembers(items: Iterable<VideoItem>): (archive: string) => Map<string, number> {
+  const byArchive = new Map<string, Map<string, number>>();
+  for (const { member } of items) {
+    if (member?.kind !== 'tar.gz') continue;
+    let names = byArchive.get(member.archive);
+    if (names === undefined) byArchive.set(member.archive, (names = new Map()));
+    names.set(member.name, member.ordinal);
+  }
+  return (archive) => byArchive.get(archive) ?? new Map();
+}
+
+/** A member's identity across a scan (and a service scan's jobs): its archive's absolute path and its name. */
+export const memberIdentity = (m: Pick<CorpusMember, 'archive' | 'name'>) => `${m.archive}#${m.name}`;
+
+/**
+ * What fingerprinting reads for an item: its file, an archive member's bytes in place, or a
+ * temporary copy (`release` deletes it). A streamed member is asked for before anything is
+ * awaited: call this first, so that a .tar.gz pass serves members in the order items start.
+ */
+export async function itemInput(item: VideoItem, files: MemberFiles | undefined): Promise<{ input: VideoInput; release?: () => Promise<void> }> {
+  const { member } = item;
+  if (member === undefined) {
+    if (item.path === undefined) throw new VdedupError('FILE_NOT_FOUND', 'no file for this entry (a YouTube ID only)', { file: item.id });
+    return { input: item.path };
+  }
+  if (member.offset !== undefined) return { input: { file: member.archive, offset: member.offset, size: member.size, name: item.id } };
+  if (files === undefined) throw new VdedupError('INVALID_ARGUMENT', 'no temporary space for archive members', { file: item.id });
+  const got = await files.open(member);
+  return { input: got.file, release: got.release };
 }

@@ -4,9 +4,8 @@ import { emptyTally, memberFields, scanErrorOf, type Match, type ScanError, type
 import { fingerprintCached } from '../fingerprint/cached.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
-import { isVdedupError, VdedupError } from '../errors.js';
-import type { VideoInput } from '../media/input.js';
-import type { MemberFiles } from './member-files.js';
+import { isVdedupError } from '../errors.js';
+import { itemInput, type MemberFiles } from './member-files.js';
 
 /** Stage 1 of a scan: YouTube-ID matches, then each side's fingerprints. */
 
@@ -134,25 +133,15 @@ export function storeSource(
   options: { threads: number; fastDecode?: 'train' | 'all' | undefined; signal?: AbortSignal | undefined; memberFiles?: MemberFiles | undefined },
 ): FingerprintSource {
   return async (side, item, fps) => {
-    const { member } = item;
-    // A member that is not stored in place is asked for before anything is awaited: a .tar.gz
-    // pass serves its members in the order the scan starts them.
-    const copied = member !== undefined && member.offset === undefined ? options.memberFiles?.open(member) : undefined;
-    if (item.path === undefined && member === undefined) return { error: { code: 'FILE_NOT_FOUND', message: 'no file for this entry (a YouTube ID only)' } };
+    // First, before anything is awaited (itemInput: a .tar.gz pass serves members in order).
+    const opening = itemInput(item, options.memberFiles);
     let release: (() => Promise<void>) | undefined;
     try {
       const fastDecode = options.fastDecode === 'all' || (options.fastDecode === 'train' && side === 'train');
-      let input: VideoInput;
-      if (member === undefined) input = item.path!;
-      else if (member.offset !== undefined) input = { file: member.archive, offset: member.offset, size: member.size, name: item.id };
-      else {
-        if (copied === undefined) throw new VdedupError('INVALID_ARGUMENT', 'no temporary space for archive members', { file: item.id });
-        const got = await copied;
-        release = got.release;
-        input = got.file;
-      }
-      const r = await fingerprintCached(input, store, { signal: options.signal, threads: options.threads, fastDecode, fps });
-      return { fp: member === undefined ? r.fingerprint : { ...r.fingerprint, file: item.id }, framesDecoded: r.fromStore ? 0 : r.fingerprint.frameCount };
+      const opened = await opening;
+      release = opened.release;
+      const r = await fingerprintCached(opened.input, store, { signal: options.signal, threads: options.threads, fastDecode, fps });
+      return { fp: item.member === undefined ? r.fingerprint : { ...r.fingerprint, file: item.id }, framesDecoded: r.fromStore ? 0 : r.fingerprint.frameCount };
     } catch (err) {
       return errorOutcome(side, item, err, options.signal);
     } finally {

@@ -5,6 +5,7 @@ import { fingerprintCached, fingerprintKey, type CachedFingerprint } from '../fi
 import { fingerprintFps, type FingerprintOptions } from '../fingerprint/fingerprint.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
 import { VdedupError } from '../errors.js';
+import { inputName, type VideoInput } from '../media/input.js';
 
 const POLL_MS = 250;
 
@@ -15,7 +16,7 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * machines) ask for the same video at once, one decodes and the other waits for the store entry.
  */
 export async function fingerprintOnce(
-  file: string,
+  input: VideoInput,
   deps: {
     store: FingerprintStore;
     redis: Redis;
@@ -25,7 +26,8 @@ export async function fingerprintOnce(
   },
   options: FingerprintOptions = {},
 ): Promise<CachedFingerprint> {
-  const key = await fingerprintKey(file, false, fingerprintFps(options));
+  const file = inputName(input);
+  const key = await fingerprintKey(input, false, fingerprintFps(options));
   const lockKey = `${deps.prefix}:lock:fingerprint:${key}`;
   const token = randomBytes(8).toString('hex');
   for (;;) {
@@ -37,7 +39,7 @@ export async function fingerprintOnce(
   }
   const renew = setInterval(() => void deps.redis.pexpire(lockKey, deps.lockMs).catch(() => undefined), deps.lockMs / 3);
   try {
-    return await fingerprintCached(file, deps.store, { ...options, key });
+    return await fingerprintCached(input, deps.store, { ...options, key });
   } finally {
     clearInterval(renew);
     await deps.redis.eval(RELEASE, 1, lockKey, token).catch(() => undefined);

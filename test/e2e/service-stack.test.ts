@@ -1,5 +1,7 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpeg } from '../helpers/ffmpeg.js';
 import { runCli } from '../helpers/cli.js';
@@ -10,6 +12,7 @@ const fixtures = path.join(repoRoot, 'fixtures');
 const scanTrain = path.join(fixtures, 'scan', 'train');
 const scanBench = path.join(fixtures, 'scan', 'bench');
 
+const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -113,6 +116,45 @@ describe('service stack: API + 2 worker processes + Redis', () => {
     const pids = workers.map((w) => String(w.pid));
     for (const w of batchWorkers) expect(pids).toContain(w.split(':').pop());
     expect(batchWorkers.size).toBe(2);
+  });
+
+  it('a scan of WebDataset shards and a .tar.gz: one batch per archive, members read where they lie, the report `vdedup scan` gives', async () => {
+    const stage = path.join(media, 'stage');
+    const shards = path.join(media, 'shards');
+    await mkdir(stage, { recursive: true });
+    await mkdir(shards, { recursive: true });
+    const members: Array<[string, string]> = [['000000000', 'compilation.mp4'], ['000000001', 'unrelated-life.mp4'], ['000010000', 'Ab3dE_fG9hK.mp4']];
+    for (const [key, video] of members) {
+      await copyFile(path.join(scanTrain, video), path.join(stage, `${key}.mp4`));
+      await writeFile(path.join(stage, `${key}.json`), JSON.stringify({ url: `https://example.com/${key}`, key }));
+    }
+    await run('tar', ['-cf', path.join(shards, '00000.tar'), '-C', stage, '000000000.mp4', '000000000.json', '000000001.mp4', '000000001.json']);
+    await run('tar', ['-cf', path.join(shards, '00001.tar'), '-C', stage, '000010000.mp4', '000010000.json']);
+    await run('tar', ['-czf', path.join(media, 'corpus.tar.gz'), '-C', stage, ...members.map(([key]) => `${key}.mp4`)]);
+    // 00002.tar is missing: an error entry, and the rest is scanned.
+    for (const train of [path.join(shards, '{00000..00002}.tar'), path.join(media, 'corpus.tar.gz')]) {
+      const res = await postJson('/v1/scans', { train, bench: 'scan/bench' });
+      expect(res.status, train).toBe(202);
+      const { scanId }: Json = await res.json();
+      const status = await until('the scan', async () => {
+        const s = await get(`/v1/scans/${scanId}`);
+        return s.state === 'completed' || s.state === 'failed' ? s : undefined;
+      });
+      // The 3 benchmark files one per batch (VDEDUP_SCAN_BATCH=1), each archive one batch.
+      const archives = train.endsWith('.tar.gz') ? 1 : 2;
+      expect(status, train).toMatchObject({ state: 'completed', batches: { total: 3 + archives, done: 3 + archives, failed: 0 } });
+      const served = await get(`/v1/scans/${scanId}/report`);
+      const out = path.join(t.config.dataDir, 'cli-archive-report.json');
+      const cli = await runCli(['scan', '--train', train, '--bench', scanBench, '--out', out, '--cache-dir', path.join(t.config.dataDir, 'cli-cache')]);
+      expect(cli.code, cli.stderr).toBe(0);
+      const local = JSON.parse(await readFile(out, 'utf8'));
+      expect(served.matches, train).toEqual(local.matches);
+      expect(served.removed, train).toEqual(local.removed);
+      expect(served.removedMembers, train).toEqual(local.removedMembers);
+      expect(served.errors, train).toEqual(local.errors);
+      expect(served.matches.filter((m: Json) => m.reason === 'near-duplicate').map((m: Json) => m.trainKey), train).toEqual(['000000000']);
+      expect(served.errors.map((e: Json) => [e.video, e.code]), train).toEqual(train.endsWith('.tar.gz') ? [] : [[path.join(shards, '00002.tar'), 'FILE_NOT_FOUND']]);
+    }
   });
 
   it('kill -9 of the worker running a job: the other worker completes it and the store stays sound', async () => {
