@@ -150,15 +150,15 @@ export async function readVideoSource(spec: string): Promise<VideoSource> {
 }
 
 /**
- * The service's jobs carry file paths: archive members (read in place or streamed) are scanned by
- * `vdedup scan` for now. Refused with a clear error rather than left out of a scan unseen.
+ * A collection's members are files (their jobs carry paths): archive members are scanned by
+ * `POST /v1/scans` and `vdedup scan`. Refused with a clear error rather than left out unseen.
  */
 export function refuseArchiveMembers(spec: string, items: VideoItem[]): void {
   const member = items.find((i) => i.member !== undefined);
   if (member === undefined) return;
   throw new VdedupError(
     'INVALID_ARGUMENT',
-    `${spec}: holds archives (${member.member!.archiveName} and maybe more): the service does not read archive members yet; scan them with \`vdedup scan\`, or extract them under the roots`,
+    `${spec}: holds archives (${member.member!.archiveName} and maybe more): collections do not take archive members yet; scan archives with POST /v1/scans or \`vdedup scan\`, or extract them under the roots`,
   );
 }
 
