@@ -98,13 +98,13 @@ export function reportToHtml(report: ScanReport, strips: Map<number, Buffer> = n
       const strip = strips.get(i);
       const evidence =
         strip === undefined
-          ? `<span class="muted">${m.reason === 'youtube-id' ? `same YouTube ID ${esc(m.youtubeId)} (${esc(m.youtubeIdSource)})` : 'no strip'}</span>`
+          ? `<span class="muted">${m.reason === 'youtube-id' ? `same YouTube ID ${esc(m.youtubeId)} (${esc(m.youtubeIdSource)})` : m.trainArchive !== undefined ? 'no strip for archive members yet' : 'no strip'}</span>`
           : `<img src="data:image/webp;base64,${strip.toString('base64')}" alt="Aligned frames: benchmark above, training below, with per-frame Hamming distances" loading="lazy">`;
       const speed = m.speed !== null && m.speed !== 1 ? `, speed ${m.speed}x` : '';
       const kind = `${m.reason}${m.flipped === true ? ', mirrored' : ''}${m.cropped === true ? ', cropped' : ''}${m.inner === true ? ', inner half' : ''}${speed}`;
       return (
         `<tr data-reason="${esc(m.reason)}" data-train="${esc(m.train)}" data-bench="${esc(m.bench)}" data-trainstart="${m.trainStart ?? ''}" data-matched="${m.matchedFrames ?? ''}" data-distance="${m.meanDistance ?? ''}">` +
-        `<td><code>${esc(m.train)}</code></td><td><code>${esc(m.bench)}</code></td><td><span class="reason ${esc(m.reason)}">${esc(kind)}</span></td>` +
+        `<td><code>${esc(m.train)}</code>${m.trainKey === undefined ? '' : `<br><span class="muted">key ${esc(m.trainKey)}</span>`}</td><td><code>${esc(m.bench)}</code></td><td><span class="reason ${esc(m.reason)}">${esc(kind)}</span></td>` +
         `<td>${m.trainStart === null ? '' : `${fmtTime(m.trainStart)}–${fmtTime(m.trainEnd)}`}</td><td>${m.benchStart === null ? '' : `${fmtTime(m.benchStart)}–${fmtTime(m.benchEnd)}`}</td>` +
         `<td>${m.matchedFrames === null ? '' : `${m.matchedFrames} / ${m.windowFrames}`}</td><td>${m.meanDistance ?? ''}</td><td class="strip">${evidence}</td></tr>`
       );

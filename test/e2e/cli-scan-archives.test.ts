@@ -87,7 +87,7 @@ describe('vdedup scan over archives (real CLI, embedded mode)', () => {
   it('WebDataset shards: the same copy as the loose files, by member and sample key; IDs from the sidecar and the parquet; --keys-out', async () => {
     const loose = await scan(train);
     const keys = path.join(dir, 'keys.tsv');
-    const { report, stdout } = await scan(path.join(dir, 'shards', '{00000..00001}.tar'), ['--keys-out', keys, '--csv', path.join(dir, 'r.csv')]);
+    const { report, stdout } = await scan(path.join(dir, 'shards', '{00000..00001}.tar'), ['--keys-out', keys, '--csv', path.join(dir, 'r.csv'), '--html', path.join(dir, 'r.html')]);
     expect(copies(report)).toEqual(copies(loose.report));
     const shard0 = path.join(dir, 'shards', '00000.tar');
     const shard1 = path.join(dir, 'shards', '00001.tar');
@@ -106,6 +106,8 @@ describe('vdedup scan over archives (real CLI, embedded mode)', () => {
     ]);
     expect(await readFile(keys, 'utf8')).toBe(`${shard0}\t000000000\n${shard0}\t000000001\n${shard1}\t000010000\n`);
     expect((await readFile(path.join(dir, 'r.csv'), 'utf8')).split('\n')[0]).toMatch(/,trainArchive,trainKey$/);
+    const html = await readFile(path.join(dir, 'r.html'), 'utf8');
+    expect(html).toContain(`<code>${shard0}#000000000.mp4</code><br><span class="muted">key 000000000</span>`);
     expect(report.errors).toEqual([]);
     // Read in place and known by content: the loose scan stored every fingerprint.
     expect(report.stats.decodedVideos).toBe(0);
