@@ -8,7 +8,8 @@
 //                                against the Python reference, and the HTTP service under bursts of
 //                                50 and 200 concurrent checks (bench/service-load.mjs)
 //   npm run bench -- --only scanCost,sampling   only these steps (fingerprint, python, decoder,
-//                                frameScan, hnsw, frames, exactness, sampling, scanCost, service);
+//                                frameScan, hnsw, frames, exactness, sampling, scanCost, archives,
+//                                service);
 //                                the other rows stay in the summary from the run that measured them
 // Runs each benchmark script in turn (never two at once: they would slow each other down), keeps
 // their JSON in bench/out/results.json with the command and date of each step, regenerates the
@@ -140,6 +141,17 @@ if (process.argv.includes('--from-results')) {
     results.subsetIdentity = step('subsetIdentity', 'subset decoding against the whole stream, fingerprint identity', 'subset-identity.mjs', [path.join(cache, 'corpora'), ...(full ? [path.join(cache, 'eval')] : [])]);
     stepRuns.subsetIdentity.command = stepRuns.subsetIdentity.command.replaceAll(cache, '~/.cache/vdedup');
   }
+  // Corpora as shipped (bench/archive-corpus.sh: the x264-720p corpus with two planted copies as
+  // WebDataset tar shards, a .tar.gz and a stored zip, and tars of 1,015 and 100,015 members; built
+  // once, ~30 s): cold scans of each layout against the loose files side by side, the bytes the
+  // scans write to their temporary directory, the copies each layout names, and peak RSS by member
+  // count. ~1 min a run.
+  if (want('archives')) {
+    const archivesBuilt = spawnSync('bash', [path.join(root, 'bench', 'archive-corpus.sh')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (archivesBuilt.status !== 0) throw new Error('bench/archive-corpus.sh failed');
+    results.archives = step('archives', 'corpora as shipped: tar shards, .tar.gz and zip vs loose files', 'archive-scan.mjs', ['--runs', String(runs)]);
+    stepRuns.archives.command = `bash bench/archive-corpus.sh && ${stepRuns.archives.command}`;
+  }
   // The HTTP service through the real stack (API, two workers, local Redis): bursts of concurrent
   // checks. Full mode only: it needs Redis on 127.0.0.1:6379 and takes a minute or two.
   if (full && want('service')) results.service = step('service', 'HTTP service under concurrent checks', 'service-load.mjs', ['--bursts', '50,200']);
@@ -205,6 +217,28 @@ const rows = [
     : []),
   ...(results.subsetIdentity
     ? [row('subsetIdentity', 'fingerprints decoded without the frames no sample shows, identical to the whole stream\'s (file and rate pairs decoded in part)', 'all', `${results.subsetIdentity.identical} of ${results.subsetIdentity.decodedAsSubset}`, status(results.subsetIdentity.differ.length === 0))]
+    : []),
+  ...(results.archives
+    ? (() => {
+        const a = results.archives;
+        const mib = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+        const corpus = `${a.videos} x264 720p videos with audio, ${a.shards} shards, --concurrency ${a.concurrency}`;
+        return [
+          row('archives', `cold scan of WebDataset tar shards / the same videos as loose files (${corpus})`, '<= 1.05', f(a.tarVsLooseMedian, 3), status(a.tarVsLooseMedian <= 1.05)),
+          row('archives', 'cold scan of a .tar.gz / (`gzip -dc > /dev/null` + the loose scan)', '<= 1.05', f(a.tgzVsGunzipPlusLooseMedian, 3), status(a.tgzVsGunzipPlusLooseMedian <= 1.05)),
+          row('archives', 'cold scan of a stored zip / the loose scan (informative)', 'n/a', f(a.zipVsLooseMedian, 3), ''),
+          row('archives', 'bytes in the temporary directory during the tar scan (peak, polled every 50 ms)', '0', `${a.peakTmpBytes.tar} B`, status(a.peakTmpBytes.tar === 0)),
+          row('archives', 'peak bytes in the temporary directory during the .tar.gz scan, against (concurrency + 1) x the largest member', `<= ${mib(a.tgzBound.bytes)}`, mib(a.peakTmpBytes.tgz), status(a.tgzUnderBound)),
+          row(
+            'archives',
+            'near-duplicate copies and YouTube-ID removals named by the tar, .tar.gz and zip scans, against the loose scan (two planted copies)',
+            'identical',
+            `${a.recall.copies.length} copies, ${a.recall.removals.length} removal${a.recall.removals.length === 1 ? '' : 's'}: ${a.recall.identical ? 'identical' : 'differ'}${a.recall.plantedFound ? '' : ' (planted copies missed)'}`,
+            status(a.recall.identical && a.recall.plantedFound),
+          ),
+          row('archives', 'peak RSS scanning a tar of 100,015 members / one of 1,015 (the same 5 videos)', '<= 1.25', `${f(a.memory.rss100kVs1kMedian, 3)} (${mib(a.memory.rssKiBMedian.m100k * 1024)} / ${mib(a.memory.rssKiBMedian.m1k * 1024)})`, status(a.memory.rss100kVs1kMedian <= 1.25)),
+        ];
+      })()
     : []),
   ...(idx
     ? [
