@@ -36,7 +36,7 @@ function sliceIsReference(sample: Buffer, lengthSize: number): boolean | undefin
  */
 export async function h264ReferenceSamples(input: VideoInput, table: SampleTable): Promise<Uint8Array | undefined> {
   const lengthSize = table.nalLengthSize;
-  if (lengthSize === undefined) return undefined;
+  if (lengthSize === undefined || table.codec !== 'h264') return undefined;
   const bytes = await openVideoBytes(input);
   try {
     const reader = new SampleReader(bytes, SAMPLE_BLOCK_BYTES);

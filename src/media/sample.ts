@@ -104,15 +104,16 @@ const TICK_MARGIN_S = 1e-6;
 const SUBSET_MAX_KEPT = 0.7;
 
 /**
- * The first video track of an H.264 MP4/MOV without the non-reference frames sampling at `fps`
- * never shows: decoding it gives the same samples, bit for bit, with less work. `fps` (the
+ * The first video track of an H.264 or HEVC MP4/MOV without the non-reference frames sampling at
+ * `fps` never shows: decoding it gives the same samples, bit for bit, with less work. `fps` (the
  * sampling filter) shows at tick t the frame on screen at t, counted from the first frame; only
  * presentation times and the end of the stream decide which, and leaving frames out changes
  * neither for the frames kept: for each tick the frame on screen stays (with a neighbour that lies
  * within a microsecond of the tick), and so do the first frame and the whole end of the video. Undefined where that
- * cannot be stated (no sample table: not an MP4, a rotated or edited-in-pieces one; not H.264) or
- * would save too little. `streamIndex`: ffmpeg's index of that track in the file. A member of an
- * archive is read in place, as a file of its own (a table pointing outside its range is refused).
+ * cannot be stated (no sample table: not an MP4, a rotated or edited-in-pieces one; neither H.264
+ * nor an HEVC stream src/media/hevc.ts reads) or would save too little. `streamIndex`: ffmpeg's
+ * index of that track in the file. A member of an archive is read in place, as a file of its own
+ * (a table pointing outside its range is refused).
  */
 export async function samplingSubset(input: VideoInput, fps: number, signal?: AbortSignal): Promise<{ stream: SubsetStream; streamIndex: number } | undefined> {
   const table = await readSampleTable(input, signal);

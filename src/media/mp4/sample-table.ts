@@ -1,4 +1,5 @@
 import { inputName, openVideoBytes, type VideoBytes, type VideoInput } from '../input.js';
+import { codecConfig, type HevcConfig } from './codec-config.js';
 import { checkAbort, child, children, fullBoxVersion, need, readMoov, required, timescaleOf, type Box } from './boxes.js';
 
 /**
@@ -42,8 +43,13 @@ export interface SampleTable {
    */
   sampleOffsets: Float64Array;
   sampleSizes: Uint32Array;
-  /** H.264 in MP4 (avc1/avc3): bytes of each NAL unit's length prefix (from avcC); else undefined. */
+  /**
+   * H.264 (avc1/avc3) and HEVC (hvc1/hev1): bytes of each NAL unit's length prefix (from avcC or
+   * hvcC); else undefined. Which of the two: `codec`.
+   */
   nalLengthSize: number | undefined;
+  /** HEVC: the hvcC box's temporal layers and parameter sets; else undefined. */
+  hevc: HevcConfig | undefined;
   /** The track's timescale, and each sample's decode and presentation time in it (decode order, before the edit). */
   timescale: number;
   decodeUnits: Float64Array;
@@ -229,15 +235,6 @@ function sampleLocations(buf: Buffer, stbl: Box, stsz: Box, count: number): { of
   return { offsets, sizes };
 }
 
-/** The NAL length prefix size of an avc1/avc3 sample entry (its avcC box). */
-function avcNalLengthSize(buf: Buffer, entry: number, end: number): number | undefined {
-  // A visual sample entry's fixed fields take 86 bytes (from its size field); its boxes follow.
-  const avcC = children(buf, entry + 86, Math.min(end, entry + buf.readUInt32BE(entry))).find((b) => b.type === 'avcC');
-  if (avcC === undefined || avcC.end - avcC.start < 5) return undefined;
-  const n = (buf.readUInt8(avcC.start + 4) & 3) + 1;
-  return n === 3 ? undefined : n;
-}
-
 /** The sample table of the first video track in a moov box (its payload) of a file of `fileSize` bytes. */
 function sampleTableOf(buf: Buffer, fileSize: number): SampleTable {
   const moov: Box = { type: 'moov', start: 0, end: buf.length };
@@ -272,7 +269,7 @@ function sampleTableOf(buf: Buffer, fileSize: number): SampleTable {
   const width = buf.readUInt16BE(entry + 32);
   const height = buf.readUInt16BE(entry + 34);
   need(width > 0 && height > 0, 'no dimensions');
-  const nalLengthSize = fourcc === 'avc1' || fourcc === 'avc3' ? avcNalLengthSize(buf, entry, stsd.end) : undefined;
+  const { nalLengthSize, hevc } = codecConfig(buf, entry, stsd.end, fourcc);
   checkDataReferences(buf, minf);
 
   const timeToSample = runs(buf, required(buf, stbl, 'stts'), false);
@@ -387,6 +384,7 @@ function sampleTableOf(buf: Buffer, fileSize: number): SampleTable {
     sampleOffsets: cut ? offsetsAll.slice(0, shown) : offsetsAll,
     sampleSizes: cut ? sizesAll.slice(0, shown) : sizesAll,
     nalLengthSize,
+    hevc,
     timescale,
     decodeUnits,
     presentationUnits,
