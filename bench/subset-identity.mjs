@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Decoding less must not change a single bit: every video under the given directories is
-// fingerprinted twice, as the scan does (H.264 MP4/MOV without the frames no sample shows) and with
+// fingerprinted twice, as the scan does (H.264/HEVC MP4/MOV without the frames no sample shows) and with
 // the whole stream decoded (decodeAll), at 1 fps (training side) and 4 fps (benchmark side), and
 // every column of the two fingerprints is compared. Prints per file whether a subset was decoded
 // and which share of the samples it kept; exits 1 on any difference.

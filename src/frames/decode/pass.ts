@@ -5,11 +5,11 @@ import { FrameMismatch, intervalSelect, merged, runDecoder, TimelineMismatch, ti
 import type { SampleTable } from '../../media/mp4/sample-table.js';
 import { referenceSubset, type SubsetStream } from '../../media/mp4/reference-subset.js';
 
-/** One decoding pass over the whole video, and the H.264 subset that lets it decode less. */
+/** One decoding pass over the whole video, and the H.264/HEVC subset that lets it decode less. */
 
 /**
  * Decode every frame and keep the targets, chosen by their number among the decoded frames; the
- * last frame is kept too, and anything after it, so the count is proven. With `subset` (an H.264
+ * last frame is kept too, and anything after it, so the count is proven. With `subset` (an H.264 or HEVC
  * MP4 without the non-reference frames no target needs), frames are chosen by time instead.
  */
 export async function decodePass<T>(input: RunInput, timeline: FrameTimeline, targets: Array<Target<T>>, o: RunOptions, dir: string, onFrame: (asks: T[], frame: RgbFrame) => Promise<void>): Promise<void> {
@@ -30,7 +30,7 @@ export async function decodePass<T>(input: RunInput, timeline: FrameTimeline, ta
 }
 
 /**
- * For one decoding pass over an H.264 MP4: the file as an MP4 stream without the non-reference
+ * For one decoding pass over an H.264 or HEVC MP4: the file as an MP4 stream without the non-reference
  * frames that no target is (every other frame with x264's defaults; bench/README.md "Frame
  * extraction"). The targets decode bit-identically; the last frame stays, so the pass still
  * proves where the video ends. Undefined when that would leave out too little to be worth a second
