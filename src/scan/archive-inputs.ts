@@ -74,15 +74,6 @@ export async function shardPatternArchives(spec: string): Promise<{ archives: st
   return { archives, errors };
 }
 
-/** The YouTube ID of a sample: its JSON sidecars first (any of them that names one). */
-function sidecarId(sidecars: Map<string, string> | undefined): string | undefined {
-  for (const text of sidecars?.values() ?? []) {
-    const id = youtubeIdFromSidecar(text);
-    if (id !== undefined) return id;
-  }
-  return undefined;
-}
-
 /**
  * The video members of one archive as scan items. The archive's problems (unsafe names, links,
  * truncation, bombs) are error entries; an archive that cannot be read at all is one error entry,
@@ -91,9 +82,17 @@ function sidecarId(sidecars: Map<string, string> | undefined): string | undefine
 export async function readArchiveItems(absolute: string, archiveName: string): Promise<{ items: VideoItem[]; errors: InputError[] }> {
   const kind = archiveKind(absolute)!;
   const errors: InputError[] = [];
+  // Each sidecar's ID as it is read; its text is not kept (a shard's sidecars can hold hundreds of MB).
+  const sidecarIds = new Map<string, string>();
+  const onSidecar = (key: string, _name: string, text: string) => {
+    if (sidecarIds.has(key)) return;
+    const id = youtubeIdFromSidecar(text);
+    if (id !== undefined) sidecarIds.set(key, id);
+  };
   let listing;
   try {
-    listing = kind === 'tar.gz' ? await listStream(absolute, { isVideo: isVideoName }) : await listArchive(absolute, { isVideo: isVideoName });
+    const opts = { isVideo: isVideoName, onSidecar };
+    listing = kind === 'tar.gz' ? await listStream(absolute, opts) : await listArchive(absolute, opts);
   } catch (err) {
     if (!isVdedupError(err)) throw err;
     return { items: [], errors: [{ video: archiveName, code: err.code, message: `archive not read: ${err.message}` }] };
@@ -116,7 +115,7 @@ export async function readArchiveItems(absolute: string, archiveName: string): P
     }
   }
   const items = listing.videos.map((m, ordinal): VideoItem => {
-    let youtubeId = sidecarId(listing.sidecars.get(m.key));
+    let youtubeId = sidecarIds.get(m.key);
     let youtubeIdSource: VideoItem['youtubeIdSource'] = youtubeId === undefined ? undefined : 'sidecar';
     if (youtubeId === undefined && parquetIds?.has(m.key) === true) {
       youtubeId = parquetIds.get(m.key);

@@ -3,10 +3,10 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGzip, deflateRawSync } from 'node:zlib';
+import { createGzip, deflateRawSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isVdedupError } from '../../src/errors.js';
-import { DEFAULT_ARCHIVE_LIMITS, extractMember, listArchive, type ArchiveLimits } from '../../src/media/archive/index.js';
+import { DEFAULT_ARCHIVE_LIMITS, extractMember, listArchive, listStream, type ArchiveLimits } from '../../src/media/archive/index.js';
 import { TAR_END, buildZip, localHeader, tarHeader, tarMember } from '../helpers/archive-bytes.js';
 import { bytesAt, isVideo, lines, streamed } from '../helpers/archive-read.js';
 
@@ -145,6 +145,27 @@ describe('bombs and lies about sizes', () => {
       'c.json: sidecars of this archive exceed 10 bytes in all; not read',
     ]);
     expect([...listing.sidecars.keys()]).toEqual(['a']);
+  });
+
+  it('with onSidecar, each sidecar is handed over as read and none is kept: the total budget does not apply (tar, tar.gz)', async () => {
+    const plain = file('handed.tar');
+    const members = Buffer.concat([
+      tarMember({ name: 'a.json' }, Buffer.from('{"x":1}')),
+      tarMember({ name: 'b.json' }, Buffer.from('{"x":"long"}')),
+      tarMember({ name: 'c.json' }, Buffer.from('{"y":2}')),
+      TAR_END,
+    ]);
+    await writeFile(plain, members);
+    const gzipped = file('handed.tar.gz');
+    await writeFile(gzipped, gzipSync(members));
+    for (const archive of [plain, gzipped]) {
+      const seen: string[] = [];
+      const opts = { isVideo, limits: limits({ maxSidecarBytes: 12, maxSidecarTotalBytes: 10 }), onSidecar: (key: string, name: string, text: string) => seen.push(`${key} ${name} ${text}`) };
+      const listing = archive.endsWith('.gz') ? await listStream(archive, opts) : await listArchive(archive, opts);
+      expect(listing.problems, archive).toEqual([]);
+      expect(listing.sidecars.size, archive).toBe(0);
+      expect(seen, archive).toEqual(['a a.json {"x":1}', 'b b.json {"x":"long"}', 'c c.json {"y":2}']);
+    }
   });
 });
 

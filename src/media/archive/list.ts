@@ -24,6 +24,12 @@ export interface ArchiveListing {
 export interface ListOptions {
   isVideo(name: string): boolean;
   limits?: Partial<ArchiveLimits>;
+  /**
+   * Each sidecar's text as it is read, instead of keeping it in the listing (whose `sidecars` then
+   * stays empty): a shard of 10,000 samples with yt-dlp's info in each sidecar holds hundreds of
+   * MB of JSON, of which the caller wants an ID per sample. The total budget then does not apply.
+   */
+  onSidecar?: (key: string, name: string, text: string) => void;
 }
 
 /** Collects the listing, with the sidecar budget. */
@@ -36,6 +42,7 @@ class Listing implements ArchiveListing {
   constructor(
     readonly archive: string,
     readonly limits: ArchiveLimits,
+    private readonly onSidecar?: (key: string, name: string, text: string) => void,
   ) {}
 
   problem(member: string | undefined, message: string): void {
@@ -48,7 +55,7 @@ class Listing implements ArchiveListing {
       this.problem(member, `sidecar of ${bytes(size)}, more than the limit of ${bytes(this.limits.maxSidecarBytes)}; not read`);
       return false;
     }
-    if (this.sidecarBytes + size > this.limits.maxSidecarTotalBytes) {
+    if (this.onSidecar === undefined && this.sidecarBytes + size > this.limits.maxSidecarTotalBytes) {
       this.problem(member, `sidecars of this archive exceed ${bytes(this.limits.maxSidecarTotalBytes)} in all; not read`);
       return false;
     }
@@ -57,6 +64,10 @@ class Listing implements ArchiveListing {
   }
 
   addSidecar(key: string, name: string, text: string): void {
+    if (this.onSidecar !== undefined) {
+      this.onSidecar(key, name, text);
+      return;
+    }
     let byName = this.sidecars.get(key);
     if (byName === undefined) this.sidecars.set(key, (byName = new Map()));
     byName.set(name, text);
@@ -78,7 +89,7 @@ export async function listArchive(archive: string, opts: ListOptions): Promise<A
   if (kind === 'tar.gz') throw new VdedupError('INVALID_ARGUMENT', 'a compressed tar has no random access: read it with streamArchive', { file: archive });
   const { handle, size } = await openArchive(archive);
   const reader = new RandomReader(handle, size);
-  const listing = new Listing(archive, withDefaults(opts.limits));
+  const listing = new Listing(archive, withDefaults(opts.limits), opts.onSidecar);
   try {
     if (kind === 'tar') await listTar(reader, listing, new MemberJudge(opts.isVideo));
     else await listZip(reader, listing, new MemberJudge(opts.isVideo));

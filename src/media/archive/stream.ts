@@ -81,6 +81,10 @@ export async function listStream(archive: string, opts: ListOptions): Promise<Ar
       onProblem: (p) => listing.problems.push(p),
       onGroup: async (g) => {
         if (g.video !== undefined) listing.videos.push({ name: g.video.name, key: g.key, size: g.video.size });
+        if (opts.onSidecar !== undefined) {
+          for (const [name, text] of g.sidecars) opts.onSidecar(g.key, name, text);
+          return;
+        }
         if (g.sidecars.size === 0 || listing.sidecars.has(g.key)) return;
         const size = [...g.sidecars.values()].reduce((n, t) => n + Buffer.byteLength(t), 0);
         if (sidecarBytes + size > limits.maxSidecarTotalBytes) {
