@@ -7,6 +7,7 @@ import { buildReport, type ScanReport, type Tally } from './report.js';
 import type { MatchSettings } from './settings.js';
 import { fingerprintSide, storeSource, youtubeIdMatches, type FingerprintSource } from './sides.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
+import { Slots } from '../util/pool.js';
 import { MemberFiles, streamedMembers } from './member-files.js';
 
 export type { Match, ScanError, ScanReport, ScanStats, Side } from './report.js';
@@ -54,24 +55,45 @@ export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
   const report = (phase: ScanProgress['phase'], framesBefore: number) => (done: number, total: number, tally?: Tally) =>
     opts.onProgress?.({ phase, done, total, framesDecoded: framesBefore + (tally?.framesHashed ?? 0), elapsedSeconds: elapsed() });
 
-  // 1. YouTube IDs, then the benchmark side.
+  // 1. YouTube IDs, then the benchmark side. Decoding shares `concurrency` slots: benchmark
+  // videos first, and a slot with none left to start decodes a training video meanwhile (no lane
+  // idles while the last benchmark video finishes).
   const ids = youtubeIdMatches(opts.train.items, opts.bench.items);
-  const bench = await fingerprintSide('bench', opts.bench.items.filter(hasVideo), opts.source, {
+  const slots = new Slots(concurrency);
+  let benchFrames: number | undefined;
+  const ready = fingerprintSide('bench', opts.bench.items.filter(hasVideo), opts.source, {
     fps: opts.settings.preset.benchPhases,
     concurrency,
+    slots,
     onProgress: report('bench', 0),
+  }).then((bench) => {
+    benchFrames = bench.tally.framesHashed;
+    report('prepare', benchFrames)(0, bench.videos.length);
+    const matcher = new BenchMatcher(
+      bench.videos.map((v) => v.fp),
+      opts.settings,
+    );
+    report('prepare', benchFrames)(bench.videos.length, bench.videos.length);
+    return { bench, matcher, videos: bench.videos };
   });
-  const benchFrames = bench.tally.framesHashed;
-  report('prepare', benchFrames)(0, bench.videos.length);
-  const matcher = new BenchMatcher(
-    bench.videos.map((v) => v.fp),
-    opts.settings,
-  );
-  report('prepare', benchFrames)(bench.videos.length, bench.videos.length);
+  // Awaited below; a failure of the training side first must not leave this one unhandled.
+  ready.catch(() => undefined);
 
-  // 2. Training videos (not removed by their YouTube ID): fingerprint and match each.
+  // 2. Training videos (not removed by their YouTube ID): fingerprint and match each. Their
+  // progress is said once the benchmark side is done (the decoding before is counted then).
   const trainItems = opts.train.items.filter((t) => hasVideo(t) && !ids.removed.has(t.id));
-  const train = await matchTrainSide(matcher, bench.videos, trainItems, opts.source, { concurrency, onProgress: report('train', benchFrames) });
+  const trainReport = (done: number, total: number, tally?: Tally) => {
+    if (benchFrames !== undefined) report('train', benchFrames)(done, total, tally);
+  };
+  const matcherReady = ready.then((r) => ({ matcher: r.matcher, bench: r.videos }));
+  matcherReady.catch(() => undefined);
+  const train = await matchTrainSide(
+    matcherReady,
+    trainItems,
+    opts.source,
+    { concurrency, slots, onProgress: trainReport },
+  );
+  const { bench, matcher } = await ready;
 
   // 3. The report.
   return buildReport({

@@ -1,13 +1,15 @@
 import type { VideoItem } from './inputs.js';
 import type { BenchMatcher } from './matcher.js';
-import { mapLimit } from '../util/pool.js';
+import { mapLimit, type Slots } from '../util/pool.js';
 import { fingerprintOne, type FingerprintSource, type SideVideo } from './sides.js';
 import { emptyTally, evidenceOf, scanErrorOf, toMatch, type Match, type ScanError, type Tally } from './report.js';
 
 /**
  * Stage 2 of a scan: every training video against the benchmark side. Training fingerprints are
  * made (or read) and matched one video at a time, `concurrency` at once, and not kept: memory stays
- * bounded by the benchmark side whatever the corpus size.
+ * bounded by the benchmark side whatever the corpus size. Decoding takes a slot of `slots` (shared
+ * with the benchmark side, which goes first), so training videos are decoded while the last
+ * benchmark videos are, and wait for `ready` (the benchmark side's matcher) only to be matched.
  */
 export interface MatchedSide {
   matches: Match[];
@@ -16,11 +18,10 @@ export interface MatchedSide {
 }
 
 export async function matchTrainSide(
-  matcher: BenchMatcher,
-  bench: SideVideo[],
+  ready: Promise<{ matcher: BenchMatcher; bench: SideVideo[] }>,
   items: VideoItem[],
   source: FingerprintSource,
-  options: { concurrency: number; onProgress?: (done: number, total: number, tally: Tally) => void },
+  options: { concurrency: number; slots?: Slots; onProgress?: (done: number, total: number, tally: Tally) => void },
 ): Promise<MatchedSide> {
   const matches: Match[] = [];
   const errors: ScanError[] = [];
@@ -29,7 +30,14 @@ export async function matchTrainSide(
   options.onProgress?.(0, items.length, tally);
   await mapLimit(items, options.concurrency, async (item) => {
     // Training videos are matched at 1 fps (the benchmark side holds the sub-second phases).
-    const fp = await fingerprintOne(source, 'train', item, 1, tally, errors);
+    const release = await options.slots?.acquire();
+    let fp;
+    try {
+      fp = await fingerprintOne(source, 'train', item, 1, tally, errors);
+    } finally {
+      release?.();
+    }
+    const { matcher, bench } = await ready;
     try {
       if (fp === undefined || bench.length === 0) return;
       for (const s of await matcher.match(fp)) {

@@ -1,5 +1,5 @@
 import type { VideoItem } from './inputs.js';
-import { mapLimit } from '../util/pool.js';
+import { mapLimit, type Slots } from '../util/pool.js';
 import { emptyTally, memberFields, scanErrorOf, type Match, type ScanError, type Side, type Tally } from './report.js';
 import { fingerprintCached } from '../fingerprint/cached.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
@@ -102,16 +102,18 @@ export async function fingerprintSide(
   side: Side,
   items: VideoItem[],
   source: FingerprintSource,
-  options: { fps: number; concurrency: number; onProgress?: (done: number, total: number, tally: Tally) => void },
+  options: { fps: number; concurrency: number; slots?: Slots; onProgress?: (done: number, total: number, tally: Tally) => void },
 ): Promise<FingerprintedSide> {
   const tally = emptyTally();
   const errors: ScanError[] = [];
   let done = 0;
   options.onProgress?.(0, items.length, tally);
   const fps = await mapLimit(items, options.concurrency, async (item) => {
+    const release = await options.slots?.acquire(true);
     try {
       return await fingerprintOne(source, side, item, options.fps, tally, errors);
     } finally {
+      release?.();
       options.onProgress?.(++done, items.length, tally);
     }
   });
