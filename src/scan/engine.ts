@@ -40,7 +40,8 @@ interface ScanCommon {
 
 /** A scan over sides already read, fingerprinted through `source` (the store, or a service scan's child jobs). */
 export interface SourcesScan extends ScanCommon {
-  train: VideoSource;
+  /** The training side, or its reading still under way (its archives listed while the benchmark side decodes). */
+  train: VideoSource | Promise<VideoSource>;
   bench: VideoSource;
   source: FingerprintSource;
 }
@@ -58,7 +59,6 @@ export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
   // 1. YouTube IDs, then the benchmark side. Decoding shares `concurrency` slots: benchmark
   // videos first, and a slot with none left to start decodes a training video meanwhile (no lane
   // idles while the last benchmark video finishes).
-  const ids = youtubeIdMatches(opts.train.items, opts.bench.items);
   const slots = new Slots(concurrency);
   let benchFrames: number | undefined;
   const ready = fingerprintSide('bench', opts.bench.items.filter(hasVideo), opts.source, {
@@ -81,7 +81,9 @@ export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
 
   // 2. Training videos (not removed by their YouTube ID): fingerprint and match each. Their
   // progress is said once the benchmark side is done (the decoding before is counted then).
-  const trainItems = opts.train.items.filter((t) => hasVideo(t) && !ids.removed.has(t.id));
+  const trainSource = await opts.train;
+  const ids = youtubeIdMatches(trainSource.items, opts.bench.items);
+  const trainItems = trainSource.items.filter((t) => hasVideo(t) && !ids.removed.has(t.id));
   const trainReport = (done: number, total: number, tally?: Tally) => {
     if (benchFrames !== undefined) report('train', benchFrames)(done, total, tally);
   };
@@ -97,7 +99,7 @@ export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
 
   // 3. The report.
   return buildReport({
-    train: opts.train,
+    train: trainSource,
     bench: opts.bench,
     preset: opts.settings.preset,
     exact: opts.settings.exact,
@@ -137,14 +139,35 @@ export interface ScanOptions extends ScanCommon {
  */
 export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   const concurrency = Math.max(1, opts.concurrency ?? os.availableParallelism());
-  const [train, bench] = await Promise.all([readVideoSource(opts.train), readVideoSource(opts.bench)]);
+  // The training side is read (a corpus walked, its archives listed: a .tar.gz decompressed once)
+  // while the benchmark side decodes. If reading it fails, the decoding stops and its error is
+  // the scan's.
+  const reading = readVideoSource(opts.train);
+  reading.catch(() => undefined);
+  const bench = await readVideoSource(opts.bench);
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  if (opts.signal?.aborted === true) stop.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
   // Archive members not stored in place (.tar.gz, deflated zip) go through temporary files.
-  const memberFiles = new MemberFiles(opts.tmpDir ?? os.tmpdir(), concurrency + 1, streamedMembers([...train.items, ...bench.items]));
+  let membersOf = streamedMembers(bench.items);
+  const memberFiles = new MemberFiles(opts.tmpDir ?? os.tmpdir(), concurrency + 1, (archive) => membersOf(archive));
+  const train = reading.then(
+    (t) => {
+      membersOf = streamedMembers([...t.items, ...bench.items]);
+      return t;
+    },
+    (err: unknown) => {
+      stop.abort();
+      throw err;
+    },
+  );
   // Several single-threaded ffmpegs beat one multi-threaded one (bench/README.md, "Decoder tuning").
-  const source = storeSource(opts.store, { threads: concurrency > 1 ? 1 : 0, fastDecode: opts.fastDecode, signal: opts.signal, memberFiles });
+  const source = storeSource(opts.store, { threads: concurrency > 1 ? 1 : 0, fastDecode: opts.fastDecode, signal: stop.signal, memberFiles });
   try {
     return await scanSources({ train, bench, settings: opts.settings, source, concurrency, onProgress: opts.onProgress });
   } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
     await memberFiles.close();
   }
 }
