@@ -2,7 +2,7 @@ import { native, type HashFramesOptions, type NativeBinding } from '../native/bi
 import type { InputBanner } from '../media/banner.js';
 import { checkVideoInput, inputName, type VideoInput } from '../media/input.js';
 import { classifyMediaFailure, looksLikeMp4, STILL_IMAGE_FORMAT, type VideoStreamInfo } from '../media/probe.js';
-import { DecodeFailure, sampleGrayFrames, samplingSubset, SAMPLE_SIZE, type SampleResult } from '../media/sample.js';
+import { DecodeFailure, describeVideo, sampleGrayFrames, samplingSubset, SAMPLE_SIZE, type SampleResult } from '../media/sample.js';
 import type { SubsetStream } from '../media/mp4/reference-subset.js';
 import { MAX_TIMER_MS } from '../media/process.js';
 import { VdedupError } from '../errors.js';
@@ -164,20 +164,38 @@ interface DecodeContext {
 }
 
 /**
- * Decode the H.264 MP4's frames that sampling needs (`samplingSubset`), when it can say which: the
- * same samples bit for bit, with less decoding. Anything unexpected (a decoder complaint, a
- * failure, another stream than the file's first video stream) and the result is not used: the
- * whole stream is decoded as usual, and what that says is the answer.
+ * Decode the H.264/HEVC MP4's frames that sampling needs (`samplingSubset`), when it can say
+ * which: the same samples bit for bit, with less decoding. The subset is ffmpeg's only input; the
+ * file's own description (duration, stream) comes from `describeVideo`, and the result carries it,
+ * as a decode of the file would. Anything unexpected (a decoder complaint, a failure, a subset
+ * whose picture is not the file's first video stream's) and the result is not used: the whole
+ * stream is decoded as usual, and what that says is the answer.
  */
 async function decodeSubset(ctx: DecodeContext): Promise<DecodeResult | undefined> {
-  const { input, options, signal } = ctx;
+  const { input, file, options, signal } = ctx;
   if (options.decodeAll === true || options.fastDecode === true) return undefined;
   const subset = await samplingSubset(input, fingerprintFps(options), signal).catch(() => undefined);
   if (subset === undefined) return undefined;
   try {
-    const result = await decodeAndHash(ctx, 'first', subset.stream);
-    const ok = result.errors.length === 0 && result.banner.video !== undefined && result.banner.video.index === subset.streamIndex && result.banner.video.videoOrdinal === 0;
-    return ok ? result : undefined;
+    // Both settle before anything is decided: a fallback never runs beside a decode still going.
+    const [decoding, describing] = await Promise.allSettled([decodeAndHash(ctx, 'first', subset.stream), describeVideo(input, file, signal)]);
+    if (decoding.status === 'rejected') throw decoding.reason;
+    if (describing.status === 'rejected') throw describing.reason;
+    const [result, described] = [decoding.value, describing.value];
+    const decoded = result.banner.video;
+    const video = described.video;
+    const ok =
+      result.errors.length === 0 &&
+      decoded !== undefined &&
+      video !== undefined &&
+      video.index === subset.streamIndex &&
+      video.videoOrdinal === 0 &&
+      decoded.codec === video.codec &&
+      decoded.width === video.width &&
+      decoded.height === video.height &&
+      decoded.pixelFormat === video.pixelFormat &&
+      decoded.rotation === video.rotation;
+    return ok ? { ...result, banner: described } : undefined;
   } catch (err) {
     if (signal.aborted) throw err;
     return undefined;
