@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { RequestDeps } from './deps.js';
 import { requireCollection, resolveUnderRoots } from './inputs.js';
-import { readVideoSource, type VideoItem } from '../scan/inputs.js';
-import { isShardPattern, type CorpusMember } from '../scan/archive-inputs.js';
+import { readVideoSource, type VideoSource } from '../scan/inputs.js';
+import { isShardPattern } from '../scan/archive-inputs.js';
 import { memberIdentity } from '../scan/member-files.js';
 import { RequestRefused } from './errors.js';
 import { presetByName, type PresetName } from '../scan/presets.js';
@@ -66,17 +66,15 @@ export async function planScan(deps: RequestDeps, request: ScanRequest): Promise
     prefilter: request.prefilter ?? 'auto',
   };
   const [trainSpec, benchSpec] = await Promise.all([scanSide(deps, request.train), scanSide(deps, request.bench)]);
-  const read = (s: string) => (s.startsWith(COLLECTION_PREFIX) ? { items: [] as VideoItem[], warnings: [] as string[] } : readVideoSource(s));
+  const read = (s: string): Promise<Pick<VideoSource, 'items' | 'warnings' | 'errors'>> => (s.startsWith(COLLECTION_PREFIX) ? Promise.resolve({ items: [], warnings: [] }) : readVideoSource(s));
   const [train, bench] = await Promise.all([read(trainSpec), read(benchSpec)]);
   // Each file once (a file on both sides is decoded once), with the sides and items it stands for;
   // an archive member by its identity (archive and name).
   const byPath = new Map<string, ScanRef[]>();
-  const memberAt = new Map<string, CorpusMember>();
   const idOnly: ScanRef[] = [];
   for (const [side, items] of [['bench', bench.items], ['train', train.items]] as const) {
     for (const item of items) {
       const id = item.member === undefined ? item.path : memberIdentity(item.member);
-      if (item.member !== undefined) memberAt.set(id!, item.member);
       if (id === undefined) idOnly.push({ side, item });
       else byPath.set(id, [...(byPath.get(id) ?? []), { side, item }]);
     }
@@ -85,7 +83,7 @@ export async function planScan(deps: RequestDeps, request: ScanRequest): Promise
   // on both sides once, at the phases: its 1 fps frames are among them).
   const phases = presetByName(settings.preset).benchPhases;
   const videos: ScanBatchJob['videos'] = [...byPath].map(([p, refs]) => {
-    const member = memberAt.get(p);
+    const { member } = refs[0]!.item;
     return { path: p, refs, fps: refs.some((r) => r.side === 'bench') ? phases : 1, ...(member === undefined ? {} : { member }) };
   });
   // A scan is admitted while the fingerprint backlog is under the bound (a corpus-sized scan may
@@ -99,7 +97,7 @@ export async function planScan(deps: RequestDeps, request: ScanRequest): Promise
       videos: videos.length,
       idOnly,
       warnings: { train: train.warnings, bench: bench.warnings },
-      inputErrors: { train: 'errors' in train ? (train.errors ?? []) : [], bench: 'errors' in bench ? (bench.errors ?? []) : [] },
+      inputErrors: { train: train.errors ?? [], bench: bench.errors ?? [] },
     },
     batchesOf(videos, deps.config.scanBatch),
   );

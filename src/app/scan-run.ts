@@ -6,7 +6,7 @@ import type { VideoItem, VideoSource } from '../scan/inputs.js';
 import { scanSources, type Side } from '../scan/engine.js';
 import { errorOutcome, type FingerprintOutcome, type FingerprintSource } from '../scan/sides.js';
 import type { InputError } from '../scan/archive-inputs.js';
-import { itemInput, memberIdentity, MemberFiles, streamedMembers } from '../scan/member-files.js';
+import { memberIdentity, MemberFiles, streamedMembers, withItemInput } from '../scan/member-files.js';
 import { reportDir, stripFile } from '../config/paths.js';
 import type { CollectionMember } from '../jobs/collection-registry.js';
 import { COLLECTION_PREFIX, matchSettingsOf, type ScanBatchJob, type ScanBatchResult, type ScanJob, type ScanRef, type ScanResult } from '../jobs/contract.js';
@@ -33,18 +33,14 @@ export async function fingerprintBatch(
   // A batch of archive members is one archive's, in member order (a .tar.gz is read in one pass).
   const memberFiles = new MemberFiles(os.tmpdir(), 2, streamedMembers(data.videos.map((v) => v.refs[0]!.item)));
   try {
-    for (const { path: p, refs, fps, member } of data.videos) {
-      let release: (() => Promise<void>) | undefined;
+    for (const { path: p, refs, fps } of data.videos) {
       try {
-        const opened = await itemInput(member === undefined ? { id: p, path: p, youtubeId: undefined, youtubeIdSource: undefined } : refs[0]!.item, memberFiles);
-        release = opened.release;
-        const r = await deps.fingerprint(opened.input, { signal: options.signal, threads: 1, fps: fps ?? 1 });
+        // Every ref is the same file or member (`p` is its path or identity).
+        const r = await withItemInput(refs[0]!.item, memberFiles, (input) => deps.fingerprint(input, { signal: options.signal, threads: 1, fps: fps ?? 1 }));
         videos.push({ path: p, refs, key: r.key, frames: r.fingerprint.frameCount, fromStore: r.fromStore });
       } catch (err) {
         if (!isBadInput(err)) throw err;
         videos.push({ path: p, refs, error: { code: (err as { code: string }).code, message: (err as Error).message } });
-      } finally {
-        await release?.();
       }
       await options.onProgress?.(videos.length, data.videos.length);
     }
@@ -107,16 +103,11 @@ function flowSource(deps: RunDeps, videos: BatchVideo[], memberOf: MemberOf, mem
       return { fp: { ...stored, file: item.path ?? stored.file }, framesDecoded: first && batch.fromStore === false ? (batch.frames ?? 0) : 0 };
     }
     // Its batch failed for good: fingerprinted here (an entry with no file is said as `vdedup scan` says it).
-    let release: (() => Promise<void>) | undefined;
     try {
-      const opened = await itemInput(item, memberFiles);
-      release = opened.release;
-      const r = await deps.fingerprint(opened.input, { signal, threads: 1, fps });
+      const r = await withItemInput(item, memberFiles, (input) => deps.fingerprint(input, { signal, threads: 1, fps }));
       return { fp: item.member === undefined ? r.fingerprint : { ...r.fingerprint, file: item.id }, framesDecoded: r.fromStore ? 0 : r.fingerprint.frameCount };
     } catch (err) {
       return errorOutcome(side, item, err, signal);
-    } finally {
-      await release?.();
     }
   };
 }

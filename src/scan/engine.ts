@@ -74,7 +74,7 @@ export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
       opts.settings,
     );
     report('prepare', benchFrames)(bench.videos.length, bench.videos.length);
-    return { bench, matcher, videos: bench.videos };
+    return { bench, matcher };
   });
   // Awaited below; a failure of the training side first must not leave this one unhandled.
   ready.catch(() => undefined);
@@ -87,14 +87,7 @@ export async function scanSources(opts: SourcesScan): Promise<ScanReport> {
   const trainReport = (done: number, total: number, tally?: Tally) => {
     if (benchFrames !== undefined) report('train', benchFrames)(done, total, tally);
   };
-  const matcherReady = ready.then((r) => ({ matcher: r.matcher, bench: r.videos }));
-  matcherReady.catch(() => undefined);
-  const train = await matchTrainSide(
-    matcherReady,
-    trainItems,
-    opts.source,
-    { concurrency, slots, onProgress: trainReport },
-  );
+  const train = await matchTrainSide(ready, trainItems, opts.source, { concurrency, slots, onProgress: trainReport });
   const { bench, matcher } = await ready;
 
   // 3. The report.

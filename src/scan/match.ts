@@ -18,7 +18,7 @@ export interface MatchedSide {
 }
 
 export async function matchTrainSide(
-  ready: Promise<{ matcher: BenchMatcher; bench: SideVideo[] }>,
+  ready: Promise<{ matcher: BenchMatcher; bench: { videos: SideVideo[] } }>,
   items: VideoItem[],
   source: FingerprintSource,
   options: { concurrency: number; slots?: Slots; onProgress?: (done: number, total: number, tally: Tally) => void },
@@ -39,9 +39,9 @@ export async function matchTrainSide(
     }
     const { matcher, bench } = await ready;
     try {
-      if (fp === undefined || bench.length === 0) return;
+      if (fp === undefined || bench.videos.length === 0) return;
       for (const s of await matcher.match(fp)) {
-        const b = bench[s.benchVideo]!;
+        const b = bench.videos[s.benchVideo]!;
         matches.push({ ...toMatch(item, b.item, s), evidence: evidenceOf(fp, b.fp, s, matcher.preset) });
       }
     } catch (err) {

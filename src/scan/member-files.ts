@@ -1,6 +1,6 @@
 import { mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { extractMember, streamArchive } from '../media/archive/index.js';
+import { extractMember, safeExtension, streamArchive } from '../media/archive/index.js';
 import { VdedupError } from '../errors.js';
 import type { VideoInput } from '../media/input.js';
 import { isVideoName, type CorpusMember } from './archive-inputs.js';
@@ -30,7 +30,6 @@ interface Waiter {
 class StreamedArchive {
   private readonly waiting = new Map<number, Waiter>();
   private readonly held = new Map<number, string>();
-  private readonly ordinals: Map<string, number>;
   private highestAsked = -1;
   private outstanding = 0;
   private wakeStream: (() => void) | undefined;
@@ -45,10 +44,9 @@ class StreamedArchive {
     private readonly tmpDir: string,
     private readonly dir: string,
     private readonly ahead: number,
-    names: Map<string, number>,
-  ) {
-    this.ordinals = names;
-  }
+    /** The archive's video members by name, with their order in it. */
+    private readonly ordinals: Map<string, number>,
+  ) {}
 
   request(member: CorpusMember): Promise<MemberFile> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
@@ -173,7 +171,7 @@ export class MemberFiles {
       return s.request(member);
     }
     if (member.deflated === undefined) throw new VdedupError('INVALID_ARGUMENT', 'a member stored in place needs no temporary file', { file: `${member.archiveName}#${member.name}` });
-    const file = path.join(dir, `z${++this.inflated}${path.extname(member.name).replace(/[^.A-Za-z0-9]/g, '')}`);
+    const file = path.join(dir, `z${++this.inflated}${safeExtension(member.name)}`);
     try {
       await extractMember(member.archive, { name: member.name, key: member.key, size: member.size, deflated: member.deflated }, file);
     } catch (err) {
@@ -210,7 +208,7 @@ export const memberIdentity = (m: Pick<CorpusMember, 'archive' | 'name'>) => `${
  * temporary copy (`release` deletes it). A streamed member is asked for before anything is
  * awaited: call this first, so that a .tar.gz pass serves members in the order items start.
  */
-export async function itemInput(item: VideoItem, files: MemberFiles | undefined): Promise<{ input: VideoInput; release?: () => Promise<void> }> {
+async function itemInput(item: VideoItem, files: MemberFiles | undefined): Promise<{ input: VideoInput; release?: () => Promise<void> }> {
   const { member } = item;
   if (member === undefined) {
     if (item.path === undefined) throw new VdedupError('FILE_NOT_FOUND', 'no file for this entry (a YouTube ID only)', { file: item.id });
@@ -220,4 +218,17 @@ export async function itemInput(item: VideoItem, files: MemberFiles | undefined)
   if (files === undefined) throw new VdedupError('INVALID_ARGUMENT', 'no temporary space for archive members', { file: item.id });
   const got = await files.open(member);
   return { input: got.file, release: got.release };
+}
+
+/**
+ * `use` on what fingerprinting reads for an item (`itemInput`), a temporary copy deleted after.
+ * Call it before awaiting anything else (a .tar.gz pass serves members in the order items start).
+ */
+export async function withItemInput<T>(item: VideoItem, files: MemberFiles | undefined, use: (input: VideoInput) => Promise<T>): Promise<T> {
+  const { input, release } = await itemInput(item, files);
+  try {
+    return await use(input);
+  } finally {
+    await release?.();
+  }
 }

@@ -96,7 +96,7 @@ export interface ScanReport {
   /** The removed training videos that are archive members, by archive and sample key. */
   removedMembers: RemovedMember[];
   errors: ScanError[];
-  /** Incomplete inputs worth knowing about (partial benchmark caches, unextracted archives). */
+  /** Incomplete inputs worth knowing about (partial benchmark caches, benchmark videos compared in part). */
   warnings: string[];
   stats: ScanStats;
   train: string;

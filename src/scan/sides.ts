@@ -5,7 +5,7 @@ import { fingerprintCached } from '../fingerprint/cached.js';
 import type { Fingerprint } from '../fingerprint/fingerprint.js';
 import type { FingerprintStore } from '../fingerprint/store.js';
 import { isVdedupError } from '../errors.js';
-import { itemInput, type MemberFiles } from './member-files.js';
+import { withItemInput, type MemberFiles } from './member-files.js';
 
 /** Stage 1 of a scan: YouTube-ID matches, then each side's fingerprints. */
 
@@ -135,19 +135,12 @@ export function storeSource(
   options: { threads: number; fastDecode?: 'train' | 'all' | undefined; signal?: AbortSignal | undefined; memberFiles?: MemberFiles | undefined },
 ): FingerprintSource {
   return async (side, item, fps) => {
-    // First, before anything is awaited (itemInput: a .tar.gz pass serves members in order).
-    const opening = itemInput(item, options.memberFiles);
-    let release: (() => Promise<void>) | undefined;
+    const fastDecode = options.fastDecode === 'all' || (options.fastDecode === 'train' && side === 'train');
     try {
-      const fastDecode = options.fastDecode === 'all' || (options.fastDecode === 'train' && side === 'train');
-      const opened = await opening;
-      release = opened.release;
-      const r = await fingerprintCached(opened.input, store, { signal: options.signal, threads: options.threads, fastDecode, fps });
+      const r = await withItemInput(item, options.memberFiles, (input) => fingerprintCached(input, store, { signal: options.signal, threads: options.threads, fastDecode, fps }));
       return { fp: item.member === undefined ? r.fingerprint : { ...r.fingerprint, file: item.id }, framesDecoded: r.fromStore ? 0 : r.fingerprint.frameCount };
     } catch (err) {
       return errorOutcome(side, item, err, options.signal);
-    } finally {
-      await release?.();
     }
   };
 }

@@ -8,7 +8,7 @@ export { archiveKind } from './open.js';
 export { listArchive, type ArchiveListing, type ListOptions } from './list.js';
 export { extractMember } from './extract.js';
 export { listStream, streamArchive, type ArchiveGroup, type StreamOptions } from './stream.js';
-export { webdatasetKey, problemLine } from './names.js';
+export { webdatasetKey, problemLine, safeExtension } from './names.js';
 export { youtubeIdFromSidecar } from './sidecar.js';
 export { sidecarParquetFor, youtubeIdsFromParquet } from './parquet.js';
 export { expandShardPattern } from './shards.js';
