@@ -1,7 +1,7 @@
 import { inflateRawSync, crc32 } from 'node:zlib';
 import { VdedupError } from '../../errors.js';
 import { RandomReader } from './bytes.js';
-import { MemberJudge } from './members.js';
+import { MemberJudge, type Verdict } from './members.js';
 import { bytes, problem } from './names.js';
 import { openArchive, requireKind } from './open.js';
 import { NotTar, tarEntriesAt } from './tar.js';
@@ -105,8 +105,16 @@ export async function listArchive(archive: string, opts: ListOptions): Promise<A
   return { videos: listing.videos, sidecars: listing.sidecars, problems: listing.problems };
 }
 
-async function listTar(reader: RandomReader, listing: Listing, judge: MemberJudge): Promise<void> {
-  for await (const step of tarEntriesAt(reader, listing.limits.maxMembers)) {
+/**
+ * The members of a walk (tar headers, zip central directory) the scan uses, videos and sidecars,
+ * each with its verdict; the walk's problems and the judge's go to the listing.
+ */
+async function* usedMembers<E extends { name: string; type: Parameters<MemberJudge['judge']>[1] }>(
+  steps: AsyncIterable<{ kind: 'entry'; entry: E } | { kind: 'problem'; member?: string; message: string }>,
+  listing: Listing,
+  judge: MemberJudge,
+): AsyncGenerator<{ entry: E; verdict: Extract<Verdict, { use: 'video' | 'sidecar' }> }> {
+  for await (const step of steps) {
     if (step.kind === 'problem') {
       listing.problem(step.member, step.message);
       continue;
@@ -114,6 +122,12 @@ async function listTar(reader: RandomReader, listing: Listing, judge: MemberJudg
     const { entry } = step;
     const verdict = judge.judge(entry.name, entry.type);
     if (verdict.use === 'problem') listing.problem(entry.name, verdict.message);
+    if (verdict.use === 'video' || verdict.use === 'sidecar') yield { entry, verdict };
+  }
+}
+
+async function listTar(reader: RandomReader, listing: Listing, judge: MemberJudge): Promise<void> {
+  for await (const { entry, verdict } of usedMembers(tarEntriesAt(reader, listing.limits.maxMembers), listing, judge)) {
     if (verdict.use === 'video' && listing.memberFits(entry.name, entry.size)) {
       listing.videos.push({ name: verdict.name, key: verdict.key, size: entry.size, offset: entry.dataOffset });
     }
@@ -148,15 +162,7 @@ function zipRefusal(entry: ZipEntry, limits: ArchiveLimits): string | undefined 
 
 async function listZip(reader: RandomReader, listing: Listing, judge: MemberJudge): Promise<void> {
   const candidates: ZipCandidate[] = [];
-  for await (const step of zipEntries(reader, listing.limits.maxMembers)) {
-    if (step.kind === 'problem') {
-      listing.problem(step.member, step.message);
-      continue;
-    }
-    const { entry } = step;
-    const verdict = judge.judge(entry.name, entry.type);
-    if (verdict.use === 'problem') listing.problem(entry.name, verdict.message);
-    if (verdict.use !== 'video' && verdict.use !== 'sidecar') continue;
+  for await (const { entry, verdict } of usedMembers(zipEntries(reader, listing.limits.maxMembers), listing, judge)) {
     const refusal = zipRefusal(entry, listing.limits);
     if (refusal !== undefined) {
       listing.problem(entry.name, refusal);
