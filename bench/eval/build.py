@@ -133,7 +133,214 @@ NEGATIVES = {
 
 FAMILIES = ['reencode-crf40', 'downscale-144p', 'letterbox', 'pillarbox', 'crop-10pct', 'color-eq', 'logo-overlay',
             'fps15-vp9', 'grayscale', 'blur-noise', 'hflip', 'short-12s', 'pal-speedup', 'speed-5pct', 'stretch-10pct',
-            'boxes-50pct', 'harsh-crf38-half', 'vp9-30fps-fast', 'fps-23.976', 'natural-dup']
+            'boxes-50pct', 'harsh-crf38-half', 'vp9-30fps-fast', 'fps-23.976', 'natural-dup',
+            # layouts: the original fills only part of the training picture, or the training video shows part of it
+            'vertical-crop', 'blurred-bg', 'reaction', 'meme', 'pip', 'player', 'corner-logo', 'subtitles']
+LAYOUTS = FAMILIES[FAMILIES.index('vertical-crop'):]
+# corner-logo prefers dark originals (where a bright logo is what matters most): they are picked first. Dark: mean luma
+# below 100 of 255 (signalstats YAVG at 1 fps over the original): the ffmpeg visualizers, Megamind, the Fish Fillets
+# intro, the Blupi cut-scenes, the phone video, one Le Biniou recording, Tetravex.
+DARK = {'viz-scope-aberrations', 'viz-spectrum-awakening', 'viz-cqt-journey', 'anim-megamind', 'anim-fillets-intro',
+        'game-blupi-b', 'phone-hello', 'viz-lebiniou-b', 'game-tetravex', 'game-blupi-a'}
+# The reaction face-cam (and neg--layout--facecam-alone): a man talking to a webcam, in no original (a FILLER source;
+# 4:3 footage that SRC stretches to 16:9), played forwards and backwards in a loop.
+FACECAM = 'kphotoalbum-demo'
+
+# Layout hard negatives: the layouts' templates over footage that is in no original.
+# name -> (layout, [(source, start, seconds or None)][, canvas size: each canvas of a layout gets a negative])
+LAYOUT_NEGATIVES = {
+    'neg--layout--vertical-crop-blupi-d': ('vertical-crop', [('blupi-play116', 0, None), ('blupi-play118', 0, None), ('blupi-play119', 0, None)]),
+    'neg--layout--vertical-crop-lebiniou-c': ('vertical-crop', [('lebiniou-122300', 0, None), ('lebiniou-122340', 0, None)]),
+    'neg--layout--vertical-crop-rocket-city': ('vertical-crop', [('rocket-launch', 0, None), ('city', 0, None), ('tupi-example', 0, None)]),
+    'neg--layout--blurred-bg-blupi-e': ('blurred-bg', [('blupi-play124', 0, None), ('blupi-win129', 0, None)]),
+    'neg--layout--blurred-bg-cqt-rybky': ('blurred-bg', [('viz-cqt-rybky', 0, None)]),
+    'neg--layout--blurred-bg-tupi-lego': ('blurred-bg', [('tupi-example', 0, None), ('lego-stopmotion', 0, None)], (360, 640)),
+    'neg--layout--reaction-blupi-c': ('reaction', [('blupi-play108', 0, None), ('blupi-play110', 0, None), ('blupi-play113', 0, None)]),
+    'neg--layout--reaction-spectrum-byproduct': ('reaction', [('viz-spectrum-byproduct', 0, None)]),
+    'neg--layout--reaction-lightsoff': ('reaction', [('lightsoff-demo', 0, None)]),
+    'neg--layout--meme-lebiniou-d': ('meme', [('lebiniou-122701', 0, None), ('lebiniou-122741', 0, None)]),
+    'neg--layout--meme-lego-gem': ('meme', [('lego-stopmotion', 0, None), ('gem-anim', 0, None), ('dual-discs', 0, None)]),
+    'neg--layout--meme-blupi-d': ('meme', [('blupi-play118', 0, None), ('blupi-play119', 0, None)]),
+    'neg--layout--pip-lebiniou-e': ('pip', [('lebiniou-123446', 0, None), ('lebiniou-123523', 0, None)]),
+    'neg--layout--pip-scope-deprecation': ('pip', [('viz-scope-deprecation', 0, None)]),
+    'neg--layout--pip-blupi-c': ('pip', [('blupi-play108', 0, None), ('blupi-play110', 0, None)]),
+    'neg--layout--player-mahjongg-hints': ('player', [('mahjongg-hints', 0, None)], (640, 360)),
+    'neg--layout--player-cqt-coherence': ('player', [('viz-cqt-coherence', 0, None)]),
+    'neg--layout--player-blupi-e': ('player', [('blupi-play124', 0, None), ('blupi-win129', 0, None)]),
+    'neg--layout--corner-logo-blupi-d': ('corner-logo', [('blupi-play116', 0, None), ('blupi-play118', 0, None)]),
+    'neg--layout--corner-logo-waves-nebula': ('corner-logo', [('viz-waves-nebula', 0, None)]),
+    'neg--layout--subtitles-lebiniou-c': ('subtitles', [('lebiniou-122300', 0, None), ('lebiniou-122429', 0, None)]),
+    'neg--layout--subtitles-tupi-rocket': ('subtitles', [('tupi-example', 0, None), ('rocket-launch', 0, None)]),
+    'neg--layout--facecam-alone': ('facecam', [(FACECAM, 0, None)]),
+}
+FACECAM_ALONE_SECONDS = 20
+
+MEME_CAPTIONS = [['WHEN THE CUTSCENE', 'HITS DIFFERENT'], ['NOBODY', 'ABSOLUTELY NOBODY'], ['ME AT 3 AM'],
+                 ['POV YOU FINALLY', 'BEAT THE LEVEL'], ['THIS IS FINE'], ['WAIT FOR IT'], ['MONDAY MORNING BE LIKE'],
+                 ['MY BRAIN DURING', 'THE EXAM'], ['WHEN MOM SAYS', 'DINNER IS READY'], ['TAG A FRIEND WHO', 'DOES THIS'],
+                 ['CAN WE TALK', 'ABOUT THIS'], ['HOW IT STARTED']]
+SUBTITLE_LINES = ['I told you we should not come here', 'Look at that over there', 'Where are you going?',
+                  'We have to leave right now', 'This is not what I expected', 'Hold on a second', 'Did you see that?',
+                  'I think it is moving', 'Keep going and do not look back', 'That was close', 'Come back here!',
+                  'Nobody knows what happened', 'It all started a long time ago', 'We are almost there', 'Listen to me',
+                  'I can not believe it', 'What is that sound?', 'Everything is going to be fine', 'Follow me',
+                  'Stay right where you are', 'It is bigger than I thought', 'One more time', 'Are you ready?',
+                  'Let us try something else', 'That is the last one']
+PLAYER_TITLES = ['clip_final_v2.mp4', 'VID_2024_0612.mp4', 'recording (3).mkv', 'best moments compilation.mp4',
+                 'download.webm', 'untitled video.mp4']
+LOGO_NAMES = ['VIRAL HQ', 'TOP CLIPS', 'FUNTV', 'GAMEZ', 'MEGA', 'REPOST', 'HD 24/7']
+
+
+def even(x):
+    return int(round(x / 2)) * 2
+
+
+def facecam(idx, n, nframes, w, h, label):
+    """The face-cam footage (input idx) scaled to w x h, played forwards then backwards, looped to n frames."""
+    f = nframes[FACECAM]
+    return (f'[{idx}:v]scale={w}:{h},setsar=1,setpts=PTS-STARTPTS,split[{label}a][{label}b];'
+            f'[{label}b]trim=start_frame=1:end_frame={f - 1},setpts=PTS-STARTPTS,reverse[{label}r];'
+            f'[{label}a][{label}r]concat=n=2:v=1,loop=loop=-1:size={2 * f - 2},setpts=N/({FPS}*TB),trim=end_frame={n}[{label}]')
+
+
+def layout(fam, r, n, k, nframes, filler, size=None):
+    """The layout of family fam over the concatenated training video [c] of n frames (640x360): returns the extra
+    inputs (numbered from k), the filter graph from [c] to [v], and what truth.json records of it: the canvas, where
+    the picture of [c] sits in it (rect) and which part of [c] it shows (shows), both x, y, w, h in pixels.
+    size: the canvas of a layout that draws one (blurred-bg, meme, player) instead of the seeded one (still drawn)."""
+    T = n / FPS
+    canvas = lambda w, h, c: f'color=c={c}:s={w}x{h}:r={FPS},trim=end_frame={n},setsar=1'  # noqa: E731
+    text = lambda t, size, color, x, y, more='': (f"drawtext=fontfile={FONT}:text='{t}':fontsize={size}:fontcolor={color}"  # noqa: E731
+                                                  f':x={x}:y={y}{more}')
+    full = [0, 0, 640, 360]
+    if fam == 'vertical-crop':  # the centre 9:16 strip, full height, as a portrait video
+        return [], '[c]crop=202:360:219:0,scale=360:640,setsar=1[v]', {
+            'layout': fam, 'canvas': [360, 640], 'rect': [0, 0, 360, 640], 'shows': [219, 0, 202, 360]}
+    if fam == 'blurred-bg':  # a short-video re-upload: the video over a blurred enlargement of itself
+        W, H = r.choice([(360, 640), (640, 360)])
+        W, H = size or (W, H)
+        fw = even(W * r.uniform(0.5, 0.8))
+        fh = even(fw * 9 / 16)
+        x, y = even((W - fw) / 2), even(r.uniform(0.1, 0.9) * (H - fh))
+        g = (f'[c]split[la][lb];[la]scale={W}:{H}:force_original_aspect_ratio=increase,crop={W}:{H},gblur=sigma=20[lbg];'
+             f'[lb]scale={fw}:{fh}[lfg];[lbg][lfg]overlay={x}:{y},setsar=1[v]')
+        return [], g, {'layout': fam, 'canvas': [W, H], 'rect': [x, y, fw, fh], 'shows': full, 'background': 'the video, gblur sigma 20'}
+    if fam == 'reaction':  # the video on one side of a solid canvas, a face-cam on the other
+        W, H = 640, 360
+        color = r.choice(['0x1b1f3b', '0x2d2d2d', '0x3a0ca3', '0x0b6e4f', '0x7b2cbf', '0xb5179e', '0x457b9d', '0xe76f51'])
+        fw = even(W * r.uniform(0.5, 0.7))
+        fh = even(fw * 9 / 16)
+        m = r.choice([6, 8, 10])
+        left = r.random() < 0.5
+        cw = even(W * r.uniform(0.25, min(0.35, (W - fw - 3 * m) / W)))
+        ch = even(cw * 3 / 4)
+        fx, fy = (m if left else W - fw - m), even((H - fh) / 2)
+        x0 = fx + fw if left else 0  # the side left for the face-cam
+        cx = x0 + even((W - fw - m - cw) / 2)
+        cy = even(r.choice([m, (H - ch) / 2, H - ch - m]))
+        g = (facecam(k, n, nframes, cw - 4, ch - 4, 'lcam') + f';[lcam]pad={cw}:{ch}:2:2:color=white[lcamb];'
+             f'{canvas(W, H, color)}[lbg];[c]scale={fw}:{fh}[lfg];[lbg][lfg]overlay={fx}:{fy}[l1];[l1][lcamb]overlay={cx}:{cy},setsar=1[v]')
+        return ['-i', os.path.join(SRC, FACECAM + '.mp4')], g, {
+            'layout': fam, 'canvas': [W, H], 'rect': [fx, fy, fw, fh], 'shows': full, 'background': color,
+            'facecam': {'source': FACECAM, 'rect': [cx, cy, cw, ch]}}
+    if fam == 'meme':  # a caption over the video on a plain canvas
+        W, H = r.choice([(640, 480), (480, 600)])
+        W, H = size or (W, H)
+        bg, fg = r.choice([('white', 'black'), ('white', 'black'), ('0xfff3b0', 'black'), ('0xffd6e0', 'black'),
+                           ('0x1d3557', 'white'), ('black', 'white')])
+        lines = r.choice(MEME_CAPTIONS)
+        fs = even(W / 20)
+        lh, top = round(fs * 1.3), round(fs * 0.6)
+        fw = even(W * r.uniform(0.5, 0.7))
+        fh = even(fw * 9 / 16)
+        x, y = even((W - fw) / 2), even(top + len(lines) * lh + fs * 0.5)
+        caption = ','.join(text(t, fs, fg, '(w-text_w)/2', top + i * lh) for i, t in enumerate(lines))
+        g = f'{canvas(W, H, bg)},{caption}[lbg];[c]scale={fw}:{fh}[lfg];[lbg][lfg]overlay={x}:{y},setsar=1[v]'
+        return [], g, {'layout': fam, 'canvas': [W, H], 'rect': [x, y, fw, fh], 'shows': full, 'background': bg, 'caption': lines}
+    if fam == 'pip':  # the video inset in a corner of unrelated full-frame footage (filler)
+        W, H = 640, 360
+        bgp = filler(n / FPS, r)
+        chains = [f'[{k + i}:v]trim=start_frame={int(round(st * FPS))}:end_frame={int(round((st + se) * FPS))},setpts=PTS-STARTPTS[lp{i}]'
+                  for i, (src, st, se) in enumerate(bgp)]
+        iw = even(W * r.uniform(0.25, 0.40))
+        ih = even(iw * 9 / 16)
+        corner = r.choice(['top-left', 'top-right', 'bottom-left', 'bottom-right'])
+        m = r.choice(range(10, 26, 2))
+        b = r.choice([0, 2])
+        x = m if corner.endswith('left') else W - iw - 2 * b - m
+        y = m if corner.startswith('top') else H - ih - 2 * b - m
+        g = (';'.join(chains) + ';' + ''.join(f'[lp{i}]' for i in range(len(bgp))) + f'concat=n={len(bgp)}:v=1[lbg];'
+             f'[c]scale={iw}:{ih},pad={iw + 2 * b}:{ih + 2 * b}:{b}:{b}:color=white[lfg];[lbg][lfg]overlay={x}:{y},setsar=1[v]')
+        inputs = [a for src, _, _ in bgp for a in ('-i', os.path.join(SRC, src + '.mp4'))]
+        return inputs, g, {'layout': fam, 'canvas': [W, H], 'rect': [x + b, y + b, iw, ih], 'shows': full, 'corner': corner, 'border': b,
+                           'background': [{'source': s, 'start': round(st, 3), 'seconds': round(se, 3)} for s, st, se in bgp]}
+    if fam == 'player':  # a screen recording of a desktop video player
+        W, H = r.choice([(640, 360), (800, 450)])
+        W, H = size or (W, H)
+        ui = r.choice(['0x1b1b1b', '0x222222', '0x2a2a2a', '0x1e2127'])
+        th, cb = even(H * 0.065), even(H * 0.085)
+        fw = even(W * r.uniform(0.70, 0.85))
+        fh = even(fw * 9 / 16)
+        assert th + fh + cb <= H
+        x, y = even((W - fw) / 2), th + even((H - th - cb - fh) / 2)
+        title = r.choice(PLAYER_TITLES)
+        p0 = r.uniform(0, 0.6)  # where the progress bar starts: the recording starts mid-video
+        bx0, bx1 = 56, W - 230
+        D = T / (1 - p0)  # the length of the video in the player: the progress bar reaches its end with the recording
+        clock = (f"%{{eif\\:trunc((t+{p0 * D:.2f})/60)\\:d}}\\:%{{eif\\:mod(t+{p0 * D:.2f}\\,60)\\:d\\:2}} / "
+                 f"{int(D // 60)}\\:{int(D % 60):02d}")
+        tw, by = bx1 - bx0, H - cb // 2 - 2
+        accent = r.choice(['0xe02020', '0x3d8bfd', '0xff8800'])
+        tfs, cfs = even(th * 0.55), even(cb * 0.4)
+        cy0 = H - cb
+        box = lambda bx, byy, bw, bh, c, t='fill': f'drawbox=x={bx}:y={byy}:w={bw}:h={bh}:color={c}:t={t}'  # noqa: E731
+        chrome = ','.join([
+            box(0, 0, W, th, '0x3c3c3c'), text(f'{title} - Media Player', tfs, '0xdddddd', 10, (th - tfs) // 2),
+            box(W - 66, th // 4, 14, th // 2, '0x888888'), box(W - 46, th // 4, 14, th // 2, '0x888888'),
+            box(W - 26, th // 4, 14, th // 2, '0xd04040'), box(0, th, W, H - th - cb, 'black')])
+        controls = ','.join([
+            box(0, cy0, W, cb, '0x111111'), box(12, cy0 + cb * 3 // 10, 5, cb * 4 // 10, 'white'),
+            box(21, cy0 + cb * 3 // 10, 5, cb * 4 // 10, 'white'), box(34, cy0 + cb * 3 // 10, 10, cb * 4 // 10, '0xbbbbbb'),
+            text(clock, cfs, '0xcccccc', bx1 + 12, cy0 + (cb - cfs) // 2),
+            box(W - 90, by, 40, 4, '0xbbbbbb'), box(W - 30, cy0 + cb * 3 // 10, 16, cb * 4 // 10, 'white', 2)])
+        prog = f'{tw}*({p0:.4f}+{1 - p0:.4f}*t/{T:.3f})'
+        g = (f'{canvas(W, H, ui)},{chrome}[lbg];[c]scale={fw}:{fh}[lfg];[lbg][lfg]overlay={x}:{y},{controls}[l1];'
+             f'color=c=0x555555:s={tw}x4:r={FPS},trim=end_frame={n}[ltr];color=c={accent}:s={tw}x4:r={FPS},trim=end_frame={n}[lfi];'
+             f"[ltr][lfi]overlay=x='-{tw}+{prog}':y=0:eval=frame[lpb];[l1][lpb]overlay={bx0}:{by}[l2];"
+             f"color=c=white:s=10x10:r={FPS},trim=end_frame={n}[lkn];[l2][lkn]overlay=x='{bx0 - 5}+{prog}':y={by - 3}:eval=frame,setsar=1[v]")
+        return [], g, {'layout': fam, 'canvas': [W, H], 'rect': [x, y, fw, fh], 'shows': full, 'title': title, 'ui': ui}
+    if fam == 'corner-logo':  # a bright semi-transparent channel logo in a lower corner
+        W, H = 640, 360
+        color = r.choice(['yellow', 'magenta', 'cyan', 'orange'])
+        alpha = round(r.uniform(0.6, 0.9), 2)
+        area = r.uniform(0.03, 0.08)
+        aspect = r.uniform(2.0, 3.0)
+        lw = even((area * W * H * aspect) ** 0.5)
+        lh = even(area * W * H / lw)
+        right = r.random() < 0.5
+        m = r.choice(range(8, 22, 2))
+        x, y = (W - lw - m if right else m), H - lh - m
+        name = r.choice(LOGO_NAMES)
+        fs = int(min(lh * 0.45, lw * 0.85 / (0.6 * len(name))))
+        g = (f'[c]drawbox=x={x}:y={y}:w={lw}:h={lh}:color={color}@{alpha}:t=fill,'
+             + text(name, fs, f'black@{alpha}', f'{x}+({lw}-text_w)/2', f'{y}+({lh}-text_h)/2') + ',setsar=1[v]')
+        return [], g, {'layout': fam, 'canvas': [W, H], 'rect': full, 'shows': full, 'logo': [x, y, lw, lh],
+                       'logoArea': round(lw * lh / (W * H), 4), 'color': f'{color}@{alpha}', 'text': name}
+    if fam == 'subtitles':  # burned-in subtitles, a new line every 2-3 s
+        H = 360
+        fs = round(H * r.uniform(0.05, 0.07))
+        yc = round(H * r.uniform(0.85, 0.92) - fs / 2)
+        bw = r.choice([2, 3])
+        cues, t, last = [], r.uniform(0, 1), None
+        while t < T - 0.5:
+            d = r.uniform(2, 3)
+            line = r.choice([s for s in SUBTITLE_LINES if s != last])
+            cues.append((round(t, 2), round(min(t + d, T), 2), line))
+            last, t = line, t + d + r.uniform(0.1, 0.5)
+        g = '[c]' + ','.join(text(line, fs, 'white', '(w-text_w)/2', yc, f":borderw={bw}:bordercolor=black:enable='between(t,{a},{b})'")
+                             for a, b, line in cues) + ',setsar=1[v]'
+        return [], g, {'layout': fam, 'canvas': [640, 360], 'rect': full, 'shows': full, 'fontsize': fs, 'y': yc, 'cues': len(cues)}
+    raise ValueError(fam)
 
 
 def ff(args):
@@ -234,14 +441,15 @@ def main():
     # 4. Planted copies.
     truth, jobs = {}, []
 
-    def filler(seconds):
-        """A filler stretch of about `seconds` (a fractional length), from random filler sources."""
+    def filler(seconds, r=None):
+        """A filler stretch of about `seconds` (a fractional length), from random filler sources (drawn from r, else rng)."""
+        r = r or rng
         out, left = [], int(round(seconds * FPS))
         while left > 0:
-            src = rng.choice(FILLER)
+            src = r.choice(FILLER)
             total = nframes[src]
-            take = min(left, total, rng.randint(3 * FPS, 9 * FPS))
-            a = rng.randint(0, max(0, total - take))
+            take = min(left, total, r.randint(3 * FPS, 9 * FPS))
+            a = r.randint(0, max(0, total - take))
             out.append((src, a / FPS, take / FPS))
             left -= take
         return out
@@ -253,11 +461,14 @@ def main():
     for fam in FAMILIES:
         for half in ('tuning', 'heldout'):
             ok = sorted(n for n, o in originals.items() if split[n] == half
-                        and (fam != 'vp9-30fps-fast' or o['fast']) and (fam != 'short-12s' or o['seconds'] >= 16))
+                        and (fam not in ('vp9-30fps-fast', 'subtitles') or o['fast']) and (fam != 'short-12s' or o['seconds'] >= 16))
             forced = [n for n in ok if fam == 'natural-dup' and n in SHIPPED_DUPS]
+            if fam == 'corner-logo':  # the dark originals first, in a seeded order
+                forced = [n for n in ok if n in DARK]
+                pick.shuffle(forced)
             rest = [n for n in ok if n not in forced]
             pick.shuffle(rest)
-            for n in forced + rest[:max(0, PER_HALF - len(forced))]:
+            for n in (forced + rest)[:max(PER_HALF, len(forced) if fam == 'natural-dup' else 0)]:
                 chosen.add((fam, n))
 
     for oname in sorted(originals):
@@ -390,7 +601,14 @@ def main():
                 chains.append(f'[{k}:v]trim=start_frame={int(round(st * FPS))}:end_frame={int(round((st + secs) * FPS))},setpts=PTS-STARTPTS[s{k}]')
                 segs.append(f'[s{k}]')
                 k += 1
-            fc = ';'.join(chains) + ';' + ''.join(segs) + f'concat=n={k}:v=1[c];[c]{vf}[v]'
+            lay = None
+            if fam in LAYOUTS:  # over the whole training video, filler included; the copy at speed 1
+                ntot = sum(int(round(x[2] * FPS)) for x in pre + post) + n
+                more, graph, lay = layout(fam, rng, ntot, k, nframes, filler)
+                inputs += more
+                fc = ';'.join(chains) + ';' + ''.join(segs) + f'concat=n={k}:v=1[c];' + graph
+            else:
+                fc = ';'.join(chains) + ';' + ''.join(segs) + f'concat=n={k}:v=1[c];[c]{vf}[v]'
             jobs.append((os.path.join(OUT, 'train', fname), inputs + ['-filter_complex', fc, '-map', '[v]'] + enc))
             t0 = sum(int(round(x[2] * FPS)) for x in pre) / FPS
             t1 = t0 + n / FPS / speed
@@ -398,6 +616,8 @@ def main():
                             'trainStart': round(t0, 3), 'trainEnd': round(t1, 3), 'speed': round(speed, 6),
                             'filler': [{'source': s, 'start': round(st, 3), 'seconds': round(se, 3), 'where': w}
                                        for w, lst in (('before', pre), ('after', post)) for s, st, se in lst]}
+            if lay:
+                truth[fname]['layout'] = lay
 
     # 5. Hard negatives: no footage of any benchmark original.
     for name, (pieces, post, crf) in NEGATIVES.items():
@@ -407,6 +627,22 @@ def main():
         fname = name + '.mp4'
         jobs.append((os.path.join(OUT, 'train', fname), inputs + ['-filter_complex', fc, '-map', '[v]'] + x264(crf)))
         truth[fname] = {'kind': 'negative', 'negKind': name.split('--')[1], 'sources': [u[0] for u in used], 'post': post}
+    # Layout negatives: the copies' layouts (same templates, face-cam and filler) over footage of no original.
+    for name, (lay, pieces, *size) in LAYOUT_NEGATIVES.items():
+        r = random.Random(f'{SEED}:{name}')
+        fname = name + '.mp4'
+        if lay == 'facecam':  # the face-cam footage alone, full frame, looped as in the reaction layout
+            n = FACECAM_ALONE_SECONDS * FPS
+            args = ['-i', os.path.join(SRC, FACECAM + '.mp4'), '-filter_complex', facecam(0, n, nframes, 640, 360, 'v'), '-map', '[v]']
+            info, used = {'layout': 'facecam', 'canvas': [640, 360], 'seconds': FACECAM_ALONE_SECONDS}, [(FACECAM,)]
+        else:
+            inputs, chains, used = piece_filters(pieces, nframes)
+            n = sum(int(round(u[2] * FPS)) for u in used)
+            more, graph, info = layout(lay, r, n, len(pieces), nframes, filler, *size)
+            fc = ';'.join(chains) + ';' + ''.join(f'[p{i}]' for i in range(len(pieces))) + f'concat=n={len(pieces)}:v=1[c];' + graph
+            args = inputs + more + ['-filter_complex', fc, '-map', '[v]']
+        jobs.append((os.path.join(OUT, 'train', fname), args + x264(23)))
+        truth[fname] = {'kind': 'negative', 'negKind': 'layout', 'sources': [u[0] for u in used], 'post': None, 'layout': info}
     lav = lambda spec: ['-f', 'lavfi', '-i', spec]  # noqa: E731
     special = {
         'neg--testcard--smptebars': lav('smptebars=size=640x360:rate=25,trim=duration=30'),
