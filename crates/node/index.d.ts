@@ -57,6 +57,11 @@ export interface BenchSequences {
    */
   innerHashes?: BigUint64Array
   innerInformative?: Uint8Array
+  /**
+   * Hashes of the frames' central 9:16 strip, to find portrait crops (optional); informative
+   * when the whole frame is.
+   */
+  stripHashes?: BigUint64Array
   lengths: Uint32Array
   /**
    * The benchmark video each sequence belongs to, one per length (the sub-second phases of one
@@ -64,6 +69,13 @@ export interface BenchSequences {
    */
   groups?: Uint32Array
 }
+
+/**
+ * The active regions (at most 2, largest first) of a video from its sampled gray frames
+ * (`frames`: width x height each, back to back, in order), on the libuv pool; see
+ * vdedup_core::detect_regions.
+ */
+export declare function detectActiveRegions(frames: Buffer, width: number, height: number): Promise<Array<RegionRect>>
 
 /** Column-wise results: element i of each array belongs to frame i. */
 export interface HashedFrames {
@@ -84,6 +96,12 @@ export interface HashFramesOptions {
   minContent?: number
   /** Hash only the central fraction of the content (e.g. 0.8); 1 or absent: all of it. */
   centerCrop?: number
+  /** Hash only this rectangle of the frame (an active region, `detectRegions`). */
+  region?: RegionRect
+  /** Keep only the central vertical strip of this displayed shape (width / height, e.g. 9/16). */
+  stripAspect?: number
+  /** Displayed width / height of the whole frame (default 1: the frame's own shape). */
+  displayAspect?: number
 }
 
 /** The window rule (see vdedup_core::matching::MatchParams; checked there). */
@@ -138,6 +156,13 @@ export interface MatchSegment {
   cropped: boolean
   /** Matched on the inner half of both frames (a copy with overlays at the edges). */
   inner: boolean
+  /** Matched on the central 9:16 strip of the benchmark's frames (a portrait crop). */
+  strip: boolean
+  /**
+   * Matched on the training video's active region k (0: its main picture, 1: an inset);
+   * absent: on its whole frame.
+   */
+  region?: number
   /** Benchmark seconds per training second (1: straight; 1.04: the copy plays 4% faster). */
   speed: number
   /** Units of `benchStart`, `benchEnd` and `windowBench` per second (1 for straight segments). */
@@ -148,6 +173,14 @@ export interface MatchSegment {
 
 /** The core crate's version, for health and `--version` output. */
 export declare function nativeVersion(): string
+
+/** A rectangle of a frame, in pixels. */
+export interface RegionRect {
+  x: number
+  y: number
+  width: number
+  height: number
+}
 
 /**
  * The frame scan's comparison loop on this CPU ("avx512", "avx2" or "portable"), for version and
@@ -166,6 +199,13 @@ export interface TrainSequence {
   informative: Uint8Array
   innerHashes?: BigUint64Array
   innerInformative?: Uint8Array
+  /**
+   * Hashes of the training video's active regions (at most 2), region after region, one per
+   * frame each, compared with the benchmark's whole-frame hashes; with their informative flags
+   * in the same layout (empty or absent: all).
+   */
+  regionHashes?: BigUint64Array
+  regionInformative?: Uint8Array
 }
 
 /** Embeddings of a video's windows for the approximate index (fast: synchronous). */

@@ -59,7 +59,7 @@ export async function runCheck(deps: RunDeps, data: CheckJob, signal: AbortSigna
   const matches = segments.map((s) => {
     const member = collection.members[s.benchVideo]!;
     const benchFp = collection.fingerprints[s.benchVideo]!;
-    return { ...toMatch(query, { id: member.id, path: undefined }, s), evidence: evidenceOf(r.fingerprint, benchFp, s, preset) };
+    return { ...toMatch(query, { id: member.id, path: undefined }, s, r.fingerprint.regions), evidence: evidenceOf(r.fingerprint, benchFp, s, preset) };
   });
   return {
     collection: data.collection,

@@ -1,5 +1,5 @@
 import { contentKey } from './content-key.js';
-import { CENTER_CROP, INNER_CROP, fingerprintFps, fingerprintVideo, type Fingerprint, type FingerprintOptions } from './fingerprint.js';
+import { CENTER_CROP, INNER_CROP, REGION_SAMPLES, STRIP_ASPECT, fingerprintFps, fingerprintVideo, type Fingerprint, type FingerprintOptions } from './fingerprint.js';
 import { FingerprintStore } from './store.js';
 import { checkVideoInput, inputName, type VideoInput } from '../media/input.js';
 import { SAMPLE_SIZE } from '../media/sample.js';
@@ -8,7 +8,7 @@ import { SAMPLE_SIZE } from '../media/sample.js';
  * Everything that changes a fingerprint's bits. Bump when the sampler or the hash changes, so the
  * store never serves hashes made by another method.
  */
-export const FINGERPRINT_PIPELINE = `vdedup-fp4:from-first-frame:fps=1:round=up:scale=${SAMPLE_SIZE}x${SAMPLE_SIZE}:area:gray:phash64:trim32:center${CENTER_CROP}:inner${INNER_CROP}`;
+export const FINGERPRINT_PIPELINE = `vdedup-fp5:from-first-frame:fps=1:round=up:scale=${SAMPLE_SIZE}x${SAMPLE_SIZE}:area:gray:phash64:trim32:center${CENTER_CROP}:inner${INNER_CROP}:strip${STRIP_ASPECT.toFixed(4)}:regions${REGION_SAMPLES}`;
 
 export interface CachedFingerprint {
   key: string;
@@ -18,12 +18,13 @@ export interface CachedFingerprint {
 }
 
 /**
- * The pipelines of earlier versions, newest first (time from the container's 0 instead of the
- * first frame; before the inner half; before center crops). A
+ * The pipelines of earlier versions, newest first (before strip and region hashes; time from the
+ * container's 0 instead of the first frame; before the inner half; before center crops). A
  * collection member added under one keeps that key; a file that still gives it under the same
  * pipeline holds the same content (`isEarlierKey`).
  */
 export const EARLIER_PIPELINES = [
+  `vdedup-fp4:from-first-frame:fps=1:round=up:scale=${SAMPLE_SIZE}x${SAMPLE_SIZE}:area:gray:phash64:trim32:center${CENTER_CROP}:inner${INNER_CROP}`,
   `vdedup-fp3:fps=1:round=up:scale=${SAMPLE_SIZE}x${SAMPLE_SIZE}:area:gray:phash64:trim32:center${CENTER_CROP}:inner${INNER_CROP}`,
   `vdedup-fp2:fps=1:round=up:scale=${SAMPLE_SIZE}x${SAMPLE_SIZE}:area:gray:phash64:trim32:center${CENTER_CROP}`,
   `vdedup-fp1:fps=1:round=up:scale=${SAMPLE_SIZE}x${SAMPLE_SIZE}:area:gray:phash64:trim32`,

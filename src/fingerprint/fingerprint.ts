@@ -20,6 +20,24 @@ export const CENTER_CROP = 0.8;
  * bench/README.md, "Overlays: the inner half").
  */
 export const INNER_CROP = 0.5;
+/**
+ * Displayed shape (width / height) of the strip hashed at the center of every frame's content: a
+ * portrait 9:16 crop of a landscape video (a short-video re-upload) shows exactly it.
+ */
+export const STRIP_ASPECT = 9 / 16;
+/**
+ * Samples the active regions are found from (the first ones; 10 minutes at 1 fps): they are held
+ * until then (16 KiB each, 9.4 MiB at most), and the regions then apply to every later sample.
+ */
+export const REGION_SAMPLES = 600;
+
+/** A rectangle of the SAMPLE_SIZE x SAMPLE_SIZE sampled frame, in its pixels. */
+export interface SampleRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
 
 export interface Fingerprint {
   file: string;
@@ -41,6 +59,21 @@ export interface Fingerprint {
   innerQuality: Float32Array;
   /** Information measure of frame i (mean absolute neighbour difference of the 32x32 image, gray levels). */
   quality: Float32Array;
+  /**
+   * pHash of the central strip of frame i's content whose displayed shape is STRIP_ASPECT (9:16):
+   * what a portrait crop of this video shows. Empty in a fingerprint stored by an older version.
+   */
+  stripHashes: BigUint64Array;
+  /**
+   * The video's active regions (at most 2, largest first; see detectActiveRegions): where its
+   * moving picture is when it fills only part of the frame (a clip over a canvas, beside a
+   * face-cam, inset in another video). Empty when the picture fills the frame.
+   */
+  regions: SampleRect[];
+  /** pHash of region k of frame i at `k * frameCount + i`, trimmed like a whole frame. */
+  regionHashes: BigUint64Array;
+  /** Information measure of region k of frame i, in the same layout. */
+  regionQuality: Float32Array;
   /**
    * Kept content rectangle of frame i on the SAMPLE_SIZE grid: x, y, width, height. Empty in a
    * fingerprint read back from a service collection (nothing after hashing reads it).
@@ -221,15 +254,107 @@ async function decodeOrExplain(ctx: DecodeContext, streamIndex: number | 'first'
   }
 }
 
-type DecodeResult = Pick<Fingerprint, 'frameCount' | 'hashes' | 'flips' | 'rawHashes' | 'centerHashes' | 'innerHashes' | 'innerQuality' | 'quality' | 'content'> & SampleResult;
+type DecodeResult = Pick<
+  Fingerprint,
+  | 'frameCount'
+  | 'hashes'
+  | 'flips'
+  | 'rawHashes'
+  | 'centerHashes'
+  | 'innerHashes'
+  | 'innerQuality'
+  | 'quality'
+  | 'content'
+  | 'stripHashes'
+  | 'regions'
+  | 'regionHashes'
+  | 'regionQuality'
+> &
+  SampleResult;
+
+/** Displayed width / height of a video stream (after its rotation). */
+function displayAspect(video: VideoStreamInfo | undefined): number {
+  if (video === undefined || video.width <= 0 || video.height <= 0) return 1;
+  return video.rotation % 180 === 0 ? video.width / video.height : video.height / video.width;
+}
+
+/**
+ * The hashes that depend on the whole video's shape and motion: the central strip (the displayed
+ * shape is known once ffmpeg has described its input) and the active regions (found from the
+ * first REGION_SAMPLES samples). Batches are held until then, and hashed as they come after.
+ */
+class LayoutHashes {
+  private held: Buffer[] = [];
+  private heldFrames = 0;
+  private regions: SampleRect[] | undefined;
+  private aspect = 1;
+  private readonly strip: BigUint64Array[] = [];
+  private readonly regionHashes: BigUint64Array[][] = [];
+  private readonly regionQuality: Float32Array[][] = [];
+
+  constructor(
+    private readonly binding: NativeBinding,
+    private readonly hash: HashFramesOptions | undefined,
+  ) {}
+
+  /** The displayed shape, once ffmpeg has stated it. */
+  setAspect(aspect: number): void {
+    this.aspect = aspect;
+  }
+
+  async add(frames: Buffer, count: number): Promise<void> {
+    if (this.regions !== undefined) return this.hashBatch(frames);
+    this.held.push(frames);
+    this.heldFrames += count;
+    if (this.heldFrames >= REGION_SAMPLES) await this.settle();
+  }
+
+  /** Every sample's layout hashes, once the last batch was added. */
+  async finish(): Promise<Pick<Fingerprint, 'stripHashes' | 'regions' | 'regionHashes' | 'regionQuality'>> {
+    if (this.regions === undefined) await this.settle();
+    const regions = this.regions ?? [];
+    return {
+      stripHashes: concatColumns(this.strip, (n) => new BigUint64Array(n)),
+      regions,
+      regionHashes: concatColumns(this.regionHashes.flat(), (n) => new BigUint64Array(n)),
+      regionQuality: concatColumns(this.regionQuality.flat(), (n) => new Float32Array(n)),
+    };
+  }
+
+  private async settle(): Promise<void> {
+    const held = this.held;
+    this.held = [];
+    this.regions = held.length === 0 ? [] : await this.binding.detectActiveRegions(held.length === 1 ? held[0]! : Buffer.concat(held), SAMPLE_SIZE, SAMPLE_SIZE);
+    for (let k = 0; k < this.regions.length; k++) {
+      this.regionHashes.push([]);
+      this.regionQuality.push([]);
+    }
+    for (const frames of held) await this.hashBatch(frames);
+  }
+
+  private async hashBatch(frames: Buffer): Promise<void> {
+    const { binding, hash } = this;
+    const [strip, ...regions] = await Promise.all([
+      binding.hashFrames(frames, SAMPLE_SIZE, SAMPLE_SIZE, { ...hash, trimBorders: true, stripAspect: STRIP_ASPECT, displayAspect: this.aspect }),
+      ...this.regions!.map((region) => binding.hashFrames(frames, SAMPLE_SIZE, SAMPLE_SIZE, { ...hash, trimBorders: true, region })),
+    ]);
+    this.strip.push(strip!.hashes);
+    regions.forEach((r, k) => {
+      this.regionHashes[k]!.push(r.hashes);
+      this.regionQuality[k]!.push(r.quality);
+    });
+  }
+}
 
 async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first', subset?: SubsetStream): Promise<DecodeResult> {
   const { binding, input, file, options, signal, onBanner } = ctx;
   const fps = fingerprintFps(options);
   // The frames to expect, from the duration as soon as ffmpeg's description of its input states it.
   let expected: number | undefined;
+  const layout = new LayoutHashes(binding, options.hash);
   const watchBanner = (banner: InputBanner) => {
     expected = expectedFrameCount(banner.duration, fps);
+    if (banner.video !== undefined) layout.setAspect(displayAspect(banner.video));
     if (banner.complete) onBanner(banner);
   };
   const hashes: BigUint64Array[] = [];
@@ -261,6 +386,7 @@ async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first', 
     const next = await frames.next();
     if (next.done === true) {
       said = next.value;
+      if (said.banner.video !== undefined) layout.setAspect(displayAspect(said.banner.video));
       break;
     }
     const batch = next.value;
@@ -279,6 +405,7 @@ async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first', 
     rawHashes.push(raw.hashes);
     quality.push(hashed.quality);
     content.push(hashed.content);
+    await layout.add(batch.frames, batch.count);
     frameCount += batch.count;
     options.onProgress?.(frameCount, expected);
   }
@@ -294,6 +421,7 @@ async function decodeAndHash(ctx: DecodeContext, streamIndex: number | 'first', 
     innerQuality: concatColumns(innerQuality, (n) => new Float32Array(n)),
     quality: concatColumns(quality, (n) => new Float32Array(n)),
     content: concatColumns(content, (n) => new Uint32Array(n)),
+    ...(await layout.finish()),
   };
 }
 
@@ -328,6 +456,10 @@ function finish(file: string, r: DecodeResult, fps: number): Fingerprint {
     innerQuality: r.innerQuality,
     quality: r.quality,
     content: r.content,
+    stripHashes: r.stripHashes,
+    regions: r.regions,
+    regionHashes: r.regionHashes,
+    regionQuality: r.regionQuality,
     video: banner.video,
     warnings: errors.slice(-5),
   };
@@ -346,6 +478,13 @@ export function everyNth<T extends BigUint64Array | Float32Array>(col: T, first:
   const out = new (col.constructor as new (n: number) => T)(Math.max(0, Math.ceil((col.length - first) / step)));
   for (let i = 0; i < out.length; i++) out[i] = col[first + i * step]!;
   return out;
+}
+
+/** `f` applied to each region's column of a region-major column (`regionHashes`, `regionQuality`), joined again. */
+export function perRegion<T extends BigUint64Array | Float32Array>(col: T, fp: Pick<Fingerprint, 'regions' | 'frameCount'>, f: (region: T) => T): T {
+  const n = fp.frameCount;
+  const parts = fp.regions.map((_, k) => f(col.subarray(k * n, (k + 1) * n) as T));
+  return concatColumns(parts, (len) => new (col.constructor as new (n: number) => T)(len));
 }
 
 /** The 1 fps fingerprint inside one taken at several samples per second (its phase 0: the same frames). */
@@ -367,5 +506,8 @@ export function atOneFps(fp: Fingerprint): Fingerprint {
     innerQuality: everyNth(fp.innerQuality, 0, step),
     quality: everyNth(fp.quality, 0, step),
     content,
+    stripHashes: everyNth(fp.stripHashes, 0, step),
+    regionHashes: perRegion(fp.regionHashes, fp, (col) => everyNth(col, 0, step)),
+    regionQuality: perRegion(fp.regionQuality, fp, (col) => everyNth(col, 0, step)),
   };
 }

@@ -15,17 +15,24 @@ import { VdedupError } from '../errors.js';
  *
  * Layout: <root>/fingerprints/v1/<key[0..2]>/<key>.vfp
  * File:   "VDFP" | u32 format | u32 metaLen | meta JSON | columns | sha256(all before)
- * Columns (little-endian, n = frameCount): hashes u64[n], flips u64[n], rawHashes u64[n],
- *         centerHashes u64[n], innerHashes u64[n], innerQuality f32[n], quality f32[n],
+ * Columns (little-endian, n = frameCount, k = the regions in the meta): hashes u64[n], flips u64[n],
+ *         rawHashes u64[n], centerHashes u64[n], innerHashes u64[n], innerQuality f32[n],
+ *         quality f32[n], stripHashes u64[n], regionHashes u64[k n], regionQuality f32[k n],
  *         content u32[4n].
- * Format 5 is the same without the content column: what matching reads, and all a service
- * collection keeps of its members in Redis (48 bytes a sample instead of 64).
- * Formats 2 and 3 (before inner-half hashes) are read back with empty inner columns: a service
+ * Format 7 is the same without the content column: what matching reads, and all a service
+ * collection keeps of its members in Redis (56 bytes a sample, and 12 more per region, instead
+ * of 72).
+ * Formats 4 and 5 (before strip and region hashes) are read back with those columns empty, and
+ * formats 2 and 3 (before inner-half hashes) with the inner columns empty too: a service
  * collection may hold members added by an older version (matching says so; see BenchMatcher).
  */
 const MAGIC = Buffer.from('VDFP');
-const FORMAT = 4;
-const FORMAT_WITHOUT_CONTENT = 5;
+const FORMAT = 6;
+const FORMAT_WITHOUT_CONTENT = 7;
+/** Before strip and region hashes. */
+const FORMAT_4 = 4;
+const FORMAT_4_WITHOUT_CONTENT = 5;
+/** Before inner-half hashes. */
 const OLD_FORMAT = 2;
 const OLD_FORMAT_WITHOUT_CONTENT = 3;
 const SUFFIX = '.vfp';
@@ -42,6 +49,8 @@ export interface StoredMeta {
   video: VideoStreamInfo;
   warnings: string[];
   createdAt: string;
+  /** Active regions (formats 6 and 7; absent before). */
+  regions?: Fingerprint['regions'];
 }
 
 export function defaultCacheDir(): string {
@@ -71,6 +80,7 @@ export function encodeFingerprint(key: string, fp: Fingerprint, { withContent = 
     video: fp.video,
     warnings: fp.warnings,
     createdAt: new Date().toISOString(),
+    regions: fp.regions,
   };
   const metaBuf = Buffer.from(JSON.stringify(meta), 'utf8');
   const header = Buffer.alloc(12);
@@ -79,7 +89,23 @@ export function encodeFingerprint(key: string, fp: Fingerprint, { withContent = 
   header.writeUInt32LE(metaBuf.length, 8);
   const col = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   // Columns are written host-order; every supported platform (x64, arm64) is little-endian.
-  const columns = [fp.hashes, fp.flips, fp.rawHashes, fp.centerHashes, fp.innerHashes, fp.innerQuality, fp.quality, ...(withContent ? [fp.content] : [])];
+  const n = fp.frameCount;
+  if (fp.stripHashes.length !== n || fp.regionHashes.length !== fp.regions.length * n || fp.regionQuality.length !== fp.regions.length * n) {
+    throw new Error(`fingerprint of ${fp.file}: strip and region columns do not hold one value per frame (and region)`);
+  }
+  const columns = [
+    fp.hashes,
+    fp.flips,
+    fp.rawHashes,
+    fp.centerHashes,
+    fp.innerHashes,
+    fp.innerQuality,
+    fp.quality,
+    fp.stripHashes,
+    fp.regionHashes,
+    fp.regionQuality,
+    ...(withContent ? [fp.content] : []),
+  ];
   const body = Buffer.concat([header, metaBuf, ...columns.map(col)]);
   return Buffer.concat([body, createHash('sha256').update(body).digest()]);
 }
@@ -95,10 +121,14 @@ export function decodeFingerprint(entry: string, buf: Buffer): Fingerprint & { k
     throw new StoreCorruptError(entry, 'checksum mismatch');
   }
   const format = buf.readUInt32LE(4);
-  if (![FORMAT, FORMAT_WITHOUT_CONTENT, OLD_FORMAT, OLD_FORMAT_WITHOUT_CONTENT].includes(format)) throw new StoreCorruptError(entry, `unknown format ${format}`);
-  const contentBytes = format === FORMAT || format === OLD_FORMAT ? 16 : 0;
+  if (![FORMAT, FORMAT_WITHOUT_CONTENT, FORMAT_4, FORMAT_4_WITHOUT_CONTENT, OLD_FORMAT, OLD_FORMAT_WITHOUT_CONTENT].includes(format)) {
+    throw new StoreCorruptError(entry, `unknown format ${format}`);
+  }
+  const contentBytes = [FORMAT, FORMAT_4, OLD_FORMAT].includes(format) ? 16 : 0;
   // Inner-half hashes (u64) and their quality (f32): absent from the formats before them.
-  const withInner = format === FORMAT || format === FORMAT_WITHOUT_CONTENT;
+  const withInner = format !== OLD_FORMAT && format !== OLD_FORMAT_WITHOUT_CONTENT;
+  // Strip hashes (u64), region hashes (u64) and their quality (f32): likewise.
+  const withLayout = format === FORMAT || format === FORMAT_WITHOUT_CONTENT;
   const metaLen = buf.readUInt32LE(8);
   let meta: StoredMeta;
   try {
@@ -107,8 +137,10 @@ export function decodeFingerprint(entry: string, buf: Buffer): Fingerprint & { k
     throw new StoreCorruptError(entry, 'unreadable metadata');
   }
   const n = meta.frameCount;
+  const regions = withLayout ? (meta.regions ?? []) : [];
+  if (!Array.isArray(regions) || regions.length > 2) throw new StoreCorruptError(entry, 'unreadable regions');
   let at = 12 + metaLen;
-  const expected = at + n * (8 * 4 + (withInner ? 12 : 0) + 4 + contentBytes);
+  const expected = at + n * (8 * 4 + (withInner ? 12 : 0) + 4 + (withLayout ? 8 + 12 * regions.length : 0) + contentBytes);
   if (expected !== body.length) throw new StoreCorruptError(entry, `size ${body.length}, expected ${expected}`);
   // Copy each column into its own aligned ArrayBuffer (a Buffer slice may be unaligned for u64).
   const take = (bytes: number) => {
@@ -133,6 +165,10 @@ export function decodeFingerprint(entry: string, buf: Buffer): Fingerprint & { k
     innerHashes: new BigUint64Array(take(withInner ? 8 * n : 0)),
     innerQuality: new Float32Array(take(withInner ? 4 * n : 0)),
     quality: new Float32Array(take(4 * n)),
+    stripHashes: new BigUint64Array(take(withLayout ? 8 * n : 0)),
+    regions,
+    regionHashes: new BigUint64Array(take(8 * regions.length * n)),
+    regionQuality: new Float32Array(take(4 * regions.length * n)),
     content: new Uint32Array(take(contentBytes * n)),
   };
 }

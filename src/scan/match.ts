@@ -42,7 +42,7 @@ export async function matchTrainSide(
       if (fp === undefined || bench.videos.length === 0) return;
       for (const s of await matcher.match(fp)) {
         const b = bench.videos[s.benchVideo]!;
-        matches.push({ ...toMatch(item, b.item, s), evidence: evidenceOf(fp, b.fp, s, matcher.preset) });
+        matches.push({ ...toMatch(item, b.item, s, fp.regions), evidence: evidenceOf(fp, b.fp, s, matcher.preset) });
       }
     } catch (err) {
       errors.push(scanErrorOf('train', item, err));

@@ -6,7 +6,10 @@ import type { Retrieval } from './report.js';
 import { checkPrefilter, type MatchSettings } from './settings.js';
 
 /** The columns of a fingerprint the matcher reads (a stored Fingerprint has them all). */
-export type MatchableFingerprint = Pick<Fingerprint, 'hashes' | 'rawHashes' | 'flips' | 'centerHashes' | 'innerHashes' | 'innerQuality' | 'quality'> & {
+export type MatchableFingerprint = Pick<
+  Fingerprint,
+  'hashes' | 'rawHashes' | 'flips' | 'centerHashes' | 'innerHashes' | 'innerQuality' | 'quality' | 'stripHashes' | 'regions' | 'regionHashes' | 'regionQuality'
+> & {
   /** Samples per second (absent: 1). A benchmark fingerprint at P fps is matched as P phases. */
   fps?: number;
 };
@@ -48,6 +51,11 @@ function phase(fp: MatchableFingerprint, j: number, phases: number, preset: Pres
     // Read only when the preset gates on quality (sequenceOf); otherwise nothing to copy.
     quality: preset.minQuality > 0 ? pick(fp.quality) : new Float32Array(0),
     innerQuality: preset.matchInner && hasInner(fp) && preset.minQuality > 0 ? pick(fp.innerQuality) : new Float32Array(0),
+    // hnswlib's windows are made of whole-frame and center-crop hashes only.
+    stripHashes: none,
+    regions: [],
+    regionHashes: none,
+    regionQuality: new Float32Array(0),
   };
 }
 
@@ -58,6 +66,14 @@ function phase(fp: MatchableFingerprint, j: number, phases: number, preset: Pres
 export function hasInner(fp: MatchableFingerprint): boolean {
   // (A phase of a fingerprint keeps only the hash column its preset reads: trimmed or raw.)
   return fp.innerHashes.length === Math.max(fp.hashes.length, fp.rawHashes.length);
+}
+
+/**
+ * Whether a fingerprint holds strip hashes: every one made now does; a service collection may
+ * hold members stored by a version before them (read back with an empty strip column).
+ */
+export function hasStrip(fp: MatchableFingerprint): boolean {
+  return fp.stripHashes.length === Math.max(fp.hashes.length, fp.rawHashes.length);
 }
 
 const informativeOf = (quality: Float32Array, preset: Preset) =>
@@ -72,6 +88,10 @@ export function sequenceOf(fp: MatchableFingerprint, preset: Preset): TrainSeque
   if (preset.matchInner && hasInner(fp) && hashes.length > 0) {
     seq.innerHashes = fp.innerHashes;
     seq.innerInformative = informativeOf(fp.innerQuality, preset);
+  }
+  if (preset.matchLayouts && fp.regions.length > 0 && hashes.length > 0 && fp.regionHashes.length === fp.regions.length * hashes.length) {
+    seq.regionHashes = fp.regionHashes;
+    seq.regionInformative = informativeOf(fp.regionQuality, preset);
   }
   return seq;
 }
@@ -113,13 +133,18 @@ function concatBench(fingerprints: MatchableFingerprint[], seqs: PhaseSequence[]
   // Inner-half hashes: a video without them (an older collection member) keeps zeros flagged
   // uninformative (it never matches on the inner half; BenchMatcher.withoutInner counts it).
   const inner = preset.matchInner ? { hashes: new BigUint64Array(total), informative: new Uint8Array(total) } : undefined;
+  // Strip hashes: a video without them (an older collection member) repeats its whole-frame
+  // hashes, which find nothing the whole-frame column does not (BenchMatcher.withoutLayouts counts it).
+  const strip = preset.matchLayouts ? new BigUint64Array(total) : undefined;
   let at = 0;
   for (const s of seqs) {
     const fp = fingerprints[s.video]!;
     const source = preset.trimBorders ? fp.hashes : fp.rawHashes;
     const withInner = hasInner(fp);
+    const stripSource = hasStrip(fp) ? fp.stripHashes : source;
     for (let i = 0, k = s.first; i < s.length; i++, k += s.step) {
       hashes[at + i] = source[k]!;
+      if (strip !== undefined) strip[at + i] = stripSource[k]!;
       if (center !== undefined) center[at + i] = fp.centerHashes[k]!;
       if (gated) informative[at + i] = fp.quality[k]! >= preset.minQuality ? 1 : 0;
       if (inner !== undefined && withInner) {
@@ -134,6 +159,7 @@ function concatBench(fingerprints: MatchableFingerprint[], seqs: PhaseSequence[]
   const out: BenchSequences = { hashes, informative, lengths, groups: Uint32Array.from(seqs, (s) => s.video) };
   if (center !== undefined) out.centerHashes = center;
   if (inner !== undefined) Object.assign(out, { innerHashes: inner.hashes, innerInformative: inner.informative });
+  if (strip !== undefined) out.stripHashes = strip;
   return out;
 }
 
@@ -249,6 +275,11 @@ export class BenchMatcher {
    */
   readonly withoutInner: number;
   /**
+   * Benchmark videos compared without their central strip: fingerprints stored before strip hashes
+   * existed (older service collection members). `warnings()` says so.
+   */
+  readonly withoutStrip: number;
+  /**
    * Benchmark videos compared at fewer phases than the preset's: fingerprints stored at 1 sample a
    * second before phases existed (older service collection members). `warnings()` says so.
    */
@@ -263,6 +294,7 @@ export class BenchMatcher {
     this.exact = settings.exact;
     this.videos = fingerprints.length;
     this.withoutInner = preset.matchInner ? fingerprints.filter((fp) => !hasInner(fp)).length : 0;
+    this.withoutStrip = preset.matchLayouts ? fingerprints.filter((fp) => !hasStrip(fp)).length : 0;
     this.fewerPhases = fingerprints.filter((fp) => phasesOf(fp, preset) < preset.benchPhases).length;
     // Each benchmark fingerprint becomes one 1 fps sequence per phase, grouped as its video.
     const seqs = phaseSequences(fingerprints, preset);
@@ -303,6 +335,11 @@ export class BenchMatcher {
     if (this.withoutInner > 0) {
       out.push(
         `${this.withoutInner} benchmark videos were fingerprinted by an older vdedup, without inner-half hashes: copies of them with overlays at the edges (logos, captions) can be missed; ${again}`,
+      );
+    }
+    if (this.withoutStrip > 0) {
+      out.push(
+        `${this.withoutStrip} benchmark videos were fingerprinted by an older vdedup, without strip hashes: portrait (9:16) crops of them can be missed; ${again}`,
       );
     }
     return out;

@@ -22,6 +22,13 @@ export interface Preset {
    * edges of the picture, which the inner half leaves out; fingerprint.ts INNER_CROP).
    */
   matchInner: boolean;
+  /**
+   * Also compare (1) the training video's active regions, where its moving picture is when the
+   * benchmark footage fills only part of the frame (a clip over a canvas or a blurred copy of
+   * itself, beside a face-cam, in a meme, a player or an inset), with benchmark frames, and (2)
+   * training frames with the central 9:16 strip of benchmark frames (a portrait crop).
+   */
+  matchLayouts: boolean;
   /** Frames whose quality is below this never count as matching evidence (0: every frame counts). */
   minQuality: number;
   /**
@@ -72,6 +79,7 @@ export const PAPER: Preset = {
   matchFlips: false,
   matchCrops: false,
   matchInner: false,
+  matchLayouts: false,
   minQuality: 0,
   benchPhases: 1,
   retrieval: 'hnsw',
@@ -118,6 +126,7 @@ export const DEFAULT: Preset = {
   // Chosen on the evaluation's tuning half: 3 of its 7 missed overlay copies found, no hard
   // negative flagged (bench/README.md, "Overlays: the inner half").
   matchInner: true,
+  matchLayouts: true,
   minQuality: 1.5,
   benchPhases: 4,
   retrieval: 'scan',

@@ -1,13 +1,28 @@
 import type { Match, ScanReport } from './engine.js';
 
 const CSV_COLUMNS: Array<keyof Match> = [
-  'train', 'bench', 'reason', 'trainStart', 'trainEnd', 'benchStart', 'benchEnd', 'matchedFrames', 'windowFrames', 'meanDistance', 'speed', 'flipped', 'cropped', 'inner', 'youtubeId',
+  'train', 'bench', 'reason', 'trainStart', 'trainEnd', 'benchStart', 'benchEnd', 'matchedFrames', 'windowFrames', 'meanDistance', 'speed', 'flipped', 'cropped', 'inner', 'region', 'youtubeId',
   'trainArchive', 'trainKey',
 ];
 
 /** `--keys-out`: one line per removed archive member, `<archive>\t<sample key>` (what a WebDataset pipeline filters on). */
 export function removedKeysText(report: ScanReport): string {
   return report.removedMembers.map((m) => `${m.archive}\t${m.key}\n`).join('');
+}
+
+/** `Match.region` as one CSV cell: `main:x,y,width,height` (fractions of the training frame), `inset:...`, or `bench:center-9:16`. */
+function regionCell(r: Match['region']): string | undefined {
+  if (r === undefined) return undefined;
+  return r.side === 'bench' ? `bench:${r.name}` : `${r.name}:${r.x},${r.y},${r.width},${r.height}`;
+}
+
+/** `Match.region` in words, after the match's kind. */
+function regionLabel(m: Match): string {
+  const r = m.region;
+  if (r === undefined) return '';
+  if (r.side === 'bench') return ', portrait crop (central 9:16 strip of the benchmark)';
+  const pct = (v: number) => `${Math.round(v * 100)}%`;
+  return `, ${r.name === 'main' ? 'main picture' : 'inset'} at ${pct(r.width)} x ${pct(r.height)} of the frame`;
 }
 
 function csvCell(v: unknown): string {
@@ -19,7 +34,7 @@ function csvCell(v: unknown): string {
 /** One row per match, RFC 4180 quoting. */
 export function reportToCsv(report: ScanReport): string {
   const rows = [CSV_COLUMNS.join(',')];
-  for (const m of report.matches) rows.push(CSV_COLUMNS.map((c) => csvCell(m[c])).join(','));
+  for (const m of report.matches) rows.push(CSV_COLUMNS.map((c) => csvCell(c === 'region' ? regionCell(m.region) : m[c])).join(','));
   return `${rows.join('\n')}\n`;
 }
 
@@ -101,7 +116,7 @@ export function reportToHtml(report: ScanReport, strips: Map<number, Buffer> = n
           ? `<span class="muted">${m.reason === 'youtube-id' ? `same YouTube ID ${esc(m.youtubeId)} (${esc(m.youtubeIdSource)})` : m.trainArchive !== undefined ? 'no strip for archive members yet' : 'no strip'}</span>`
           : `<img src="data:image/webp;base64,${strip.toString('base64')}" alt="Aligned frames: benchmark above, training below, with per-frame Hamming distances" loading="lazy">`;
       const speed = m.speed !== null && m.speed !== 1 ? `, speed ${m.speed}x` : '';
-      const kind = `${m.reason}${m.flipped === true ? ', mirrored' : ''}${m.cropped === true ? ', cropped' : ''}${m.inner === true ? ', inner half' : ''}${speed}`;
+      const kind = `${m.reason}${m.flipped === true ? ', mirrored' : ''}${m.cropped === true ? ', cropped' : ''}${m.inner === true ? ', inner half' : ''}${regionLabel(m)}${speed}`;
       return (
         `<tr data-reason="${esc(m.reason)}" data-train="${esc(m.train)}" data-bench="${esc(m.bench)}" data-trainstart="${m.trainStart ?? ''}" data-matched="${m.matchedFrames ?? ''}" data-distance="${m.meanDistance ?? ''}">` +
         `<td><code>${esc(m.train)}</code>${m.trainKey === undefined ? '' : `<br><span class="muted">key ${esc(m.trainKey)}</span>`}</td><td><code>${esc(m.bench)}</code></td><td><span class="reason ${esc(m.reason)}">${esc(kind)}</span></td>` +

@@ -1,6 +1,7 @@
 import type { VideoItem, VideoSource } from './inputs.js';
 import type { Preset } from './presets.js';
-import type { Fingerprint } from '../fingerprint/fingerprint.js';
+import type { Fingerprint, SampleRect } from '../fingerprint/fingerprint.js';
+import { SAMPLE_SIZE } from '../media/sample.js';
 import type { MatchSegment } from '../native/binding.js';
 import { isVdedupError } from '../errors.js';
 
@@ -39,6 +40,15 @@ export interface Match {
   cropped?: boolean;
   /** Matched on the inner half of both frames: a copy with a logo, a caption or boxes over its edges. */
   inner?: boolean;
+  /**
+   * Matched on part of a picture. `side: 'train'`: one of the training video's active regions
+   * (`main`, its main picture, or `inset`, a second one), where the benchmark footage sits when
+   * it fills only part of the frame (over a canvas or a blurred copy of itself, beside a
+   * face-cam, in a meme, a player or an inset); x, y, width and height are fractions of the
+   * training frame. `side: 'bench'`: the training frames matched the central 9:16 strip of the
+   * benchmark frames (a portrait crop).
+   */
+  region?: TrainRegion | { side: 'bench'; name: 'center-9:16' };
   youtubeId?: string;
   youtubeIdSource?: string;
   /** The training video is an archive member (`train` is `<archive>#<member>`): the archive as named, and the member's WebDataset sample key. */
@@ -49,6 +59,15 @@ export interface Match {
   benchPath?: string;
   /** The best window's aligned frame pairs: times in seconds and Hamming distance of each pair. */
   evidence?: { trainTimes: number[]; benchTimes: number[]; distances: number[]; maxDistance: number };
+}
+
+export interface TrainRegion {
+  side: 'train';
+  name: 'main' | 'inset';
+  x: number;
+  y: number;
+  width: number;
+  height: number;
 }
 
 export interface ScanError {
@@ -132,8 +151,18 @@ const benchSeconds = (s: SegmentAt, x: number) => x / (s.benchPerSecond || 1) + 
 
 /** Aligned pairs of the best window, compared through the same hashes as the matcher used. */
 export function evidenceOf(train: Fingerprint, bench: Fingerprint, s: SegmentAt, preset: Preset): NonNullable<Match['evidence']> {
-  const th = s.inner ? train.innerHashes : s.flipped ? train.flips : preset.trimBorders ? train.hashes : train.rawHashes;
-  const bh = s.inner ? bench.innerHashes : s.cropped ? bench.centerHashes : preset.trimBorders ? bench.hashes : bench.rawHashes;
+  const region = s.region ?? undefined;
+  const th =
+    region !== undefined
+      ? train.regionHashes.subarray(region * train.frameCount, (region + 1) * train.frameCount)
+      : s.inner
+        ? train.innerHashes
+        : s.flipped
+          ? train.flips
+          : preset.trimBorders
+            ? train.hashes
+            : train.rawHashes;
+  const bh = s.inner ? bench.innerHashes : s.cropped ? bench.centerHashes : s.strip ? bench.stripHashes : preset.trimBorders ? bench.hashes : bench.rawHashes;
   const e: NonNullable<Match['evidence']> = { trainTimes: [], benchTimes: [], distances: [], maxDistance: preset.rule.maxDistance };
   for (let k = 0; k < s.windowFrames; k++) {
     const t = s.bestTrainStart + k; // seconds: training frames are matched at 1 fps
@@ -155,8 +184,22 @@ export function memberFields(train: Pick<VideoItem, 'member'>): Pick<Match, 'tra
   return train.member === undefined ? {} : { trainArchive: train.member.archiveName, trainKey: train.member.key };
 }
 
-/** A near-duplicate segment as a report match, times in seconds (the benchmark's to its sub-second phase). */
-export function toMatch(train: Pick<VideoItem, 'id' | 'path' | 'member'>, bench: Pick<VideoItem, 'id' | 'path'>, s: SegmentAt): Match {
+/** Where a segment matched when on part of a picture (`Match.region`); `trainRegions` are the training fingerprint's. */
+export function regionOf(s: SegmentAt, trainRegions: SampleRect[]): Match['region'] {
+  if (s.strip) return { side: 'bench', name: 'center-9:16' };
+  const k = s.region ?? undefined;
+  const r = k === undefined ? undefined : trainRegions[k];
+  if (r === undefined) return undefined;
+  const f = (v: number) => Math.round((v / SAMPLE_SIZE) * 1000) / 1000;
+  return { side: 'train', name: k === 0 ? 'main' : 'inset', x: f(r.x), y: f(r.y), width: f(r.width), height: f(r.height) };
+}
+
+/**
+ * A near-duplicate segment as a report match, times in seconds (the benchmark's to its sub-second
+ * phase); `trainRegions` (the training fingerprint's active regions) name a region match.
+ */
+export function toMatch(train: Pick<VideoItem, 'id' | 'path' | 'member'>, bench: Pick<VideoItem, 'id' | 'path'>, s: SegmentAt, trainRegions: SampleRect[] = []): Match {
+  const region = regionOf(s, trainRegions);
   return {
     train: train.id,
     ...memberFields(train),
@@ -173,6 +216,7 @@ export function toMatch(train: Pick<VideoItem, 'id' | 'path' | 'member'>, bench:
     ...(s.flipped ? { flipped: true } : {}),
     ...(s.cropped ? { cropped: true } : {}),
     ...(s.inner ? { inner: true } : {}),
+    ...(region === undefined ? {} : { region }),
     ...(train.path === undefined ? {} : { trainPath: train.path }),
     ...(bench.path === undefined ? {} : { benchPath: bench.path }),
   };

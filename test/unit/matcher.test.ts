@@ -28,7 +28,8 @@ const use = (preset: Preset, o: Partial<MatchSettings> = {}): MatchSettings => (
 /** A fingerprint without inner-half hashes (as an older collection member): no inner comparisons. */
 function fp(hashes: BigUint64Array): MatchableFingerprint {
   const none = { innerHashes: new BigUint64Array(0), innerQuality: new Float32Array(0) };
-  return { hashes, rawHashes: hashes, flips: walk(hashes.length), centerHashes: walk(hashes.length), quality: new Float32Array(hashes.length).fill(20), ...none };
+  const layouts = { stripHashes: walk(hashes.length), regions: [], regionHashes: new BigUint64Array(0), regionQuality: new Float32Array(0) };
+  return { hashes, rawHashes: hashes, flips: walk(hashes.length), centerHashes: walk(hashes.length), quality: new Float32Array(hashes.length).fill(20), ...none, ...layouts };
 }
 
 describe('BenchMatcher', () => {

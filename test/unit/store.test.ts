@@ -6,7 +6,7 @@ import { atOneFps, type Fingerprint } from '../../src/fingerprint/fingerprint.js
 import { decodeFingerprint, encodeFingerprint, FingerprintStore } from '../../src/fingerprint/store.js';
 import { clip } from '../helpers/paths.js';
 import { withTempDir } from '../helpers/ffmpeg.js';
-import { encodeBeforeInner } from '../helpers/old-fingerprint.js';
+import { encodeBeforeInner, encodeBeforeLayouts } from '../helpers/old-fingerprint.js';
 
 function fakeFingerprint(n: number, seed = 1): Fingerprint {
   return {
@@ -22,6 +22,13 @@ function fakeFingerprint(n: number, seed = 1): Fingerprint {
     innerQuality: Float32Array.from({ length: n }, (_, i) => i / 3),
     quality: Float32Array.from({ length: n }, (_, i) => i / 2),
     content: Uint32Array.from({ length: 4 * n }, (_, i) => i % 128),
+    stripHashes: BigUint64Array.from({ length: n }, (_, i) => BigInt(i * 13 + seed)),
+    regions: [
+      { x: 0, y: 20, width: 80, height: 88 },
+      { x: 84, y: 40, width: 40, height: 40 },
+    ],
+    regionHashes: BigUint64Array.from({ length: 2 * n }, (_, i) => BigInt(i * 17 + seed)),
+    regionQuality: Float32Array.from({ length: 2 * n }, (_, i) => i / 5),
     video: { index: 0, videoOrdinal: 0, codec: 'h264', width: 320, height: 240, fps: 25, rotation: 0, pixelFormat: 'yuv420p' },
     warnings: [],
   };
@@ -53,16 +60,25 @@ describe('FingerprintStore', () => {
     });
   });
 
-  it('encodes without content rectangles for collections (48 bytes a sample), checked like a store entry', () => {
+  it('encodes without content rectangles for collections (56 bytes a sample, 12 more per region), checked like a store entry', () => {
     const fp = fakeFingerprint(300);
     const full = encodeFingerprint(KEY, fp);
     const compact = encodeFingerprint(KEY, fp, { withContent: false });
     expect(full.length - compact.length).toBe(300 * 16);
+    const meta = compact.readUInt32LE(8);
+    expect(compact.length - 12 - meta - 32).toBe(300 * (56 + 2 * 12));
     const back = decodeFingerprint('member', compact);
-    for (const col of ['hashes', 'flips', 'rawHashes', 'centerHashes', 'innerHashes', 'innerQuality', 'quality'] as const) {
+    for (const col of ['hashes', 'flips', 'rawHashes', 'centerHashes', 'innerHashes', 'innerQuality', 'quality', 'stripHashes', 'regionHashes', 'regionQuality'] as const) {
       expect(Array.from(back[col] as ArrayLike<number | bigint>)).toEqual(Array.from(fp[col] as ArrayLike<number | bigint>));
     }
+    expect(back.regions).toEqual(fp.regions);
     expect(back.content.length).toBe(0);
+    // Its 1 fps view takes every region's column at 1 fps.
+    const one = atOneFps({ ...back, fps: 4, frameCount: 300 });
+    expect(one.regionHashes.length).toBe(2 * 75);
+    expect(one.regionHashes[75]).toBe(fp.regionHashes[300]);
+    expect(one.regionHashes[76]).toBe(fp.regionHashes[304]);
+    expect(one.stripHashes[1]).toBe(fp.stripHashes[4]);
     expect(back.key).toBe(KEY);
     // Its 1 fps view keeps the empty content (nothing invented).
     expect(atOneFps({ ...back, fps: 4, frameCount: 300 }).content.length).toBe(0);
@@ -78,6 +94,16 @@ describe('FingerprintStore', () => {
     expect(Array.from(back.hashes)).toEqual(Array.from(fp.hashes));
     expect(Array.from(back.quality)).toEqual(Array.from(fp.quality));
     expect([back.innerHashes.length, back.innerQuality.length, back.content.length]).toEqual([0, 0, 0]);
+    expect([back.stripHashes.length, back.regions.length, back.regionHashes.length]).toEqual([0, 0, 0]);
+  });
+
+  it('reads a collection member stored before strip and region hashes (format 5) with those columns empty', () => {
+    const fp = fakeFingerprint(40);
+    const back = decodeFingerprint('member', encodeBeforeLayouts(KEY, fp));
+    for (const col of ['hashes', 'innerHashes', 'innerQuality', 'quality'] as const) {
+      expect(Array.from(back[col] as ArrayLike<number | bigint>)).toEqual(Array.from(fp[col] as ArrayLike<number | bigint>));
+    }
+    expect([back.stripHashes.length, back.regions.length, back.regionHashes.length, back.regionQuality.length]).toEqual([0, 0, 0, 0]);
   });
 
   it('detects a corrupted entry: verify reports it, get drops it instead of serving it', async () => {

@@ -18,11 +18,21 @@ pub struct HashOptions {
     /// Hash only the central fraction (each dimension) of the content, e.g. 0.8: what a copy
     /// cropped by 10% on every side shows. 1.0 hashes the whole content.
     pub center_crop: f32,
+    /// Hash only this rectangle of the frame (an active region, `detect_regions`), black lines
+    /// inside it trimmed like a frame's. None: the whole frame.
+    pub region: Option<Rect>,
+    /// Keep only the central vertical strip of the content whose displayed shape is this
+    /// width / height (9/16: what a portrait crop of a landscape video shows); 0: off. The
+    /// content's own displayed shape comes from `display_aspect`.
+    pub strip_aspect: f32,
+    /// Displayed width / height of the whole frame (the sampled frame is square whatever the
+    /// video's shape).
+    pub display_aspect: f32,
 }
 
 impl Default for HashOptions {
     fn default() -> Self {
-        HashOptions { trim_borders: true, black_level: 32, min_content: 0.25, center_crop: 1.0 }
+        HashOptions { trim_borders: true, black_level: 32, min_content: 0.25, center_crop: 1.0, region: None, strip_aspect: 0.0, display_aspect: 1.0 }
     }
 }
 
@@ -64,7 +74,14 @@ impl std::error::Error for FrameError {}
 
 /// Hash one 8-bit gray frame (row-major, width*height bytes).
 pub fn hash_frame(frame: &[u8], width: u32, height: u32, opts: &HashOptions) -> FrameHash {
-    let content = center_of(detect_borders(frame, width, height, opts), opts.center_crop);
+    let trimmed = match opts.region {
+        Some(region) => trimmed_region(frame, width, region, opts),
+        None => detect_borders(frame, width, height, opts),
+    };
+    let mut content = center_of(trimmed, opts.center_crop);
+    if opts.strip_aspect > 0.0 {
+        content = strip_of(content, width, height, opts);
+    }
     let pixels = resize_area_32(frame, width, height, content);
     let block = dct_low_8x8(&pixels);
     FrameHash { hash: hash_from_dct(&block), flip: flip_hash_from_dct(&block), quality: frame_quality(&pixels), content }
@@ -78,6 +95,29 @@ fn center_of(rect: Rect, fraction: f32) -> Rect {
     let w = ((rect.width as f32 * fraction).round() as u32).clamp(1, rect.width);
     let h = ((rect.height as f32 * fraction).round() as u32).clamp(1, rect.height);
     Rect { x: rect.x + (rect.width - w) / 2, y: rect.y + (rect.height - h) / 2, width: w, height: h }
+}
+
+/// `region` of the frame with its black edge lines trimmed, as the whole frame's are.
+fn trimmed_region(frame: &[u8], width: u32, region: Rect, opts: &HashOptions) -> Rect {
+    let (w, rw) = (width as usize, region.width as usize);
+    let mut pixels = Vec::with_capacity(rw * region.height as usize);
+    for y in region.y as usize..(region.y + region.height) as usize {
+        pixels.extend_from_slice(&frame[y * w + region.x as usize..y * w + region.x as usize + rw]);
+    }
+    let inner = detect_borders(&pixels, region.width, region.height, opts);
+    Rect { x: region.x + inner.x, y: region.y + inner.y, ..inner }
+}
+
+/// The central vertical strip of `rect` whose displayed shape is `opts.strip_aspect` (all of
+/// `rect` when it is narrower than that already).
+fn strip_of(rect: Rect, width: u32, height: u32, opts: &HashOptions) -> Rect {
+    let shown = f64::from(opts.display_aspect) * (f64::from(rect.width) / f64::from(width)) / (f64::from(rect.height) / f64::from(height));
+    let share = f64::from(opts.strip_aspect) / shown;
+    if !(share > 0.0 && share < 1.0) {
+        return rect;
+    }
+    let w = ((f64::from(rect.width) * share).round() as u32).clamp(1, rect.width);
+    Rect { x: rect.x + (rect.width - w) / 2, width: w, ..rect }
 }
 
 /// Hash N frames stored back to back in one buffer (one native call per batch, not per frame).
@@ -151,6 +191,56 @@ mod tests {
         assert!(hamming(a.hash, b.hash) <= 4, "{}", hamming(a.hash, b.hash));
         let whole = hash_frame(&full, 160, 160, &o);
         assert!(hamming(whole.hash, b.hash) > hamming(a.hash, b.hash));
+    }
+
+    #[test]
+    fn region_hash_matches_the_clip_alone() {
+        let o = HashOptions::default();
+        let clip = scene(160, 90);
+        // The clip shrunk to 80x60 on a white meme canvas of 128x128 (the sampled frame is square).
+        let mut meme = vec![235u8; 128 * 128];
+        for y in 0..60 {
+            for x in 0..80 {
+                meme[(50 + y) * 128 + 24 + x] = clip[(y * 90 / 60) * 160 + x * 160 / 80];
+            }
+        }
+        let original = hash_frame(&clip, 160, 90, &o);
+        let region = Rect { x: 24, y: 50, width: 80, height: 60 };
+        let r = hash_frame(&meme, 128, 128, &HashOptions { region: Some(region), ..o });
+        assert_eq!(r.content, region);
+        assert!(hamming(original.hash, r.hash) <= 4, "{}", hamming(original.hash, r.hash));
+        let whole = hash_frame(&meme, 128, 128, &o);
+        assert!(hamming(original.hash, whole.hash) > 12, "{}", hamming(original.hash, whole.hash));
+        // Black lines inside the region are trimmed as a frame's are.
+        let mut boxed = meme.clone();
+        for y in 40..50 {
+            boxed[y * 128 + 24..y * 128 + 104].fill(0);
+        }
+        let b = hash_frame(&boxed, 128, 128, &HashOptions { region: Some(Rect { x: 24, y: 40, width: 80, height: 70 }), ..o });
+        assert_eq!(b.content, region);
+        assert_eq!(b.hash, r.hash);
+    }
+
+    #[test]
+    fn strip_hash_matches_a_portrait_crop() {
+        let o = HashOptions::default();
+        // A 16:9 frame sampled square, and the portrait 9:16 crop of its centre, sampled square.
+        let (sw, sh) = (1280usize, 720usize);
+        let full = scene(sw, sh);
+        let sample = |src: &dyn Fn(usize, usize) -> u8| -> Vec<u8> { (0..128 * 128).map(|i| src(i % 128, i / 128)).collect() };
+        let frame = sample(&|x, y| full[(y * sh / 128) * sw + x * sw / 128]);
+        let cw = sh * 9 / 16; // 405 px wide
+        let x0 = (sw - cw) / 2;
+        let crop = sample(&|x, y| full[(y * sh / 128) * sw + x0 + x * cw / 128]);
+        let strip = hash_frame(&frame, 128, 128, &HashOptions { strip_aspect: 9.0 / 16.0, display_aspect: 16.0 / 9.0, ..o });
+        assert_eq!(strip.content.width, 40); // 128 * (9/16) / (16/9) = 40.5, computed in f64 from f32 shapes
+        let portrait = hash_frame(&crop, 128, 128, &o);
+        assert!(hamming(strip.hash, portrait.hash) <= 6, "{}", hamming(strip.hash, portrait.hash));
+        let whole = hash_frame(&frame, 128, 128, &o);
+        assert!(hamming(whole.hash, portrait.hash) > 12, "{}", hamming(whole.hash, portrait.hash));
+        // A frame already narrower than the strip is kept whole.
+        let narrow = hash_frame(&frame, 128, 128, &HashOptions { strip_aspect: 9.0 / 16.0, display_aspect: 0.5, ..o });
+        assert_eq!(narrow, whole);
     }
 
     #[test]

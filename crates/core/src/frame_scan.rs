@@ -33,7 +33,7 @@ mod tests;
 mod votes;
 
 pub use kernels::Kernel;
-pub use search::{check_inner, check_train, Candidates, Search};
+pub use search::{check_inner, check_regions, check_train, Candidates, Search};
 pub use votes::{sampling_for, votes_at, LineScratch, Sampling};
 
 use crate::matching::{InvalidInput, Line, MatchParams, Segment};
@@ -67,6 +67,17 @@ impl FrameScan {
     pub fn with_inner(mut self, hashes: &[u64], informative: &[u8]) -> Result<FrameScan, InvalidInput> {
         self.columns.add_inner(hashes, informative)?;
         // The prefilter's tables cover every column: rebuilt with the new one.
+        Ok(match self.prefilter_bits() {
+            Some(bits) => self.with_prefilter_bits(bits),
+            None => self,
+        })
+    }
+
+    /// Add the central 9:16 strip hashes of every frame (one per frame, as the other columns):
+    /// training videos' whole-frame hashes are also compared with them (`Variant::Strip`: a
+    /// portrait crop of a landscape benchmark video).
+    pub fn with_strip(mut self, hashes: &[u64]) -> Result<FrameScan, InvalidInput> {
+        self.columns.add_strip(hashes)?;
         Ok(match self.prefilter_bits() {
             Some(bits) => self.with_prefilter_bits(bits),
             None => self,

@@ -98,13 +98,26 @@ impl Segment {
 /// against bench hashes (`Flipped`: a mirrored copy), train hashes against the hashes of the
 /// bench frames' central part (`Cropped`: a copy cropped at the edges), or the inner half of both
 /// frames (`Inner`: a copy with a logo, a caption or boxes over its edges, which the inner half
-/// leaves out).
+/// leaves out), train hashes against the hashes of the bench frames' central 9:16 strip (`Strip`:
+/// a portrait crop of a landscape benchmark video), or the hashes of one of the training video's
+/// active regions against bench hashes (`Region(k)`, k = 0 the main picture, 1 an inset: the
+/// benchmark footage fills only part of the training video's frame).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Variant {
     Direct,
     Flipped,
     Cropped,
     Inner,
+    Strip,
+    Region(u8),
+}
+
+impl Variant {
+    /// Compares part of the benchmark's picture (its inner half, or a strip): such hashes meet
+    /// unrelated frames within the threshold more often than whole pictures do.
+    pub fn partial_bench(self) -> bool {
+        matches!(self, Variant::Inner | Variant::Strip)
+    }
 }
 
 /// Speeds count in units of 1/10000 (a 4% speed-up is 10400).

@@ -19,6 +19,9 @@ pub struct BenchSequences {
     /// with their own informative flags (empty or absent: all).
     pub inner_hashes: Option<BigUint64Array>,
     pub inner_informative: Option<Uint8Array>,
+    /// Hashes of the frames' central 9:16 strip, to find portrait crops (optional); informative
+    /// when the whole frame is.
+    pub strip_hashes: Option<BigUint64Array>,
     pub lengths: Uint32Array,
     /// The benchmark video each sequence belongs to, one per length (the sub-second phases of one
     /// video are sequences of their own); absent: every sequence is its own video.
@@ -86,6 +89,9 @@ impl BenchFrameScan {
         let mut scan = FrameScan::build(&columns, &bench.informative, &bench.lengths).map_err(invalid)?;
         if let Some(hashes) = &bench.inner_hashes {
             scan = scan.with_inner(hashes, bench.inner_informative.as_deref().unwrap_or(&[])).map_err(invalid)?;
+        }
+        if let Some(hashes) = &bench.strip_hashes {
+            scan = scan.with_strip(hashes).map_err(invalid)?;
         }
         if let Some(groups) = &bench.groups {
             scan = scan.with_groups(groups).map_err(invalid)?;

@@ -4,7 +4,7 @@ use crate::convert::{guarded, invalid};
 use napi::bindgen_prelude::{AsyncTask, BigUint64Array, Buffer, Float32Array, Uint32Array};
 use napi::{Env, Result, Task};
 use napi_derive::napi;
-use vdedup_core::{hash_frames as core_hash_frames, FrameHash, HashOptions};
+use vdedup_core::{detect_regions, hash_frames as core_hash_frames, FrameHash, HashOptions, Rect};
 
 /// Per-call options; every field falls back to the core default.
 #[napi(object)]
@@ -15,6 +15,21 @@ pub struct HashFramesOptions {
     pub min_content: Option<f64>,
     /// Hash only the central fraction of the content (e.g. 0.8); 1 or absent: all of it.
     pub center_crop: Option<f64>,
+    /// Hash only this rectangle of the frame (an active region, `detectRegions`).
+    pub region: Option<RegionRect>,
+    /// Keep only the central vertical strip of this displayed shape (width / height, e.g. 9/16).
+    pub strip_aspect: Option<f64>,
+    /// Displayed width / height of the whole frame (default 1: the frame's own shape).
+    pub display_aspect: Option<f64>,
+}
+
+/// A rectangle of a frame, in pixels.
+#[napi(object)]
+pub struct RegionRect {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// Column-wise results: element i of each array belongs to frame i.
@@ -79,6 +94,21 @@ fn to_hash_options(options: Option<HashFramesOptions>) -> Result<HashOptions> {
         }
         core.center_crop = c as f32;
     }
+    if let Some(aspect) = options.strip_aspect {
+        if !(aspect > 0.0 && aspect <= 100.0) {
+            return Err(invalid(format!("stripAspect must be in (0, 100], got {aspect}")));
+        }
+        core.strip_aspect = aspect as f32;
+    }
+    if let Some(aspect) = options.display_aspect {
+        if !(aspect > 0.0 && aspect <= 100.0) {
+            return Err(invalid(format!("displayAspect must be in (0, 100], got {aspect}")));
+        }
+        core.display_aspect = aspect as f32;
+    }
+    if let Some(r) = options.region {
+        core.region = Some(Rect { x: r.x, y: r.y, width: r.width, height: r.height });
+    }
     Ok(core)
 }
 
@@ -86,5 +116,44 @@ fn to_hash_options(options: Option<HashFramesOptions>) -> Result<HashOptions> {
 #[napi]
 pub fn hash_frames(frames: Buffer, width: u32, height: u32, options: Option<HashFramesOptions>) -> Result<AsyncTask<HashFramesTask>> {
     let options = to_hash_options(options)?;
+    if let Some(r) = options.region {
+        if r.width == 0 || r.height == 0 || u64::from(r.x) + u64::from(r.width) > u64::from(width) || u64::from(r.y) + u64::from(r.height) > u64::from(height) {
+            return Err(invalid(format!("region {}x{} at ({}, {}) is not inside the {width}x{height} frame", r.width, r.height, r.x, r.y)));
+        }
+    }
     Ok(AsyncTask::new(HashFramesTask { frames, width, height, options }))
+}
+
+pub struct DetectRegionsTask {
+    frames: Buffer,
+    width: u32,
+    height: u32,
+}
+
+#[napi]
+impl Task for DetectRegionsTask {
+    type Output = Vec<Rect>;
+    type JsValue = Vec<RegionRect>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        guarded("finding active regions", || {
+            let frame_bytes = self.width as usize * self.height as usize;
+            if frame_bytes == 0 || !self.frames.len().is_multiple_of(frame_bytes) {
+                return Err(invalid(format!("{} bytes are not whole {}x{} frames", self.frames.len(), self.width, self.height)));
+            }
+            Ok(detect_regions(&self.frames, self.width, self.height))
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output.into_iter().map(|r| RegionRect { x: r.x, y: r.y, width: r.width, height: r.height }).collect())
+    }
+}
+
+/// The active regions (at most 2, largest first) of a video from its sampled gray frames
+/// (`frames`: width x height each, back to back, in order), on the libuv pool; see
+/// vdedup_core::detect_regions.
+#[napi]
+pub fn detect_active_regions(frames: Buffer, width: u32, height: u32) -> AsyncTask<DetectRegionsTask> {
+    AsyncTask::new(DetectRegionsTask { frames, width, height })
 }

@@ -6,7 +6,7 @@ use napi::bindgen_prelude::{AsyncTask, BigUint64Array, Uint8Array};
 use napi::{Env, Result, Task};
 use napi_derive::napi;
 use std::sync::Arc;
-use vdedup_core::frame_scan::{check_inner, check_train, FrameScan, Search};
+use vdedup_core::frame_scan::{check_inner, check_regions, check_train, FrameScan, Search};
 use vdedup_core::matching::{MatchParams, Segment, Sequence, Variant, SPEED_UNIT};
 
 /// One training video: its hashes, optional flip hashes, and informative-frame flags (empty: all);
@@ -19,6 +19,11 @@ pub struct TrainSequence {
     pub informative: Uint8Array,
     pub inner_hashes: Option<BigUint64Array>,
     pub inner_informative: Option<Uint8Array>,
+    /// Hashes of the training video's active regions (at most 2), region after region, one per
+    /// frame each, compared with the benchmark's whole-frame hashes; with their informative flags
+    /// in the same layout (empty or absent: all).
+    pub region_hashes: Option<BigUint64Array>,
+    pub region_informative: Option<Uint8Array>,
 }
 
 /// A matched segment. Straight (`speed` 1): `benchVideo` is a benchmark sequence (one phase of a
@@ -43,6 +48,11 @@ pub struct MatchSegment {
     pub cropped: bool,
     /// Matched on the inner half of both frames (a copy with overlays at the edges).
     pub inner: bool,
+    /// Matched on the central 9:16 strip of the benchmark's frames (a portrait crop).
+    pub strip: bool,
+    /// Matched on the training video's active region k (0: its main picture, 1: an inset);
+    /// absent: on its whole frame.
+    pub region: Option<u32>,
     /// Benchmark seconds per training second (1: straight; 1.04: the copy plays 4% faster).
     pub speed: f64,
     /// Units of `benchStart`, `benchEnd` and `windowBench` per second (1 for straight segments).
@@ -77,11 +87,37 @@ impl From<Segment> for MatchSegment {
             flipped: s.variant == Variant::Flipped,
             cropped: s.variant == Variant::Cropped,
             inner: s.variant == Variant::Inner,
+            strip: s.variant == Variant::Strip,
+            region: match s.variant {
+                Variant::Region(k) => Some(u32::from(k)),
+                _ => None,
+            },
             speed: 1.0,
             bench_per_second: 1,
             window_bench: Vec::new(),
         }
     }
+}
+
+/// The training video's active-region columns (`regionHashes`, region after region), as sequences.
+fn region_sequences(train: &TrainSequence) -> Result<Vec<Sequence<'_>>> {
+    let hashes: &[u64] = train.region_hashes.as_deref().unwrap_or(&[]);
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = train.hashes.len();
+    let info: &[u8] = train.region_informative.as_deref().unwrap_or(&[]);
+    if n == 0 || hashes.len() % n != 0 || (!info.is_empty() && info.len() != hashes.len()) {
+        return Err(invalid(format!(
+            "regionHashes must hold one hash per frame for each region ({} frames), with regionInformative empty or as long; got {} hashes and {} flags",
+            n,
+            hashes.len(),
+            info.len()
+        )));
+    }
+    Ok((0..hashes.len() / n)
+        .map(|k| Sequence::new(&hashes[k * n..(k + 1) * n], if info.is_empty() { &[] } else { &info[k * n..(k + 1) * n] }))
+        .collect())
 }
 
 /// How a `MatchTask` searches (vdedup_core::frame_scan::Search, with owned candidates).
@@ -122,6 +158,7 @@ impl MatchTask {
         if let Some(h) = &train.inner_hashes {
             check_inner(train.hashes.len(), h, train.inner_informative.as_deref().unwrap_or(&[])).map_err(invalid)?;
         }
+        check_regions(train.hashes.len(), &region_sequences(&train)?).map_err(invalid)?;
         Ok(AsyncTask::new(MatchTask { bench: Arc::clone(bench), train, params, mode }))
     }
 
@@ -131,12 +168,13 @@ impl MatchTask {
         let flips = self.train.flips.as_ref().map(|f| Sequence::new(f, info));
         let inner_info: &[u8] = self.train.inner_informative.as_deref().unwrap_or(&[]);
         let inner = self.train.inner_hashes.as_ref().map(|h| Sequence::new(h, inner_info));
+        let regions = region_sequences(&self.train)?;
         let search = match &self.mode {
             Mode::Scan => Search::Scan,
             Mode::Prefilter => Search::Prefilter,
             Mode::Exact => Search::Exact,
             Mode::Candidates(c) => Search::Candidates(c),
         };
-        self.bench.match_video(&direct, flips.as_ref(), inner.as_ref(), &self.params, search).map_err(invalid)
+        self.bench.match_with_regions(&direct, flips.as_ref(), inner.as_ref(), &regions, &self.params, search).map_err(invalid)
     }
 }

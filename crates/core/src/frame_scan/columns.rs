@@ -18,6 +18,13 @@ pub(super) struct Columns {
     /// The column of inner-half hashes (`add_inner`), when held: compared with the training
     /// video's own inner-half hashes (`Variant::Inner`).
     inner: Option<usize>,
+    /// The column of center-crop hashes, when held (column 1 of `build`).
+    crop: Option<usize>,
+    /// The column of central 9:16 strip hashes (`add_strip`), when held: compared with the
+    /// training video's whole-frame hashes (`Variant::Strip`, a portrait crop of the benchmark).
+    /// Its frames are informative when the whole frame is (a flat strip of an informative frame
+    /// hashes far from any informative training frame: it never matches one).
+    strip: Option<usize>,
     /// Per frame: 1 when its inner half is informative (a flat center never matches), for the
     /// inner column; empty when every frame's is.
     inner_informative: Vec<u8>,
@@ -64,6 +71,8 @@ impl Columns {
             offsets,
             lengths: lengths.to_vec(),
             inner: None,
+            crop: (columns.len() == 2).then_some(1),
+            strip: None,
             inner_informative: Vec::new(),
             groups: Vec::new(),
             group_starts: (0..=lengths.len()).collect(),
@@ -85,6 +94,20 @@ impl Columns {
         self.hashes.push(hashes.to_vec());
         self.inner = Some(self.hashes.len() - 1);
         self.inner_informative = informative.to_vec();
+        Ok(())
+    }
+
+    /// Add the central 9:16 strip hashes of every frame (one per frame), as a column of their own
+    /// with the whole frames' informative flags.
+    pub fn add_strip(&mut self, hashes: &[u64]) -> Result<(), InvalidInput> {
+        if self.strip.is_some() {
+            return Err(InvalidInput("the scan already holds strip hashes".into()));
+        }
+        if hashes.len() != self.frames() {
+            return Err(InvalidInput(format!("{} strip hashes for {} bench frames (one per frame is needed)", hashes.len(), self.frames())));
+        }
+        self.hashes.push(hashes.to_vec());
+        self.strip = Some(self.hashes.len() - 1);
         Ok(())
     }
 
@@ -142,10 +165,14 @@ impl Columns {
         self.inner
     }
 
-    /// The column of center-crop hashes, when held (the one after the whole-frame hashes that is
-    /// not the inner column).
+    /// The column of center-crop hashes, when held.
     pub fn crop_column(&self) -> Option<usize> {
-        (self.hashes.len() > 1 && self.inner != Some(1)).then_some(1)
+        self.crop
+    }
+
+    /// The column of central strip hashes, when held.
+    pub fn strip(&self) -> Option<usize> {
+        self.strip
     }
 
     /// Sequences held.

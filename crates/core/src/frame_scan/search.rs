@@ -5,6 +5,7 @@
 use super::kernels::close_pairs;
 use super::votes::{line_votes, sampling_for, votes_at, LineScratch, LineVotes};
 use super::FrameScan;
+use crate::regions::MAX_REGIONS;
 use crate::matching::{
     exact_lines, exact_scan, select_segments_by, verify_candidates, verify_line, verify_offset, InvalidInput, Line, MatchParams, Phased, Segment,
     Sequence, Variant,
@@ -71,6 +72,24 @@ pub fn check_train(hashes: &[u64], flips: Option<&[u64]>, informative: &[u8]) ->
     Ok(())
 }
 
+/// One training column compared with one benchmark column, as `variant`.
+type Query<'s> = (&'s Sequence<'s>, usize, Variant);
+
+/// A training video's active-region columns checked against its `train_len` frames: at most
+/// `MAX_REGIONS`, each one hash per frame with flags empty or one per frame.
+pub fn check_regions(train_len: usize, regions: &[Sequence]) -> Result<(), InvalidInput> {
+    if regions.len() > MAX_REGIONS {
+        return Err(InvalidInput(format!("at most {MAX_REGIONS} active regions per training video, got {}", regions.len())));
+    }
+    for r in regions {
+        if r.hashes.len() != train_len {
+            return Err(InvalidInput("train region hashes must be one per frame".into()));
+        }
+        check_train(r.hashes, None, r.informative)?;
+    }
+    Ok(())
+}
+
 /// A training video's inner-half column checked against its `train_len` frames: one hash per
 /// frame, `informative` empty or one per frame.
 pub fn check_inner(train_len: usize, hashes: &[u64], informative: &[u8]) -> Result<(), InvalidInput> {
@@ -95,29 +114,50 @@ impl FrameScan {
         rule: &MatchParams,
         search: Search,
     ) -> Result<Vec<Segment>, InvalidInput> {
+        self.match_with_regions(train, flips, inner, &[], rule, search)
+    }
+
+    /// `match_video`, with the hashes of the training video's active regions (`regions`, at most
+    /// `MAX_REGIONS`, each one hash per frame with its own informative flags) also compared with
+    /// the benchmark's whole-frame hashes (`Variant::Region`).
+    pub fn match_with_regions(
+        &self,
+        train: &Sequence,
+        flips: Option<&Sequence>,
+        inner: Option<&Sequence>,
+        regions: &[Sequence],
+        rule: &MatchParams,
+        search: Search,
+    ) -> Result<Vec<Segment>, InvalidInput> {
         rule.validate()?;
         check_train(train.hashes, flips.map(|f| f.hashes), train.informative)?;
         if let Some(i) = inner {
             check_inner(train.len(), i.hashes, i.informative)?;
         }
-        Ok(select_segments_by(self.segments(train, flips, inner, rule, search), |v| self.columns.group_name(v)))
+        check_regions(train.len(), regions)?;
+        let queries = self.variants(train, flips, inner, regions);
+        Ok(select_segments_by(self.segments_of(&queries, rule, search), |v| self.columns.group_name(v)))
     }
 
     /// Every matching segment of `match_video`, before the best ones are selected.
     pub fn segments(&self, train: &Sequence, flips: Option<&Sequence>, inner: Option<&Sequence>, rule: &MatchParams, search: Search) -> Vec<Segment> {
-        let variants = self.variants(train, flips, inner);
+        self.segments_of(&self.variants(train, flips, inner, &[]), rule, search)
+    }
+
+    /// Every matching segment of the training columns `queries` (`variants`).
+    fn segments_of(&self, queries: &[Query], rule: &MatchParams, search: Search) -> Vec<Segment> {
         if let Search::Prefilter = search {
-            if let Some(found) = self.prefilter_groups(train, flips, inner, rule) {
+            if let Some(found) = self.prefilter_queries(queries, rule) {
                 let mut out = Vec::new();
-                for ((seq, column, variant), groups) in variants.into_iter().zip(found) {
+                for (&(seq, column, variant), groups) in queries.iter().zip(found) {
                     let found = self.candidates_of(seq, column as u32, rule, groups.iter().map(|&g| g as usize));
                     self.verify_found(found, seq, column, rule, variant, &mut out);
                 }
                 return out;
             }
-            return self.segments(train, flips, inner, rule, Search::Scan);
+            return self.segments_of(queries, rule, Search::Scan);
         }
-        variants.into_iter().flat_map(|(seq, column, variant)| self.compare(seq, column, rule, search, variant)).collect()
+        queries.iter().flat_map(|&(seq, column, variant)| self.compare(seq, column, rule, search, variant)).collect()
     }
 
     /// The benchmark videos the prefilter names for each variant (`variants`: direct, flipped
@@ -130,26 +170,34 @@ impl FrameScan {
         inner: Option<&Sequence>,
         rule: &MatchParams,
     ) -> Option<Vec<Vec<u32>>> {
+        self.prefilter_queries(&self.variants(train, flips, inner, &[]), rule)
+    }
+
+    fn prefilter_queries(&self, queries: &[Query], rule: &MatchParams) -> Option<Vec<Vec<u32>>> {
         let tables = self.prefilter.as_ref()?;
-        let queries: Vec<(&Sequence, usize)> = self.variants(train, flips, inner).into_iter().map(|(seq, column, _)| (seq, column)).collect();
+        let queries: Vec<(&Sequence, usize)> = queries.iter().map(|&(seq, column, _)| (seq, column)).collect();
         tables.candidate_groups(&self.columns, &queries, rule)
     }
 
     /// Every (training sequence, benchmark column, variant) a training video is compared on: its
-    /// hashes directly, its mirror (`flips`), its hashes against the center-crop column, and its
-    /// inner-half hashes (`inner`) against the inner column, each where both sides have them.
+    /// hashes directly, its mirror (`flips`), its hashes against the center-crop and strip
+    /// columns, its inner-half hashes (`inner`) against the inner column, each where both sides
+    /// have them, and each of its active regions' hashes against the whole-frame column.
     fn variants<'s>(
         &self,
         train: &'s Sequence<'s>,
         flips: Option<&'s Sequence<'s>>,
         inner: Option<&'s Sequence<'s>>,
-    ) -> Vec<(&'s Sequence<'s>, usize, Variant)> {
+        regions: &'s [Sequence<'s>],
+    ) -> Vec<Query<'s>> {
         let mut out = vec![(train, 0, Variant::Direct)];
         out.extend(flips.map(|f| (f, 0, Variant::Flipped)));
         out.extend(self.columns.crop_column().map(|c| (train, c, Variant::Cropped)));
         if let (Some(seq), Some(c)) = (inner, self.columns.inner()) {
             out.push((seq, c, Variant::Inner));
         }
+        out.extend(self.columns.strip().map(|c| (train, c, Variant::Strip)));
+        out.extend(regions.iter().enumerate().map(|(k, r)| (r, 0, Variant::Region(k as u8))));
         out
     }
 

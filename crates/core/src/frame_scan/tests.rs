@@ -329,6 +329,8 @@ fn prefilter_finds_the_planted_copies_and_exactly_the_scans_segments_on_what_it_
                     Variant::Flipped => 1,
                     Variant::Cropped => 2,
                     Variant::Inner => 3,
+                    Variant::Strip => 4,
+                    Variant::Region(k) => 5 + k as usize,
                 };
                 named_groups[tag].contains(&groups[s.bench_video as usize])
             })

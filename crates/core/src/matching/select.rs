@@ -1,6 +1,6 @@
 //! Segment selection: the strongest alignment of each stretch of a training video.
 
-use super::{Segment, Variant};
+use super::Segment;
 
 /// Keep, per benchmark video, one alignment per stretch of the training video: segments in order of
 /// evidence (`score`, then length, then closeness), each kept unless more than half of its training
@@ -15,11 +15,13 @@ use super::{Segment, Variant};
 /// all of it with a stronger best window; the slanted one is reported. On equal evidence (a still
 /// shot fits lines of any speed) the straight alignment wins.
 ///
-/// Whole-frame segments come before inner-half ones (`Variant::Inner`), whatever their evidence:
-/// the inner half is a quarter of the picture, so it also meets unrelated frames within the
-/// threshold more often (a chance pair at a copy's edge stretches its time range), and a copy whose
-/// whole frames match is reported by them. An inner-half segment is kept where whole frames do not
-/// cover its training time (a copy under overlays).
+/// Whole-frame segments come before those on part of the benchmark's picture (`Variant::Inner`,
+/// `Variant::Strip`), whatever their evidence: the inner half is a quarter of the picture, so it
+/// also meets unrelated frames within the threshold more often (a chance pair at a copy's edge
+/// stretches its time range), and a copy whose whole frames match is reported by them. Such a
+/// segment is kept where whole frames do not cover its training time (a copy under overlays, a
+/// portrait crop). A training region's segments (`Variant::Region`) compare the benchmark's whole
+/// picture and rank with the whole-frame ones.
 pub fn select_segments(segments: Vec<Segment>) -> Vec<Segment> {
     select_segments_by(segments, |v| v)
 }
@@ -30,7 +32,7 @@ pub fn select_segments_by(mut segments: Vec<Segment>, group: impl Fn(u32) -> u32
     segments.sort_by(|a, b| {
         group(a.bench_video)
             .cmp(&group(b.bench_video))
-            .then((a.variant == Variant::Inner).cmp(&(b.variant == Variant::Inner)))
+            .then(a.variant.partial_bench().cmp(&b.variant.partial_bench()))
             .then(b.score.cmp(&a.score))
             .then((b.train_end - b.train_start).cmp(&(a.train_end - a.train_start)))
             .then(a.mean_distance.total_cmp(&b.mean_distance))
