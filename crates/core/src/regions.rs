@@ -29,10 +29,10 @@ const MIN_RIDGE: f64 = 0.25;
 const RIDGE_GAP: usize = 3;
 /// Share of a side's length that must carry evidence (a moving pixel on at least one side).
 const MIN_SIDE_EVIDENCE: f64 = 0.5;
-/// Share of a region's pixels that must move.
-const MIN_MOVING_INSIDE: f64 = 0.6;
-/// Share of the line just inside each side that must move.
-const MIN_MOVING_EDGE: f64 = 0.5;
+/// Share of a region's pixels that must move (footage from a static camera moves in places).
+const MIN_MOVING_INSIDE: f64 = 0.15;
+/// Mean step (gray levels) between two still pixels that makes a full-strength edge.
+const STILL_EDGE_STEP: f64 = 32.0;
 /// A region covers at least this share of the frame (a 20% x 20% inset) and at most this (a
 /// larger one is the whole frame's hash, give or take a border).
 const MIN_AREA: f64 = 0.04;
@@ -58,9 +58,14 @@ struct Changes {
     across_v: Vec<f64>,
     /// Sum of the product of the changes of pixels (y - 1, x) and (y + 1, x), at y * w + x.
     across_h: Vec<f64>,
+    /// Sum over frames of the step between pixels (y, x - 1) and (y, x + 1), at y * w + x.
+    step_v: Vec<f64>,
+    /// Sum over frames of the step between pixels (y - 1, x) and (y + 1, x), at y * w + x.
+    step_h: Vec<f64>,
     /// Sum over frames of each pixel's local contrast: on each axis the smaller of its steps to
     /// its two neighbours (a picture's edge next to a canvas is a step on one side only).
     detail: Vec<f64>,
+    frames: usize,
     steps: usize,
 }
 
@@ -68,7 +73,7 @@ impl Changes {
     fn of(frames: &[u8], w: usize, h: usize) -> Changes {
         let n = w * h;
         let count = frames.len() / n;
-        let mut c = Changes { energy: vec![0.0; n], across_v: vec![0.0; n], across_h: vec![0.0; n], detail: vec![0.0; n], steps: count.saturating_sub(1) };
+        let mut c = Changes { energy: vec![0.0; n], across_v: vec![0.0; n], across_h: vec![0.0; n], detail: vec![0.0; n], step_v: vec![0.0; n], step_h: vec![0.0; n], frames: count, steps: count.saturating_sub(1) };
         let mut d = vec![0f64; n];
         for t in 0..count {
             let f = &frames[t * n..(t + 1) * n];
@@ -79,6 +84,8 @@ impl Changes {
                     let across = f[i + 1].abs_diff(f[i]).min(f[i].abs_diff(f[i - 1]));
                     let down = f[i + w].abs_diff(f[i]).min(f[i].abs_diff(f[i - w]));
                     c.detail[i] += f64::from(across) + f64::from(down);
+                    c.step_v[i] += f64::from(f[i + 1].abs_diff(f[i - 1]));
+                    c.step_h[i] += f64::from(f[i + w].abs_diff(f[i - w]));
                 }
             }
         }
@@ -108,12 +115,14 @@ impl Changes {
         self.energy[i] > MOVING_MEAN_SQUARE * self.steps as f64
     }
 
-    /// Edge strength between pixels `a` and `b` (whose changes' product sums to `across`): None
-    /// when neither moves (no evidence either way), 1 when only one does, else one minus the
-    /// correlation of their changes (at least 0).
-    fn strength(&self, a: usize, b: usize, across: f64) -> Option<f64> {
+    /// Edge strength between pixels `a` and `b` (whose changes' product sums to `across`, and
+    /// whose steps sum to `step`): 1 when only one moves, one minus the correlation of their
+    /// changes (at least 0) when both do. When neither moves, the picture's own contrast is the
+    /// evidence: the mean step between them, 1 from STILL_EDGE_STEP gray levels (a still
+    /// picture's edge on a canvas or a face-cam's frame); None in the frame's outer lines.
+    fn strength(&self, a: usize, b: usize, across: f64, step: f64) -> Option<f64> {
         match (self.moving(a), self.moving(b)) {
-            (false, false) => None,
+            (false, false) => Some((step / self.frames as f64 / STILL_EDGE_STEP).min(1.0)),
             (true, true) => Some(1.0 - (across / (self.energy[a] * self.energy[b]).sqrt()).clamp(0.0, 1.0)),
             _ => Some(1.0),
         }
@@ -229,6 +238,9 @@ struct Detector {
     vertical: SideSums,
     /// Horizontal sides at y, summed along columns.
     horizontal: SideSums,
+    /// The same, from moving pixels only (a still picture's own lines are no dividers).
+    vertical_moving: SideSums,
+    horizontal_moving: SideSums,
     /// Moving pixels, as 2-D prefix sums.
     moving: Vec<u32>,
     /// The local contrast of moving pixels, as 2-D prefix sums.
@@ -239,8 +251,30 @@ struct Detector {
 impl Detector {
     fn new(frames: &[u8], w: usize, h: usize) -> Detector {
         let c = Changes::of(frames, w, h);
-        let vertical = SideSums::new(w, h, |x, y| if x == 0 || x + 1 >= w { None } else { c.strength(y * w + x - 1, y * w + x + 1, c.across_v[y * w + x]) });
-        let horizontal = SideSums::new(h, w, |y, x| if y == 0 || y + 1 >= h { None } else { c.strength((y - 1) * w + x, (y + 1) * w + x, c.across_h[y * w + x]) });
+        let v = |x: usize, y: usize, still: bool| {
+            if x == 0 || x + 1 >= w {
+                return None;
+            }
+            let (a, b, i) = (y * w + x - 1, y * w + x + 1, y * w + x);
+            if !still && !c.moving(a) && !c.moving(b) {
+                return None;
+            }
+            c.strength(a, b, c.across_v[i], c.step_v[i])
+        };
+        let hz = |y: usize, x: usize, still: bool| {
+            if y == 0 || y + 1 >= h {
+                return None;
+            }
+            let (a, b, i) = ((y - 1) * w + x, (y + 1) * w + x, y * w + x);
+            if !still && !c.moving(a) && !c.moving(b) {
+                return None;
+            }
+            c.strength(a, b, c.across_h[i], c.step_h[i])
+        };
+        let vertical = SideSums::new(w, h, |x, y| v(x, y, true));
+        let horizontal = SideSums::new(h, w, |y, x| hz(y, x, true));
+        let vertical_moving = SideSums::new(w, h, |x, y| v(x, y, false));
+        let horizontal_moving = SideSums::new(h, w, |y, x| hz(y, x, false));
         let mut moving = vec![0u32; (w + 1) * (h + 1)];
         let mut detail = vec![0f64; (w + 1) * (h + 1)];
         for y in 0..h {
@@ -251,7 +285,7 @@ impl Detector {
                 detail[(y + 1) * w1 + x + 1] = detail[y * w1 + x + 1] + detail[(y + 1) * w1 + x] - detail[y * w1 + x] + if m { c.detail[i] } else { 0.0 };
             }
         }
-        Detector { w, h, vertical, horizontal, moving, detail, frames: frames.len() / (w * h) }
+        Detector { w, h, vertical, horizontal, vertical_moving, horizontal_moving, moving, detail, frames: frames.len() / (w * h) }
     }
 
     /// Moving pixels in `[x0, x1) x [y0, y1)`.
@@ -293,7 +327,7 @@ impl Detector {
     fn lines(sums: &SideSums, len: usize) -> Vec<usize> {
         let at = |q: usize, k: usize| -> f64 { if q >= sums.strength.len() { 0.0 } else { sums.strength[q][k + 1] - sums.strength[q][k] } };
         let need = (MIN_SIDE_SHARE * MIN_SIDE_EVIDENCE * len as f64).ceil() as usize;
-        let mut scored: Vec<(usize, usize)> = (2..sums.strength.len().saturating_sub(2))
+        let mut scored: Vec<(usize, usize)> = (1..sums.strength.len().saturating_sub(1))
             .map(|p| {
                 let count = (0..len)
                     .filter(|&k| {
@@ -367,24 +401,19 @@ impl Detector {
         if self.moving_in(x0, y0, x1, y1) < MIN_MOVING_INSIDE * area {
             return Err("still inside");
         }
-        // The picture reaches each side: the line just inside it moves (a side further out would
-        // take in canvas, and the frame's edge is a side only where the picture touches it).
-        let lines = [(x0, y0, x0 + 1, y1), (x1 - 1, y0, x1, y1), (x0, y0, x1, y0 + 1), (x0, y1 - 1, x1, y1)];
-        if lines.iter().any(|&(a, b, c, d)| self.moving_in(a, b, c, d) < MIN_MOVING_EDGE * ((c - a) * (d - b)) as f64) {
-            return Err("still edge");
-        }
         let closed = [left, right, top, bottom].iter().all(|s| matches!(s, Side::Line(_)));
         Ok(Candidate { rect: Rect { x: x0 as u32, y: y0 as u32, width: (x1 - x0) as u32, height: (y1 - y0) as u32 }, score, closed })
     }
 
-    /// Whether an edge runs across the whole of `r` (two pictures side by side or stacked, each at
-    /// least a region's minimum side): then `r` is not one picture.
+    /// Whether an edge of moving footage runs across the whole of `r` (two pictures side by side or
+    /// stacked, each at least a region's minimum side; a still picture's own lines, a screencast's
+    /// toolbar, do not count): then `r` is not one picture.
     fn divided(&self, r: &Rect) -> bool {
         let (x0, y0, x1, y1) = (r.x as usize, r.y as usize, (r.x + r.width) as usize, (r.y + r.height) as usize);
         let (min_w, min_h) = ((MIN_SIDE_SHARE * self.w as f64) as usize, (MIN_SIDE_SHARE * self.h as f64) as usize);
         let strong = |v: Option<f64>| v.is_some_and(|v| v >= MIN_RIDGE);
-        (x0 + min_w..x1.saturating_sub(min_w)).any(|x| strong(Self::ridge(&self.vertical, x, y0, y1)))
-            || (y0 + min_h..y1.saturating_sub(min_h)).any(|y| strong(Self::ridge(&self.horizontal, y, x0, x1)))
+        (x0 + min_w..x1.saturating_sub(min_w)).any(|x| strong(Self::ridge(&self.vertical_moving, x, y0, y1)))
+            || (y0 + min_h..y1.saturating_sub(min_h)).any(|y| strong(Self::ridge(&self.horizontal_moving, y, x0, x1)))
     }
 }
 

@@ -808,3 +808,79 @@ fn uninformative_frames_are_left_out_and_bad_columns_refused() {
     assert!(found.iter().any(|s| s.variant == Variant::Inner && s.bench_video == 1), "{found:?}");
     assert_eq!(scan.frames(), 10);
 }
+
+/// Copies that fill part of the picture: training videos whose active regions (two region columns)
+/// hold stretches of benchmark videos' whole frames, and whose whole frames hold stretches of the
+/// benchmark's central strip column. On every kernel the scan finds exactly the exact path's
+/// segments (written out here from `exact_scan`, not through the code under test), labelled with
+/// the region or the strip; and the prefilter's tables, which cover the strip column and are
+/// queried with the region columns, miss none of them.
+#[test]
+fn region_and_strip_copies_are_found_exactly_like_the_exact_scan() {
+    let mut rng = Rng(0x5EED_1234_ABCD_0042);
+    let lengths: Vec<u32> = (0..30).map(|_| 20 + rng.below(150) as u32).collect();
+    let total: usize = lengths.iter().map(|&l| l as usize).sum();
+    let bench: Vec<u64> = lengths.iter().flat_map(|&l| rng.walk(l as usize)).collect();
+    let strip: Vec<u64> = bench.iter().map(|_| rng.next()).collect();
+    let informative: Vec<u8> = (0..total).map(|_| u8::from(rng.below(20) != 0)).collect();
+    let (b, s, inf) = (split(&bench, &lengths), split(&strip, &lengths), split(&informative, &lengths));
+    let benches: Vec<Sequence> = b.iter().zip(&inf).map(|(h, i)| Sequence::new(h, i)).collect();
+    let strips: Vec<Sequence> = s.iter().zip(&inf).map(|(h, i)| Sequence::new(h, i)).collect();
+    let build = || FrameScan::build(&[&bench], &informative, &lengths).unwrap().with_strip(&strip).unwrap();
+    assert!(build().with_strip(&strip).is_err(), "one strip column");
+    assert!(FrameScan::build(&[&bench], &informative, &lengths).unwrap().with_strip(&strip[1..]).is_err());
+    let kernels: Vec<FrameScan> = [Kernel::Avx512, Kernel::Avx2, Kernel::Portable]
+        .into_iter()
+        .filter(|k| k.supported())
+        .map(|k| build().with_kernel(k).unwrap())
+        .collect();
+    let prefiltered = build().with_prefilter();
+    let rule = default_rule(false);
+    let (mut region_found, mut strip_found) = (0, 0);
+    for t in 0..24 {
+        let len = [200usize, 60, 30][t % 3];
+        let mut train = rng.walk(len);
+        let mut regions = [rng.walk(len), rng.walk(len)];
+        // Copy 20-40 frames of a benchmark video into region 0, region 1 or the whole frame (from its strip).
+        let which = t % 3;
+        let v = rng.below(lengths.len() as u64) as usize;
+        let copy = (20 + rng.below(21) as usize).min(b[v].len()).min(len);
+        let from = rng.below((b[v].len() - copy + 1) as u64) as usize;
+        let at = rng.below((len - copy + 1) as u64) as usize;
+        for k in 0..copy {
+            let bits = rng.below(11) as u32;
+            match which {
+                2 => train[at + k] = rng.flip(s[v][from + k], bits),
+                r => regions[r][at + k] = rng.flip(b[v][from + k], bits),
+            }
+        }
+        let info: Vec<u8> = (0..len).map(|_| u8::from(rng.below(15) != 0)).collect();
+        let seq = Sequence::new(&train, &info);
+        let region_seqs = [Sequence::new(&regions[0], &info), Sequence::new(&regions[1], &[])];
+        let mut exact = exact_scan(&seq, &benches, &rule, Variant::Direct);
+        exact.extend(exact_scan(&seq, &strips, &rule, Variant::Strip));
+        exact.extend(exact_scan(&region_seqs[0], &benches, &rule, Variant::Region(0)));
+        exact.extend(exact_scan(&region_seqs[1], &benches, &rule, Variant::Region(1)));
+        let expected = select_segments(exact);
+        let planted = expected.iter().any(|s| s.bench_video == v as u32 && s.variant == [Variant::Region(0), Variant::Region(1), Variant::Strip][which]);
+        assert!(planted, "training video {t}: the planted copy is found: {expected:?}");
+        region_found += usize::from(which < 2);
+        strip_found += usize::from(which == 2);
+        for scan in &kernels {
+            for search in [Search::Scan, Search::Exact] {
+                let got = scan.match_with_regions(&seq, None, None, &region_seqs, &rule, search).unwrap();
+                assert_eq!(got, expected, "training video {t}, {search:?}, kernel {:?}", scan.kernel());
+            }
+        }
+        // The prefilter's segments are the exact path's on the videos it names: the planted one among them.
+        let pre = prefiltered.match_with_regions(&seq, None, None, &region_seqs, &rule, Search::Prefilter).unwrap();
+        assert!(pre.iter().any(|s| s.bench_video == v as u32 && s.variant == expected.iter().find(|e| e.bench_video == v as u32).unwrap().variant), "training video {t}: the prefilter missed it");
+    }
+    assert!(region_found >= 16 && strip_found >= 8);
+    // At most two regions, each one hash per frame.
+    let seq = Sequence::new(&bench[..30], &[]);
+    let three = [Sequence::new(&bench[..30], &[]), Sequence::new(&bench[..30], &[]), Sequence::new(&bench[..30], &[])];
+    assert!(kernels[0].match_with_regions(&seq, None, None, &three, &rule, Search::Scan).unwrap_err().to_string().contains("at most 2"));
+    let short = [Sequence::new(&bench[..29], &[])];
+    assert!(kernels[0].match_with_regions(&seq, None, None, &short, &rule, Search::Scan).unwrap_err().to_string().contains("one per frame"));
+}
