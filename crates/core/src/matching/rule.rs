@@ -17,11 +17,13 @@ pub struct MatchParams {
     /// Fraction of the window's aligned pairs that must be informative on both sides for the
     /// window to be considered at all (0 in the paper preset).
     pub min_informative: f64,
-    /// Evidence must come from at least this many distinct bench frames (0: off). A static shot
-    /// repeats one picture for many seconds, so its matching frames are one piece of evidence
-    /// counted many times; one chance coincidence of two still shots would otherwise match.
+    /// Evidence must come from at least this many distinct frames, on the benchmark side and on
+    /// the training side (0: off). A static shot repeats one picture for many seconds, so its
+    /// matching frames are one piece of evidence counted many times; one chance coincidence of two
+    /// still shots (or of a still part of a training picture, such as a game board's cell hashed
+    /// as a region, and a calm benchmark shot) would otherwise match.
     pub min_distinct: u32,
-    /// Matching bench frames count as distinct when they differ from the previous counted one by
+    /// Matching frames count as distinct when they differ from the previous counted one by
     /// more than this many bits.
     pub distinct_bits: u32,
     /// A window short of distinct evidence still matches when its matching frames are this close

@@ -8,21 +8,23 @@ struct Aligned {
     matched: Vec<bool>,
     good: Vec<bool>,
     dist: Vec<u32>,
-    /// The benchmark hash of each pair (read by the distinct-evidence rule).
+    /// The benchmark and training hashes of each pair (read by the distinct-evidence rule).
     bench: Vec<u64>,
+    train: Vec<u64>,
 }
 
 impl Aligned {
     fn with_capacity(n: usize) -> Aligned {
-        Aligned { matched: Vec::with_capacity(n), good: Vec::with_capacity(n), dist: Vec::with_capacity(n), bench: Vec::with_capacity(n) }
+        Aligned { matched: Vec::with_capacity(n), good: Vec::with_capacity(n), dist: Vec::with_capacity(n), bench: Vec::with_capacity(n), train: Vec::with_capacity(n) }
     }
 
     /// One aligned pair at distance `d`, informative on both sides or not (`good`).
-    fn push(&mut self, d: u32, good: bool, bench: u64, params: &MatchParams) {
+    fn push(&mut self, d: u32, good: bool, bench: u64, train: u64, params: &MatchParams) {
         self.good.push(good);
         self.matched.push(good && d <= params.max_distance);
         self.dist.push(d);
         self.bench.push(bench);
+        self.train.push(train);
     }
 }
 
@@ -58,7 +60,7 @@ fn window_runs(a: &Aligned, rule: &WindowRule, params: &MatchParams) -> Vec<Run>
         let ok = m_sum >= needed
             && g_sum >= needed_good
             && f64::from(d_sum) <= max_mean * f64::from(m_sum)
-            && enough_evidence(&a.bench[k..k + w], &matched[k..k + w], m_sum, d_sum, params);
+            && enough_evidence(&a.bench[k..k + w], &a.train[k..k + w], &matched[k..k + w], m_sum, d_sum, params);
         match (&mut run, ok) {
             (None, true) => run = Some((k, k, m_sum, d_sum)),
             (Some(r), true) => {
@@ -140,7 +142,7 @@ pub fn verify_offset(
     for k in 0..overlap {
         let (i, j) = (first + k, bench_first + k);
         let d = (train.hashes[i] ^ bench.hashes[j]).count_ones();
-        a.push(d, train.informative(i) && bench.informative(j), bench.hashes[j], params);
+        a.push(d, train.informative(i) && bench.informative(j), bench.hashes[j], train.hashes[i], params);
     }
     for ((r, end), w) in runs_by_rule(&a, w as u32, params, 64.0, false) {
         let (lo, hi) = trimmed(r, end, &a.matched);
@@ -218,7 +220,7 @@ pub fn verify_line(
     for (n, &k) in samples.iter().enumerate() {
         let i = first + n;
         let (h, inf) = bench.at(k);
-        a.push((train.hashes[i] ^ h).count_ones(), train.informative(i) && inf, h, params);
+        a.push((train.hashes[i] ^ h).count_ones(), train.informative(i) && inf, h, train.hashes[i], params);
     }
     for ((r, run_end), w) in runs_by_rule(&a, w as u32, params, params.speed_max_mean, true) {
         let (lo, hi) = trimmed(r, run_end, &a.matched);
@@ -249,17 +251,27 @@ pub fn verify_line(
 /// Distinct-evidence test for one window (see `MatchParams::min_distinct`): greedily count matching
 /// bench frames (`bench[k]`, aligned with the window's frame `k`) that differ from the previously
 /// counted one by more than `distinct_bits`.
-fn enough_evidence(bench: &[u64], matched: &[bool], m_sum: u32, d_sum: u32, params: &MatchParams) -> bool {
+fn enough_evidence(bench: &[u64], train: &[u64], matched: &[bool], m_sum: u32, d_sum: u32, params: &MatchParams) -> bool {
     if params.min_distinct <= 1 {
         return true;
     }
+    // Distinct on both sides: a still shot on either side (a static benchmark scene, or a still
+    // part of a training picture such as a game board's cell) is one piece of evidence, however
+    // many of its frames match.
+    distinct_at_least(bench, matched, params) && distinct_at_least(train, matched, params)
+        || f64::from(d_sum) <= params.static_max_mean * f64::from(m_sum)
+}
+
+/// Whether the matching pairs' `hashes` hold at least `min_distinct` pictures, each more than
+/// `distinct_bits` from the previous one counted.
+fn distinct_at_least(hashes: &[u64], matched: &[bool], params: &MatchParams) -> bool {
     let mut distinct = 0u32;
     let mut last: Option<u64> = None;
     for (k, &m) in matched.iter().enumerate() {
         if !m {
             continue;
         }
-        let h = bench[k];
+        let h = hashes[k];
         if last.is_none_or(|l| (l ^ h).count_ones() > params.distinct_bits) {
             distinct += 1;
             if distinct >= params.min_distinct {
@@ -268,7 +280,7 @@ fn enough_evidence(bench: &[u64], matched: &[bool], m_sum: u32, d_sum: u32, para
             last = Some(h);
         }
     }
-    f64::from(d_sum) <= params.static_max_mean * f64::from(m_sum)
+    false
 }
 
 /// The union of a run's windows, trimmed to its first and last matching pair: `[lo, hi)`.
