@@ -43,7 +43,10 @@ const outName = argAfter('--out') ?? (fastDecode === undefined ? 'eval.json' : `
 const outFile = path.resolve(root, 'bench', 'out', outName);
 mkdirSync(path.dirname(outFile), { recursive: true });
 const ruleOverride = argAfter('--rule') === undefined ? undefined : JSON.parse(argAfter('--rule'));
-const presetFor = (name) => (name === 'default' && ruleOverride ? { ...PRESETS.default, rule: { ...PRESETS.default.rule, ...ruleOverride } } : PRESETS[name]);
+// --no-layouts: the default preset without active-region and strip matching (what it found before them).
+const layouts = !process.argv.includes('--no-layouts');
+const presetFor = (name) =>
+  name === 'default' ? { ...PRESETS.default, matchLayouts: layouts, rule: { ...PRESETS.default.rule, ...(ruleOverride ?? {}) } } : PRESETS[name];
 const runs = ['default', 'paper'].flatMap((presetName) => [false, true].map((exact) => ({ presetName, exact })));
 const selected = runs.filter(({ presetName, exact }) => only === undefined || only === presetName || only === `${presetName}:${exact ? 'exact' : 'scan'}`);
 if (selected.length === 0) throw new Error(`--only ${only}: expected default, paper, default:scan, default:exact, paper:scan or paper:exact`);

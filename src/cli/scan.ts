@@ -58,7 +58,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
       runCommand(setExit, async ({ signal, progress }) => {
         // Loaded on use: hnswlib, the parquet reader and sharp are slow to load, which
         // every other command (and `vdedup fingerprint` in a tight loop) should not pay.
-        const [{ presetByName }, { reportToCsv, reportToHtml, removedKeysText }, { renderEvidenceStrips }, { runScan }, { FingerprintStore }] = await Promise.all([
+        const [{ presetByName }, { reportToCsv, reportToHtml, removedKeysText, comparisonLabel }, { renderEvidenceStrips }, { runScan }, { FingerprintStore }] = await Promise.all([
           import('../scan/presets.js'),
           import('../scan/report-format.js'),
           import('../scan/evidence.js'),
@@ -105,7 +105,7 @@ export function registerScan(program: Command, setExit: (code: number) => void):
           lines.push(
             m.reason === 'youtube-id'
               ? `  ${m.train}  =  ${m.bench}  [youtube-id ${m.youtubeId}]`
-              : `  ${m.train} ${m.trainStart}-${m.trainEnd}s  ~  ${m.bench} ${m.benchStart}-${m.benchEnd}s  [${m.matchedFrames}/${m.windowFrames} frames, mean distance ${m.meanDistance}${m.flipped === true ? ', mirrored' : ''}${m.cropped === true ? ', cropped' : ''}${m.inner === true ? ', inner half' : ''}${m.speed !== null && m.speed !== 1 ? `, speed ${m.speed}x` : ''}]`,
+              : `  ${m.train} ${m.trainStart}-${m.trainEnd}s  ~  ${m.bench} ${m.benchStart}-${m.benchEnd}s  [${m.matchedFrames}/${m.windowFrames} frames, mean distance ${m.meanDistance}${comparisonLabel(m)}]`,
           );
         }
         if (report.errors.length > 0) {

@@ -1,8 +1,8 @@
 import type { Match, ScanReport } from './engine.js';
 
 const CSV_COLUMNS: Array<keyof Match> = [
-  'train', 'bench', 'reason', 'trainStart', 'trainEnd', 'benchStart', 'benchEnd', 'matchedFrames', 'windowFrames', 'meanDistance', 'speed', 'flipped', 'cropped', 'inner', 'region', 'youtubeId',
-  'trainArchive', 'trainKey',
+  'train', 'bench', 'reason', 'trainStart', 'trainEnd', 'benchStart', 'benchEnd', 'matchedFrames', 'windowFrames', 'meanDistance', 'speed', 'flipped', 'cropped', 'inner', 'youtubeId',
+  'trainArchive', 'trainKey', 'region',
 ];
 
 /** `--keys-out`: one line per removed archive member, `<archive>\t<sample key>` (what a WebDataset pipeline filters on). */
@@ -14,6 +14,12 @@ export function removedKeysText(report: ScanReport): string {
 function regionCell(r: Match['region']): string | undefined {
   if (r === undefined) return undefined;
   return r.side === 'bench' ? `bench:${r.name}` : `${r.name}:${r.x},${r.y},${r.width},${r.height}`;
+}
+
+/** How a near-duplicate was compared, in words (", mirrored, inner half" ...; empty for whole frames, straight). */
+export function comparisonLabel(m: Match): string {
+  const speed = m.speed !== null && m.speed !== 1 ? `, speed ${m.speed}x` : '';
+  return `${m.flipped === true ? ', mirrored' : ''}${m.cropped === true ? ', cropped' : ''}${m.inner === true ? ', inner half' : ''}${regionLabel(m)}${speed}`;
 }
 
 /** `Match.region` in words, after the match's kind. */
@@ -115,8 +121,7 @@ export function reportToHtml(report: ScanReport, strips: Map<number, Buffer> = n
         strip === undefined
           ? `<span class="muted">${m.reason === 'youtube-id' ? `same YouTube ID ${esc(m.youtubeId)} (${esc(m.youtubeIdSource)})` : m.trainArchive !== undefined ? 'no strip for archive members yet' : 'no strip'}</span>`
           : `<img src="data:image/webp;base64,${strip.toString('base64')}" alt="Aligned frames: benchmark above, training below, with per-frame Hamming distances" loading="lazy">`;
-      const speed = m.speed !== null && m.speed !== 1 ? `, speed ${m.speed}x` : '';
-      const kind = `${m.reason}${m.flipped === true ? ', mirrored' : ''}${m.cropped === true ? ', cropped' : ''}${m.inner === true ? ', inner half' : ''}${regionLabel(m)}${speed}`;
+      const kind = `${m.reason}${comparisonLabel(m)}`;
       return (
         `<tr data-reason="${esc(m.reason)}" data-train="${esc(m.train)}" data-bench="${esc(m.bench)}" data-trainstart="${m.trainStart ?? ''}" data-matched="${m.matchedFrames ?? ''}" data-distance="${m.meanDistance ?? ''}">` +
         `<td><code>${esc(m.train)}</code>${m.trainKey === undefined ? '' : `<br><span class="muted">key ${esc(m.trainKey)}</span>`}</td><td><code>${esc(m.bench)}</code></td><td><span class="reason ${esc(m.reason)}">${esc(kind)}</span></td>` +

@@ -47,7 +47,7 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
       expect(report.stats.decodedVideos).toBe(5);
       expect(r.stdout).toMatch(/compilation\.mp4 \d+-\d+s\s+~\s+mandelbrot-zoom\.mp4/);
       const csv = await readFile(path.join(dir, 'r.csv'), 'utf8');
-      expect(csv.split('\n')[0]).toBe('train,bench,reason,trainStart,trainEnd,benchStart,benchEnd,matchedFrames,windowFrames,meanDistance,speed,flipped,cropped,inner,youtubeId,trainArchive,trainKey');
+      expect(csv.split('\n')[0]).toBe('train,bench,reason,trainStart,trainEnd,benchStart,benchEnd,matchedFrames,windowFrames,meanDistance,speed,flipped,cropped,inner,youtubeId,trainArchive,trainKey,region');
       expect(csv).toMatch(/^compilation\.mp4,mandelbrot-zoom\.mp4,near-duplicate,/m);
       expect(await readFile(path.join(dir, 'r.html'), 'utf8')).toMatch(/<td><code>compilation\.mp4<\/code><\/td>/);
     });
@@ -240,6 +240,41 @@ describe('vdedup scan (real CLI, embedded mode)', () => {
         train: overlayTrain,
         bench: phaseBench,
         settings: { preset: { ...DEFAULT, matchInner: false }, exact: false, prefilter: 'auto' },
+        store: new FingerprintStore(path.join(dir, 'cache')),
+      });
+      expect(nearDup(wholeFrames)).toEqual([]);
+    });
+  });
+
+  it('copies that fill part of the picture are found on their active region and on the central 9:16 strip; the same meme canvas over unrelated footage is not; whole frames miss both', async () => {
+    await withTempDir(async (dir) => {
+      const layoutTrain = path.join(repoRoot, 'fixtures', 'layout', 'train');
+      const phaseBench = path.join(repoRoot, 'fixtures', 'phase', 'bench');
+      const runs = await Promise.all([scan(dir, [], layoutTrain, phaseBench), scan(dir, ['--exact'], layoutTrain, phaseBench)]);
+      for (const { r, report } of runs) {
+        // 22 s from benchmark second 5.25 at training second 5: frames 5..26 hold it.
+        const [meme, portrait, ...rest] = nearDup(report).sort((a, b) => a.train.localeCompare(b.train));
+        expect(rest).toEqual([]);
+        expect(meme).toEqual(expect.objectContaining({ train: 'meme-copy-at-5.25s.mp4', bench: 'fast-zoom.mp4', trainStart: 5, trainEnd: 27, benchStart: 5.25, benchEnd: 27.25 }));
+        // The video sits at 60% of the canvas width, 100 px down a 256-px canvas.
+        expect(meme!.region).toEqual(expect.objectContaining({ side: 'train', name: 'main' }));
+        const region = meme!.region as { x: number; y: number; width: number; height: number };
+        expect(Math.abs(region.x - 51 / 256)).toBeLessThan(0.04);
+        expect(Math.abs(region.y - 100 / 256)).toBeLessThan(0.04);
+        expect(Math.abs(region.width - 154 / 256)).toBeLessThan(0.05);
+        expect(portrait).toEqual(expect.objectContaining({ train: 'portrait-crop-copy-at-5.25s.mp4', bench: 'fast-zoom.mp4', trainStart: 5, trainEnd: 27, region: { side: 'bench', name: 'center-9:16' } }));
+        for (const m of [meme!, portrait!]) expect(m.matchedFrames).toBeGreaterThanOrEqual(14);
+        expect(r.stdout).toContain('main picture at');
+        expect(r.stdout).toContain('portrait crop');
+        expect(report.warnings).toEqual([]);
+      }
+      expect(runs[0]!.report.matches).toEqual(runs[1]!.report.matches);
+      const { runScan } = await import('../../src/scan/engine.js');
+      const { DEFAULT } = await import('../../src/scan/presets.js');
+      const wholeFrames = await runScan({
+        train: layoutTrain,
+        bench: phaseBench,
+        settings: { preset: { ...DEFAULT, matchLayouts: false }, exact: false, prefilter: 'auto' },
         store: new FingerprintStore(path.join(dir, 'cache')),
       });
       expect(nearDup(wholeFrames)).toEqual([]);
