@@ -105,7 +105,7 @@ describe('vdedup scan over archives (real CLI, embedded mode)', () => {
       { archive: shard1, key: '000010000', member: '000010000.mp4' },
     ]);
     expect(await readFile(keys, 'utf8')).toBe(`${shard0}\t000000000\n${shard0}\t000000001\n${shard1}\t000010000\n`);
-    expect((await readFile(path.join(dir, 'r.csv'), 'utf8')).split('\n')[0]).toMatch(/,trainArchive,trainKey$/);
+    expect((await readFile(path.join(dir, 'r.csv'), 'utf8')).split('\n')[0]).toMatch(/,trainArchive,trainKey,region$/);
     const html = await readFile(path.join(dir, 'r.html'), 'utf8');
     expect(html).toContain(`<code>${shard0}#000000000.mp4</code><br><span class="muted">key 000000000</span>`);
     expect(report.errors).toEqual([]);

@@ -417,7 +417,10 @@ describe('HTTP routes (app.inject, real Redis, workers in this process)', () => 
     const older = (await app.inject({ method: 'POST', url: '/v1/check?wait=60', ...json({ path: 'scan/train/compilation.mp4', collection: 'held' }) })).json();
     expect(older).toMatchObject({ state: 'completed', result: { matched: true } });
     expect(older.result.matches[0]).toMatchObject({ bench: 'mandelbrot-zoom.mp4', trainStart: 10 });
-    expect(older.result.warnings).toEqual([expect.stringMatching(/^1 benchmark videos were fingerprinted by an older vdedup, without inner-half hashes/)]);
+    expect(older.result.warnings).toEqual([
+      expect.stringMatching(/^1 benchmark videos were fingerprinted by an older vdedup, without inner-half hashes/),
+      expect.stringMatching(/^1 benchmark videos were fingerprinted by an older vdedup, without strip hashes: portrait \(9:16\) crops/),
+    ]);
     // A scan against the collection says the same in its report.
     const scan = await app.inject({ method: 'POST', url: '/v1/scans', ...json({ train: 'scan/train', bench: 'collection:held' }) });
     expect(await scanWhenDone(app, scan.json().scanId, 30_000)).toMatchObject({ state: 'completed' });

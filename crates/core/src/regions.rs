@@ -73,7 +73,16 @@ impl Changes {
     fn of(frames: &[u8], w: usize, h: usize) -> Changes {
         let n = w * h;
         let count = frames.len() / n;
-        let mut c = Changes { energy: vec![0.0; n], across_v: vec![0.0; n], across_h: vec![0.0; n], detail: vec![0.0; n], step_v: vec![0.0; n], step_h: vec![0.0; n], frames: count, steps: count.saturating_sub(1) };
+        let mut c = Changes {
+            energy: vec![0.0; n],
+            across_v: vec![0.0; n],
+            across_h: vec![0.0; n],
+            detail: vec![0.0; n],
+            step_v: vec![0.0; n],
+            step_h: vec![0.0; n],
+            frames: count,
+            steps: count.saturating_sub(1),
+        };
         let mut d = vec![0f64; n];
         for t in 0..count {
             let f = &frames[t * n..(t + 1) * n];
@@ -190,7 +199,9 @@ pub fn detect_regions(frames: &[u8], width: u32, height: u32) -> Vec<Rect> {
     }
     let d = Detector::new(frames, w, h);
     // Side positions: the frame's edge, or a line that could carry a side (`Detector::lines`).
-    let sides = |sums: &SideSums, len: usize| -> Vec<Side> { std::iter::once(Side::Frame).chain(Detector::lines(sums, len).into_iter().map(Side::Line)).collect() };
+    let sides = |sums: &SideSums, len: usize| -> Vec<Side> {
+        std::iter::once(Side::Frame).chain(Detector::lines(sums, len).into_iter().map(Side::Line)).collect()
+    };
     let (xs, ys) = (sides(&d.vertical, h), sides(&d.horizontal, w));
     let mut found = Vec::new();
     for (i, &left) in xs.iter().enumerate() {
@@ -282,7 +293,8 @@ impl Detector {
                 let (i, w1) = (y * w + x, w + 1);
                 let m = c.moving(i);
                 moving[(y + 1) * w1 + x + 1] = moving[y * w1 + x + 1] + moving[(y + 1) * w1 + x] - moving[y * w1 + x] + u32::from(m);
-                detail[(y + 1) * w1 + x + 1] = detail[y * w1 + x + 1] + detail[(y + 1) * w1 + x] - detail[y * w1 + x] + if m { c.detail[i] } else { 0.0 };
+                detail[(y + 1) * w1 + x + 1] =
+                    detail[y * w1 + x + 1] + detail[(y + 1) * w1 + x] - detail[y * w1 + x] + if m { c.detail[i] } else { 0.0 };
             }
         }
         Detector { w, h, vertical, horizontal, vertical_moving, horizontal_moving, moving, detail, frames: frames.len() / (w * h) }
@@ -325,7 +337,13 @@ impl Detector {
     /// lines' calmer one (at most `MAX_LINES`, the most such pixels first). Every region's
     /// sides are among them in practice, and the search over rectangles stays small.
     fn lines(sums: &SideSums, len: usize) -> Vec<usize> {
-        let at = |q: usize, k: usize| -> f64 { if q >= sums.strength.len() { 0.0 } else { sums.strength[q][k + 1] - sums.strength[q][k] } };
+        let at = |q: usize, k: usize| -> f64 {
+            if q >= sums.strength.len() {
+                0.0
+            } else {
+                sums.strength[q][k + 1] - sums.strength[q][k]
+            }
+        };
         let need = (MIN_SIDE_SHARE * MIN_SIDE_EVIDENCE * len as f64).ceil() as usize;
         let mut scored: Vec<(usize, usize)> = (1..sums.strength.len().saturating_sub(1))
             .map(|p| {
@@ -446,7 +464,9 @@ mod tests {
     /// in `main` and footage 2 in `inset` when given.
     fn layout(frames: usize, canvas: Option<u8>, main: Option<Rect>, inset: Option<Rect>) -> Vec<u8> {
         let mut out = Vec::with_capacity(frames * W * W);
-        let inside = |r: &Option<Rect>, x: usize, y: usize| r.is_some_and(|r| x >= r.x as usize && x < (r.x + r.width) as usize && y >= r.y as usize && y < (r.y + r.height) as usize);
+        let inside = |r: &Option<Rect>, x: usize, y: usize| {
+            r.is_some_and(|r| x >= r.x as usize && x < (r.x + r.width) as usize && y >= r.y as usize && y < (r.y + r.height) as usize)
+        };
         for t in 0..frames {
             for y in 0..W {
                 for x in 0..W {
@@ -512,7 +532,7 @@ mod tests {
             };
             for y in 0..W {
                 for x in 0..W {
-                    frames.push(if y >= 40 && y < 88 { clip(x, y - 40) } else { blurred(x, y) });
+                    frames.push(if (40..88).contains(&y) { clip(x, y - 40) } else { blurred(x, y) });
                 }
             }
         }
@@ -530,4 +550,3 @@ mod tests {
         assert!(detect_regions(&layout(MIN_REGION_FRAMES - 1, Some(235), Some(main), None), 128, 128).is_empty());
     }
 }
-

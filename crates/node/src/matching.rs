@@ -107,7 +107,7 @@ fn region_sequences(train: &TrainSequence) -> Result<Vec<Sequence<'_>>> {
     }
     let n = train.hashes.len();
     let info: &[u8] = train.region_informative.as_deref().unwrap_or(&[]);
-    if n == 0 || hashes.len() % n != 0 || (!info.is_empty() && info.len() != hashes.len()) {
+    if n == 0 || !hashes.len().is_multiple_of(n) || (!info.is_empty() && info.len() != hashes.len()) {
         return Err(invalid(format!(
             "regionHashes must hold one hash per frame for each region ({} frames), with regionInformative empty or as long; got {} hashes and {} flags",
             n,

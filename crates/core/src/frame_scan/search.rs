@@ -5,11 +5,11 @@
 use super::kernels::close_pairs;
 use super::votes::{line_votes, sampling_for, votes_at, LineScratch, LineVotes};
 use super::FrameScan;
-use crate::regions::MAX_REGIONS;
 use crate::matching::{
     exact_lines, exact_scan, select_segments_by, verify_candidates, verify_line, verify_offset, InvalidInput, Line, MatchParams, Phased, Segment,
     Sequence, Variant,
 };
+use crate::regions::MAX_REGIONS;
 
 /// Scans over fewer kept frames than this run on the calling thread (a thread costs more than
 /// the scan); larger ones use up to `MAX_THREADS` cores.

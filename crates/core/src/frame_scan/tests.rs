@@ -829,11 +829,8 @@ fn region_and_strip_copies_are_found_exactly_like_the_exact_scan() {
     let build = || FrameScan::build(&[&bench], &informative, &lengths).unwrap().with_strip(&strip).unwrap();
     assert!(build().with_strip(&strip).is_err(), "one strip column");
     assert!(FrameScan::build(&[&bench], &informative, &lengths).unwrap().with_strip(&strip[1..]).is_err());
-    let kernels: Vec<FrameScan> = [Kernel::Avx512, Kernel::Avx2, Kernel::Portable]
-        .into_iter()
-        .filter(|k| k.supported())
-        .map(|k| build().with_kernel(k).unwrap())
-        .collect();
+    let kernels: Vec<FrameScan> =
+        [Kernel::Avx512, Kernel::Avx2, Kernel::Portable].into_iter().filter(|k| k.supported()).map(|k| build().with_kernel(k).unwrap()).collect();
     let prefiltered = build().with_prefilter();
     let rule = default_rule(false);
     let (mut region_found, mut strip_found) = (0, 0);
@@ -862,7 +859,8 @@ fn region_and_strip_copies_are_found_exactly_like_the_exact_scan() {
         exact.extend(exact_scan(&region_seqs[0], &benches, &rule, Variant::Region(0)));
         exact.extend(exact_scan(&region_seqs[1], &benches, &rule, Variant::Region(1)));
         let expected = select_segments(exact);
-        let planted = expected.iter().any(|s| s.bench_video == v as u32 && s.variant == [Variant::Region(0), Variant::Region(1), Variant::Strip][which]);
+        let planted =
+            expected.iter().any(|s| s.bench_video == v as u32 && s.variant == [Variant::Region(0), Variant::Region(1), Variant::Strip][which]);
         assert!(planted, "training video {t}: the planted copy is found: {expected:?}");
         region_found += usize::from(which < 2);
         strip_found += usize::from(which == 2);
@@ -874,7 +872,10 @@ fn region_and_strip_copies_are_found_exactly_like_the_exact_scan() {
         }
         // The prefilter's segments are the exact path's on the videos it names: the planted one among them.
         let pre = prefiltered.match_with_regions(&seq, None, None, &region_seqs, &rule, Search::Prefilter).unwrap();
-        assert!(pre.iter().any(|s| s.bench_video == v as u32 && s.variant == expected.iter().find(|e| e.bench_video == v as u32).unwrap().variant), "training video {t}: the prefilter missed it");
+        assert!(
+            pre.iter().any(|s| s.bench_video == v as u32 && s.variant == expected.iter().find(|e| e.bench_video == v as u32).unwrap().variant),
+            "training video {t}: the prefilter missed it"
+        );
     }
     assert!(region_found >= 16 && strip_found >= 8);
     // At most two regions, each one hash per frame.

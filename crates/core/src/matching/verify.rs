@@ -15,7 +15,13 @@ struct Aligned {
 
 impl Aligned {
     fn with_capacity(n: usize) -> Aligned {
-        Aligned { matched: Vec::with_capacity(n), good: Vec::with_capacity(n), dist: Vec::with_capacity(n), bench: Vec::with_capacity(n), train: Vec::with_capacity(n) }
+        Aligned {
+            matched: Vec::with_capacity(n),
+            good: Vec::with_capacity(n),
+            dist: Vec::with_capacity(n),
+            bench: Vec::with_capacity(n),
+            train: Vec::with_capacity(n),
+        }
     }
 
     /// One aligned pair at distance `d`, informative on both sides or not (`good`).
