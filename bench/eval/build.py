@@ -135,7 +135,9 @@ FAMILIES = ['reencode-crf40', 'downscale-144p', 'letterbox', 'pillarbox', 'crop-
             'fps15-vp9', 'grayscale', 'blur-noise', 'hflip', 'short-12s', 'pal-speedup', 'speed-5pct', 'stretch-10pct',
             'boxes-50pct', 'harsh-crf38-half', 'vp9-30fps-fast', 'fps-23.976', 'natural-dup',
             # layouts: the original fills only part of the training picture, or the training video shows part of it
-            'vertical-crop', 'blurred-bg', 'reaction', 'meme', 'pip', 'player', 'corner-logo', 'subtitles']
+            'vertical-crop', 'blurred-bg', 'reaction', 'meme', 'pip', 'player', 'corner-logo', 'subtitles',
+            # a letterboxed re-upload whose bars carry a channel logo and subtitles
+            'bar-overlays']
 LAYOUTS = FAMILIES[FAMILIES.index('vertical-crop'):]
 # corner-logo prefers dark originals (where a bright logo is what matters most): they are picked first. Dark: mean luma
 # below 100 of 255 (signalstats YAVG at 1 fps over the original): the ffmpeg visualizers, Megamind, the Fish Fillets
@@ -340,6 +342,29 @@ def layout(fam, r, n, k, nframes, filler, size=None):
         g = '[c]' + ','.join(text(line, fs, 'white', '(w-text_w)/2', yc, f":borderw={bw}:bordercolor=black:enable='between(t,{a},{b})'")
                              for a, b, line in cues) + ',setsar=1[v]'
         return [], g, {'layout': fam, 'canvas': [640, 360], 'rect': full, 'shows': full, 'fontsize': fs, 'y': yc, 'cues': len(cues)}
+    if fam == 'bar-overlays':  # 16:9 in a 4:3 frame: black bars, a channel logo in a top corner, subtitles in the bottom bar
+        W, H, bar = 640, 480, 60
+        color = r.choice(['yellow', 'magenta', 'cyan', 'orange', 'white'])
+        alpha = round(r.uniform(0.6, 0.9), 2)
+        lw, lh = even(W * r.uniform(0.15, 0.25)), even(bar * r.uniform(0.6, 1.4))  # the larger ones reach into the picture
+        right = r.random() < 0.5
+        m = r.choice(range(8, 22, 2))
+        x, y = (W - lw - m if right else m), r.choice([6, 10, 14])
+        name = r.choice(LOGO_NAMES)
+        fs = int(min(lh * 0.45, lw * 0.85 / (0.6 * len(name))))
+        sfs = round(bar * r.uniform(0.38, 0.5))
+        yc = H - bar + (bar - sfs) // 2
+        cues, t, last = [], r.uniform(0, 1), None
+        while t < T - 0.5:
+            d = r.uniform(2, 3)
+            line = r.choice([s for s in SUBTITLE_LINES if s != last])
+            cues.append((round(t, 2), round(min(t + d, T), 2), line))
+            last, t = line, t + d + r.uniform(0.1, 0.5)
+        subs = ','.join(text(line, sfs, 'white', '(w-text_w)/2', yc, f":enable='between(t,{a},{b})'") for a, b, line in cues)
+        g = (f'[c]pad={W}:{H}:0:{bar}:color=black,drawbox=x={x}:y={y}:w={lw}:h={lh}:color={color}@{alpha}:t=fill,'
+             + text(name, fs, f'black@{alpha}', f'{x}+({lw}-text_w)/2', f'{y}+({lh}-text_h)/2') + f',{subs},setsar=1[v]')
+        return [], g, {'layout': fam, 'canvas': [W, H], 'rect': [0, bar, 640, 360], 'shows': full, 'logo': [x, y, lw, lh],
+                       'color': f'{color}@{alpha}', 'text': name, 'subtitles': {'fontsize': sfs, 'y': yc, 'cues': len(cues)}}
     raise ValueError(fam)
 
 
