@@ -205,6 +205,17 @@ def facecam(idx, n, nframes, w, h, label):
             f'[{label}a][{label}r]concat=n=2:v=1,loop=loop=-1:size={2 * f - 2},setpts=N/({FPS}*TB),trim=end_frame={n}[{label}]')
 
 
+def subtitle_cues(r, T):
+    """Subtitle cues over T seconds, a new seeded line every 2-3 s: [(start, end, line)]."""
+    cues, t, last = [], r.uniform(0, 1), None
+    while t < T - 0.5:
+        d = r.uniform(2, 3)
+        line = r.choice([s for s in SUBTITLE_LINES if s != last])
+        cues.append((round(t, 2), round(min(t + d, T), 2), line))
+        last, t = line, t + d + r.uniform(0.1, 0.5)
+    return cues
+
+
 def layout(fam, r, n, k, nframes, filler, size=None):
     """The layout of family fam over the concatenated training video [c] of n frames (640x360): returns the extra
     inputs (numbered from k), the filter graph from [c] to [v], and what truth.json records of it: the canvas, where
@@ -333,12 +344,7 @@ def layout(fam, r, n, k, nframes, filler, size=None):
         fs = round(H * r.uniform(0.05, 0.07))
         yc = round(H * r.uniform(0.85, 0.92) - fs / 2)
         bw = r.choice([2, 3])
-        cues, t, last = [], r.uniform(0, 1), None
-        while t < T - 0.5:
-            d = r.uniform(2, 3)
-            line = r.choice([s for s in SUBTITLE_LINES if s != last])
-            cues.append((round(t, 2), round(min(t + d, T), 2), line))
-            last, t = line, t + d + r.uniform(0.1, 0.5)
+        cues = subtitle_cues(r, T)
         g = '[c]' + ','.join(text(line, fs, 'white', '(w-text_w)/2', yc, f":borderw={bw}:bordercolor=black:enable='between(t,{a},{b})'")
                              for a, b, line in cues) + ',setsar=1[v]'
         return [], g, {'layout': fam, 'canvas': [640, 360], 'rect': full, 'shows': full, 'fontsize': fs, 'y': yc, 'cues': len(cues)}
@@ -354,12 +360,7 @@ def layout(fam, r, n, k, nframes, filler, size=None):
         fs = int(min(lh * 0.45, lw * 0.85 / (0.6 * len(name))))
         sfs = round(bar * r.uniform(0.38, 0.5))
         yc = H - bar + (bar - sfs) // 2
-        cues, t, last = [], r.uniform(0, 1), None
-        while t < T - 0.5:
-            d = r.uniform(2, 3)
-            line = r.choice([s for s in SUBTITLE_LINES if s != last])
-            cues.append((round(t, 2), round(min(t + d, T), 2), line))
-            last, t = line, t + d + r.uniform(0.1, 0.5)
+        cues = subtitle_cues(r, T)
         subs = ','.join(text(line, sfs, 'white', '(w-text_w)/2', yc, f":enable='between(t,{a},{b})'") for a, b, line in cues)
         g = (f'[c]pad={W}:{H}:0:{bar}:color=black,drawbox=x={x}:y={y}:w={lw}:h={lh}:color={color}@{alpha}:t=fill,'
              + text(name, fs, f'black@{alpha}', f'{x}+({lw}-text_w)/2', f'{y}+({lh}-text_h)/2') + f',{subs},setsar=1[v]')
