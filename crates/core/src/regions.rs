@@ -73,51 +73,58 @@ impl Changes {
     fn of(frames: &[u8], w: usize, h: usize) -> Changes {
         let n = w * h;
         let count = frames.len() / n;
-        let mut c = Changes {
-            energy: vec![0.0; n],
-            across_v: vec![0.0; n],
-            across_h: vec![0.0; n],
-            detail: vec![0.0; n],
-            step_v: vec![0.0; n],
-            step_h: vec![0.0; n],
-            frames: count,
-            steps: count.saturating_sub(1),
-        };
-        let mut d = vec![0f64; n];
+        // Integer sums, row by row over slices (the compiler vectorizes these loops); converted
+        // to f64 once at the end.
+        let (mut energy, mut across_v, mut across_h) = (vec![0i64; n], vec![0i64; n], vec![0i64; n]);
+        let (mut detail, mut step_v, mut step_h) = (vec![0u64; n], vec![0u64; n], vec![0u64; n]);
         for t in 0..count {
             let f = &frames[t * n..(t + 1) * n];
             for y in 1..h - 1 {
+                let (up, row, down) = (&f[(y - 1) * w..y * w], &f[y * w..(y + 1) * w], &f[(y + 1) * w..(y + 2) * w]);
                 for x in 1..w - 1 {
                     let i = y * w + x;
                     // The smaller step on each axis: texture has both, a picture's edge only one.
-                    let across = f[i + 1].abs_diff(f[i]).min(f[i].abs_diff(f[i - 1]));
-                    let down = f[i + w].abs_diff(f[i]).min(f[i].abs_diff(f[i - w]));
-                    c.detail[i] += f64::from(across) + f64::from(down);
-                    c.step_v[i] += f64::from(f[i + 1].abs_diff(f[i - 1]));
-                    c.step_h[i] += f64::from(f[i + w].abs_diff(f[i - w]));
+                    let across = row[x + 1].abs_diff(row[x]).min(row[x].abs_diff(row[x - 1]));
+                    let vertical = down[x].abs_diff(row[x]).min(row[x].abs_diff(up[x]));
+                    detail[i] += u64::from(across) + u64::from(vertical);
+                    step_v[i] += u64::from(row[x + 1].abs_diff(row[x - 1]));
+                    step_h[i] += u64::from(down[x].abs_diff(up[x]));
                 }
             }
         }
+        let mut d = vec![0i32; n];
         for t in 1..count {
             let (prev, cur) = (&frames[(t - 1) * n..t * n], &frames[t * n..(t + 1) * n]);
-            for i in 0..n {
-                d[i] = f64::from(cur[i]) - f64::from(prev[i]);
-                c.energy[i] += d[i] * d[i];
+            for ((d, (&c, &p)), e) in d.iter_mut().zip(cur.iter().zip(prev)).zip(energy.iter_mut()) {
+                *d = i32::from(c) - i32::from(p);
+                *e += i64::from(*d * *d);
             }
             for y in 0..h {
+                let row = &d[y * w..(y + 1) * w];
+                let out = &mut across_v[y * w..(y + 1) * w];
                 for x in 1..w - 1 {
-                    let i = y * w + x;
-                    c.across_v[i] += d[i - 1] * d[i + 1];
+                    out[x] += i64::from(row[x - 1] * row[x + 1]);
                 }
             }
             for y in 1..h - 1 {
-                for x in 0..w {
-                    let i = y * w + x;
-                    c.across_h[i] += d[i - w] * d[i + w];
+                let (up, down) = (&d[(y - 1) * w..y * w], &d[(y + 1) * w..(y + 2) * w]);
+                for ((o, &a), &b) in across_h[y * w..(y + 1) * w].iter_mut().zip(up).zip(down) {
+                    *o += i64::from(a * b);
                 }
             }
         }
-        c
+        let float = |v: Vec<i64>| v.into_iter().map(|x| x as f64).collect();
+        let ufloat = |v: Vec<u64>| v.into_iter().map(|x| x as f64).collect();
+        Changes {
+            energy: float(energy),
+            across_v: float(across_v),
+            across_h: float(across_h),
+            detail: ufloat(detail),
+            step_v: ufloat(step_v),
+            step_h: ufloat(step_h),
+            frames: count,
+            steps: count.saturating_sub(1),
+        }
     }
 
     fn moving(&self, i: usize) -> bool {
@@ -392,20 +399,23 @@ impl Detector {
             return Err("the whole frame");
         }
         // Each side with its sums, its span, and for the frame's edge the lines just inside it.
-        let inside_left = |len: usize| (1..=FRAME_MARGIN).collect::<Vec<_>>().into_iter().filter(move |&p| p + 1 < len);
-        let inside_right = |len: usize| (1..=FRAME_MARGIN).map(move |k| len.saturating_sub(1 + k)).filter(|&p| p >= 1);
-        let sides: [(Side, &SideSums, usize, usize, Vec<usize>); 4] = [
-            (left, &self.vertical, y0, y1, inside_left(w).collect()),
-            (right, &self.vertical, y0, y1, inside_right(w).collect()),
-            (top, &self.horizontal, x0, x1, inside_left(h).collect()),
-            (bottom, &self.horizontal, x0, x1, inside_right(h).collect()),
+        // Each side with its sums, its span, and whether the frame's edge it may lie on is the
+        // low end (left, top) or the high end (right, bottom) of its axis.
+        let sides: [(Side, &SideSums, usize, usize, bool); 4] = [
+            (left, &self.vertical, y0, y1, false),
+            (right, &self.vertical, y0, y1, true),
+            (top, &self.horizontal, x0, x1, false),
+            (bottom, &self.horizontal, x0, x1, true),
         ];
         let mut score = f64::INFINITY;
-        for (s, sums, a, b, near_frame) in sides {
+        for (s, sums, a, b, high_end) in sides {
+            // The lines just inside the frame's edge on this side.
+            let len = sums.strength.len();
+            let near_frame = (1..=FRAME_MARGIN).map(|k| if high_end { len.saturating_sub(1 + k) } else { k }).filter(|&p| p >= 1 && p + 1 < len);
             let ridge = match s {
                 // The frame's edge is a side only where the picture reaches it, not where an edge
                 // runs just inside it (an inset near a corner, a margin of canvas).
-                Side::Frame if near_frame.into_iter().any(|p| Self::ridge(sums, p, a, b).is_some_and(|r| r >= MIN_RIDGE)) => {
+                Side::Frame if near_frame.clone().any(|p| Self::ridge(sums, p, a, b).is_some_and(|r| r >= MIN_RIDGE)) => {
                     return Err("an edge just inside the frame's");
                 }
                 Side::Frame => 1.0,
