@@ -26,18 +26,26 @@ fn is_black_line(pixels: impl Iterator<Item = u8>, len: usize, black_level: u8) 
 /// edge. Returns the whole frame when trimming is off or would keep less than `min_content` of
 /// either dimension (an all-black or very dark frame is left for the quality gate to judge).
 pub fn detect_borders(frame: &[u8], width: u32, height: u32, opts: &HashOptions) -> Rect {
-    let (w, h) = (width as usize, height as usize);
-    let whole = Rect { x: 0, y: 0, width, height };
+    detect_borders_in(frame, width, Rect { x: 0, y: 0, width, height }, opts)
+}
+
+/// `detect_borders` within the rectangle `within` of a frame `width` pixels wide (an active
+/// region is trimmed as a whole frame is): the content rectangle inside it, in frame coordinates,
+/// or `within` itself when nothing is trimmed.
+pub fn detect_borders_in(frame: &[u8], width: u32, within: Rect, opts: &HashOptions) -> Rect {
+    let (w, h) = (within.width as usize, within.height as usize);
     if !opts.trim_borders || w == 0 || h == 0 {
-        return whole;
+        return within;
     }
-    let row = |y: usize| frame[y * w..(y + 1) * w].iter().copied();
+    let (stride, x0, y0) = (width as usize, within.x as usize, within.y as usize);
+    let at = move |x: usize, y: usize| frame[(y0 + y) * stride + x0 + x];
+    let row = |y: usize| frame[(y0 + y) * stride + x0..(y0 + y) * stride + x0 + w].iter().copied();
     let mut top = 0;
     while top < h && is_black_line(row(top), w, opts.black_level) {
         top += 1;
     }
     if top == h {
-        return whole;
+        return within;
     }
     let mut bottom = h;
     while bottom > top && is_black_line(row(bottom - 1), w, opts.black_level) {
@@ -45,7 +53,7 @@ pub fn detect_borders(frame: &[u8], width: u32, height: u32, opts: &HashOptions)
     }
     // Columns are judged on the rows that survived, so letterbox bars do not hide pillarbox bars.
     let rows = bottom - top;
-    let col = |x: usize| (top..bottom).map(move |y| frame[y * w + x]);
+    let col = |x: usize| (top..bottom).map(move |y| at(x, y));
     let mut left = 0;
     while left < w && is_black_line(col(left), rows, opts.black_level) {
         left += 1;
@@ -57,9 +65,9 @@ pub fn detect_borders(frame: &[u8], width: u32, height: u32, opts: &HashOptions)
     let (cw, ch) = (right - left, bottom - top);
     let min = f64::from(opts.min_content);
     if (cw as f64) < min * w as f64 || (ch as f64) < min * h as f64 {
-        return whole;
+        return within;
     }
-    Rect { x: left as u32, y: top as u32, width: cw as u32, height: ch as u32 }
+    Rect { x: within.x + left as u32, y: within.y + top as u32, width: cw as u32, height: ch as u32 }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::borders::{detect_borders, Rect};
+use crate::borders::{detect_borders, detect_borders_in, Rect};
 use crate::phash::{dct_low_8x8, flip_hash_from_dct, hash_from_dct};
 use crate::quality::frame_quality;
 use crate::resize::resize_area_32;
@@ -53,8 +53,20 @@ pub const MIN_FRAME_SIDE: u32 = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameError {
-    BadDimensions { width: u32, height: u32 },
-    BadLength { len: usize, frame_bytes: usize },
+    BadDimensions {
+        width: u32,
+        height: u32,
+    },
+    BadLength {
+        len: usize,
+        frame_bytes: usize,
+    },
+    /// `HashOptions::region` is empty or reaches outside the frame.
+    BadRegion {
+        region: Rect,
+        width: u32,
+        height: u32,
+    },
 }
 
 impl fmt::Display for FrameError {
@@ -66,6 +78,9 @@ impl fmt::Display for FrameError {
             FrameError::BadLength { len, frame_bytes } => {
                 write!(f, "frame buffer of {len} bytes is not a whole number of frames of {frame_bytes} bytes")
             }
+            FrameError::BadRegion { region: r, width, height } => {
+                write!(f, "region {}x{} at ({}, {}) is not inside the {width}x{height} frame", r.width, r.height, r.x, r.y)
+            }
         }
     }
 }
@@ -75,7 +90,7 @@ impl std::error::Error for FrameError {}
 /// Hash one 8-bit gray frame (row-major, width*height bytes).
 pub fn hash_frame(frame: &[u8], width: u32, height: u32, opts: &HashOptions) -> FrameHash {
     let trimmed = match opts.region {
-        Some(region) => trimmed_region(frame, width, region, opts),
+        Some(region) => detect_borders_in(frame, width, region, opts),
         None => detect_borders(frame, width, height, opts),
     };
     let mut content = center_of(trimmed, opts.center_crop);
@@ -95,17 +110,6 @@ fn center_of(rect: Rect, fraction: f32) -> Rect {
     let w = ((rect.width as f32 * fraction).round() as u32).clamp(1, rect.width);
     let h = ((rect.height as f32 * fraction).round() as u32).clamp(1, rect.height);
     Rect { x: rect.x + (rect.width - w) / 2, y: rect.y + (rect.height - h) / 2, width: w, height: h }
-}
-
-/// `region` of the frame with its black edge lines trimmed, as the whole frame's are.
-fn trimmed_region(frame: &[u8], width: u32, region: Rect, opts: &HashOptions) -> Rect {
-    let (w, rw) = (width as usize, region.width as usize);
-    let mut pixels = Vec::with_capacity(rw * region.height as usize);
-    for y in region.y as usize..(region.y + region.height) as usize {
-        pixels.extend_from_slice(&frame[y * w + region.x as usize..y * w + region.x as usize + rw]);
-    }
-    let inner = detect_borders(&pixels, region.width, region.height, opts);
-    Rect { x: region.x + inner.x, y: region.y + inner.y, ..inner }
 }
 
 /// The central vertical strip of `rect` whose displayed shape is `opts.strip_aspect` (all of
@@ -128,6 +132,12 @@ pub fn hash_frames(frames: &[u8], width: u32, height: u32, opts: &HashOptions) -
     let frame_bytes = width as usize * height as usize;
     if !frames.len().is_multiple_of(frame_bytes) {
         return Err(FrameError::BadLength { len: frames.len(), frame_bytes });
+    }
+    if let Some(r) = opts.region {
+        let inside = u64::from(r.x) + u64::from(r.width) <= u64::from(width) && u64::from(r.y) + u64::from(r.height) <= u64::from(height);
+        if r.width == 0 || r.height == 0 || !inside {
+            return Err(FrameError::BadRegion { region: r, width, height });
+        }
     }
     Ok(frames.chunks_exact(frame_bytes).map(|f| hash_frame(f, width, height, opts)).collect())
 }
@@ -255,5 +265,7 @@ mod tests {
         let e = hash_frames(&both[1..], 64, 48, &o).unwrap_err();
         assert!(e.to_string().contains("not a whole number of frames"));
         assert_eq!(hash_frames(&both, 0, 48, &o).unwrap_err(), FrameError::BadDimensions { width: 0, height: 48 });
+        let outside = HashOptions { region: Some(Rect { x: 40, y: 0, width: 30, height: 10 }), ..o };
+        assert!(hash_frames(&both, 64, 48, &outside).unwrap_err().to_string().contains("not inside the 64x48 frame"));
     }
 }

@@ -116,15 +116,6 @@ fn to_hash_options(options: Option<HashFramesOptions>) -> Result<HashOptions> {
 #[napi]
 pub fn hash_frames(frames: Buffer, width: u32, height: u32, options: Option<HashFramesOptions>) -> Result<AsyncTask<HashFramesTask>> {
     let options = to_hash_options(options)?;
-    if let Some(r) = options.region {
-        if r.width == 0
-            || r.height == 0
-            || u64::from(r.x) + u64::from(r.width) > u64::from(width)
-            || u64::from(r.y) + u64::from(r.height) > u64::from(height)
-        {
-            return Err(invalid(format!("region {}x{} at ({}, {}) is not inside the {width}x{height} frame", r.width, r.height, r.x, r.y)));
-        }
-    }
     Ok(AsyncTask::new(HashFramesTask { frames, width, height, options }))
 }
 
