@@ -480,10 +480,14 @@ export function everyNth<T extends BigUint64Array | Float32Array>(col: T, first:
   return out;
 }
 
+/** Region `k`'s column of a region-major column (`regionHashes`, `regionQuality`): one value per frame. */
+export function regionColumn<T extends BigUint64Array | Float32Array>(col: T, fp: Pick<Fingerprint, 'frameCount'>, k: number): T {
+  return col.subarray(k * fp.frameCount, (k + 1) * fp.frameCount) as T;
+}
+
 /** `f` applied to each region's column of a region-major column (`regionHashes`, `regionQuality`), joined again. */
 export function perRegion<T extends BigUint64Array | Float32Array>(col: T, fp: Pick<Fingerprint, 'regions' | 'frameCount'>, f: (region: T) => T): T {
-  const n = fp.frameCount;
-  const parts = fp.regions.map((_, k) => f(col.subarray(k * n, (k + 1) * n) as T));
+  const parts = fp.regions.map((_, k) => f(regionColumn(col, fp, k)));
   return concatColumns(parts, (len) => new (col.constructor as new (n: number) => T)(len));
 }
 

@@ -134,7 +134,7 @@ function concatBench(fingerprints: MatchableFingerprint[], seqs: PhaseSequence[]
   // uninformative (it never matches on the inner half; BenchMatcher.withoutInner counts it).
   const inner = preset.matchInner ? { hashes: new BigUint64Array(total), informative: new Uint8Array(total) } : undefined;
   // Strip hashes: a video without them (an older collection member) repeats its whole-frame
-  // hashes, which find nothing the whole-frame column does not (BenchMatcher.withoutLayouts counts it).
+  // hashes, which find nothing the whole-frame column does not (BenchMatcher.withoutStrip counts it).
   const strip = preset.matchLayouts ? new BigUint64Array(total) : undefined;
   let at = 0;
   for (const s of seqs) {

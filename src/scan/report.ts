@@ -1,6 +1,6 @@
 import type { VideoItem, VideoSource } from './inputs.js';
 import type { Preset } from './presets.js';
-import type { Fingerprint, SampleRect } from '../fingerprint/fingerprint.js';
+import { regionColumn, type Fingerprint, type SampleRect } from '../fingerprint/fingerprint.js';
 import { SAMPLE_SIZE } from '../media/sample.js';
 import type { MatchSegment } from '../native/binding.js';
 import { isVdedupError } from '../errors.js';
@@ -154,7 +154,7 @@ export function evidenceOf(train: Fingerprint, bench: Fingerprint, s: SegmentAt,
   const region = s.region ?? undefined;
   const th =
     region !== undefined
-      ? train.regionHashes.subarray(region * train.frameCount, (region + 1) * train.frameCount)
+      ? regionColumn(train.regionHashes, train, region)
       : s.inner
         ? train.innerHashes
         : s.flipped

@@ -398,7 +398,6 @@ impl Detector {
         if [left, right, top, bottom].iter().all(|s| matches!(s, Side::Frame)) {
             return Err("the whole frame");
         }
-        // Each side with its sums, its span, and for the frame's edge the lines just inside it.
         // Each side with its sums, its span, and whether the frame's edge it may lie on is the
         // low end (left, top) or the high end (right, bottom) of its axis.
         let sides: [(Side, &SideSums, usize, usize, bool); 4] = [

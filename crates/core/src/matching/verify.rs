@@ -254,9 +254,10 @@ pub fn verify_line(
     }
 }
 
-/// Distinct-evidence test for one window (see `MatchParams::min_distinct`): greedily count matching
-/// bench frames (`bench[k]`, aligned with the window's frame `k`) that differ from the previously
-/// counted one by more than `distinct_bits`.
+/// Distinct-evidence test for one window (see `MatchParams::min_distinct`): the matching pairs'
+/// benchmark hashes (`bench[k]`, aligned with the window's frame `k`) and training hashes
+/// (`train[k]`) must each hold `min_distinct` distinct pictures (`distinct_at_least`), or the
+/// matching frames be near-identical on average (`static_max_mean`).
 fn enough_evidence(bench: &[u64], train: &[u64], matched: &[bool], m_sum: u32, d_sum: u32, params: &MatchParams) -> bool {
     if params.min_distinct <= 1 {
         return true;
