@@ -24,7 +24,7 @@ const walk = (d) => readdirSync(d).sort().flatMap((n) => {
   return statSync(p).isDirectory() ? walk(p) : VIDEO.test(n) ? [p] : [];
 });
 const files = dirs.flatMap(walk);
-const COLUMNS = ['hashes', 'flips', 'rawHashes', 'centerHashes', 'innerHashes', 'innerQuality', 'quality', 'content'];
+const COLUMNS = ['hashes', 'flips', 'rawHashes', 'centerHashes', 'innerHashes', 'innerQuality', 'quality', 'stripHashes', 'regionHashes', 'regionQuality', 'content'];
 
 let compared = 0;
 let subsets = 0;
@@ -41,6 +41,7 @@ for (const file of files) {
     const whole = await fingerprintVideo(file, { fps, decodeAll: true });
     const bad = COLUMNS.filter((c) => fast[c].length !== whole[c].length || fast[c].some((v, i) => v !== whole[c][i]));
     if (fast.frameCount !== whole.frameCount || fast.duration !== whole.duration) bad.push('frameCount/duration');
+    if (JSON.stringify(fast.regions) !== JSON.stringify(whole.regions)) bad.push('regions');
     compared++;
     subsets++;
     if (bad.length > 0) differ.push(`${file} at ${fps} fps: ${bad.join(', ')}`);

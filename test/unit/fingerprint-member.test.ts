@@ -96,7 +96,7 @@ function shiftChunkOffsets(buf: Buffer, base: number, length: number, delta: num
   return patched;
 }
 
-const COLUMNS = ['hashes', 'flips', 'rawHashes', 'centerHashes', 'innerHashes', 'innerQuality', 'quality', 'content', 'frameCount', 'duration', 'video', 'fps', 'warnings'] as const;
+const COLUMNS = ['hashes', 'flips', 'rawHashes', 'centerHashes', 'innerHashes', 'innerQuality', 'quality', 'stripHashes', 'regions', 'regionHashes', 'regionQuality', 'content', 'frameCount', 'duration', 'video', 'fps', 'warnings'] as const;
 
 function expectSameFingerprint(member: Fingerprint, loose: Fingerprint, what: string): void {
   for (const column of COLUMNS) expect(member[column], `${what}: ${column}`).toEqual(loose[column]);
